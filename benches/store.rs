@@ -1,0 +1,134 @@
+//! Store benchmark: `cargo bench --bench store`.
+//!
+//! In one temporary repository holding 10,000 tasks (9,000 of them closed),
+//! it times, side by side and interleaved so machine noise hits both alike:
+//!
+//! 1. one state change through the CLI (`task claim` / `task release`,
+//!    alternating) against `git update-ref` moving a ref, the floor for any
+//!    process that moves a ref; it prints the ratio (target: within 2x);
+//! 2. `task list --ready` (target: under 15 ms), next to the bare start-up
+//!    of the binary (`--version`) for scale.
+//!
+//! It reports medians of many runs. Set `BENCH_RUNS` to change how many.
+
+use git_orchestrate::model::ids::{digest_from, TaskId};
+use git_orchestrate::model::task::{TaskSpec, TaskStatus};
+use git_orchestrate::ops::tasks::TaskWriter;
+use git_orchestrate::store::{refs, Change, Event, Store, StoreError};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const TASKS: usize = 10_000;
+const CLOSED: usize = 9_000;
+
+fn main() {
+    let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(40);
+    let bin = env!("CARGO_BIN_EXE_git-orchestrate");
+    let dir = tempfile::tempdir().expect("temp dir");
+    // BENCH_KEEP=1 keeps the repository for profiling and prints its path.
+    let repo = if std::env::var_os("BENCH_KEEP").is_some() { dir.keep() } else { dir.path().to_path_buf() };
+    let repo = repo.as_path();
+    git(repo, &["init", "-q"]);
+    git(repo, &["commit", "-q", "--allow-empty", "-m", "root"]);
+    let target = populate(repo);
+    let head = git(repo, &["rev-parse", "HEAD"]);
+    let root = git(repo, &["rev-parse", "HEAD^{tree}"]);
+    let root_commit = git(repo, &["commit-tree", &root, "-m", "other"]);
+
+    let mut update_ref = Vec::new();
+    let mut state_change = Vec::new();
+    let mut ready = Vec::new();
+    let mut startup = Vec::new();
+    for i in 0..runs {
+        let oid = if i % 2 == 0 { &root_commit } else { &head };
+        update_ref.push(time(repo, "git", &["update-ref", "refs/bench/x", oid]));
+        let verb = if i % 2 == 0 { "claim" } else { "release" };
+        state_change.push(time(repo, bin, &["--session", "bench", "task", verb, &target]));
+        ready.push(time(repo, bin, &["task", "list", "--ready"]));
+        startup.push(time(repo, bin, &["--version"]));
+    }
+    let (u, s, r, v) = (median(update_ref), median(state_change), median(ready), median(startup));
+    if std::env::var_os("BENCH_KEEP").is_some() {
+        println!("repository kept at {}", repo.display());
+    }
+    println!("store benchmark: {TASKS} tasks ({CLOSED} closed), median of {runs} interleaved runs");
+    println!("  git update-ref                 {:>8.2} ms", ms(u));
+    println!(
+        "  task claim/release (CLI)       {:>8.2} ms   ratio {:.2}x update-ref (target <= 2x)",
+        ms(s),
+        ratio(s, u)
+    );
+    println!("  git-orchestrate --version      {:>8.2} ms   (process start-up)", ms(v));
+    println!(
+        "  task list --ready              {:>8.2} ms   ratio {:.2}x the 15 ms target",
+        ms(r),
+        ms(r) / 15.0
+    );
+}
+
+/// Writes 10,000 tasks in one commit through the library: 9,000 closed, and
+/// 1,000 open of which a third depend on closed tasks. Returns the id of a
+/// ready task for the state-change runs.
+fn populate(repo: &Path) -> String {
+    let store = Store::open(repo).expect("open the repository");
+    let now = chrono::Utc::now();
+    let mut tasks = Vec::with_capacity(TASKS);
+    for i in 0..TASKS {
+        let id = TaskId::candidates(&digest_from(fastrand::u128(..))).nth(4).expect("an id");
+        let spec = TaskSpec {
+            title: format!("benchmark task {i}"),
+            description: "A task created by the store benchmark, with a description of typical length."
+                .repeat(2),
+            priority: Some((i % 5) as u8),
+            ..TaskSpec::default()
+        };
+        tasks.push(spec.into_task(id, Vec::new(), "bench", now));
+    }
+    for (i, task) in tasks.iter_mut().enumerate().take(CLOSED) {
+        task.status = if i % 10 == 0 { TaskStatus::Cancelled } else { TaskStatus::Done };
+        task.closed_at = Some(now);
+    }
+    for i in (CLOSED..TASKS).step_by(3) {
+        tasks[i].depends_on = vec![tasks[i - CLOSED + 1].id.clone()];
+    }
+    let target = tasks[TASKS - 2].id.to_string();
+    store
+        .update(refs::TASKS, |snap| {
+            let event = Event::new("add", "bench", now, format!("add {TASKS} benchmark tasks"));
+            let mut writer = TaskWriter::new(snap, Change::new(event));
+            for task in &tasks {
+                writer.save(task)?;
+            }
+            Ok::<_, StoreError>(writer.finish().write(()))
+        })
+        .expect("write the tasks");
+    target
+}
+
+fn time(dir: &Path, program: &str, args: &[&str]) -> Duration {
+    let start = Instant::now();
+    let out = Command::new(program).args(args).current_dir(dir).output().expect("run");
+    let elapsed = start.elapsed();
+    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    elapsed
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git").args(args).current_dir(dir).output().expect("git");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
+}

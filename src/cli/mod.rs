@@ -1,0 +1,145 @@
+//! The `git orchestrate` command line: one file per command, each with an
+//! `XxxArgs` (clap derive; doc comments become the help) and a `run`.
+//!
+//! Output goes through [`Ui`]: human text by default, one JSON value on
+//! stdout with `--json`. Errors print once on stderr (and as a JSON object
+//! on stdout with `--json`) and map to the exit codes of the contract.
+
+mod init;
+mod output;
+mod task;
+
+pub use output::Ui;
+
+use crate::ops::{self, Context};
+use crate::store::{Store, StoreError};
+use clap::{Parser, Subcommand};
+
+/// Coordinate AI coding agents on one repository, with git as the coordinator.
+#[derive(Debug, Parser)]
+#[command(name = "git-orchestrate", bin_name = "git orchestrate", version, max_term_width = 100)]
+pub struct Cli {
+    /// Print one JSON value on stdout instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Act as this session (else $ORCHESTRATE_SESSION)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub session: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Set up refs/orchestrate/meta in this repository (idempotent)
+    Init,
+    /// Add, list, claim and finish tasks in the shared queue
+    #[command(subcommand)]
+    Task(Box<task::TaskCommand>),
+}
+
+/// How a command failed, which decides the exit code.
+#[derive(Debug)]
+pub enum Failure {
+    /// Refused by coordination: exit 1.
+    Refused(String),
+    /// Bad input or usage: exit 2.
+    Invalid(String),
+    /// Anything else: exit 3.
+    Error(String),
+}
+
+impl Failure {
+    fn code(&self) -> i32 {
+        match self {
+            Failure::Refused(_) => 1,
+            Failure::Invalid(_) => 2,
+            Failure::Error(_) => 3,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Failure::Refused(_) => "refused",
+            Failure::Invalid(_) => "invalid",
+            Failure::Error(_) => "error",
+        }
+    }
+
+    fn message(&self) -> &str {
+        match self {
+            Failure::Refused(m) | Failure::Invalid(m) | Failure::Error(m) => m,
+        }
+    }
+}
+
+impl From<ops::Error> for Failure {
+    fn from(e: ops::Error) -> Failure {
+        match e {
+            ops::Error::Invalid(i) => Failure::Invalid(i.0),
+            ops::Error::Refused(m) => Failure::Refused(m),
+            ops::Error::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Failure {
+        Failure::Error(error_chain(&e))
+    }
+}
+
+impl From<crate::model::Invalid> for Failure {
+    fn from(e: crate::model::Invalid) -> Failure {
+        Failure::Invalid(e.0)
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = s.source();
+    }
+    message
+}
+
+pub type CmdResult = Result<(), Failure>;
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let ui = Ui::new(cli.json);
+    match run(cli, &ui) {
+        Ok(()) => 0,
+        Err(failure) => {
+            ui.error(failure.kind(), failure.message());
+            failure.code()
+        }
+    }
+}
+
+fn run(cli: Cli, ui: &Ui) -> CmdResult {
+    let context = || -> Result<Context, Failure> {
+        let store = Store::open_from_env()?;
+        Ok(Context::new(store, cli.session.clone())?)
+    };
+    match cli.command {
+        Command::Init => init::run(&context()?, ui),
+        Command::Task(cmd) => task::run(&context()?, ui, *cmd),
+    }
+}

@@ -1,0 +1,25 @@
+//! # git-orchestrate
+//!
+//! Coordinates several AI coding agents working on one repository, using the
+//! repository itself as the coordinator: tasks, sessions, path claims and
+//! messages live as JSON documents in commit chains under `refs/orchestrate/`,
+//! and every write is a compare-and-swap ref update. No server is involved.
+//!
+//! The crate is layered; each layer only uses the ones above it here:
+//!
+//! - [`model`]: the data types and their validation rules. Pure: no IO.
+//! - [`store`]: the git engine. Collections as commit chains, snapshots,
+//!   compare-and-swap updates with bounded jittered retry, history walks,
+//!   the format guard in `refs/orchestrate/meta`, and every ref name.
+//! - [`ops`]: the use cases (`add_task`, `claim_next`, ...) that every front end
+//!   shares, and the acting identity and clock.
+//! - [`cli`]: the `git orchestrate` command line: argument parsing, text and
+//!   JSON output, and the mapping from errors to exit codes (0 done,
+//!   1 refused by coordination, 2 bad input, 3 failure).
+//!
+//! `docs/data-model.md` describes the storage format and the concurrency rules.
+
+pub mod cli;
+pub mod model;
+pub mod ops;
+pub mod store;

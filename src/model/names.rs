@@ -1,0 +1,161 @@
+//! Names that become ref or path components: sessions, roles, boxes, types.
+//!
+//! A name is checked before it is ever used to build a ref name or a path, so
+//! a hostile or mistyped name (`../x`, `a/b`, `x.lock`, control characters)
+//! can never escape `refs/orchestrate/` or a worktree root.
+
+use super::Invalid;
+
+/// Longest accepted name, in bytes.
+pub const MAX_NAME_LEN: usize = 64;
+
+/// Checks a name used as a ref or path component.
+///
+/// Accepted: 1 to 64 characters from `a-z 0-9 . _ -`, starting with a letter
+/// or digit, with no `..`, not ending in `.` or `.lock`. `what` names the kind
+/// of thing ("session name", "role") in the error.
+pub fn validate_name(what: &str, name: &str) -> Result<(), Invalid> {
+    let problem = if name.is_empty() {
+        Some("is empty".to_string())
+    } else if name.len() > MAX_NAME_LEN {
+        Some(format!("is longer than {MAX_NAME_LEN} characters"))
+    } else if let Some(c) = name.chars().find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '.' | '_' | '-')) {
+        Some(format!("contains {}", describe_char(c)))
+    } else if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        Some("must start with a letter or a digit".to_string())
+    } else if name.contains("..") {
+        Some("contains '..'".to_string())
+    } else if name.ends_with('.') || name.ends_with(".lock") {
+        Some("must not end with '.' or '.lock'".to_string())
+    } else {
+        None
+    };
+    match problem {
+        None => Ok(()),
+        Some(problem) => Err(Invalid(format!(
+            "invalid {what} '{}': it {problem}; use lowercase letters, digits, '.', '_' and '-' (at most {MAX_NAME_LEN})",
+            escape_control(name)
+        ))),
+    }
+}
+
+/// Checks a session name: a valid name that cannot be mistaken for a shared
+/// mailbox (`all`, `role.<r>`).
+pub fn validate_session_name(name: &str) -> Result<(), Invalid> {
+    validate_name("session name", name)?;
+    if name == "all" || name.starts_with("role.") {
+        return Err(Invalid(format!(
+            "invalid session name '{name}': 'all' and names starting with 'role.' are mailbox names; choose another name"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks one line of free text written by a user or an agent (a title, a
+/// label, a subject): not empty, no control characters, at most `max` chars.
+pub fn validate_line(what: &str, text: &str, max: usize) -> Result<(), Invalid> {
+    if text.trim().is_empty() {
+        return Err(Invalid(format!("{what} is empty: give some text")));
+    }
+    if let Some(c) = text.chars().find(|c| c.is_control()) {
+        return Err(Invalid(format!(
+            "{what} contains {}: keep it on one line without control characters",
+            describe_char(c)
+        )));
+    }
+    let count = text.chars().count();
+    if count > max {
+        return Err(Invalid(format!("{what} is {count} characters long; the limit is {max}")));
+    }
+    Ok(())
+}
+
+/// Checks a block of free text (a description, a note): newlines and tabs are
+/// fine, other control characters are not, and the size is bounded.
+pub fn validate_text(what: &str, text: &str, max_bytes: usize) -> Result<(), Invalid> {
+    if let Some(c) = text.chars().find(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r')) {
+        return Err(Invalid(format!("{what} contains {}: remove control characters", describe_char(c))));
+    }
+    if text.len() > max_bytes {
+        return Err(Invalid(format!("{what} is {} bytes; the limit is {max_bytes}", text.len())));
+    }
+    Ok(())
+}
+
+fn describe_char(c: char) -> String {
+    if c.is_control() {
+        format!("the control character U+{:04X}", c as u32)
+    } else {
+        format!("'{c}'")
+    }
+}
+
+/// Escapes control characters so that text written by an agent can never
+/// move the cursor, recolour or clear a terminal when shown.
+pub fn escape_control(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| match c {
+            '\n' => "\\n".to_string(),
+            '\t' => "\\t".to_string(),
+            '\r' => "\\r".to_string(),
+            c if c.is_control() => format!("\\u{{{:x}}}", c as u32),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordinary_names_are_accepted() {
+        for name in ["alice", "agent-2", "backend.api", "a", "x_y", "9lives"] {
+            assert_eq!(validate_name("session name", name), Ok(()), "{name}");
+        }
+    }
+
+    #[test]
+    fn names_that_could_escape_a_ref_or_path_are_refused() {
+        let long = "a".repeat(MAX_NAME_LEN + 1);
+        for name in [
+            "",
+            "../x",
+            "a/b",
+            "..",
+            "a..b",
+            ".hidden",
+            "-flag",
+            "Alice",
+            "a b",
+            "x.lock",
+            "x.",
+            "tab\there",
+            "nul\0",
+            "é",
+            &long,
+        ] {
+            assert!(validate_name("session name", name).is_err(), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn mailbox_names_are_not_session_names() {
+        assert!(validate_session_name("all").is_err());
+        assert!(validate_session_name("role.backend").is_err());
+        assert!(validate_session_name("allison").is_ok());
+    }
+
+    #[test]
+    fn a_line_refuses_newlines_and_escapes_keep_terminals_safe() {
+        assert!(validate_line("title", "fix it", 10).is_ok());
+        assert!(validate_line("title", "two\nlines", 100).is_err());
+        assert!(validate_line("title", "   ", 100).is_err());
+        assert!(validate_line("title", "toolong", 3).is_err());
+        assert_eq!(escape_control("a\x1b[2Jb\n"), "a\\u{1b}[2Jb\\n");
+        assert_eq!(escape_control("plain"), "plain");
+    }
+}

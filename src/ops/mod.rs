@@ -1,0 +1,103 @@
+//! Use cases shared by every front end (the CLI today; the MCP server, the
+//! git hooks and the supervisor later): they validate input, then change the
+//! store through compare-and-swap updates.
+//!
+//! Every operation validates all of its input before it writes anything, so
+//! bad input never changes state. Errors say whether the request was bad
+//! ([`Error::Invalid`], exit 2), refused by coordination ([`Error::Refused`],
+//! exit 1), or could not be carried out ([`Error::Store`]).
+
+pub mod tasks;
+
+use crate::model::names::validate_session_name;
+use crate::model::time::{to_stored, Timestamp};
+use crate::model::Invalid;
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request itself is wrong: fix it and try again.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// The request is fine but coordination says no (someone else holds
+    /// it, nothing is ready, ...). The message names who and what to do.
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Error {
+    pub fn refused(message: impl Into<String>) -> Error {
+        Error::Refused(message.into())
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Error {
+        Error::Invalid(Invalid(message.into()))
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Environment variable naming the acting session.
+pub const SESSION_ENV: &str = "ORCHESTRATE_SESSION";
+/// Environment variable pinning the clock (RFC 3339), for tests and demos.
+pub const NOW_ENV: &str = "ORCHESTRATE_NOW";
+
+/// Everything an operation needs: the store, who is acting, and the clock.
+pub struct Context {
+    pub store: Store,
+    session: Option<String>,
+    pinned_now: Option<Timestamp>,
+}
+
+impl Context {
+    /// `session` is the `--session` flag; when absent the acting session
+    /// comes from `$ORCHESTRATE_SESSION`.
+    pub fn new(store: Store, session: Option<String>) -> Result<Context> {
+        let session = match session {
+            Some(s) => Some(s),
+            None => std::env::var(SESSION_ENV).ok().filter(|s| !s.is_empty()),
+        };
+        if let Some(name) = &session {
+            validate_session_name(name)?;
+        }
+        let pinned_now = match std::env::var(NOW_ENV) {
+            Ok(text) => Some(
+                chrono::DateTime::parse_from_rfc3339(&text)
+                    .map_err(|_| Invalid(format!("{NOW_ENV}='{text}' is not an RFC 3339 time")))?
+                    .to_utc(),
+            ),
+            Err(_) => None,
+        };
+        Ok(Context { store, session, pinned_now })
+    }
+
+    pub fn now(&self) -> Timestamp {
+        to_stored(self.pinned_now.unwrap_or_else(chrono::Utc::now))
+    }
+
+    /// The acting session, if any.
+    pub fn session(&self) -> Option<&str> {
+        self.session.as_deref()
+    }
+
+    /// The acting session, or an error saying how to name one.
+    pub fn require_session(&self, what: &str) -> Result<&str> {
+        self.session.as_deref().ok_or_else(|| {
+            Error::invalid(format!("{what} needs a session: pass --session NAME or set {SESSION_ENV}=NAME"))
+        })
+    }
+
+    /// Who to record as the author of an event: the session, or else the
+    /// human at the keyboard (git's `user.name`).
+    pub fn actor(&self) -> String {
+        if let Some(s) = &self.session {
+            return s.clone();
+        }
+        self.store
+            .config_string("user.name")
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| "human".to_string())
+    }
+}

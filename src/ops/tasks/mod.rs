@@ -1,0 +1,622 @@
+//! The task queue: add, list, show, edit, claim, note and finish tasks.
+//!
+//! Every change is one compare-and-swap update of `refs/orchestrate/tasks`,
+//! computed from the snapshot it replaces. That is what makes `claim_next`
+//! atomic: two claimers may pick the same task from the same snapshot, but
+//! only one of their commits can replace it; the other re-reads and picks
+//! again.
+
+mod table;
+
+pub use table::{TaskSummary, TaskTable, TaskWriter};
+
+use super::{Context, Error, Result};
+use crate::model::ids::{digest_from, IdPrefix, TaskId};
+use crate::model::names::{validate_name, validate_text};
+use crate::model::task::{
+    find_cycle, readiness, task_path, validate_labels, validate_note, validate_priority, validate_progress,
+    validate_title, Readiness, Task, TaskSpec, TaskStatus, MAX_DEPENDENCIES, MAX_DESCRIPTION_BYTES,
+};
+use crate::model::time::{format_duration, Timestamp};
+use crate::model::Invalid;
+use crate::store::{refs, Change, Corrupt, Entry, Event, Outcome, Snapshot, StoreError};
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
+
+/// A task as listed: its summary and its computed readiness.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskView {
+    #[serde(flatten)]
+    pub task: TaskSummary,
+    pub ready: bool,
+    pub readiness: Readiness,
+}
+
+/// Result of a listing: the tasks that could be read, and the documents
+/// that could not (reported, never fatal).
+#[derive(Debug, Default, Serialize)]
+pub struct TaskListing {
+    pub tasks: Vec<TaskView>,
+    pub corrupt: Vec<Corrupt>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TaskFilter {
+    pub ready: bool,
+    pub status: Option<TaskStatus>,
+    /// Only tasks assigned to this session.
+    pub assignee: Option<String>,
+    pub role: Option<String>,
+    /// Include done, failed and cancelled tasks.
+    pub closed: bool,
+}
+
+/// One event in a task's history, read from the commit chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryEntry {
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub summary: String,
+    pub commit: String,
+}
+
+/// Everything `task show` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskDetail {
+    #[serde(flatten)]
+    pub task: Task,
+    pub ready: bool,
+    pub readiness: Readiness,
+    pub history: Vec<HistoryEntry>,
+}
+
+/// Changes for `task edit`; `None` or empty leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct TaskEdit {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub priority: Option<u8>,
+    pub kind: Option<String>,
+    pub role: Option<String>,
+    pub add_after: Vec<String>,
+    pub remove_after: Vec<String>,
+    pub add_labels: Vec<String>,
+    pub remove_labels: Vec<String>,
+}
+
+/// How a task is finished or handed back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    Done,
+    Failed,
+    Released,
+    Cancelled,
+}
+
+impl Finish {
+    pub fn verb(self) -> &'static str {
+        match self {
+            Finish::Done => "done",
+            Finish::Failed => "fail",
+            Finish::Released => "release",
+            Finish::Cancelled => "cancel",
+        }
+    }
+
+    fn status(self) -> TaskStatus {
+        match self {
+            Finish::Done => TaskStatus::Done,
+            Finish::Failed => TaskStatus::Failed,
+            Finish::Released => TaskStatus::Open,
+            Finish::Cancelled => TaskStatus::Cancelled,
+        }
+    }
+}
+
+impl Context {
+    pub fn add_task(&self, spec: TaskSpec, after: &[String]) -> Result<Task> {
+        spec.validate()?;
+        let after = parse_prefixes(after)?;
+        let by = self.actor();
+        let now = self.now();
+        let digest = digest_from(fastrand::u128(..));
+        self.store.update(refs::TASKS, |snap| {
+            let deps = resolve_all(snap, &after)?;
+            let id = unused_id(snap, &digest)?;
+            let task = spec.clone().into_task(id, deps, &by, now);
+            let summary = format!("add {} by {by}: {}", task.id, task.title);
+            write_task(snap, Event::new("add", &by, now, summary), task)
+        })
+    }
+
+    pub fn list_tasks(&self, filter: &TaskFilter) -> Result<TaskListing> {
+        if let Some(role) = &filter.role {
+            validate_name("role", role)?;
+        }
+        let snap = self.store.snapshot(refs::TASKS)?;
+        let mut table = TaskTable::new(&snap);
+        let (mut tasks, mut corrupt) = table.open_summaries()?;
+        if filter.closed || filter.status.is_some_and(TaskStatus::is_closed) {
+            let (closed, bad) = table.closed_tasks()?;
+            tasks.extend(closed.iter().map(TaskSummary::from));
+            corrupt.extend(bad);
+        }
+        let mut statuses = Statuses::new(&tasks);
+        let mut views = Vec::new();
+        for task in tasks {
+            let keep = filter.status.is_none_or(|s| task.status == s)
+                && filter.assignee.as_ref().is_none_or(|a| task.assignee.as_ref() == Some(a))
+                && filter.role.as_ref().is_none_or(|r| task.role.as_ref() == Some(r));
+            if !keep {
+                continue;
+            }
+            let readiness = statuses.readiness(&mut table, task.status, &task.depends_on)?;
+            let ready = readiness == Readiness::Ready;
+            if !filter.ready || ready {
+                views.push(TaskView { task, ready, readiness });
+            }
+        }
+        views.sort_by(|a, b| {
+            let closed = |v: &TaskView| v.task.status.is_closed();
+            closed(a).cmp(&closed(b)).then_with(|| a.task.queue_order(&b.task))
+        });
+        Ok(TaskListing { tasks: views, corrupt })
+    }
+
+    pub fn show_task(&self, id: &str) -> Result<TaskDetail> {
+        let prefix = IdPrefix::parse(id)?;
+        let snap = self.store.snapshot(refs::TASKS)?;
+        let (_, task) = resolve(&snap, &prefix)?;
+        let mut table = TaskTable::new(&snap);
+        let readiness = Statuses::new(&[]).readiness(&mut table, task.status, &task.depends_on)?;
+        let history = self.task_history(&task.id)?;
+        Ok(TaskDetail { ready: readiness == Readiness::Ready, readiness, history, task })
+    }
+
+    /// The events that touched one task, oldest first. The walk stops at
+    /// the task's creation, so it costs the task's lifetime, not the queue's.
+    fn task_history(&self, id: &TaskId) -> Result<Vec<HistoryEntry>> {
+        let mut history = Vec::new();
+        self.store.history(refs::TASKS, |commit| {
+            let event = Event::from_commit(commit);
+            if !event.entities.iter().any(|e| e == id.as_str()) {
+                return true;
+            }
+            let created = event.action == "add";
+            history.push(HistoryEntry {
+                at: event.at,
+                actor: event.actor,
+                action: event.action,
+                summary: event.summary,
+                commit: commit.id().to_string(),
+            });
+            !created
+        })?;
+        history.reverse();
+        Ok(history)
+    }
+
+    pub fn edit_task(&self, id: &str, edit: TaskEdit) -> Result<Task> {
+        let prefix = IdPrefix::parse(id)?;
+        validate_edit(&edit)?;
+        let add_after = parse_prefixes(&edit.add_after)?;
+        let remove_after = parse_prefixes(&edit.remove_after)?;
+        let by = self.actor();
+        let now = self.now();
+        self.store.update(refs::TASKS, |snap| {
+            let (_, mut task) = resolve(snap, &prefix)?;
+            let before = task.clone();
+            apply_fields(&mut task, &edit);
+            for dep in resolve_all(snap, &remove_after)? {
+                task.depends_on.retain(|d| d != &dep);
+            }
+            let added: Vec<TaskId> =
+                resolve_all(snap, &add_after)?.into_iter().filter(|d| !task.depends_on.contains(d)).collect();
+            if !added.is_empty() {
+                refuse_cycle(snap, &task.id, &added)?;
+                task.depends_on.extend(added);
+                if task.depends_on.len() > MAX_DEPENDENCIES {
+                    return Err(Error::invalid(format!(
+                        "{} would have {} dependencies; the limit is {MAX_DEPENDENCIES}",
+                        task.id,
+                        task.depends_on.len()
+                    )));
+                }
+            }
+            if task == before {
+                return Ok(Outcome::Unchanged(task));
+            }
+            task.updated_at = now;
+            write_task(snap, Event::new("edit", &by, now, format!("edit {} by {by}", task.id)), task)
+        })
+    }
+
+    /// Claims one task by id for the acting session.
+    pub fn claim_task(&self, id: &str, force: bool) -> Result<Task> {
+        let prefix = IdPrefix::parse(id)?;
+        let me = self.require_session("claiming a task")?.to_string();
+        let now = self.now();
+        self.store.update(refs::TASKS, |snap| {
+            let (_, task) = resolve(snap, &prefix)?;
+            match task.status {
+                TaskStatus::Claimed if task.assignee.as_deref() == Some(me.as_str()) => {
+                    return Ok(Outcome::Unchanged(task));
+                }
+                TaskStatus::Claimed => return Err(held_by_other(&task, now)),
+                status if status.is_closed() => {
+                    return Err(Error::refused(format!("{} is already {status}: nothing to claim", task.id)));
+                }
+                _ => {}
+            }
+            if !force {
+                let mut table = TaskTable::new(snap);
+                let readiness = Statuses::new(&[]).readiness(&mut table, task.status, &task.depends_on)?;
+                if let Readiness::Waiting { on } | Readiness::Blocked { by: on } = &readiness {
+                    return Err(Error::refused(format!(
+                        "{} is not ready: it waits on {}; claim it when they are done, or pass --force",
+                        task.id,
+                        join_ids(on)
+                    )));
+                }
+            }
+            claim(snap, task, &me, now)
+        })
+    }
+
+    /// Claims the best ready task: highest priority, then oldest, optionally
+    /// of one role. Atomic under any number of concurrent claimers.
+    pub fn claim_next(&self, role: Option<&str>) -> Result<Task> {
+        if let Some(role) = role {
+            validate_name("role", role)?;
+        }
+        let me = self.require_session("claiming a task")?.to_string();
+        let now = self.now();
+        self.store.update(refs::TASKS, |snap| {
+            let mut table = TaskTable::new(snap);
+            let (tasks, _corrupt) = table.open_summaries()?;
+            let mut statuses = Statuses::new(&tasks);
+            let mut best: Option<&TaskSummary> = None;
+            let (mut waiting, mut claimed) = (0, 0);
+            for task in tasks.iter().filter(|t| role.is_none_or(|r| t.role.as_deref() == Some(r))) {
+                match statuses.readiness(&mut table, task.status, &task.depends_on)? {
+                    Readiness::Ready => {
+                        if best.is_none_or(|b| task.queue_order(b).is_lt()) {
+                            best = Some(task);
+                        }
+                    }
+                    Readiness::NotOpen => claimed += 1,
+                    Readiness::Waiting { .. } | Readiness::Blocked { .. } => waiting += 1,
+                }
+            }
+            let Some(best) = best else {
+                let scope = role.map(|r| format!(" for role {r}")).unwrap_or_default();
+                return Err(Error::refused(format!(
+                    "nothing ready{scope}: {waiting} open task(s) wait on dependencies, {claimed} claimed; \
+                     add work with `git orchestrate task add`"
+                )));
+            };
+            let task = snap
+                .get::<Task>(&task_path(&best.id, false))?
+                .ok_or_else(|| Error::Store(missing_blob(&best.id)))?;
+            claim(snap, task, &me, now)
+        })
+    }
+
+    pub fn note_task(&self, id: &str, text: &str, progress: Option<u8>) -> Result<Task> {
+        let prefix = IdPrefix::parse(id)?;
+        validate_note(text)?;
+        if let Some(p) = progress {
+            validate_progress(p)?;
+        }
+        let by = self.actor();
+        let now = self.now();
+        self.store.update(refs::TASKS, |snap| {
+            let (_, mut task) = resolve(snap, &prefix)?;
+            task.add_note(&by, text, now);
+            if let Some(p) = progress {
+                task.progress = p;
+            }
+            task.updated_at = now;
+            let summary = format!("note {} by {by}: {}", task.id, first_line(text, 80));
+            write_task(snap, Event::new("note", &by, now, summary), task)
+        })
+    }
+
+    /// Marks a task done, failed or cancelled, or releases it back to the
+    /// queue. Only the holder may do so unless `force` is given; anyone may
+    /// cancel a task nobody holds.
+    pub fn finish_task(&self, id: &str, how: Finish, note: Option<&str>, force: bool) -> Result<Task> {
+        let prefix = IdPrefix::parse(id)?;
+        if let Some(text) = note {
+            validate_note(text)?;
+        }
+        let me = self.session().map(str::to_string);
+        if me.is_none() && !force {
+            self.require_session(&format!("`task {}`", how.verb()))?;
+        }
+        let by = self.actor();
+        let now = self.now();
+        self.store.update(refs::TASKS, |snap| {
+            let (_, mut task) = resolve(snap, &prefix)?;
+            let mine = me.is_some() && task.assignee == me;
+            // Saying it twice is not an error: a retried `done` succeeds.
+            if task.status == how.status() && (mine || force) && how != Finish::Released {
+                return Ok(Outcome::Unchanged(task));
+            }
+            check_finish(&task, how, mine, force, now)?;
+            task.status = how.status();
+            task.updated_at = now;
+            match how {
+                Finish::Released => {
+                    task.assignee = None;
+                    task.claimed_at = None;
+                }
+                Finish::Done => {
+                    task.progress = 100;
+                    task.closed_at = Some(now);
+                }
+                Finish::Failed | Finish::Cancelled => task.closed_at = Some(now),
+            }
+            if let Some(text) = note {
+                task.add_note(&by, text, now);
+            }
+            let summary = format!("{} {} by {by}", how.verb(), task.id);
+            write_task(snap, Event::new(how.verb(), &by, now, summary), task)
+        })
+    }
+}
+
+/// The outcome that stores `task` (and its index entries) as one event.
+fn write_task(snap: &Snapshot<'_>, event: Event, task: Task) -> Result<Outcome<Task>> {
+    let mut writer = TaskWriter::new(snap, Change::new(event.entity(task.id.as_str())));
+    writer.save(&task)?;
+    Ok(writer.finish().write(task))
+}
+
+fn claim(snap: &Snapshot<'_>, mut task: Task, me: &str, now: Timestamp) -> Result<Outcome<Task>> {
+    task.status = TaskStatus::Claimed;
+    task.assignee = Some(me.to_string());
+    task.claimed_at = Some(now);
+    task.updated_at = now;
+    let summary = format!("claim {} by {me}", task.id);
+    write_task(snap, Event::new("claim", me, now, summary), task)
+}
+
+fn check_finish(task: &Task, how: Finish, mine: bool, force: bool, now: Timestamp) -> Result<()> {
+    if task.status.is_closed() {
+        return Err(Error::refused(format!(
+            "{} is already {}: nothing to {}",
+            task.id,
+            task.status,
+            how.verb()
+        )));
+    }
+    let claimed = task.status == TaskStatus::Claimed;
+    match how {
+        Finish::Released if !claimed => {
+            Err(Error::refused(format!("{} is not claimed: nothing to release", task.id)))
+        }
+        Finish::Cancelled if !claimed => Ok(()),
+        _ if mine || force => Ok(()),
+        _ if claimed => Err(held_by_other(task, now)),
+        _ => Err(Error::refused(format!(
+            "{} is open and not yours: claim it first (`git orchestrate task claim {}`), or pass --force",
+            task.id, task.id
+        ))),
+    }
+}
+
+fn held_by_other(task: &Task, now: Timestamp) -> Error {
+    let holder = task.assignee.as_deref().unwrap_or("another session");
+    let since = task.claimed_at.map(|t| format!(" for {}", format_duration(now - t))).unwrap_or_default();
+    Error::refused(format!(
+        "{} is claimed by {holder}{since}; pick another task (`git orchestrate task claim --next`) \
+         or ask {holder} to release it (a human can pass --force)",
+        task.id
+    ))
+}
+
+fn validate_edit(edit: &TaskEdit) -> Result<()> {
+    if let Some(t) = &edit.title {
+        validate_title(t)?;
+    }
+    if let Some(d) = &edit.description {
+        validate_text("description", d, MAX_DESCRIPTION_BYTES)?;
+    }
+    if let Some(p) = edit.priority {
+        validate_priority(p)?;
+    }
+    if let Some(k) = &edit.kind {
+        validate_name("task type", k)?;
+    }
+    if let Some(r) = &edit.role {
+        validate_name("role", r)?;
+    }
+    validate_labels(&edit.add_labels)?;
+    Ok(())
+}
+
+fn apply_fields(task: &mut Task, edit: &TaskEdit) {
+    if let Some(t) = &edit.title {
+        task.title = t.trim().to_string();
+    }
+    if let Some(d) = &edit.description {
+        task.description = d.clone();
+    }
+    if let Some(p) = edit.priority {
+        task.priority = p;
+    }
+    if let Some(k) = &edit.kind {
+        task.kind = k.clone();
+    }
+    if let Some(r) = &edit.role {
+        task.role = Some(r.clone());
+    }
+    task.labels.retain(|l| !edit.remove_labels.contains(l));
+    for label in &edit.add_labels {
+        if !task.labels.contains(label) {
+            task.labels.push(label.clone());
+        }
+    }
+}
+
+fn refuse_cycle(snap: &Snapshot<'_>, id: &TaskId, added: &[TaskId]) -> Result<()> {
+    let mut failure = None;
+    let cycle = find_cycle(id, added, |t| match load_by_id(snap, t) {
+        Ok(task) => task.map(|t| t.depends_on).unwrap_or_default(),
+        Err(e) => {
+            failure.get_or_insert(e);
+            Vec::new()
+        }
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    match cycle {
+        None => Ok(()),
+        Some(path) => Err(Error::invalid(format!(
+            "that would make a dependency cycle: {}; drop one of these dependencies (`--no-after`)",
+            join_ids(&path).replace(", ", " -> ")
+        ))),
+    }
+}
+
+fn parse_prefixes(inputs: &[String]) -> Result<Vec<IdPrefix>> {
+    Ok(inputs.iter().map(|s| IdPrefix::parse(s)).collect::<Result<Vec<_>, Invalid>>()?)
+}
+
+/// Reads one task by its full id, wherever it lives.
+fn load_by_id(snap: &Snapshot<'_>, id: &TaskId) -> Result<Option<Task>> {
+    for closed in [false, true] {
+        if let Some(task) = snap.get::<Task>(&task_path(id, closed))? {
+            return Ok(Some(task));
+        }
+    }
+    Ok(None)
+}
+
+fn missing_blob(id: &TaskId) -> StoreError {
+    StoreError::Corrupt {
+        refname: refs::TASKS.to_string(),
+        path: task_path(id, false),
+        reason: "the index lists this task but its blob is missing; run `git orchestrate doctor`".to_string(),
+    }
+}
+
+/// Finds the one task a prefix names. An exact id wins over longer ones.
+fn resolve(snap: &Snapshot<'_>, prefix: &IdPrefix) -> Result<(Entry, Task)> {
+    let mut matches: Vec<(TaskId, Entry)> = Vec::new();
+    for dir in ["open", "closed"] {
+        let shards = match prefix.shard() {
+            Some(shard) => vec![shard.to_string()],
+            None => snap.subdirs(dir)?.into_iter().filter(|s| s.starts_with(prefix.hex())).collect(),
+        };
+        for shard in shards {
+            for entry in snap.list(&format!("{dir}/{shard}"))? {
+                if let Some(id) = id_of_entry(&entry).filter(|id| prefix.matches(id)) {
+                    matches.push((id, entry));
+                }
+            }
+        }
+    }
+    let exact = matches.iter().position(|(id, _)| id.hex() == prefix.hex());
+    let (_, entry) = match (exact, matches.len()) {
+        (Some(i), _) => matches.swap_remove(i),
+        (None, 1) => matches.remove(0),
+        (None, 0) => {
+            return Err(Error::invalid(format!(
+                "no task {prefix}: see `git orchestrate task list --all` for the ids there are"
+            )))
+        }
+        (None, n) => {
+            let some: Vec<TaskId> = matches.iter().take(5).map(|(id, _)| id.clone()).collect();
+            return Err(Error::invalid(format!(
+                "{prefix} is ambiguous: it matches {n} tasks ({}); give more digits",
+                join_ids(&some)
+            )));
+        }
+    };
+    let task = snap.decode::<Task>(&entry)?.map_err(StoreError::from)?;
+    Ok((entry, task))
+}
+
+fn resolve_all(snap: &Snapshot<'_>, prefixes: &[IdPrefix]) -> Result<Vec<TaskId>> {
+    let mut ids = Vec::new();
+    for prefix in prefixes {
+        let (_, task) = resolve(snap, prefix)?;
+        if !ids.contains(&task.id) {
+            ids.push(task.id);
+        }
+    }
+    Ok(ids)
+}
+
+fn id_of_entry(entry: &Entry) -> Option<TaskId> {
+    let stem = entry.name.strip_suffix(".json")?;
+    TaskId::try_from(stem.to_string()).ok()
+}
+
+/// The shortest candidate id that neither equals nor prefixes (nor is
+/// prefixed by) an id already stored.
+fn unused_id(snap: &Snapshot<'_>, digest: &str) -> Result<TaskId> {
+    let shard = &digest[..2];
+    let mut existing = BTreeSet::new();
+    for dir in ["open", "closed"] {
+        for entry in snap.list(&format!("{dir}/{shard}"))? {
+            if let Some(id) = id_of_entry(&entry) {
+                existing.insert(id.hex().to_string());
+            }
+        }
+    }
+    TaskId::candidates(digest)
+        .find(|c| !existing.iter().any(|e| e.starts_with(c.hex()) || c.hex().starts_with(e.as_str())))
+        .ok_or_else(|| Error::refused(format!("no free task id in shard {shard}: try again")))
+}
+
+/// Dependency statuses: open ones from the listing at hand, closed ones
+/// from the closed index, each looked up once.
+struct Statuses {
+    known: HashMap<TaskId, Option<TaskStatus>>,
+}
+
+impl Statuses {
+    fn new(open: &[TaskSummary]) -> Statuses {
+        Statuses { known: open.iter().map(|t| (t.id.clone(), Some(t.status))).collect() }
+    }
+
+    fn readiness(
+        &mut self,
+        table: &mut TaskTable<'_, '_>,
+        status: TaskStatus,
+        deps: &[TaskId],
+    ) -> Result<Readiness> {
+        if status != TaskStatus::Open {
+            return Ok(Readiness::NotOpen);
+        }
+        for dep in deps {
+            if !self.known.contains_key(dep) {
+                let s = match table.closed_status(dep)? {
+                    Some(s) => Some(s),
+                    // Not closed: it may be open but outside this listing.
+                    None => table.open_status(dep)?,
+                };
+                self.known.insert(dep.clone(), s);
+            }
+        }
+        Ok(readiness(status, deps, |d| self.known.get(d).copied().flatten()))
+    }
+}
+
+fn join_ids(ids: &[TaskId]) -> String {
+    ids.iter().map(TaskId::as_str).collect::<Vec<_>>().join(", ")
+}
+
+fn first_line(text: &str, max: usize) -> String {
+    let line = text.lines().next().unwrap_or("");
+    if line.chars().count() > max {
+        format!("{}…", line.chars().take(max).collect::<String>())
+    } else {
+        line.to_string()
+    }
+}

@@ -1,0 +1,527 @@
+//! The collection engine: a collection is a commit chain under one ref.
+//!
+//! Each commit's tree holds the collection's documents as JSON blobs; its
+//! parent is the previous state. An update reads the ref, lets the caller
+//! compute a [`Change`] from that [`Snapshot`], writes blobs, trees and the
+//! commit, and only then moves the ref with compare-and-swap from the commit
+//! it read. If another writer moved the ref first (`Modified`) or holds its
+//! lock (`Locked`), the update starts over from a fresh snapshot after a short
+//! jittered pause, a bounded number of times. So:
+//!
+//! - every write is atomic: readers see the old tree or the new one;
+//! - a crash leaves at most unreachable objects, never a half-written state;
+//! - `git log <ref>` is the collection's event log, one commit per event.
+
+use super::error::{Corrupt, StoreError};
+use super::Store;
+use crate::model::time::Timestamp;
+use git2::build::TreeUpdateBuilder;
+use git2::{Commit, ErrorCode, FileMode, ObjectType, Oid, Repository, Signature, Tree};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// A stored JSON document: it declares the format it was written in.
+pub trait Document: Serialize + DeserializeOwned {
+    fn format(&self) -> u32;
+}
+
+/// What a ref is expected to point at when it is moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    /// The ref must not exist yet (create-if-absent).
+    Absent,
+    /// The ref must still point at this commit.
+    At(Oid),
+}
+
+impl Expected {
+    fn of(head: Option<Oid>) -> Expected {
+        head.map_or(Expected::Absent, Expected::At)
+    }
+
+    /// libgit2 takes the zero id as "must not exist".
+    fn as_oid(self) -> Oid {
+        match self {
+            Expected::Absent => Oid::ZERO_SHA1,
+            Expected::At(oid) => oid,
+        }
+    }
+}
+
+/// The event an update records: its commit message is the one-line
+/// `summary`, followed by trailers that `log` and `task show` read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub action: String,
+    pub actor: String,
+    pub summary: String,
+    pub entities: Vec<String>,
+    pub at: Timestamp,
+}
+
+impl Event {
+    pub fn new(action: &str, actor: &str, at: Timestamp, summary: impl Into<String>) -> Event {
+        Event {
+            action: action.to_string(),
+            actor: actor.to_string(),
+            summary: summary.into(),
+            entities: Vec::new(),
+            at,
+        }
+    }
+
+    pub fn entity(mut self, id: impl Into<String>) -> Event {
+        self.entities.push(id.into());
+        self
+    }
+
+    fn message(&self) -> String {
+        // The summary may quote text written by an agent: keep it one line.
+        let summary: String = self.summary.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        let mut message = format!("{summary}\n\nAction: {}\nActor: {}\n", self.action, self.actor);
+        for entity in &self.entities {
+            message.push_str(&format!("Entity: {entity}\n"));
+        }
+        message
+    }
+
+    /// Reads an event back from a commit made by [`Store::update`].
+    pub fn from_commit(commit: &Commit<'_>) -> Event {
+        let message = commit.message().unwrap_or("");
+        let mut event = Event {
+            action: String::new(),
+            actor: commit.author().name().unwrap_or("").to_string(),
+            summary: message.lines().next().unwrap_or("").to_string(),
+            entities: Vec::new(),
+            at: chrono::DateTime::from_timestamp(commit.time().seconds(), 0).unwrap_or_default(),
+        };
+        for line in message.lines().skip(1) {
+            if let Some(v) = line.strip_prefix("Action: ") {
+                event.action = v.to_string();
+            } else if let Some(v) = line.strip_prefix("Actor: ") {
+                event.actor = v.to_string();
+            } else if let Some(v) = line.strip_prefix("Entity: ") {
+                event.entities.push(v.to_string());
+            }
+        }
+        event
+    }
+}
+
+/// The documents an update writes and removes, and the event it records.
+/// The last of the puts and removes given for one path wins.
+#[derive(Debug)]
+pub struct Change {
+    /// Path to new content, or `None` to remove the path.
+    edits: BTreeMap<String, Option<Vec<u8>>>,
+    event: Event,
+}
+
+impl Change {
+    pub fn new(event: Event) -> Change {
+        Change { edits: BTreeMap::new(), event }
+    }
+
+    /// Writes `doc` at `path`, replacing what was there.
+    pub fn put<T: Serialize>(&mut self, path: impl Into<String>, doc: &T) -> &mut Change {
+        // Serialising our own types cannot fail: they have string keys only.
+        let mut bytes = serde_json::to_vec_pretty(doc).unwrap_or_default();
+        bytes.push(b'\n');
+        self.edits.insert(path.into(), Some(bytes));
+        self
+    }
+
+    /// Removes the document at `path`, if there is one.
+    pub fn remove(&mut self, path: impl Into<String>) -> &mut Change {
+        self.edits.insert(path.into(), None);
+        self
+    }
+
+    /// Chains the change into an [`Outcome::Write`].
+    pub fn write<T>(self, value: T) -> Outcome<T> {
+        Outcome::Write(self, value)
+    }
+}
+
+/// What an update's computation decided.
+pub enum Outcome<T> {
+    /// Write this change and return the value once the ref has moved.
+    Write(Change, T),
+    /// Nothing to write (the state already says so): return the value.
+    Unchanged(T),
+}
+
+/// One consistent state of a collection, as of one commit.
+pub struct Snapshot<'r> {
+    repo: &'r Repository,
+    refname: &'r str,
+    commit: Option<Commit<'r>>,
+    tree: Option<Tree<'r>>,
+}
+
+/// A blob found in a snapshot.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub path: String,
+    pub name: String,
+    pub oid: Oid,
+}
+
+impl<'r> Snapshot<'r> {
+    pub fn head(&self) -> Option<Oid> {
+        self.commit.as_ref().map(Commit::id)
+    }
+
+    pub fn refname(&self) -> &str {
+        self.refname
+    }
+
+    /// The blob at `path`, if any.
+    pub fn entry(&self, path: &str) -> Result<Option<Entry>, StoreError> {
+        let Some(tree) = &self.tree else { return Ok(None) };
+        match tree.get_path(std::path::Path::new(path)) {
+            Ok(e) if e.kind() == Some(ObjectType::Blob) => Ok(Some(Entry {
+                path: path.to_string(),
+                name: e.name().unwrap_or("").to_string(),
+                oid: e.id(),
+            })),
+            Ok(_) => Ok(None),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(StoreError::git(format!("read {}:{path}", self.refname))(e)),
+        }
+    }
+
+    /// The blobs directly inside the directory `dir` ("" for the root).
+    pub fn list(&self, dir: &str) -> Result<Vec<Entry>, StoreError> {
+        self.walk(dir, false)
+    }
+
+    /// Every blob anywhere under `dir`.
+    pub fn list_all(&self, dir: &str) -> Result<Vec<Entry>, StoreError> {
+        self.walk(dir, true)
+    }
+
+    /// The names of the subdirectories of `dir`.
+    pub fn subdirs(&self, dir: &str) -> Result<Vec<String>, StoreError> {
+        let Some(tree) = self.subtree(dir)? else { return Ok(Vec::new()) };
+        Ok(tree
+            .iter()
+            .filter(|e| e.kind() == Some(ObjectType::Tree))
+            .filter_map(|e| e.name().ok().map(str::to_string))
+            .collect())
+    }
+
+    fn subtree(&self, dir: &str) -> Result<Option<Tree<'r>>, StoreError> {
+        let Some(tree) = &self.tree else { return Ok(None) };
+        if dir.is_empty() {
+            return Ok(Some(tree.clone()));
+        }
+        let entry = match tree.get_path(std::path::Path::new(dir)) {
+            Ok(e) => e,
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+            Err(e) => return Err(StoreError::git(format!("read {}:{dir}", self.refname))(e)),
+        };
+        if entry.kind() != Some(ObjectType::Tree) {
+            return Ok(None);
+        }
+        let tree = self
+            .repo
+            .find_tree(entry.id())
+            .map_err(StoreError::git(format!("read {}:{dir}", self.refname)))?;
+        Ok(Some(tree))
+    }
+
+    fn walk(&self, dir: &str, recursive: bool) -> Result<Vec<Entry>, StoreError> {
+        let Some(tree) = self.subtree(dir)? else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        self.walk_tree(&tree, dir, recursive, &mut out)?;
+        Ok(out)
+    }
+
+    fn walk_tree(
+        &self,
+        tree: &Tree<'r>,
+        dir: &str,
+        recursive: bool,
+        out: &mut Vec<Entry>,
+    ) -> Result<(), StoreError> {
+        for e in tree.iter() {
+            let name = e.name().unwrap_or("").to_string();
+            let path = if dir.is_empty() { name.clone() } else { format!("{dir}/{name}") };
+            match e.kind() {
+                Some(ObjectType::Blob) => out.push(Entry { path, name, oid: e.id() }),
+                Some(ObjectType::Tree) if recursive => {
+                    let sub = self
+                        .repo
+                        .find_tree(e.id())
+                        .map_err(StoreError::git(format!("read {}:{path}", self.refname)))?;
+                    self.walk_tree(&sub, &path, true, out)?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the raw bytes of a blob.
+    pub fn bytes(&self, entry: &Entry) -> Result<Vec<u8>, StoreError> {
+        let blob = self
+            .repo
+            .find_blob(entry.oid)
+            .map_err(StoreError::git(format!("read {}:{}", self.refname, entry.path)))?;
+        Ok(blob.content().to_vec())
+    }
+
+    /// Decodes a document. A blob that is not valid JSON for `T`, or that
+    /// declares a newer format, is returned as [`Corrupt`] so a listing can
+    /// report it and go on; only a git failure is an error.
+    pub fn decode<T: Document>(&self, entry: &Entry) -> Result<Result<T, Corrupt>, StoreError> {
+        let blob = self
+            .repo
+            .find_blob(entry.oid)
+            .map_err(StoreError::git(format!("read {}:{}", self.refname, entry.path)))?;
+        let corrupt =
+            |reason: String| Corrupt { refname: self.refname.to_string(), path: entry.path.clone(), reason };
+        Ok(match serde_json::from_slice::<T>(blob.content()) {
+            Ok(doc) if doc.format() > crate::model::FORMAT => Err(corrupt(format!(
+                "it is in format {}, newer than this git-orchestrate understands ({}); upgrade git-orchestrate",
+                doc.format(),
+                crate::model::FORMAT
+            ))),
+            Ok(doc) => Ok(doc),
+            Err(e) => Err(corrupt(e.to_string())),
+        })
+    }
+
+    /// Reads and decodes the document at `path`; a corrupt one is an error.
+    pub fn get<T: Document>(&self, path: &str) -> Result<Option<T>, StoreError> {
+        match self.entry(path)? {
+            None => Ok(None),
+            Some(entry) => Ok(Some(self.decode(&entry)??)),
+        }
+    }
+
+    /// Decodes every blob in `entries`, splitting good documents from corrupt ones.
+    pub fn decode_all<T: Document>(&self, entries: &[Entry]) -> Result<(Vec<T>, Vec<Corrupt>), StoreError> {
+        let mut docs = Vec::with_capacity(entries.len());
+        let mut corrupt = Vec::new();
+        for entry in entries {
+            match self.decode(entry)? {
+                Ok(doc) => docs.push(doc),
+                Err(c) => corrupt.push(c),
+            }
+        }
+        Ok((docs, corrupt))
+    }
+}
+
+/// Bounded, jittered exponential backoff for compare-and-swap retries.
+struct Backoff {
+    attempt: u32,
+    started: Instant,
+}
+
+impl Backoff {
+    const MAX_ATTEMPTS: u32 = 200;
+    const MAX_TIME: Duration = Duration::from_secs(30);
+    const BASE: Duration = Duration::from_micros(500);
+    const CAP: Duration = Duration::from_millis(40);
+
+    fn new() -> Backoff {
+        Backoff { attempt: 0, started: Instant::now() }
+    }
+
+    /// Sleeps before the next attempt, or says the budget is spent.
+    fn wait(&mut self, refname: &str) -> Result<(), StoreError> {
+        self.attempt += 1;
+        let elapsed = self.started.elapsed();
+        if self.attempt >= Self::MAX_ATTEMPTS || elapsed >= Self::MAX_TIME {
+            return Err(StoreError::Contended {
+                refname: refname.to_string(),
+                attempts: self.attempt,
+                elapsed,
+            });
+        }
+        let exp = Self::BASE.saturating_mul(1 << self.attempt.min(10)).min(Self::CAP);
+        // Jitter in [0.5, 1.5) spreads writers that collided apart.
+        std::thread::sleep(exp.mul_f64(0.5 + fastrand::f64()));
+        Ok(())
+    }
+}
+
+impl Store {
+    /// The current commit of `refname`, if the ref exists.
+    pub fn head(&self, refname: &str) -> Result<Option<Oid>, StoreError> {
+        match self.repo.refname_to_id(refname) {
+            Ok(oid) => Ok(Some(oid)),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(StoreError::git(format!("read {refname}"))(e)),
+        }
+    }
+
+    /// A consistent view of the collection under `refname` as it is now.
+    pub fn snapshot<'r>(&'r self, refname: &'r str) -> Result<Snapshot<'r>, StoreError> {
+        let head = self.head(refname)?;
+        self.snapshot_at(refname, head)
+    }
+
+    pub fn snapshot_at<'r>(
+        &'r self,
+        refname: &'r str,
+        head: Option<Oid>,
+    ) -> Result<Snapshot<'r>, StoreError> {
+        let read = StoreError::git(format!("read {refname}"));
+        let (commit, tree) = match head {
+            None => (None, None),
+            Some(oid) => {
+                let commit = self.repo.find_commit(oid).map_err(read)?;
+                let tree = commit.tree().map_err(StoreError::git(format!("read {refname}")))?;
+                (Some(commit), Some(tree))
+            }
+        };
+        Ok(Snapshot { repo: &self.repo, refname, commit, tree })
+    }
+
+    /// Runs a compare-and-swap update of the collection under `refname`.
+    ///
+    /// `compute` sees a fresh snapshot on every attempt and must derive its
+    /// decision from it alone: it may run several times, and only the run
+    /// whose change lands returns its value. Errors from `compute` end the
+    /// update at once with nothing written.
+    pub fn update<T, E>(
+        &self,
+        refname: &str,
+        compute: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        self.check_writable()?;
+        self.compare_and_swap(refname, compute)
+    }
+
+    /// The update loop itself, without the format check (used to create the
+    /// format marker).
+    pub(crate) fn compare_and_swap<T, E>(
+        &self,
+        refname: &str,
+        mut compute: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut backoff = Backoff::new();
+        loop {
+            let snapshot = self.snapshot(refname)?;
+            let (change, value) = match compute(&snapshot)? {
+                Outcome::Unchanged(value) => return Ok(value),
+                Outcome::Write(change, value) => (change, value),
+            };
+            let expected = Expected::of(snapshot.head());
+            let commit = self.write_commit(&snapshot, &change)?;
+            match self.move_ref(refname, commit, expected, &change.event.summary)? {
+                true => return Ok(value),
+                false => backoff.wait(refname)?,
+            }
+        }
+    }
+
+    /// Writes the change's blobs, trees and commit (objects first; the ref
+    /// is moved separately, last).
+    fn write_commit(&self, snapshot: &Snapshot<'_>, change: &Change) -> Result<Oid, StoreError> {
+        let refname = snapshot.refname;
+        let write = |what: &str| StoreError::git(format!("write {what} for {refname}"));
+        let empty;
+        let base = match &snapshot.tree {
+            Some(tree) => tree,
+            None => {
+                // libgit2 knows the empty tree without it being stored, so
+                // the first write leaves no stray object behind.
+                empty = self.repo.find_tree(empty_tree_id()).map_err(write("the empty tree"))?;
+                &empty
+            }
+        };
+        let mut builder = TreeUpdateBuilder::new();
+        for (path, edit) in &change.edits {
+            match edit {
+                Some(bytes) => {
+                    let oid = self.repo.blob(bytes).map_err(write("a document"))?;
+                    builder.upsert(path.as_str(), oid, FileMode::Blob);
+                }
+                // libgit2 refuses to remove what is not there.
+                None if base.get_path(std::path::Path::new(path)).is_ok() => {
+                    builder.remove(path.as_str());
+                }
+                None => {}
+            }
+        }
+        let tree_id = builder.create_updated(&self.repo, base).map_err(write("the tree"))?;
+        let tree = self.repo.find_tree(tree_id).map_err(write("the tree"))?;
+        let signature = signature(&change.event)?;
+        let parents: Vec<&Commit<'_>> = snapshot.commit.iter().collect();
+        self.repo
+            .commit(None, &signature, &signature, &change.event.message(), &tree, &parents)
+            .map_err(write("the commit"))
+    }
+
+    /// Moves `refname` to `new` if it still is as `expected`. Returns false
+    /// when another writer got there first (the caller retries).
+    pub(crate) fn move_ref(
+        &self,
+        refname: &str,
+        new: Oid,
+        expected: Expected,
+        message: &str,
+    ) -> Result<bool, StoreError> {
+        match self.repo.reference_matching(refname, new, true, expected.as_oid(), message) {
+            Ok(_) => Ok(true),
+            // Modified: the ref moved since we read it. Locked: another writer
+            // holds refname.lock right now (libgit2 never waits for it).
+            // NotFound: the ref we read was deleted meanwhile.
+            Err(e)
+                if matches!(
+                    e.code(),
+                    ErrorCode::Modified | ErrorCode::Locked | ErrorCode::NotFound | ErrorCode::Exists
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(StoreError::git(format!("update {refname}"))(e)),
+        }
+    }
+
+    /// Walks the collection's history from the newest event, first parent
+    /// first, until `visit` returns false.
+    pub fn history(
+        &self,
+        refname: &str,
+        mut visit: impl FnMut(&Commit<'_>) -> bool,
+    ) -> Result<(), StoreError> {
+        let read = |e| StoreError::git(format!("read the history of {refname}"))(e);
+        let mut next = self.head(refname)?;
+        while let Some(oid) = next {
+            let commit = self.repo.find_commit(oid).map_err(read)?;
+            if !visit(&commit) {
+                break;
+            }
+            next = commit.parent_ids().next();
+        }
+        Ok(())
+    }
+}
+
+/// The id of the empty tree, which every git implementation knows.
+fn empty_tree_id() -> Oid {
+    Oid::hash_object(ObjectType::Tree, &[]).unwrap_or(Oid::ZERO_SHA1)
+}
+
+fn signature(event: &Event) -> Result<Signature<'static>, StoreError> {
+    // Actor names are validated session names or a user's git name; angle
+    // brackets would break the signature line, so they are dropped.
+    let name: String = event.actor.chars().filter(|c| !matches!(c, '<' | '>' | '\n')).collect();
+    let name = if name.trim().is_empty() { "unknown".to_string() } else { name };
+    let time = git2::Time::new(event.at.timestamp(), 0);
+    Signature::new(&name, "git-orchestrate", &time).map_err(StoreError::git("build the commit signature"))
+}

@@ -1,0 +1,243 @@
+//! The git engine: coordination state as commit chains under `refs/orchestrate/`.
+//!
+//! [`Store`] owns the repository handle. [`engine`] holds the generic
+//! collection machinery (snapshots, compare-and-swap updates, history);
+//! [`refs`] builds every ref name; `meta` guards the format version. The store
+//! never touches the working tree, the index or the user's branches.
+
+pub mod engine;
+pub mod error;
+pub mod refs;
+
+pub use engine::{Change, Document, Entry, Event, Expected, Outcome, Snapshot};
+pub use error::{Corrupt, StoreError};
+
+use crate::model::time::Timestamp;
+use crate::model::FORMAT;
+use git2::{ErrorCode, Repository};
+use serde::{Deserialize, Serialize};
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
+
+/// The document in `refs/orchestrate/meta`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Meta {
+    pub format: u32,
+    pub created_at: Timestamp,
+}
+
+impl Document for Meta {
+    fn format(&self) -> u32 {
+        self.format
+    }
+}
+
+const META_PATH: &str = "meta.json";
+
+pub struct Store {
+    repo: Repository,
+    /// A snapshot of git config, read once per process.
+    config: Option<git2::Config>,
+    /// Set once the meta ref has been checked in this process.
+    writable: Cell<bool>,
+}
+
+impl Store {
+    /// Opens the repository the way git does: `GIT_DIR` and friends first,
+    /// else by discovery from the current directory.
+    pub fn open_from_env() -> Result<Store, StoreError> {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let repo = Repository::open_from_env().map_err(|e| open_error(&cwd, e))?;
+        Store::with_repository(repo)
+    }
+
+    /// Opens the repository at or above `path`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let repo = Repository::discover(path).map_err(|e| open_error(path, e))?;
+        Store::with_repository(repo)
+    }
+
+    fn with_repository(repo: Repository) -> Result<Store, StoreError> {
+        tune_libgit2();
+        let config = repo.config().and_then(|mut c| c.snapshot()).ok();
+        let repo = if config.as_ref().is_some_and(wants_fsync) {
+            // libgit2 reads this option when it sets up the object and ref
+            // databases, so the repository is opened again after setting it.
+            enable_fsync();
+            Repository::open(repo.path()).map_err(|e| open_error(repo.path(), e))?
+        } else {
+            repo
+        };
+        Ok(Store { repo, config, writable: Cell::new(false) })
+    }
+
+    pub fn repository(&self) -> &Repository {
+        &self.repo
+    }
+
+    /// A string from git config, if set.
+    pub fn config_string(&self, key: &str) -> Option<String> {
+        self.config.as_ref()?.get_string(key).ok()
+    }
+
+    /// A boolean from git config, if set and valid.
+    pub fn config_bool(&self, key: &str) -> Option<bool> {
+        self.config.as_ref()?.get_bool(key).ok()
+    }
+
+    /// The format recorded in `refs/orchestrate/meta`, if initialised.
+    pub fn meta(&self) -> Result<Option<Meta>, StoreError> {
+        let snapshot = self.snapshot(refs::META)?;
+        let Some(entry) = snapshot.entry(META_PATH)? else { return Ok(None) };
+        // A newer meta must be reported as such, not as corrupt: read the
+        // number alone first.
+        let bytes = snapshot.bytes(&entry)?;
+        #[derive(Deserialize)]
+        struct FormatOnly {
+            format: u32,
+        }
+        match serde_json::from_slice::<FormatOnly>(&bytes) {
+            Ok(f) if f.format > FORMAT => Err(StoreError::NewerFormat {
+                refname: refs::META.to_string(),
+                found: f.format,
+                supported: FORMAT,
+            }),
+            _ => Ok(Some(snapshot.decode::<Meta>(&entry)??)),
+        }
+    }
+
+    /// Creates `refs/orchestrate/meta` if it does not exist. Returns true if
+    /// this call created it. Safe to run concurrently: the create is a
+    /// compare-and-swap from "absent".
+    pub fn init(&self, now: Timestamp) -> Result<bool, StoreError> {
+        if self.meta()?.is_some() {
+            self.writable.set(true);
+            return Ok(false);
+        }
+        let created = self.compare_and_swap(refs::META, |snapshot| {
+            if snapshot.head().is_some() {
+                return Ok::<_, StoreError>(Outcome::Unchanged(false));
+            }
+            let meta = Meta { format: FORMAT, created_at: now };
+            let event = Event::new("init", "git-orchestrate", now, format!("init format {FORMAT}"));
+            let mut change = Change::new(event);
+            change.put(META_PATH, &meta);
+            Ok(change.write(true))
+        })?;
+        // Whoever created it, check what is there now.
+        self.meta()?;
+        self.writable.set(true);
+        Ok(created)
+    }
+
+    /// Refuses to write into a store of a newer format, and initialises a
+    /// store that has no meta yet, so no command needs an explicit `init`.
+    fn check_writable(&self) -> Result<(), StoreError> {
+        if !self.writable.get() {
+            self.init(crate::model::time::to_stored(chrono::Utc::now()))?;
+        }
+        Ok(())
+    }
+
+    /// The git directory shared by all worktrees.
+    pub fn common_dir(&self) -> &Path {
+        self.repo.commondir()
+    }
+}
+
+fn open_error(path: &Path, e: git2::Error) -> StoreError {
+    if e.message().to_ascii_lowercase().contains("refstorage") {
+        return StoreError::Reftable;
+    }
+    let message = if e.code() == ErrorCode::NotFound {
+        "not inside a git repository; run this in a repository (or `git init` one first)".to_string()
+    } else {
+        e.message().to_string()
+    };
+    StoreError::NotARepository { path: path.to_path_buf(), message }
+}
+
+/// Settings that make reads and writes cheaper without weakening anything
+/// the store relies on: every object is written by us and addressed by its
+/// hash, so re-hashing each object read and re-checking that each referenced
+/// object exists on write only costs time.
+///
+/// libgit2 also caches only trees and commits up to 4 KiB and no blobs, so a
+/// collection's top tree (hundreds of shard entries) would be re-read on
+/// every path lookup; the limits are raised to cover the store's objects.
+fn tune_libgit2() {
+    git2::opts::strict_hash_verification(false);
+    git2::opts::strict_object_creation(false);
+    // SAFETY: these set process-global cache limits before any object is
+    // read; no other thread is using libgit2 at this point.
+    unsafe {
+        let _ = git2::opts::set_cache_object_limit(git2::ObjectType::Tree, 1 << 20);
+        let _ = git2::opts::set_cache_object_limit(git2::ObjectType::Commit, 64 << 10);
+        let _ = git2::opts::set_cache_object_limit(git2::ObjectType::Blob, 256 << 10);
+    }
+}
+
+/// `orchestrate.fsync=true`, or a `core.fsync` that covers both objects and
+/// references (as git understands it).
+fn wants_fsync(config: &git2::Config) -> bool {
+    if let Ok(explicit) = config.get_bool("orchestrate.fsync") {
+        return explicit;
+    }
+    let Ok(components) = config.get_string("core.fsync") else { return false };
+    fsync_covers_objects_and_refs(&components)
+}
+
+pub(crate) fn fsync_covers_objects_and_refs(components: &str) -> bool {
+    let mut objects = false;
+    let mut refs = false;
+    for part in components.split(',').map(str::trim) {
+        let (negated, name) = match part.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, part),
+        };
+        let (o, r) = match name {
+            "all" | "committed" | "added" => (true, true),
+            "objects" | "loose-object" => (true, false),
+            "reference" => (false, true),
+            "none" => {
+                objects = false;
+                refs = false;
+                continue;
+            }
+            _ => (false, false),
+        };
+        if o {
+            objects = !negated;
+        }
+        if r {
+            refs = !negated;
+        }
+    }
+    objects && refs
+}
+
+fn enable_fsync() {
+    use std::os::raw::c_int;
+    // SAFETY: git_libgit2_opts with GIT_OPT_ENABLE_FSYNC_GITDIR takes exactly
+    // one int argument, per libgit2's documented interface; libgit2 is
+    // initialised by git2 before any repository is opened, which has happened.
+    unsafe {
+        libgit2_sys::git_libgit2_opts(libgit2_sys::GIT_OPT_ENABLE_FSYNC_GITDIR as c_int, 1 as c_int);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fsync_follows_gits_core_fsync_components() {
+        assert!(fsync_covers_objects_and_refs("committed"));
+        assert!(fsync_covers_objects_and_refs("all"));
+        assert!(fsync_covers_objects_and_refs("objects,reference"));
+        assert!(fsync_covers_objects_and_refs("loose-object, reference"));
+        assert!(!fsync_covers_objects_and_refs("objects"));
+        assert!(!fsync_covers_objects_and_refs("all,-reference"));
+        assert!(!fsync_covers_objects_and_refs("none"));
+    }
+}

@@ -1,0 +1,44 @@
+//! Every ref name the store uses, built in one place.
+//!
+//! Each builder's doc comment shows the literal pattern. Callers pass names
+//! that `model::names` has already validated, so every result is a valid ref.
+
+/// Prefix shared by all coordination refs.
+pub const ROOT: &str = "refs/orchestrate/";
+
+/// `refs/orchestrate/meta` — the format version of the whole store.
+pub const META: &str = "refs/orchestrate/meta";
+
+/// `refs/orchestrate/tasks` — `open/<shard>/<id>.json`, `closed/<shard>/<id>.json`.
+pub const TASKS: &str = "refs/orchestrate/tasks";
+
+/// `refs/orchestrate/sessions` — `<name>.json` per session.
+pub const SESSIONS: &str = "refs/orchestrate/sessions";
+
+/// `refs/orchestrate/claims` — `claims.json`, the whole live claims table.
+pub const CLAIMS: &str = "refs/orchestrate/claims";
+
+/// `refs/orchestrate/mail/<box>` — one mailbox, a chain of one message per commit.
+pub fn mailbox(mailbox: &str) -> String {
+    format!("{ROOT}mail/{mailbox}")
+}
+
+/// `refs/orchestrate/read/<name>/<box>` — the last commit of `<box>` that `<name>` read.
+pub fn read_cursor(reader: &str, mailbox: &str) -> String {
+    format!("{ROOT}read/{reader}/{mailbox}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_name_is_a_valid_ref() {
+        for name in [META, TASKS, SESSIONS, CLAIMS, &mailbox("alice"), &read_cursor("alice", "role.backend")]
+        {
+            assert!(git2::Reference::is_valid_name(name), "{name}");
+            assert!(name.starts_with(ROOT));
+        }
+        assert_eq!(read_cursor("bob", "all"), "refs/orchestrate/read/bob/all");
+    }
+}
