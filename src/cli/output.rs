@@ -63,6 +63,11 @@ impl Ui {
     }
 }
 
+/// A stored time as people read it: `2026-11-22 19:52:36Z`.
+pub fn time(t: crate::model::time::Timestamp) -> String {
+    t.format("%Y-%m-%d %H:%M:%SZ").to_string()
+}
+
 #[derive(Debug, Clone, Copy)]
 pub enum Style {
     Dim,

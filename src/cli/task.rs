@@ -1,6 +1,6 @@
 //! `git orchestrate task …`: the shared task queue.
 
-use super::output::Style;
+use super::output::{time, Style};
 use super::{CmdResult, Failure, Ui};
 use crate::model::names::escape_control;
 use crate::model::task::{Readiness, Task, TaskSpec, TaskStatus};
@@ -301,11 +301,7 @@ fn render_detail(detail: &TaskDetail) -> String {
         out.push_str(&format!("after:       {}\n", deps.join(", ")));
     }
     out.push_str(&format!("progress:    {}%\n", t.progress));
-    out.push_str(&format!(
-        "created:     {} by {}\n",
-        t.created_at.to_rfc3339(),
-        escape_control(&t.created_by)
-    ));
+    out.push_str(&format!("created:     {} by {}\n", time(t.created_at), escape_control(&t.created_by)));
     for commit in &t.commits {
         out.push_str(&format!("commit:      {commit}\n"));
     }
@@ -320,7 +316,7 @@ fn render_detail(detail: &TaskDetail) -> String {
         for n in &t.notes {
             out.push_str(&format!(
                 "  {}  {}: {}\n",
-                n.at.to_rfc3339(),
+                time(n.at),
                 escape_control(&n.by),
                 escape_control(&n.text)
             ));
@@ -328,7 +324,7 @@ fn render_detail(detail: &TaskDetail) -> String {
     }
     out.push_str("\nhistory:\n");
     for h in &detail.history {
-        out.push_str(&format!("  {}  {}\n", h.at.to_rfc3339(), escape_control(&h.summary)));
+        out.push_str(&format!("  {}  {}\n", time(h.at), escape_control(&h.summary)));
     }
     out
 }

@@ -45,6 +45,17 @@ impl TaskId {
         (MIN_HEX_LEN..=digest.len().min(MAX_HEX_LEN))
             .map(move |n| TaskId(format!("{}{}", Self::PREFIX, &digest[..n])))
     }
+
+    /// The shortest candidate cut from `digest` that is neither a stored id
+    /// nor a prefix of one (`existing` holds the hex parts of the stored
+    /// ids). A stored id that is a prefix of the new one is fine: lookups
+    /// prefer an exact match.
+    pub fn first_free<'a>(
+        digest: &str,
+        existing: impl IntoIterator<Item = &'a str> + Clone,
+    ) -> Option<TaskId> {
+        TaskId::candidates(digest).find(|c| !existing.clone().into_iter().any(|e| e.starts_with(c.hex())))
+    }
 }
 
 impl TryFrom<String> for TaskId {
@@ -129,6 +140,18 @@ mod tests {
         let ids: Vec<_> = TaskId::candidates(&digest).take(3).map(String::from).collect();
         assert_eq!(ids, ["t-3f9a", "t-3f9a1", "t-3f9a12"]);
         assert_eq!(TaskId::candidates(&digest).count(), MAX_HEX_LEN - MIN_HEX_LEN + 1);
+    }
+
+    #[test]
+    fn a_new_id_grows_past_stored_ids_it_would_equal_or_prefix() {
+        let digest = "35ab7c00000000000000000000000000";
+        assert_eq!(TaskId::first_free(digest, []).unwrap().as_str(), "t-35ab");
+        // Equal to a stored id: one digit longer.
+        assert_eq!(TaskId::first_free(digest, ["35ab"]).unwrap().as_str(), "t-35ab7");
+        // A prefix of a stored id: longer than it.
+        assert_eq!(TaskId::first_free(digest, ["35ab7c1"]).unwrap().as_str(), "t-35ab7c0");
+        // A stored id that is a prefix of the candidate does not block it.
+        assert_eq!(TaskId::first_free(digest, ["35ab", "35ab7"]).unwrap().as_str(), "t-35ab7c");
     }
 
     #[test]

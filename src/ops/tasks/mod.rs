@@ -276,30 +276,30 @@ impl Context {
             let mut table = TaskTable::new(snap);
             let (tasks, _corrupt) = table.open_summaries()?;
             let mut statuses = Statuses::new(&tasks);
-            let mut best: Option<&TaskSummary> = None;
+            let mut ready = Vec::new();
             let (mut waiting, mut claimed) = (0, 0);
             for task in tasks.iter().filter(|t| role.is_none_or(|r| t.role.as_deref() == Some(r))) {
                 match statuses.readiness(&mut table, task.status, &task.depends_on)? {
-                    Readiness::Ready => {
-                        if best.is_none_or(|b| task.queue_order(b).is_lt()) {
-                            best = Some(task);
-                        }
-                    }
+                    Readiness::Ready => ready.push(task),
                     Readiness::NotOpen => claimed += 1,
                     Readiness::Waiting { .. } | Readiness::Blocked { .. } => waiting += 1,
                 }
             }
-            let Some(best) = best else {
-                let scope = role.map(|r| format!(" for role {r}")).unwrap_or_default();
-                return Err(Error::refused(format!(
-                    "nothing ready{scope}: {waiting} open task(s) wait on dependencies, {claimed} claimed; \
-                     add work with `git orchestrate task add`"
-                )));
-            };
-            let task = snap
-                .get::<Task>(&task_path(&best.id, false))?
-                .ok_or_else(|| Error::Store(missing_blob(&best.id)))?;
-            claim(snap, task, &me, now)
+            ready.sort_by(|a, b| a.queue_order(b));
+            // The best one whose blob can be read: a corrupt task is skipped
+            // (and reported by `task list`), never a reason to stop.
+            for candidate in ready {
+                match snap.get::<Task>(&task_path(&candidate.id, false)) {
+                    Ok(Some(task)) => return claim(snap, task, &me, now),
+                    Ok(None) | Err(StoreError::Corrupt { .. }) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let scope = role.map(|r| format!(" for role {r}")).unwrap_or_default();
+            Err(Error::refused(format!(
+                "nothing ready{scope}: {waiting} open task(s) wait on dependencies, {claimed} claimed; \
+                 add work with `git orchestrate task add`"
+            )))
         })
     }
 
@@ -496,14 +496,6 @@ fn load_by_id(snap: &Snapshot<'_>, id: &TaskId) -> Result<Option<Task>> {
     Ok(None)
 }
 
-fn missing_blob(id: &TaskId) -> StoreError {
-    StoreError::Corrupt {
-        refname: refs::TASKS.to_string(),
-        path: task_path(id, false),
-        reason: "the index lists this task but its blob is missing; run `git orchestrate doctor`".to_string(),
-    }
-}
-
 /// Finds the one task a prefix names. An exact id wins over longer ones.
 fn resolve(snap: &Snapshot<'_>, prefix: &IdPrefix) -> Result<(Entry, Task)> {
     let mut matches: Vec<(TaskId, Entry)> = Vec::new();
@@ -557,8 +549,7 @@ fn id_of_entry(entry: &Entry) -> Option<TaskId> {
     TaskId::try_from(stem.to_string()).ok()
 }
 
-/// The shortest candidate id that neither equals nor prefixes (nor is
-/// prefixed by) an id already stored.
+/// A fresh id for a task: see [`TaskId::first_free`].
 fn unused_id(snap: &Snapshot<'_>, digest: &str) -> Result<TaskId> {
     let shard = &digest[..2];
     let mut existing = BTreeSet::new();
@@ -569,8 +560,7 @@ fn unused_id(snap: &Snapshot<'_>, digest: &str) -> Result<TaskId> {
             }
         }
     }
-    TaskId::candidates(digest)
-        .find(|c| !existing.iter().any(|e| e.starts_with(c.hex()) || c.hex().starts_with(e.as_str())))
+    TaskId::first_free(digest, existing.iter().map(String::as_str))
         .ok_or_else(|| Error::refused(format!("no free task id in shard {shard}: try again")))
 }
 

@@ -1,0 +1,166 @@
+//! Test harness: a fresh repository per test, the real binary, and a git
+//! configuration sandboxed from the developer's own.
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_git-orchestrate");
+
+pub struct Repo {
+    dir: tempfile::TempDir,
+    home: tempfile::TempDir,
+}
+
+/// What a command did: exit code and both streams.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr: {}", self.stdout, self.stderr))
+    }
+}
+
+impl Repo {
+    /// A new repository with one commit on `main`.
+    pub fn new() -> Repo {
+        let repo = Repo { dir: tempfile::tempdir().unwrap(), home: tempfile::tempdir().unwrap() };
+        std::fs::write(
+            repo.home.path().join(".gitconfig"),
+            "[user]\n\tname = Test Human\n\temail = human@example.com\n[init]\n\tdefaultBranch = main\n",
+        )
+        .unwrap();
+        repo.git(&["init", "-q"]);
+        std::fs::write(repo.path().join("README"), "hello\n").unwrap();
+        repo.git(&["add", "README"]);
+        repo.git(&["commit", "-q", "-m", "initial"]);
+        repo
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// A command with the sandboxed environment, run in the repository.
+    pub fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.current_dir(self.path())
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join(".config"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", self.home.path().join(".gitconfig"))
+            .env("NO_COLOR", "1");
+        for var in ["ORCHESTRATE_SESSION", "ORCHESTRATE_NOW", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"] {
+            cmd.env_remove(var);
+        }
+        cmd
+    }
+
+    /// Runs `git orchestrate <args>`.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command(BIN).args(args).output().unwrap())
+    }
+
+    /// Runs `git orchestrate --session <who> <args>`.
+    pub fn run_as(&self, who: &str, args: &[&str]) -> Run {
+        let mut all = vec!["--session", who];
+        all.extend_from_slice(args);
+        self.run(&all)
+    }
+
+    /// Runs and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let run = self.run(args);
+        assert_eq!(run.code, 0, "git orchestrate {args:?} failed:\n{}{}", run.stdout, run.stderr);
+        run.stdout
+    }
+
+    pub fn ok_as(&self, who: &str, args: &[&str]) -> String {
+        let mut all = vec!["--session", who];
+        all.extend_from_slice(args);
+        self.ok(&all)
+    }
+
+    /// Runs with `--json`, asserts success, parses stdout.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let run = self.run(&all);
+        assert_eq!(run.code, 0, "git orchestrate {all:?} failed:\n{}{}", run.stdout, run.stderr);
+        run.json()
+    }
+
+    pub fn json_as(&self, who: &str, args: &[&str]) -> Value {
+        let mut all = vec!["--session", who];
+        all.extend_from_slice(args);
+        self.json(&all)
+    }
+
+    /// Adds a task and returns its id.
+    pub fn add(&self, title: &str, extra: &[&str]) -> String {
+        let mut args = vec!["task", "add", title];
+        args.extend_from_slice(extra);
+        self.json(&args)["id"].as_str().unwrap().to_string()
+    }
+
+    /// Runs git, asserts success, returns trimmed stdout.
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = self.command("git").args(args).output().unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Every coordination ref and where it points: compare before and after
+    /// to prove a command changed nothing.
+    pub fn refs(&self) -> String {
+        self.git(&["for-each-ref", "--format=%(refname) %(objectname)", "refs/orchestrate/"])
+    }
+
+    /// Replaces the blob at `path` in the collection under `refname` with
+    /// `content`, as a new commit, the way a buggy or hostile writer could.
+    pub fn plant(&self, refname: &str, path: &str, content: &[u8]) {
+        let blob_file = self.home.path().join("planted");
+        std::fs::write(&blob_file, content).unwrap();
+        let blob = self.git(&["hash-object", "-w", blob_file.to_str().unwrap()]);
+        let index: PathBuf = self.home.path().join("plant-index");
+        let git_env = |args: &[&str]| {
+            let out = self.command("git").env("GIT_INDEX_FILE", &index).args(args).output().unwrap();
+            assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        };
+        let _ = std::fs::remove_file(&index);
+        let parent = self.command("git").args(["rev-parse", "--verify", "-q", refname]).output().unwrap();
+        let parent = String::from_utf8_lossy(&parent.stdout).trim().to_string();
+        if !parent.is_empty() {
+            git_env(&["read-tree", &parent]);
+        }
+        git_env(&["update-index", "--add", "--cacheinfo", &format!("100644,{blob},{path}")]);
+        let tree = git_env(&["write-tree"]);
+        let mut args = vec!["commit-tree", tree.as_str(), "-m", "planted"];
+        if !parent.is_empty() {
+            args.extend(["-p", parent.as_str()]);
+        }
+        let commit = git_env(&args);
+        self.git(&["update-ref", refname, &commit]);
+    }
+}
