@@ -23,3 +23,4 @@ pub mod cli;
 pub mod model;
 pub mod ops;
 pub mod store;
+pub mod worktree;

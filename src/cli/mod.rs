@@ -7,6 +7,7 @@
 
 mod init;
 mod output;
+mod session;
 mod task;
 
 pub use output::Ui;
@@ -35,6 +36,11 @@ pub struct Cli {
 pub enum Command {
     /// Set up refs/orchestrate/meta in this repository (idempotent)
     Init,
+    /// Start, list, show and end agent sessions (each with its own worktree)
+    #[command(subcommand)]
+    Session(session::SessionCommand),
+    /// Record that the acting session is alive, and what it is doing
+    Heartbeat(session::HeartbeatArgs),
     /// Add, list, claim and finish tasks in the shared queue
     #[command(subcommand)]
     Task(Box<task::TaskCommand>),
@@ -138,8 +144,17 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         let store = Store::open_from_env()?;
         Ok(Context::new(store, cli.session.clone())?)
     };
-    match cli.command {
-        Command::Init => init::run(&context()?, ui),
-        Command::Task(cmd) => task::run(&context()?, ui, *cmd),
+    let ctx = context()?;
+    let result = match cli.command {
+        Command::Init => init::run(&ctx, ui),
+        Command::Session(cmd) => session::run(&ctx, ui, cmd),
+        Command::Heartbeat(args) => session::heartbeat(&ctx, ui, args),
+        Command::Task(cmd) => task::run(&ctx, ui, *cmd),
+    };
+    // Any command a session runs counts as a sign of life (at most one
+    // write per interval; never fails the command).
+    if result.is_ok() {
+        ctx.touch();
     }
+    result
 }

@@ -6,6 +6,7 @@
 
 pub mod ids;
 pub mod names;
+pub mod session;
 pub mod task;
 pub mod time;
 

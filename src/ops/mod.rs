@@ -7,6 +7,8 @@
 //! ([`Error::Invalid`], exit 2), refused by coordination ([`Error::Refused`],
 //! exit 1), or could not be carried out ([`Error::Store`]).
 
+pub mod claims;
+pub mod sessions;
 pub mod tasks;
 
 use crate::model::names::validate_session_name;
@@ -52,13 +54,19 @@ pub struct Context {
 }
 
 impl Context {
-    /// `session` is the `--session` flag; when absent the acting session
-    /// comes from `$ORCHESTRATE_SESSION`.
+    /// Who is acting: `session` (the `--session` flag), else
+    /// `$ORCHESTRATE_SESSION`, else the session recorded in this worktree by
+    /// `session start`, else nobody.
     pub fn new(store: Store, session: Option<String>) -> Result<Context> {
         let session = match session {
             Some(s) => Some(s),
             None => std::env::var(SESSION_ENV).ok().filter(|s| !s.is_empty()),
         };
+        let session = session.or_else(|| {
+            let file = store.git_dir().join(crate::worktree::IDENTITY_FILE);
+            let name = std::fs::read_to_string(file).ok()?;
+            Some(name.trim().to_string()).filter(|n| !n.is_empty())
+        });
         if let Some(name) = &session {
             validate_session_name(name)?;
         }
@@ -87,6 +95,16 @@ impl Context {
         self.session.as_deref().ok_or_else(|| {
             Error::invalid(format!("{what} needs a session: pass --session NAME or set {SESSION_ENV}=NAME"))
         })
+    }
+
+    /// The heartbeat age after which a session is stale
+    /// (`orchestrate.staleAfter`, default 15m).
+    pub fn stale_after(&self) -> Result<chrono::Duration> {
+        match self.store.config_string("orchestrate.staleAfter") {
+            None => Ok(crate::model::session::default_stale_after()),
+            Some(text) => crate::model::time::parse_duration(&text)
+                .map_err(|e| Error::invalid(format!("git config orchestrate.staleAfter: {e}"))),
+        }
     }
 
     /// Who to record as the author of an event: the session, or else the

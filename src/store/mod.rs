@@ -143,6 +143,26 @@ impl Store {
     pub fn common_dir(&self) -> &Path {
         self.repo.commondir()
     }
+
+    /// This worktree's own git directory (`.git/worktrees/<name>` in a
+    /// linked worktree, the common one otherwise).
+    pub fn git_dir(&self) -> &Path {
+        self.repo.path()
+    }
+
+    /// The main worktree's top folder, or the git directory of a bare
+    /// repository.
+    pub fn main_root(&self) -> PathBuf {
+        let common = self.common_dir();
+        if self.repo.is_bare() {
+            return common.to_path_buf();
+        }
+        let common = common.canonicalize().unwrap_or_else(|_| common.to_path_buf());
+        match common.file_name() {
+            Some(n) if n == ".git" => common.parent().map(Path::to_path_buf).unwrap_or(common),
+            _ => common,
+        }
+    }
 }
 
 fn open_error(path: &Path, e: git2::Error) -> StoreError {

@@ -115,6 +115,14 @@ impl Finish {
 }
 
 impl Context {
+    /// Every registered session, with whether it is live (active and not stale).
+    fn live_sessions(&self) -> Result<HashMap<String, bool>> {
+        let snap = self.store.snapshot(refs::SESSIONS)?;
+        let (sessions, _) = snap.decode_all::<crate::model::session::Session>(&snap.list("")?)?;
+        let (now, stale_after) = (self.now(), self.stale_after()?);
+        Ok(sessions.into_iter().map(|s| (s.name.clone(), s.is_live(now, stale_after))).collect())
+    }
+
     pub fn add_task(&self, spec: TaskSpec, after: &[String]) -> Result<Task> {
         spec.validate()?;
         let after = parse_prefixes(after)?;
@@ -234,16 +242,24 @@ impl Context {
 
     /// Claims one task by id for the acting session.
     pub fn claim_task(&self, id: &str, force: bool) -> Result<Task> {
-        let prefix = IdPrefix::parse(id)?;
         let me = self.require_session("claiming a task")?.to_string();
+        self.claim_task_as(&me, id, force)
+    }
+
+    /// Claims one task by id for session `me`. A task held by a session
+    /// that has gone stale (or ended) can be taken over.
+    pub fn claim_task_as(&self, me: &str, id: &str, force: bool) -> Result<Task> {
+        let prefix = IdPrefix::parse(id)?;
         let now = self.now();
+        let live = self.live_sessions()?;
         self.store.update(refs::TASKS, |snap| {
             let (_, task) = resolve(snap, &prefix)?;
             match task.status {
-                TaskStatus::Claimed if task.assignee.as_deref() == Some(me.as_str()) => {
+                TaskStatus::Claimed if task.assignee.as_deref() == Some(me) => {
                     return Ok(Outcome::Unchanged(task));
                 }
-                TaskStatus::Claimed => return Err(held_by_other(&task, now)),
+                TaskStatus::Claimed if holder_is_live(&task, &live) => return Err(held_by_other(&task, now)),
+                TaskStatus::Claimed => {}
                 status if status.is_closed() => {
                     return Err(Error::refused(format!("{} is already {status}: nothing to claim", task.id)));
                 }
@@ -260,7 +276,7 @@ impl Context {
                     )));
                 }
             }
-            claim(snap, task, &me, now)
+            claim(snap, task, me, now)
         })
     }
 
@@ -272,6 +288,7 @@ impl Context {
         }
         let me = self.require_session("claiming a task")?.to_string();
         let now = self.now();
+        let live = self.live_sessions()?;
         self.store.update(refs::TASKS, |snap| {
             let mut table = TaskTable::new(snap);
             let (tasks, _corrupt) = table.open_summaries()?;
@@ -281,6 +298,13 @@ impl Context {
             for task in tasks.iter().filter(|t| role.is_none_or(|r| t.role.as_deref() == Some(r))) {
                 match statuses.readiness(&mut table, task.status, &task.depends_on)? {
                     Readiness::Ready => ready.push(task),
+                    // Held by a session that went stale or ended: up for grabs.
+                    Readiness::NotOpen
+                        if task.status == TaskStatus::Claimed
+                            && task.assignee.as_deref().and_then(|a| live.get(a)) == Some(&false) =>
+                    {
+                        ready.push(task)
+                    }
                     Readiness::NotOpen => claimed += 1,
                     Readiness::Waiting { .. } | Readiness::Blocked { .. } => waiting += 1,
                 }
@@ -290,6 +314,7 @@ impl Context {
             // (and reported by `task list`), never a reason to stop.
             for candidate in ready {
                 match snap.get::<Task>(&task_path(&candidate.id, false)) {
+                    Ok(Some(task)) if task.assignee.as_deref() == Some(me.as_str()) => continue,
                     Ok(Some(task)) => return claim(snap, task, &me, now),
                     Ok(None) | Err(StoreError::Corrupt { .. }) => continue,
                     Err(e) => return Err(e.into()),
@@ -327,15 +352,28 @@ impl Context {
     /// queue. Only the holder may do so unless `force` is given; anyone may
     /// cancel a task nobody holds.
     pub fn finish_task(&self, id: &str, how: Finish, note: Option<&str>, force: bool) -> Result<Task> {
+        if self.session().is_none() && !force {
+            self.require_session(&format!("`task {}`", how.verb()))?;
+        }
+        let by = self.actor();
+        self.finish_task_as(&by, id, how, note, force)
+    }
+
+    /// Finishes a task on behalf of `by` (a session name, or a human's name
+    /// with `force`).
+    pub(crate) fn finish_task_as(
+        &self,
+        by: &str,
+        id: &str,
+        how: Finish,
+        note: Option<&str>,
+        force: bool,
+    ) -> Result<Task> {
         let prefix = IdPrefix::parse(id)?;
         if let Some(text) = note {
             validate_note(text)?;
         }
-        let me = self.session().map(str::to_string);
-        if me.is_none() && !force {
-            self.require_session(&format!("`task {}`", how.verb()))?;
-        }
-        let by = self.actor();
+        let me = Some(by.to_string());
         let now = self.now();
         self.store.update(refs::TASKS, |snap| {
             let (_, mut task) = resolve(snap, &prefix)?;
@@ -359,10 +397,10 @@ impl Context {
                 Finish::Failed | Finish::Cancelled => task.closed_at = Some(now),
             }
             if let Some(text) = note {
-                task.add_note(&by, text, now);
+                task.add_note(by, text, now);
             }
             let summary = format!("{} {} by {by}", how.verb(), task.id);
-            write_task(snap, Event::new(how.verb(), &by, now, summary), task)
+            write_task(snap, Event::new(how.verb(), by, now, summary), task)
         })
     }
 }
@@ -404,6 +442,16 @@ fn check_finish(task: &Task, how: Finish, mine: bool, force: bool, now: Timestam
             "{} is open and not yours: claim it first (`git orchestrate task claim {}`), or pass --force",
             task.id, task.id
         ))),
+    }
+}
+
+/// Whether the session holding `task` still counts: a known session that
+/// is active and not stale. Tasks held by names that were never registered
+/// as sessions stay held (sessions are optional for the queue alone).
+fn holder_is_live(task: &Task, sessions: &HashMap<String, bool>) -> bool {
+    match task.assignee.as_deref().and_then(|a| sessions.get(a)) {
+        Some(live) => *live,
+        None => true,
     }
 }
 

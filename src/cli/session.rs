@@ -1,0 +1,227 @@
+//! `git orchestrate session …` and `git orchestrate heartbeat`.
+
+use super::output::{time, Style};
+use super::{CmdResult, Ui};
+use crate::model::names::escape_control;
+use crate::model::session::{Pulse, SessionStatus};
+use crate::model::time::format_duration;
+use crate::ops::sessions::{SessionView, StartOptions};
+use crate::ops::Context;
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// Register a session and give it a worktree on branch orchestrate/<name>
+    Start(StartArgs),
+    /// List active sessions (live first, stale apart); --all adds ended ones
+    List(ListArgs),
+    /// Show one session (default: your own)
+    Show(NameArgs),
+    /// End a session: release its tasks and claims, remove its worktree (never its work)
+    End(EndArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Session name: lowercase letters, digits, '.', '_' and '-'
+    name: String,
+    /// The session's role (claim --next --role picks its tasks)
+    #[arg(long, value_name = "R")]
+    role: Option<String>,
+    /// A capability (repeatable)
+    #[arg(long = "cap", value_name = "C")]
+    caps: Vec<String>,
+    /// Where the session's branch starts (default: HEAD)
+    #[arg(long, value_name = "REV")]
+    base: Option<String>,
+    /// Register only; make no worktree
+    #[arg(long)]
+    no_worktree: bool,
+    /// Claim this task for the session right away
+    #[arg(long, value_name = "ID")]
+    task: Option<String>,
+    /// Reattach to an active session of this name (a restarted agent)
+    #[arg(long)]
+    resume: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Include ended sessions
+    #[arg(long)]
+    all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NameArgs {
+    /// Session name (default: the acting session)
+    name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EndArgs {
+    /// Session name (default: the acting session)
+    name: Option<String>,
+    /// Save uncommitted work as a commit on the session's branch, then end
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HeartbeatArgs {
+    /// What the session is doing now
+    #[arg(long, value_name = "TEXT")]
+    doing: Option<String>,
+    /// Percent done, 0 to 100
+    #[arg(long, value_name = "0-100")]
+    progress: Option<u8>,
+    /// Phase name (plan, code, test, review, …)
+    #[arg(long, value_name = "P")]
+    phase: Option<String>,
+}
+
+pub fn run(ctx: &Context, ui: &Ui, command: SessionCommand) -> CmdResult {
+    match command {
+        SessionCommand::Start(a) => start(ctx, ui, a),
+        SessionCommand::List(a) => {
+            let (sessions, corrupt) = ctx.list_sessions(a.all)?;
+            for c in &corrupt {
+                ui.warn(&format!("skipped {c}"));
+            }
+            ui.emit(&sessions, || render_list(ctx, ui, &sessions))
+        }
+        SessionCommand::Show(a) => {
+            let view = ctx.show_session(a.name.as_deref())?;
+            ui.emit(&view, || render_one(ctx, &view))
+        }
+        SessionCommand::End(a) => {
+            let ended = ctx.end_session(a.name.as_deref(), a.force)?;
+            ui.emit(&ended, || {
+                let mut out = format!("ended session {}", ended.session.name);
+                if let Some(commit) = &ended.saved_commit {
+                    let branch = ended.session.branch.as_deref().unwrap_or("its branch");
+                    out.push_str(&format!("\nsaved uncommitted work as {commit} on {branch}"));
+                }
+                if let Some(backup) = &ended.backup {
+                    out.push_str(&format!(
+                        "\nchanged copies of .worktreeinclude files were backed up to {backup}"
+                    ));
+                }
+                if !ended.released_tasks.is_empty() {
+                    out.push_str(&format!("\nreleased tasks: {}", ended.released_tasks.join(", ")));
+                }
+                if ended.released_claims > 0 {
+                    out.push_str(&format!("\nreleased {} claim(s)", ended.released_claims));
+                }
+                if let Some(branch) = &ended.session.branch {
+                    out.push_str(&format!("\nbranch {branch} is kept"));
+                }
+                out
+            })
+        }
+    }
+}
+
+fn start(ctx: &Context, ui: &Ui, a: StartArgs) -> CmdResult {
+    let started = ctx.start_session(StartOptions {
+        name: a.name,
+        role: a.role,
+        capabilities: a.caps,
+        base: a.base,
+        no_worktree: a.no_worktree,
+        task: a.task,
+        resume: a.resume,
+    })?;
+    if let Some(error) = &started.setup_error {
+        ui.warn(&format!(
+            "orchestrate.setup failed in the new worktree ({}); the session is started",
+            error.trim()
+        ));
+    }
+    ui.emit(&started, || match &started.session.worktree {
+        Some(path) => path.clone(),
+        None => format!("session {} registered (no worktree)", started.session.name),
+    })
+}
+
+pub fn heartbeat(ctx: &Context, ui: &Ui, a: HeartbeatArgs) -> CmdResult {
+    let session = ctx.heartbeat(&Pulse { doing: a.doing, progress: a.progress, phase: a.phase })?;
+    ui.emit(&session, || format!("{} heartbeat at {}", session.name, time(session.heartbeat_at)))
+}
+
+fn state(view: &SessionView) -> &'static str {
+    match (view.session.status, view.stale) {
+        (SessionStatus::Ended, _) => "ended",
+        (_, true) => "stale",
+        _ => "live",
+    }
+}
+
+fn render_list(ctx: &Context, ui: &Ui, sessions: &[SessionView]) -> String {
+    if sessions.is_empty() {
+        return "no sessions: start one with `git orchestrate session start NAME`".to_string();
+    }
+    let now = ctx.now();
+    let width = sessions.iter().map(|v| v.session.name.len()).max().unwrap_or(4);
+    let mut out = String::new();
+    let mut shown_stale_header = false;
+    for view in sessions {
+        let s = &view.session;
+        if view.stale && !shown_stale_header {
+            out.push_str(&ui.paint(Style::Dim, "stale (no heartbeat within orchestrate.staleAfter):\n"));
+            shown_stale_header = true;
+        }
+        let st = state(view);
+        let painted = match st {
+            "live" => ui.paint(Style::Green, &format!("{st:<5}")),
+            "stale" => ui.paint(Style::Yellow, &format!("{st:<5}")),
+            _ => ui.paint(Style::Dim, &format!("{st:<5}")),
+        };
+        let role = s.role.as_deref().map(|r| format!(" [{r}]")).unwrap_or_default();
+        let task = s.task.as_deref().map(|t| format!(" on {t}")).unwrap_or_default();
+        let doing = s.doing.as_deref().map(|d| format!(": {}", escape_control(d))).unwrap_or_default();
+        let progress = s.progress.map(|p| format!(" {p}%")).unwrap_or_default();
+        out.push_str(&format!(
+            "{:<width$}  {painted}  {:>4} ago{role}{task}{progress}{doing}\n",
+            s.name,
+            format_duration(now - s.heartbeat_at)
+        ));
+    }
+    out
+}
+
+fn render_one(ctx: &Context, view: &SessionView) -> String {
+    let s = &view.session;
+    let mut out = format!("{}  {}\n", s.name, state(view));
+    let mut line = |k: &str, v: String| out.push_str(&format!("{k:<11}{v}\n"));
+    if let Some(role) = &s.role {
+        line("role:", role.clone());
+    }
+    if !s.capabilities.is_empty() {
+        line("caps:", s.capabilities.join(", "));
+    }
+    if let Some(wt) = &s.worktree {
+        line("worktree:", wt.clone());
+    }
+    if let Some(b) = &s.branch {
+        line("branch:", b.clone());
+    }
+    if let Some(t) = &s.task {
+        line("task:", t.clone());
+    }
+    if let Some(d) = &s.doing {
+        line("doing:", escape_control(d));
+    }
+    if let Some(p) = s.progress {
+        line("progress:", format!("{p}%"));
+    }
+    if let Some(p) = &s.phase {
+        line("phase:", p.clone());
+    }
+    line("started:", time(s.started_at));
+    line(
+        "heartbeat:",
+        format!("{} ({} ago)", time(s.heartbeat_at), format_duration(ctx.now() - s.heartbeat_at)),
+    );
+    out
+}

@@ -1,0 +1,258 @@
+//! Sessions with their own worktrees, heartbeats and staleness.
+
+mod common;
+
+use common::{Repo, Run, BIN};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Barrier};
+
+/// Runs the binary inside `dir` (a session worktree) with no --session.
+fn run_in(repo: &Repo, dir: &Path, args: &[&str]) -> Run {
+    let out = repo.command(BIN).current_dir(dir).args(args).output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn start(repo: &Repo, name: &str, extra: &[&str]) -> PathBuf {
+    let mut args = vec!["session", "start", name];
+    args.extend_from_slice(extra);
+    let started = repo.json(&args);
+    PathBuf::from(started["worktree"].as_str().unwrap())
+}
+
+#[test]
+fn two_sessions_work_in_parallel_worktrees_without_naming_themselves() {
+    let repo = Repo::new();
+    let a = start(&repo, "alice", &["--role", "backend"]);
+    let b = start(&repo, "bob", &[]);
+    // Beside the repository, not inside it.
+    let expected_root = PathBuf::from(format!("{}.worktrees", repo.path().canonicalize().unwrap().display()));
+    assert_eq!(a, expected_root.join("alice"));
+    assert!(a.join("README").exists() && b.join("README").exists());
+    assert_eq!(repo.git(&["-C", a.to_str().unwrap(), "branch", "--show-current"]), "orchestrate/alice");
+
+    let t1 = repo.add("first", &[]);
+    let t2 = repo.add("second", &[]);
+    let ca = run_in(&repo, &a, &["--json", "task", "claim", "--next"]);
+    let cb = run_in(&repo, &b, &["--json", "task", "claim", "--next"]);
+    assert_eq!((ca.code, cb.code), (0, 0), "{ca:?} {cb:?}");
+    assert_eq!(ca.json()["assignee"], "alice");
+    assert_eq!(cb.json()["assignee"], "bob");
+    let mine = run_in(&repo, &a, &["--json", "task", "list", "--mine"]).json();
+    assert_eq!(mine.as_array().unwrap().len(), 1);
+    let got: Vec<&str> =
+        [&ca, &cb].iter().map(|r| if r.json()["id"] == t1.as_str() { "t1" } else { "t2" }).collect();
+    assert!(got.contains(&"t1") && got.contains(&"t2"), "{t2}");
+
+    let listed = repo.json(&["session", "list"]);
+    let names: Vec<&str> = listed.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["alice", "bob"]);
+    assert_eq!(listed[0]["stale"], false);
+    assert_eq!(listed[0]["role"], "backend");
+
+    // Ending releases the task back to the queue and removes the worktree.
+    let ended = run_in(&repo, &a, &["--json", "session", "end"]);
+    assert_eq!(ended.code, 0, "{ended:?}");
+    assert!(!a.exists());
+    assert_eq!(
+        repo.git(&["rev-parse", "--verify", "-q", "refs/heads/orchestrate/alice"]).len(),
+        40,
+        "branch kept"
+    );
+    let open: Vec<String> = repo
+        .json(&["task", "list", "--ready"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(open.len(), 1, "alice's task is back in the queue");
+}
+
+#[test]
+fn a_dirty_worktree_is_refused_on_end_and_saved_on_force() {
+    let repo = Repo::new();
+    let wt = start(&repo, "carol", &[]);
+    std::fs::write(wt.join("notes.txt"), "precious work\n").unwrap();
+    std::fs::write(wt.join("README"), "edited\n").unwrap();
+    let before = repo.refs();
+
+    let refused = repo.run(&["session", "end", "carol"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("notes.txt") && refused.stderr.contains("README"), "{}", refused.stderr);
+    assert!(wt.join("notes.txt").exists(), "nothing removed");
+    assert_eq!(repo.refs(), before, "nothing changed");
+
+    let forced = repo.json(&["session", "end", "carol", "--force"]);
+    let commit = forced["saved_commit"].as_str().unwrap();
+    assert!(!wt.exists());
+    assert_eq!(repo.git(&["show", &format!("{commit}:notes.txt")]), "precious work");
+    assert_eq!(repo.git(&["show", "orchestrate/carol:README"]), "edited");
+    assert_eq!(forced["status"], "ended");
+}
+
+#[test]
+fn include_files_are_copied_never_committed_and_setup_runs() {
+    let repo = Repo::new();
+    std::fs::write(repo.path().join(".env"), "TOKEN=secret\n").unwrap();
+    std::fs::create_dir(repo.path().join("local")).unwrap();
+    std::fs::write(repo.path().join("local/cache"), "c\n").unwrap();
+    std::fs::write(
+        repo.path().join(".worktreeinclude"),
+        "# untracked files agents need\n.env\nlocal/\n../escape\n",
+    )
+    .unwrap();
+    repo.git(&["config", "orchestrate.setup", "echo ran > setup.out"]);
+    let wt = start(&repo, "dave", &[]);
+    assert_eq!(std::fs::read_to_string(wt.join(".env")).unwrap(), "TOKEN=secret\n");
+    assert_eq!(std::fs::read_to_string(wt.join("local/cache")).unwrap(), "c\n");
+    assert_eq!(std::fs::read_to_string(wt.join("setup.out")).unwrap().trim(), "ran");
+
+    // Unchanged copies are not work; the setup output is.
+    std::fs::remove_file(wt.join("setup.out")).unwrap();
+    repo.ok(&["session", "end", "dave"]);
+
+    // A changed copy is backed up, not committed.
+    let wt = start(&repo, "erin", &[]);
+    std::fs::write(wt.join(".env"), "TOKEN=rotated\n").unwrap();
+    let ended = repo.json(&["session", "end", "erin", "--force"]);
+    let backup = PathBuf::from(ended["backup"].as_str().unwrap());
+    assert_eq!(std::fs::read_to_string(backup.join(".env")).unwrap(), "TOKEN=rotated\n");
+    let tree = repo.git(&["ls-tree", "-r", "--name-only", "orchestrate/erin"]);
+    assert!(!tree.contains(".env"), "{tree}");
+}
+
+#[test]
+fn a_live_name_is_refused_and_resume_reattaches() {
+    let repo = Repo::new();
+    let wt = start(&repo, "frank", &[]);
+    let task = repo.add("mine", &[]);
+    run_in(&repo, &wt, &["task", "claim", &task]);
+    std::fs::write(wt.join("wip.txt"), "half done\n").unwrap();
+
+    let again = repo.run(&["session", "start", "frank"]);
+    assert_eq!(again.code, 1, "{again:?}");
+    assert!(again.stderr.contains("--resume"), "{}", again.stderr);
+
+    // A restarted agent resumes: same worktree (work intact), same task.
+    let resumed = repo.json(&["session", "start", "frank", "--resume"]);
+    assert_eq!(resumed["resumed"], true);
+    assert_eq!(PathBuf::from(resumed["worktree"].as_str().unwrap()), wt);
+    assert_eq!(std::fs::read_to_string(wt.join("wip.txt")).unwrap(), "half done\n");
+    let shown = repo.json(&["task", "show", &task]);
+    assert_eq!(shown["assignee"], "frank");
+}
+
+#[test]
+fn a_stale_session_is_shown_apart_and_its_task_can_be_taken_over() {
+    let repo = Repo::new();
+    repo.git(&["config", "orchestrate.staleAfter", "1s"]);
+    repo.ok(&["session", "start", "gone", "--no-worktree"]);
+    let task = repo.add("abandoned", &[]);
+    repo.ok_as("gone", &["task", "claim", &task]);
+    let held = repo.run_as("other", &["task", "claim", &task]);
+    assert_eq!(held.code, 1, "live holder keeps it: {held:?}");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+
+    let listed = repo.json(&["session", "list"]);
+    assert_eq!(listed[0]["name"], "gone");
+    assert_eq!(listed[0]["stale"], true);
+    assert!(repo.ok(&["session", "list"]).contains("stale"));
+
+    let taken = repo.json_as("other", &["task", "claim", "--next"]);
+    assert_eq!(taken["id"], task.as_str());
+    assert_eq!(taken["assignee"], "other");
+}
+
+#[test]
+fn commands_refresh_the_heartbeat_at_most_every_30_seconds() {
+    let repo = Repo::new();
+    let at = |t: &str, args: &[&str]| {
+        let out = repo
+            .command(BIN)
+            .env("ORCHESTRATE_NOW", t)
+            .env("ORCHESTRATE_SESSION", "hank")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    at("2030-01-01T00:00:00Z", &["session", "start", "hank", "--no-worktree"]);
+    let heartbeat = || repo.json(&["session", "show", "hank"])["heartbeat_at"].as_str().unwrap().to_string();
+    let writes = || repo.git(&["rev-list", "--count", "refs/orchestrate/sessions"]);
+    let before = writes();
+    at("2030-01-01T00:00:10Z", &["task", "list"]);
+    assert_eq!(heartbeat(), "2030-01-01T00:00:00Z");
+    assert_eq!(writes(), before, "no write within the interval");
+    at("2030-01-01T00:00:31Z", &["task", "list"]);
+    assert_eq!(heartbeat(), "2030-01-01T00:00:31Z");
+
+    at(
+        "2030-01-01T00:01:00Z",
+        &["heartbeat", "--doing", "writing tests", "--progress", "40", "--phase", "test"],
+    );
+    let shown = repo.json(&["session", "show", "hank"]);
+    assert_eq!(shown["doing"], "writing tests");
+    assert_eq!(shown["progress"], 40);
+    assert_eq!(shown["phase"], "test");
+}
+
+#[test]
+fn the_worktree_root_can_be_configured() {
+    let repo = Repo::new();
+    let root = tempfile::tempdir().unwrap();
+    repo.git(&["config", "orchestrate.worktreeRoot", root.path().to_str().unwrap()]);
+    let wt = start(&repo, "ivy", &["--base", "HEAD"]);
+    assert_eq!(wt, root.path().join("ivy"));
+    assert!(wt.join("README").exists());
+}
+
+#[test]
+fn bad_session_input_exits_2_and_creates_nothing() {
+    let repo = Repo::new();
+    let long = "a".repeat(65);
+    let before = repo.refs();
+    for args in [
+        vec!["session", "start", "../x"],
+        vec!["session", "start", "a/b"],
+        vec!["session", "start", ""],
+        vec!["session", "start", &long],
+        vec!["session", "start", "tab\there"],
+        vec!["session", "start", "all"],
+        vec!["session", "start", "ok", "--role", "../r"],
+        vec!["session", "start", "ok", "--base", "no-such-branch"],
+        vec!["session", "end", "nobody"],
+        vec!["session", "show", "nobody"],
+        vec!["heartbeat", "--session", "x", "--progress", "101"],
+        vec!["session", "end"],
+    ] {
+        let run = repo.run(&args);
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert_eq!(repo.refs(), before, "{args:?} changed state");
+    }
+    let worktrees = PathBuf::from(format!("{}.worktrees", repo.path().display()));
+    assert!(!worktrees.exists(), "no worktree folder was made");
+}
+
+#[test]
+fn eight_processes_starting_one_name_leave_exactly_one_session() {
+    let repo = Arc::new(Repo::new());
+    let barrier = Arc::new(Barrier::new(8));
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let (repo, barrier) = (repo.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                repo.run(&["session", "start", "solo", "--no-worktree"]).code
+            })
+        })
+        .collect();
+    let codes: Vec<i32> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(codes.iter().filter(|c| **c == 0).count(), 1, "{codes:?}");
+    assert!(codes.iter().all(|c| *c == 0 || *c == 1), "{codes:?}");
+    let starts = repo.git(&["log", "--format=%s", "refs/orchestrate/sessions"]);
+    assert_eq!(starts.lines().filter(|l| *l == "start session solo").count(), 1);
+}
