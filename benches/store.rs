@@ -100,7 +100,7 @@ fn populate(repo: &Path) -> String {
             for task in &tasks {
                 writer.save(task)?;
             }
-            Ok::<_, StoreError>(writer.finish().write(()))
+            Ok::<_, StoreError>(writer.finish()?.write(()))
         })
         .expect("write the tasks");
     target

@@ -18,16 +18,28 @@ git commit -q --allow-empty -m "initial"
 echo "demo repository: $repo"
 echo
 
+# Prints a command the way it could be pasted, runs it, and keeps its output
+# in $out for the next step.
 run() {
-    echo "\$ $*"
-    "$@"
-    echo
+    printf '$'
+    for arg in "$@"; do
+        case $arg in
+            *[!A-Za-z0-9_./:=-]*) printf " '%s'" "$arg" ;;
+            *) printf ' %s' "$arg" ;;
+        esac
+    done
+    printf '\n'
+    out=$("$@")
+    printf '%s\n\n' "$out"
 }
 
 run git orchestrate init
-schema=$(git orchestrate task add "Design the schema" -p 1 --role backend)
-api=$(git orchestrate task add "Build the API" --after "$schema" --role backend)
-docs=$(git orchestrate task add "Write the docs" -p 3)
+run git orchestrate task add "Design the schema" -p 1 --role backend
+schema=$out
+run git orchestrate task add "Build the API" --after "$schema" --role backend
+api=$out
+run git orchestrate task add "Write the docs" -p 3
+docs=$out
 run git orchestrate task list
 
 # Two agents, each with its own session name, take the best ready work.

@@ -115,6 +115,55 @@ fn a_corrupt_task_is_reported_with_its_ref_and_path_and_the_rest_still_works() {
 }
 
 #[test]
+fn a_corrupt_task_is_reported_by_list_and_stays_reported_after_later_writes() {
+    let repo = Repo::new();
+    let ids: Vec<String> = (0..40).map(|i| repo.add(&format!("task {i}"), &[])).collect();
+    let victim = &ids[0];
+    let path = format!("open/{}/{victim}.json", &victim[2..4]);
+    repo.plant("refs/orchestrate/tasks", &path, &fixture("task-wrong-shape.json"));
+    let where_ = format!("refs/orchestrate/tasks:{path}");
+
+    let listed = repo.run(&["--json", "task", "list"]);
+    assert_eq!(listed.code, 0, "{listed:?}");
+    assert!(listed.stderr.contains(&where_), "list must report it: {}", listed.stderr);
+    assert_eq!(listed.json().as_array().unwrap().len(), ids.len() - 1, "the rest is listed");
+
+    // A write to a task in the same index part must not launder the shard.
+    let neighbour = ids.iter().skip(1).find(|id| id[2..3] == victim[2..3]).unwrap_or(&ids[1]);
+    repo.ok(&["task", "note", neighbour, "still here"]);
+    let again = repo.run(&["task", "list"]);
+    assert!(again.stderr.contains(&where_), "still reported: {}", again.stderr);
+}
+
+#[test]
+fn the_index_vouches_for_exactly_the_shard_trees_that_are_there() {
+    let repo = Repo::new();
+    let ids: Vec<String> = (0..30).map(|i| repo.add(&format!("task {i}"), &[])).collect();
+    for id in ids.iter().take(10) {
+        repo.ok_as("a", &["task", "claim", id]);
+        repo.ok_as("a", &["task", "done", id]);
+    }
+    for side in ["open", "closed"] {
+        let shards = repo.git(&[
+            "ls-tree",
+            "--format=%(objectname) %(path)",
+            &format!("refs/orchestrate/tasks:{side}"),
+        ]);
+        for line in shards.lines() {
+            let (oid, shard) = line.split_once(' ').unwrap();
+            let digit = &shard[..1];
+            let index: serde_json::Value = serde_json::from_str(
+                &repo.git(&["show", &format!("refs/orchestrate/tasks:index/{side}-{digit}.json")]),
+            )
+            .unwrap();
+            assert_eq!(index["shards"][shard], oid, "{side}/{shard}: the recorded tree id is the real one");
+        }
+    }
+    let listed = repo.run(&["task", "list", "--all"]);
+    assert!(listed.stderr.is_empty(), "{}", listed.stderr);
+}
+
+#[test]
 fn a_corrupt_index_is_reported_and_rebuilt_from_the_tasks() {
     let repo = Repo::new();
     let ids: Vec<String> = (0..12).map(|i| repo.add(&format!("task {i}"), &[])).collect();
@@ -197,4 +246,76 @@ fn a_reftable_repository_gets_a_clear_error() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn bad_input_in_a_fresh_repository_does_not_even_create_the_format_marker() {
+    let repo = Repo::new();
+    for args in [
+        vec!["task", "add", "x", "--after", "t-0000"],
+        vec!["task", "add", ""],
+        vec!["task", "show", "t-1234"],
+    ] {
+        assert_eq!(repo.run(&args).code, 2, "{args:?}");
+        assert_eq!(repo.refs(), "", "{args:?} wrote something");
+    }
+    // A refusal writes nothing either.
+    assert_eq!(repo.run_as("a", &["task", "claim", "--next"]).code, 1);
+    assert_eq!(repo.refs(), "");
+}
+
+#[test]
+fn usage_errors_are_json_when_json_is_asked_for() {
+    let repo = Repo::new();
+    for args in [
+        vec!["--json", "task", "add", "x", "-p", "9"],
+        vec!["--json", "task", "claim"],
+        vec!["task", "note", "t-1", "x", "--progress", "300", "--json"],
+    ] {
+        let run = repo.run(&args);
+        assert_eq!(run.code, 2, "{args:?}");
+        assert_eq!(run.json()["error"]["kind"], "invalid", "{args:?}");
+    }
+}
+
+#[test]
+fn a_lock_file_left_by_a_dead_process_is_named_with_the_way_out() {
+    let repo = Repo::new();
+    let id = repo.add("locked out", &[]);
+    let lock = repo.path().join(".git/refs/orchestrate/tasks.lock");
+    std::fs::write(&lock, "").unwrap();
+    let run = repo.run_as("a", &["task", "claim", &id]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains("tasks.lock") && run.stderr.contains("remove"), "{}", run.stderr);
+    std::fs::remove_file(&lock).unwrap();
+    repo.ok_as("a", &["task", "claim", &id]);
+}
+
+#[test]
+fn finished_tasks_take_no_notes_and_repeated_finishes_keep_their_note() {
+    let repo = Repo::new();
+    let id = repo.add("finish me", &[]);
+    repo.ok_as("a", &["task", "claim", &id]);
+    // Only the holder reports progress; anyone may leave a note.
+    assert_eq!(repo.run_as("b", &["task", "note", &id, "looks good", "--progress", "90"]).code, 1);
+    repo.ok_as("b", &["task", "note", &id, "looks good"]);
+    repo.ok_as("a", &["task", "done", &id]);
+    let again = repo.json_as("a", &["task", "done", &id, "--note", "merged as 1a2b3c"]);
+    assert_eq!(again["status"], "done");
+    assert_eq!(again["notes"].as_array().unwrap().last().unwrap()["text"], "merged as 1a2b3c");
+    let late = repo.run_as("a", &["task", "note", &id, "one more thing", "--progress", "3"]);
+    assert_eq!(late.code, 1, "{late:?}");
+    assert_eq!(repo.json(&["task", "show", &id])["progress"], 100);
+}
+
+#[test]
+fn an_edit_that_changes_nothing_says_so_and_writes_nothing() {
+    let repo = Repo::new();
+    let id = repo.add("same", &["--role", "backend"]);
+    let before = repo.refs();
+    let out = repo.ok(&["task", "edit", &id, "--title", "same"]);
+    assert!(out.contains("unchanged"), "{out}");
+    assert_eq!(repo.refs(), before);
+    let cleared = repo.json(&["task", "edit", &id, "--no-role"]);
+    assert_eq!(cleared["role"], serde_json::Value::Null);
 }

@@ -123,10 +123,21 @@ pub type CmdResult = Result<(), Failure>;
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+        Err(e) if !e.use_stderr() => {
+            // --help, --version: not errors.
             let _ = e.print();
-            return code;
+            return 0;
+        }
+        Err(e) => {
+            let _ = e.print();
+            if wants_json() {
+                let message =
+                    e.kind().as_str().map(str::to_string).unwrap_or_else(|| "usage error".to_string());
+                let detail = e.to_string();
+                let first = detail.lines().next().unwrap_or(&message).trim_start_matches("error: ");
+                Ui::new(true).error_json_only("invalid", first);
+            }
+            return 2;
         }
     };
     let ui = Ui::new(cli.json);
@@ -137,6 +148,11 @@ pub fn main() -> i32 {
             failure.code()
         }
     }
+}
+
+/// Whether `--json` was given, for errors found before parsing succeeded.
+fn wants_json() -> bool {
+    std::env::args().skip(1).take_while(|a| a != "--").any(|a| a == "--json")
 }
 
 fn run(cli: Cli, ui: &Ui) -> CmdResult {

@@ -41,9 +41,14 @@ impl Ui {
     pub fn error(&self, kind: &str, message: &str) {
         eprintln!("error: {message}");
         if self.json {
-            let value = serde_json::json!({ "error": { "kind": kind, "message": message } });
-            print(&value.to_string());
+            self.error_json_only(kind, message);
         }
+    }
+
+    /// The JSON half of an error, for errors already printed on stderr.
+    pub fn error_json_only(&self, kind: &str, message: &str) {
+        let value = serde_json::json!({ "error": { "kind": kind, "message": message } });
+        print(&value.to_string());
     }
 
     /// Wraps text in an ANSI style when colour is on.

@@ -73,7 +73,7 @@ pub struct HeartbeatArgs {
     #[arg(long, value_name = "TEXT")]
     doing: Option<String>,
     /// Percent done, 0 to 100
-    #[arg(long, value_name = "0-100")]
+    #[arg(long, value_name = "0-100", value_parser = super::task::percent(), allow_negative_numbers = true)]
     progress: Option<u8>,
     /// Phase name (plan, code, test, review, …)
     #[arg(long, value_name = "P")]

@@ -40,7 +40,7 @@ pub struct AddArgs {
     #[arg(short = 'd', long = "description", value_name = "TEXT")]
     description: Option<String>,
     /// Priority, 0 (highest) to 4 (lowest); default 2
-    #[arg(short = 'p', long = "priority", value_name = "0-4")]
+    #[arg(short = 'p', long = "priority", value_name = "0-4", value_parser = priority(), allow_negative_numbers = true)]
     priority: Option<u8>,
     /// Kind of work (task, bug, feature, …); default task
     #[arg(long = "type", value_name = "T")]
@@ -89,12 +89,15 @@ pub struct EditArgs {
     title: Option<String>,
     #[arg(short = 'd', long = "description", value_name = "TEXT")]
     description: Option<String>,
-    #[arg(short = 'p', long = "priority", value_name = "0-4")]
+    #[arg(short = 'p', long = "priority", value_name = "0-4", value_parser = priority(), allow_negative_numbers = true)]
     priority: Option<u8>,
     #[arg(long = "type", value_name = "T")]
     kind: Option<String>,
-    #[arg(long, value_name = "R")]
+    #[arg(long, value_name = "R", conflicts_with = "no_role")]
     role: Option<String>,
+    /// Clear the role
+    #[arg(long)]
+    no_role: bool,
     /// Add a dependency (repeatable)
     #[arg(long = "after", value_name = "ID")]
     after: Vec<String>,
@@ -131,8 +134,8 @@ pub struct NoteArgs {
     id: String,
     /// The note
     text: String,
-    /// Percent done, 0 to 100
-    #[arg(long, value_name = "N")]
+    /// Percent done, 0 to 100 (only the holder reports progress)
+    #[arg(long, value_name = "N", value_parser = percent(), allow_negative_numbers = true)]
     progress: Option<u8>,
 }
 
@@ -146,6 +149,14 @@ pub struct FinishArgs {
     /// Act on a task another session holds (for humans sorting things out)
     #[arg(long)]
     force: bool,
+}
+
+fn priority() -> clap::builder::RangedI64ValueParser<u8> {
+    clap::value_parser!(u8).range(0..=4)
+}
+
+pub(super) fn percent() -> clap::builder::RangedI64ValueParser<u8> {
+    clap::value_parser!(u8).range(0..=100)
 }
 
 pub fn run(ctx: &Context, ui: &Ui, command: TaskCommand) -> CmdResult {
@@ -201,9 +212,10 @@ fn edit(ctx: &Context, ui: &Ui, a: EditArgs) -> CmdResult {
         remove_after: a.no_after,
         add_labels: a.labels,
         remove_labels: a.no_labels,
+        clear_role: a.no_role,
     };
-    let task = ctx.edit_task(&a.id, edit)?;
-    emit_task(ui, &task, "edited")
+    let (task, changed) = ctx.edit_task(&a.id, edit)?;
+    emit_task(ui, &task, if changed { "edited" } else { "unchanged: it already says so" })
 }
 
 fn claim(ctx: &Context, ui: &Ui, a: ClaimArgs) -> CmdResult {

@@ -213,12 +213,21 @@ impl Task {
 
     /// The order `claim --next` and listings use: priority, then age, then id.
     pub fn queue_order(&self, other: &Task) -> std::cmp::Ordering {
-        (self.priority, self.created_at, &self.id).cmp(&(other.priority, other.created_at, &other.id))
+        queue_key(self.priority, self.created_at, &self.id).cmp(&queue_key(
+            other.priority,
+            other.created_at,
+            &other.id,
+        ))
     }
 
     pub fn add_note(&mut self, by: &str, text: &str, now: Timestamp) {
         self.notes.push(Note { at: now, by: by.to_string(), text: text.to_string() });
     }
+}
+
+/// What the work queue sorts by: priority, then age, then id.
+pub fn queue_key(priority: u8, created_at: Timestamp, id: &TaskId) -> (u8, Timestamp, &TaskId) {
+    (priority, created_at, id)
 }
 
 /// `open/<shard>/<id>.json` or `closed/<shard>/<id>.json`.

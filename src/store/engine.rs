@@ -126,9 +126,11 @@ impl Change {
 
     /// Writes `doc` at `path`, replacing what was there.
     pub fn put<T: Serialize>(&mut self, path: impl Into<String>, doc: &T) -> &mut Change {
-        // Serialising our own types cannot fail: they have string keys only.
-        let mut bytes = serde_json::to_vec_pretty(doc).unwrap_or_default();
-        bytes.push(b'\n');
+        self.put_bytes(path, encode(doc))
+    }
+
+    /// Writes bytes already encoded with [`encode`] at `path`.
+    pub fn put_bytes(&mut self, path: impl Into<String>, bytes: Vec<u8>) -> &mut Change {
         self.edits.insert(path.into(), Some(bytes));
         self
     }
@@ -143,6 +145,15 @@ impl Change {
     pub fn write<T>(self, value: T) -> Outcome<T> {
         Outcome::Write(self, value)
     }
+}
+
+/// How every document is stored: pretty JSON with a final newline, so
+/// `git show` reads well and diffs are line by line.
+pub fn encode<T: Serialize>(doc: &T) -> Vec<u8> {
+    // Serialising our own types cannot fail: they have string keys only.
+    let mut bytes = serde_json::to_vec_pretty(doc).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
 }
 
 /// What an update's computation decided.
@@ -205,12 +216,24 @@ impl<'r> Snapshot<'r> {
 
     /// The names of the subdirectories of `dir`.
     pub fn subdirs(&self, dir: &str) -> Result<Vec<String>, StoreError> {
-        let Some(tree) = self.subtree(dir)? else { return Ok(Vec::new()) };
+        Ok(self.subdir_ids(dir)?.into_keys().collect())
+    }
+
+    /// The subdirectories of `dir` with their tree ids.
+    pub fn subdir_ids(&self, dir: &str) -> Result<BTreeMap<String, Oid>, StoreError> {
+        let Some(tree) = self.subtree(dir)? else { return Ok(BTreeMap::new()) };
         Ok(tree
             .iter()
             .filter(|e| e.kind() == Some(ObjectType::Tree))
-            .filter_map(|e| e.name().ok().map(str::to_string))
+            .filter_map(|e| e.name().ok().map(|n| (n.to_string(), e.id())))
             .collect())
+    }
+
+    /// The entries (name, file mode, id) directly in `dir`, for computing
+    /// what its tree id becomes after a change.
+    pub fn raw_entries(&self, dir: &str) -> Result<Vec<(String, i32, Oid)>, StoreError> {
+        let Some(tree) = self.subtree(dir)? else { return Ok(Vec::new()) };
+        Ok(tree.iter().filter_map(|e| e.name().ok().map(|n| (n.to_string(), e.filemode(), e.id()))).collect())
     }
 
     fn subtree(&self, dir: &str) -> Result<Option<Tree<'r>>, StoreError> {
@@ -321,6 +344,18 @@ impl<'r> Snapshot<'r> {
 struct Backoff {
     attempt: u32,
     started: Instant,
+    /// When the ref's lock file was first found in the current unbroken run
+    /// of `Locked` failures.
+    locked_since: Option<Instant>,
+}
+
+/// Why a ref move did not happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lost {
+    /// Another writer moved the ref first.
+    Moved,
+    /// `<ref>.lock` exists: another writer is mid-update, or one crashed.
+    Locked,
 }
 
 impl Backoff {
@@ -328,14 +363,27 @@ impl Backoff {
     const MAX_TIME: Duration = Duration::from_secs(30);
     const BASE: Duration = Duration::from_micros(500);
     const CAP: Duration = Duration::from_millis(40);
+    /// A live writer holds a lock for about a millisecond; one held this
+    /// long was left by a process that died.
+    const STALE_LOCK: Duration = Duration::from_secs(2);
 
     fn new() -> Backoff {
-        Backoff { attempt: 0, started: Instant::now() }
+        Backoff { attempt: 0, started: Instant::now(), locked_since: None }
     }
 
     /// Sleeps before the next attempt, or says the budget is spent.
-    fn wait(&mut self, refname: &str) -> Result<(), StoreError> {
+    fn wait(&mut self, store: &Store, refname: &str, why: Lost) -> Result<(), StoreError> {
         self.attempt += 1;
+        match why {
+            Lost::Moved => self.locked_since = None,
+            Lost::Locked => {
+                let since = *self.locked_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= Self::STALE_LOCK {
+                    let lock = store.common_dir().join(format!("{refname}.lock"));
+                    return Err(StoreError::StaleLock { lock, held: since.elapsed() });
+                }
+            }
+        }
         let elapsed = self.started.elapsed();
         if self.attempt >= Self::MAX_ATTEMPTS || elapsed >= Self::MAX_TIME {
             return Err(StoreError::Contended {
@@ -389,17 +437,26 @@ impl Store {
     /// `compute` sees a fresh snapshot on every attempt and must derive its
     /// decision from it alone: it may run several times, and only the run
     /// whose change lands returns its value. Errors from `compute` end the
-    /// update at once with nothing written.
+    /// update at once with nothing written. A store of a newer format is
+    /// refused before anything is computed; a store with no format marker
+    /// gets one just before its first real write (never for a refusal).
     pub fn update<T, E>(
         &self,
         refname: &str,
-        compute: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>, E>,
+        mut compute: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>, E>,
     ) -> Result<T, E>
     where
         E: From<StoreError>,
     {
-        self.check_writable()?;
-        self.compare_and_swap(refname, compute)
+        let mut initialised = self.check_format()?;
+        self.compare_and_swap(refname, |snapshot| {
+            let outcome = compute(snapshot)?;
+            if !initialised && matches!(outcome, Outcome::Write(..)) {
+                self.init(crate::model::time::to_stored(chrono::Utc::now()))?;
+                initialised = true;
+            }
+            Ok(outcome)
+        })
     }
 
     /// The update loop itself, without the format check (used to create the
@@ -422,8 +479,8 @@ impl Store {
             let expected = Expected::of(snapshot.head());
             let commit = self.write_commit(&snapshot, &change)?;
             match self.move_ref(refname, commit, expected, &change.event.summary)? {
-                true => return Ok(value),
-                false => backoff.wait(refname)?,
+                None => return Ok(value),
+                Some(lost) => backoff.wait(self, refname, lost)?,
             }
         }
     }
@@ -466,27 +523,24 @@ impl Store {
             .map_err(write("the commit"))
     }
 
-    /// Moves `refname` to `new` if it still is as `expected`. Returns false
-    /// when another writer got there first (the caller retries).
+    /// Moves `refname` to `new` if it still is as `expected`. Returns why
+    /// not when another writer got there first (the caller retries).
     pub(crate) fn move_ref(
         &self,
         refname: &str,
         new: Oid,
         expected: Expected,
         message: &str,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Lost>, StoreError> {
         match self.repo.reference_matching(refname, new, true, expected.as_oid(), message) {
-            Ok(_) => Ok(true),
-            // Modified: the ref moved since we read it. Locked: another writer
-            // holds refname.lock right now (libgit2 never waits for it).
-            // NotFound: the ref we read was deleted meanwhile.
-            Err(e)
-                if matches!(
-                    e.code(),
-                    ErrorCode::Modified | ErrorCode::Locked | ErrorCode::NotFound | ErrorCode::Exists
-                ) =>
-            {
-                Ok(false)
+            Ok(_) => Ok(None),
+            // Another writer holds refname.lock right now (libgit2 never
+            // waits for a lock).
+            Err(e) if e.code() == ErrorCode::Locked => Ok(Some(Lost::Locked)),
+            // Modified: the ref moved since we read it. NotFound: the ref we
+            // read was deleted meanwhile.
+            Err(e) if matches!(e.code(), ErrorCode::Modified | ErrorCode::NotFound | ErrorCode::Exists) => {
+                Ok(Some(Lost::Moved))
             }
             Err(e) => Err(StoreError::git(format!("update {refname}"))(e)),
         }
@@ -510,6 +564,28 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// The id git gives a tree with these entries (name, file mode, id), computed
+/// without writing anything. Used to record, inside a change, the tree a
+/// directory will have once the change lands.
+pub fn tree_id(entries: impl IntoIterator<Item = (String, i32, Oid)>) -> Oid {
+    let mut entries: Vec<(String, i32, Oid)> = entries.into_iter().collect();
+    // git orders entries by name, comparing a subtree's name as if it ended in '/'.
+    let key = |(name, mode, _): &(String, i32, Oid)| {
+        let mut k = name.as_bytes().to_vec();
+        if *mode == i32::from(FileMode::Tree) {
+            k.push(b'/');
+        }
+        k
+    };
+    entries.sort_by_key(key);
+    let mut bytes = Vec::new();
+    for (name, mode, oid) in &entries {
+        bytes.extend_from_slice(format!("{mode:o} {name}\0").as_bytes());
+        bytes.extend_from_slice(oid.as_bytes());
+    }
+    Oid::hash_object(ObjectType::Tree, &bytes).unwrap_or(Oid::ZERO_SHA1)
 }
 
 /// The id of the empty tree, which every git implementation knows.

@@ -17,11 +17,19 @@ pub enum StoreError {
     #[error("{refname} holds format {found}, but this git-orchestrate understands format {supported} at most; upgrade git-orchestrate before changing this repository's coordination state")]
     NewerFormat { refname: String, found: u32, supported: u32 },
 
-    #[error("{refname}:{path} is not a valid document: {reason} (inspect it with `git show {refname}:{path}`; `git orchestrate doctor` reports every such entry)")]
+    #[error(
+        "{refname}:{path} is not a valid document: {reason} (inspect it with `git show {refname}:{path}`)"
+    )]
     Corrupt { refname: String, path: String, reason: String },
 
     #[error("{refname} kept changing under {attempts} attempts in {elapsed:?}: too many writers at once; try again")]
     Contended { refname: String, attempts: u32, elapsed: Duration },
+
+    #[error(
+        "{lock} has been held for {held:?}: a git or git-orchestrate process that died left it behind; \
+         if none is running, remove that file and try again"
+    )]
+    StaleLock { lock: PathBuf, held: Duration },
 
     #[error("git: {action}: {source}")]
     Git {

@@ -1,15 +1,16 @@
 //! The git engine: coordination state as commit chains under `refs/orchestrate/`.
 //!
-//! [`Store`] owns the repository handle. [`engine`] holds the generic
-//! collection machinery (snapshots, compare-and-swap updates, history);
-//! [`refs`] builds every ref name; `meta` guards the format version. The store
-//! never touches the working tree, the index or the user's branches.
+//! [`Store`] owns the repository handle and guards the format version in
+//! `refs/orchestrate/meta`. [`engine`] holds the generic collection machinery
+//! (snapshots, compare-and-swap updates, history); [`refs`] builds every ref
+//! name. The store never touches the working tree, the index or the user's
+//! branches.
 
 pub mod engine;
 pub mod error;
 pub mod refs;
 
-pub use engine::{Change, Document, Entry, Event, Expected, Outcome, Snapshot};
+pub use engine::{encode, tree_id, Change, Document, Entry, Event, Expected, Outcome, Snapshot};
 pub use error::{Corrupt, StoreError};
 
 use crate::model::time::Timestamp;
@@ -38,8 +39,9 @@ pub struct Store {
     repo: Repository,
     /// A snapshot of git config, read once per process.
     config: Option<git2::Config>,
-    /// Set once the meta ref has been checked in this process.
-    writable: Cell<bool>,
+    /// The meta commit last checked (or `Some(None)`: checked absent), so
+    /// the format is re-read only when the meta ref moves.
+    meta_seen: Cell<Option<Option<git2::Oid>>>,
 }
 
 impl Store {
@@ -68,7 +70,7 @@ impl Store {
         } else {
             repo
         };
-        Ok(Store { repo, config, writable: Cell::new(false) })
+        Ok(Store { repo, config, meta_seen: Cell::new(None) })
     }
 
     pub fn repository(&self) -> &Repository {
@@ -110,8 +112,7 @@ impl Store {
     /// this call created it. Safe to run concurrently: the create is a
     /// compare-and-swap from "absent".
     pub fn init(&self, now: Timestamp) -> Result<bool, StoreError> {
-        if self.meta()?.is_some() {
-            self.writable.set(true);
+        if self.check_format()? {
             return Ok(false);
         }
         let created = self.compare_and_swap(refs::META, |snapshot| {
@@ -125,18 +126,22 @@ impl Store {
             Ok(change.write(true))
         })?;
         // Whoever created it, check what is there now.
-        self.meta()?;
-        self.writable.set(true);
+        self.check_format()?;
         Ok(created)
     }
 
-    /// Refuses to write into a store of a newer format, and initialises a
-    /// store that has no meta yet, so no command needs an explicit `init`.
-    fn check_writable(&self) -> Result<(), StoreError> {
-        if !self.writable.get() {
-            self.init(crate::model::time::to_stored(chrono::Utc::now()))?;
+    /// Refuses a store of a newer format; returns whether the store is
+    /// initialised. Reads the format again only when the meta ref moved, so
+    /// a long-running process notices an upgrade made by another binary.
+    pub(crate) fn check_format(&self) -> Result<bool, StoreError> {
+        let head = self.head(refs::META)?;
+        if self.meta_seen.get() != Some(head) {
+            if head.is_some() {
+                self.meta()?;
+            }
+            self.meta_seen.set(Some(head));
         }
-        Ok(())
+        Ok(head.is_some())
     }
 
     /// The git directory shared by all worktrees.

@@ -83,6 +83,8 @@ pub struct TaskEdit {
     pub remove_after: Vec<String>,
     pub add_labels: Vec<String>,
     pub remove_labels: Vec<String>,
+    /// Clear the role.
+    pub clear_role: bool,
 }
 
 /// How a task is finished or handed back.
@@ -99,6 +101,16 @@ impl Finish {
         match self {
             Finish::Done => "done",
             Finish::Failed => "fail",
+            Finish::Released => "release",
+            Finish::Cancelled => "cancel",
+        }
+    }
+
+    /// The action as a phrase for messages ("nothing to mark done").
+    fn phrase(self) -> &'static str {
+        match self {
+            Finish::Done => "mark done",
+            Finish::Failed => "mark failed",
             Finish::Released => "release",
             Finish::Cancelled => "cancel",
         }
@@ -205,7 +217,8 @@ impl Context {
         Ok(history)
     }
 
-    pub fn edit_task(&self, id: &str, edit: TaskEdit) -> Result<Task> {
+    /// Applies `edit`; returns the task and whether anything changed.
+    pub fn edit_task(&self, id: &str, edit: TaskEdit) -> Result<(Task, bool)> {
         let prefix = IdPrefix::parse(id)?;
         validate_edit(&edit)?;
         let add_after = parse_prefixes(&edit.add_after)?;
@@ -233,10 +246,14 @@ impl Context {
                 }
             }
             if task == before {
-                return Ok(Outcome::Unchanged(task));
+                return Ok(Outcome::Unchanged((task, false)));
             }
             task.updated_at = now;
-            write_task(snap, Event::new("edit", &by, now, format!("edit {} by {by}", task.id)), task)
+            let event = Event::new("edit", &by, now, format!("edit {} by {by}", task.id));
+            Ok(match write_task(snap, event, task)? {
+                Outcome::Write(change, task) => Outcome::Write(change, (task, true)),
+                Outcome::Unchanged(task) => Outcome::Unchanged((task, false)),
+            })
         })
     }
 
@@ -268,12 +285,24 @@ impl Context {
             if !force {
                 let mut table = TaskTable::new(snap);
                 let readiness = Statuses::new(&[]).readiness(&mut table, task.status, &task.depends_on)?;
-                if let Readiness::Waiting { on } | Readiness::Blocked { by: on } = &readiness {
-                    return Err(Error::refused(format!(
-                        "{} is not ready: it waits on {}; claim it when they are done, or pass --force",
-                        task.id,
-                        join_ids(on)
-                    )));
+                match &readiness {
+                    Readiness::Waiting { on } => {
+                        return Err(Error::refused(format!(
+                            "{} is not ready: it waits on {}; claim it when they are done, or pass --force",
+                            task.id,
+                            join_ids(on)
+                        )))
+                    }
+                    Readiness::Blocked { by } => {
+                        return Err(Error::refused(format!(
+                            "{} is blocked: it depends on {}, which will never be done (failed, cancelled or \
+                             missing); drop that with `git orchestrate task edit {} --no-after <id>`, or pass --force",
+                            task.id,
+                            join_ids(by),
+                            task.id
+                        )))
+                    }
+                    _ => {}
                 }
             }
             claim(snap, task, me, now)
@@ -291,7 +320,7 @@ impl Context {
         let live = self.live_sessions()?;
         self.store.update(refs::TASKS, |snap| {
             let mut table = TaskTable::new(snap);
-            let (tasks, _corrupt) = table.open_summaries()?;
+            let (tasks, corrupt) = table.open_summaries()?;
             let mut statuses = Statuses::new(&tasks);
             let mut ready = Vec::new();
             let (mut waiting, mut claimed) = (0, 0);
@@ -312,17 +341,22 @@ impl Context {
             ready.sort_by(|a, b| a.queue_order(b));
             // The best one whose blob can be read: a corrupt task is skipped
             // (and reported by `task list`), never a reason to stop.
+            let mut unreadable = corrupt.len();
             for candidate in ready {
                 match snap.get::<Task>(&task_path(&candidate.id, false)) {
                     Ok(Some(task)) if task.assignee.as_deref() == Some(me.as_str()) => continue,
                     Ok(Some(task)) => return claim(snap, task, &me, now),
-                    Ok(None) | Err(StoreError::Corrupt { .. }) => continue,
+                    Ok(None) | Err(StoreError::Corrupt { .. }) => unreadable += 1,
                     Err(e) => return Err(e.into()),
                 }
             }
             let scope = role.map(|r| format!(" for role {r}")).unwrap_or_default();
+            let broken = match unreadable {
+                0 => String::new(),
+                n => format!(", {n} could not be read (see `git orchestrate task list`)"),
+            };
             Err(Error::refused(format!(
-                "nothing ready{scope}: {waiting} open task(s) wait on dependencies, {claimed} claimed; \
+                "nothing ready{scope}: {waiting} open task(s) wait on dependencies, {claimed} claimed{broken}; \
                  add work with `git orchestrate task add`"
             )))
         })
@@ -336,12 +370,29 @@ impl Context {
         }
         let by = self.actor();
         let now = self.now();
+        let me = self.session().map(str::to_string);
         self.store.update(refs::TASKS, |snap| {
             let (_, mut task) = resolve(snap, &prefix)?;
-            task.add_note(&by, text, now);
+            if task.status.is_closed() {
+                return Err(Error::refused(format!(
+                    "{} is {}: notes go on tasks that are not finished (add a new task for follow-up work)",
+                    task.id, task.status
+                )));
+            }
             if let Some(p) = progress {
+                if task.assignee.is_none() || task.assignee != me {
+                    let holder = match &task.assignee {
+                        Some(a) => format!("{a}, who holds it"),
+                        None => "the session that claims it".to_string(),
+                    };
+                    return Err(Error::refused(format!(
+                        "only {holder} reports progress on {}; leave the note without --progress",
+                        task.id
+                    )));
+                }
                 task.progress = p;
             }
+            task.add_note(&by, text, now);
             task.updated_at = now;
             let summary = format!("note {} by {by}: {}", task.id, first_line(text, 80));
             write_task(snap, Event::new("note", &by, now, summary), task)
@@ -353,7 +404,7 @@ impl Context {
     /// cancel a task nobody holds.
     pub fn finish_task(&self, id: &str, how: Finish, note: Option<&str>, force: bool) -> Result<Task> {
         if self.session().is_none() && !force {
-            self.require_session(&format!("`task {}`", how.verb()))?;
+            self.require_session(&format!("`task {}` (or, for a human, --force)", how.verb()))?;
         }
         let by = self.actor();
         self.finish_task_as(&by, id, how, note, force)
@@ -378,9 +429,17 @@ impl Context {
         self.store.update(refs::TASKS, |snap| {
             let (_, mut task) = resolve(snap, &prefix)?;
             let mine = me.is_some() && task.assignee == me;
-            // Saying it twice is not an error: a retried `done` succeeds.
-            if task.status == how.status() && (mine || force) && how != Finish::Released {
-                return Ok(Outcome::Unchanged(task));
+            // Saying it twice is not an error: a retried `done` succeeds,
+            // and a note given with it is still recorded.
+            let repeat = task.status == how.status()
+                && how != Finish::Released
+                && (mine || force || how == Finish::Cancelled);
+            if repeat {
+                let Some(text) = note else { return Ok(Outcome::Unchanged(task)) };
+                task.add_note(by, text, now);
+                task.updated_at = now;
+                let summary = format!("note {} by {by}: {}", task.id, first_line(text, 80));
+                return write_task(snap, Event::new("note", by, now, summary), task);
             }
             check_finish(&task, how, mine, force, now)?;
             task.status = how.status();
@@ -409,7 +468,7 @@ impl Context {
 fn write_task(snap: &Snapshot<'_>, event: Event, task: Task) -> Result<Outcome<Task>> {
     let mut writer = TaskWriter::new(snap, Change::new(event.entity(task.id.as_str())));
     writer.save(&task)?;
-    Ok(writer.finish().write(task))
+    Ok(writer.finish()?.write(task))
 }
 
 fn claim(snap: &Snapshot<'_>, mut task: Task, me: &str, now: Timestamp) -> Result<Outcome<Task>> {
@@ -427,7 +486,7 @@ fn check_finish(task: &Task, how: Finish, mine: bool, force: bool, now: Timestam
             "{} is already {}: nothing to {}",
             task.id,
             task.status,
-            how.verb()
+            how.phrase()
         )));
     }
     let claimed = task.status == TaskStatus::Claimed;
@@ -460,8 +519,8 @@ fn held_by_other(task: &Task, now: Timestamp) -> Error {
     let since = task.claimed_at.map(|t| format!(" for {}", format_duration(now - t))).unwrap_or_default();
     Error::refused(format!(
         "{} is claimed by {holder}{since}; pick another task (`git orchestrate task claim --next`) \
-         or ask {holder} to release it (a human can pass --force)",
-        task.id
+         or ask {holder} to release it (a human can: `git orchestrate task release {} --force`)",
+        task.id, task.id
     ))
 }
 
@@ -500,6 +559,9 @@ fn apply_fields(task: &mut Task, edit: &TaskEdit) {
     }
     if let Some(r) = &edit.role {
         task.role = Some(r.clone());
+    }
+    if edit.clear_role {
+        task.role = None;
     }
     task.labels.retain(|l| !edit.remove_labels.contains(l));
     for label in &edit.add_labels {

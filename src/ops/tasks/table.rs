@@ -18,10 +18,12 @@
 //! index is derived data and never the only copy of anything.
 
 use crate::model::ids::TaskId;
-use crate::model::task::{Task, TaskStatus};
+use crate::model::task::{task_path, Task, TaskStatus};
 use crate::model::time::Timestamp;
 use crate::model::FORMAT;
-use crate::store::{Change, Corrupt, Document, Snapshot, StoreError};
+use crate::store::{encode, tree_id, Change, Corrupt, Document, Snapshot, StoreError};
+use git2::Oid;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -69,20 +71,27 @@ impl From<&Task> for TaskSummary {
 impl TaskSummary {
     /// The order `claim --next` and listings use: priority, then age, then id.
     pub fn queue_order(&self, other: &TaskSummary) -> std::cmp::Ordering {
-        (self.priority, self.created_at, &self.id).cmp(&(other.priority, other.created_at, &other.id))
+        crate::model::task::queue_key(self.priority, self.created_at, &self.id)
+            .cmp(&crate::model::task::queue_key(other.priority, other.created_at, &other.id))
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct OpenIndex {
+/// One part of the index: the entries for tasks whose id starts with one
+/// hex digit, and the shard trees they were taken from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(bound(deserialize = "T: DeserializeOwned"))]
+struct IndexDoc<T> {
     format: u32,
-    tasks: BTreeMap<TaskId, TaskSummary>,
+    /// Shard name to the tree id the entries describe.
+    #[serde(default)]
+    shards: BTreeMap<String, String>,
+    tasks: BTreeMap<TaskId, T>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct ClosedIndex {
-    format: u32,
-    tasks: BTreeMap<TaskId, TaskStatus>,
+impl<T: Serialize + DeserializeOwned> Document for IndexDoc<T> {
+    fn format(&self) -> u32 {
+        self.format
+    }
 }
 
 impl Document for Task {
@@ -91,88 +100,117 @@ impl Document for Task {
     }
 }
 
-impl Document for OpenIndex {
-    fn format(&self) -> u32 {
-        self.format
+/// What one side of the collection (`open` or `closed`) indexes per task.
+trait Indexed: Clone + Serialize + DeserializeOwned {
+    /// `open` or `closed`: the task directory and the index name.
+    const SIDE: &'static str;
+    fn of(task: &Task) -> Self;
+}
+
+impl Indexed for TaskSummary {
+    const SIDE: &'static str = "open";
+    fn of(task: &Task) -> Self {
+        TaskSummary::from(task)
     }
 }
 
-impl Document for ClosedIndex {
-    fn format(&self) -> u32 {
-        self.format
+impl Indexed for TaskStatus {
+    const SIDE: &'static str = "closed";
+    fn of(task: &Task) -> Self {
+        task.status
     }
 }
 
-fn open_index_path(digit: char) -> String {
-    format!("index/open-{digit}.json")
-}
-
-fn closed_index_path(digit: char) -> String {
-    format!("index/closed-{digit}.json")
+fn index_path(side: &str, digit: char) -> String {
+    format!("index/{side}-{digit}.json")
 }
 
 fn digit_of(id: &TaskId) -> char {
     id.hex().chars().next().unwrap_or('0')
 }
 
-const HEX_DIGITS: [char; 16] =
-    ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'];
+/// One index part as it really is: entries checked against the shard
+/// trees, and the shards that are vouched for (clean and summarised).
+#[derive(Debug, Clone)]
+struct Part<T> {
+    tasks: BTreeMap<TaskId, T>,
+    shards: BTreeMap<String, Oid>,
+    corrupt: Vec<Corrupt>,
+}
+
+impl<T: Indexed> Part<T> {
+    /// Loads the part for `digit`, given the shard trees of its side.
+    fn load(snap: &Snapshot<'_>, digit: char, actual: &BTreeMap<String, Oid>) -> Result<Part<T>, StoreError> {
+        let mut part = Part { tasks: BTreeMap::new(), shards: BTreeMap::new(), corrupt: Vec::new() };
+        let doc = match snap.entry(&index_path(T::SIDE, digit))? {
+            None => None,
+            Some(entry) => match snap.decode::<IndexDoc<T>>(&entry)? {
+                Ok(doc) => Some(doc),
+                Err(c) => {
+                    part.corrupt.push(c);
+                    None
+                }
+            },
+        };
+        let (recorded, mut entries) = match doc {
+            Some(doc) => (doc.shards, doc.tasks),
+            None => (BTreeMap::new(), BTreeMap::new()),
+        };
+        for (shard, oid) in actual.iter().filter(|(s, _)| s.starts_with(digit)) {
+            if recorded.get(shard).is_some_and(|r| *r == oid.to_string()) {
+                part.shards.insert(shard.clone(), *oid);
+                continue;
+            }
+            // Not vouched for: read the shard's task blobs.
+            entries.retain(|id, _| id.shard() != shard);
+            let blobs = snap.list(&format!("{}/{shard}", T::SIDE))?;
+            let (tasks, corrupt) = snap.decode_all::<Task>(&blobs)?;
+            entries.extend(tasks.iter().map(|t| (t.id.clone(), T::of(t))));
+            if corrupt.is_empty() {
+                part.shards.insert(shard.clone(), *oid);
+            }
+            part.corrupt.extend(corrupt);
+        }
+        // Entries whose shard is gone are gone too.
+        entries.retain(|id, _| actual.contains_key(id.shard()));
+        part.tasks = entries;
+        Ok(part)
+    }
+
+    fn doc(&self) -> IndexDoc<T> {
+        IndexDoc {
+            format: FORMAT,
+            shards: self.shards.iter().map(|(s, o)| (s.clone(), o.to_string())).collect(),
+            tasks: self.tasks.clone(),
+        }
+    }
+}
 
 /// A read view of the tasks collection at one snapshot.
 pub struct TaskTable<'s, 'r> {
     snap: &'s Snapshot<'r>,
-    closed: HashMap<char, Option<ClosedIndex>>,
+    closed_shards: Option<BTreeMap<String, Oid>>,
+    closed: HashMap<char, Part<TaskStatus>>,
 }
 
 impl<'s, 'r> TaskTable<'s, 'r> {
     pub fn new(snap: &'s Snapshot<'r>) -> Self {
-        TaskTable { snap, closed: HashMap::new() }
+        TaskTable { snap, closed_shards: None, closed: HashMap::new() }
     }
 
     /// Summaries of every open or claimed task, from the index where it is
-    /// sound and from the task blobs where it is not.
+    /// vouched for and from the task blobs where it is not; corrupt blobs
+    /// are returned apart.
     pub fn open_summaries(&self) -> Result<(Vec<TaskSummary>, Vec<Corrupt>), StoreError> {
+        let actual = self.snap.subdir_ids("open")?;
         let mut summaries = Vec::new();
         let mut corrupt = Vec::new();
-        let mut shards: Option<Vec<String>> = None;
         for digit in HEX_DIGITS {
-            match self.read_open_index(digit)? {
-                Some(Ok(index)) => summaries.extend(index.tasks.into_values()),
-                found => {
-                    if let Some(Err(c)) = found {
-                        corrupt.push(c);
-                    }
-                    let shards = match &shards {
-                        Some(s) => s,
-                        None => shards.insert(self.snap.subdirs("open")?),
-                    };
-                    let (tasks, bad) = self.scan_open(digit, shards)?;
-                    summaries.extend(tasks.iter().map(TaskSummary::from));
-                    corrupt.extend(bad);
-                }
-            }
+            let part = Part::<TaskSummary>::load(self.snap, digit, &actual)?;
+            summaries.extend(part.tasks.into_values());
+            corrupt.extend(part.corrupt);
         }
         Ok((summaries, corrupt))
-    }
-
-    fn read_open_index(&self, digit: char) -> Result<Option<Result<OpenIndex, Corrupt>>, StoreError> {
-        match self.snap.entry(&open_index_path(digit))? {
-            None => Ok(None),
-            Some(entry) => Ok(Some(self.snap.decode::<OpenIndex>(&entry)?)),
-        }
-    }
-
-    /// Reads the task blobs of the open shards starting with `digit`.
-    fn scan_open(&self, digit: char, shards: &[String]) -> Result<(Vec<Task>, Vec<Corrupt>), StoreError> {
-        let mut tasks = Vec::new();
-        let mut corrupt = Vec::new();
-        for shard in shards.iter().filter(|s| s.starts_with(digit)) {
-            let entries = self.snap.list(&format!("open/{shard}"))?;
-            let (t, c) = self.snap.decode_all::<Task>(&entries)?;
-            tasks.extend(t);
-            corrupt.extend(c);
-        }
-        Ok((tasks, corrupt))
     }
 
     /// Every closed task, read from the task blobs (for `--all`).
@@ -183,7 +221,7 @@ impl<'s, 'r> TaskTable<'s, 'r> {
 
     /// The status of an open task read from its blob, if it is open.
     pub fn open_status(&self, id: &TaskId) -> Result<Option<TaskStatus>, StoreError> {
-        Ok(match self.snap.get::<Task>(&crate::model::task::task_path(id, false)) {
+        Ok(match self.snap.get::<Task>(&task_path(id, false)) {
             Ok(task) => task.map(|t| t.status),
             Err(StoreError::Corrupt { .. }) => None,
             Err(e) => return Err(e),
@@ -191,112 +229,163 @@ impl<'s, 'r> TaskTable<'s, 'r> {
     }
 
     /// The final status of a closed task, or `None` if no closed task has
-    /// this id.
+    /// this id (or its blob is corrupt).
     pub fn closed_status(&mut self, id: &TaskId) -> Result<Option<TaskStatus>, StoreError> {
         let digit = digit_of(id);
-        if let std::collections::hash_map::Entry::Vacant(slot) = self.closed.entry(digit) {
-            let index = match self.snap.entry(&closed_index_path(digit))? {
-                Some(entry) => self.snap.decode::<ClosedIndex>(&entry)?.ok(),
-                None => None,
+        if !self.closed.contains_key(&digit) {
+            let actual = match &self.closed_shards {
+                Some(a) => a,
+                None => self.closed_shards.insert(self.snap.subdir_ids("closed")?),
             };
-            slot.insert(index);
+            let part = Part::<TaskStatus>::load(self.snap, digit, actual)?;
+            self.closed.insert(digit, part);
         }
-        if let Some(Some(index)) = self.closed.get(&digit) {
-            return Ok(index.tasks.get(id).copied());
-        }
-        // No usable index for this shard: ask the task blob itself.
-        Ok(match self.snap.get::<Task>(&crate::model::task::task_path(id, true)) {
-            Ok(task) => task.map(|t| t.status),
-            Err(StoreError::Corrupt { .. }) => None,
-            Err(e) => return Err(e),
-        })
+        Ok(self.closed.get(&digit).and_then(|p| p.tasks.get(id).copied()))
     }
 }
 
-/// Accumulates task writes into one [`Change`], updating the index entries
-/// of every task it saves.
+const HEX_DIGITS: [char; 16] =
+    ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'];
+
+/// Accumulates task writes into one [`Change`], updating the index parts
+/// of every task it saves and the shard tree ids they vouch for.
 pub struct TaskWriter<'s, 'r> {
     snap: &'s Snapshot<'r>,
     change: Change,
-    open: BTreeMap<char, OpenIndex>,
-    closed: BTreeMap<char, ClosedIndex>,
+    open: BTreeMap<char, Part<TaskSummary>>,
+    closed: BTreeMap<char, Part<TaskStatus>>,
+    open_shards: Option<BTreeMap<String, Oid>>,
+    closed_shards: Option<BTreeMap<String, Oid>>,
+    /// (side, shard) to file name to its new blob id, or `None` if removed.
+    shard_edits: BTreeMap<(&'static str, String), BTreeMap<String, Option<Oid>>>,
 }
 
 impl<'s, 'r> TaskWriter<'s, 'r> {
     pub fn new(snap: &'s Snapshot<'r>, change: Change) -> Self {
-        TaskWriter { snap, change, open: BTreeMap::new(), closed: BTreeMap::new() }
+        TaskWriter {
+            snap,
+            change,
+            open: BTreeMap::new(),
+            closed: BTreeMap::new(),
+            open_shards: None,
+            closed_shards: None,
+            shard_edits: BTreeMap::new(),
+        }
     }
 
     /// Stores `task` (moving its blob between `open/` and `closed/` if its
     /// status says so) and updates the index.
     pub fn save(&mut self, task: &Task) -> Result<(), StoreError> {
         let closed = task.status.is_closed();
-        let path = task.path();
-        let other = crate::model::task::task_path(&task.id, !closed);
-        self.change.remove(other).put(path, task);
+        let (side, other) = if closed { ("closed", "open") } else { ("open", "closed") };
+        let bytes = encode(task);
+        let oid = Oid::hash_object(git2::ObjectType::Blob, &bytes).map_err(StoreError::git("hash a task"))?;
+        let name = format!("{}.json", task.id);
+        let shard = task.id.shard().to_string();
+        self.change.remove(task_path(&task.id, !closed)).put_bytes(task.path(), bytes);
+        self.shard_edits.entry((side, shard.clone())).or_default().insert(name.clone(), Some(oid));
+        self.shard_edits.entry((other, shard)).or_default().insert(name, None);
 
-        let open = self.open_index(digit_of(&task.id))?;
+        let digit = digit_of(&task.id);
+        self.open_part(digit)?.tasks.remove(&task.id);
         if closed {
-            open.tasks.remove(&task.id);
-            self.closed_index(digit_of(&task.id))?.tasks.insert(task.id.clone(), task.status);
+            self.closed_part(digit)?.tasks.insert(task.id.clone(), task.status);
         } else {
             // Closed is final: a task never moves back to open/.
-            open.tasks.insert(task.id.clone(), TaskSummary::from(task));
+            self.open_part(digit)?.tasks.insert(task.id.clone(), TaskSummary::from(task));
         }
         Ok(())
     }
 
-    /// The change with every touched index blob written.
-    pub fn finish(self) -> Change {
+    /// The change with every touched index part written, each vouching for
+    /// the shard trees this change will produce.
+    pub fn finish(mut self) -> Result<Change, StoreError> {
+        let edits = std::mem::take(&mut self.shard_edits);
+        for ((side, shard), files) in &edits {
+            let digit = shard.chars().next().unwrap_or('0');
+            let new_id = self.shard_tree_after(side, shard, files)?;
+            let existed = self.side_shards(side)?.contains_key(shard);
+            let vouched = self.vouched(side, digit)?;
+            // A shard stays vouched for only if it was clean (or new) before.
+            let was_clean = !existed || vouched.contains_key(shard);
+            match new_id {
+                Some(id) if was_clean => vouched.insert(shard.clone(), id),
+                _ => vouched.remove(shard),
+            };
+        }
         let mut change = self.change;
-        for (digit, index) in &self.open {
-            change.put(open_index_path(*digit), index);
+        for (digit, part) in &self.open {
+            change.put(index_path("open", *digit), &part.doc());
         }
-        for (digit, index) in &self.closed {
-            change.put(closed_index_path(*digit), index);
+        for (digit, part) in &self.closed {
+            change.put(index_path("closed", *digit), &part.doc());
         }
-        change
+        Ok(change)
     }
 
-    fn open_index(&mut self, digit: char) -> Result<&mut OpenIndex, StoreError> {
+    /// The tree id `side/shard` will have after `files` are applied, or
+    /// `None` if it ends up empty (and so disappears).
+    fn shard_tree_after(
+        &self,
+        side: &str,
+        shard: &str,
+        files: &BTreeMap<String, Option<Oid>>,
+    ) -> Result<Option<Oid>, StoreError> {
+        let mut entries: BTreeMap<String, (i32, Oid)> = self
+            .snap
+            .raw_entries(&format!("{side}/{shard}"))?
+            .into_iter()
+            .map(|(name, mode, oid)| (name, (mode, oid)))
+            .collect();
+        for (name, edit) in files {
+            match edit {
+                Some(oid) => entries.insert(name.clone(), (i32::from(git2::FileMode::Blob), *oid)),
+                None => entries.remove(name),
+            };
+        }
+        if entries.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(tree_id(entries.into_iter().map(|(n, (m, o))| (n, m, o)))))
+    }
+
+    fn vouched(&mut self, side: &str, digit: char) -> Result<&mut BTreeMap<String, Oid>, StoreError> {
+        Ok(if side == "open" {
+            &mut self.open_part(digit)?.shards
+        } else {
+            &mut self.closed_part(digit)?.shards
+        })
+    }
+
+    fn side_shards(&mut self, side: &str) -> Result<&BTreeMap<String, Oid>, StoreError> {
+        let slot = if side == "open" { &mut self.open_shards } else { &mut self.closed_shards };
+        if slot.is_none() {
+            *slot = Some(self.snap.subdir_ids(side)?);
+        }
+        Ok(slot.get_or_insert_with(BTreeMap::new))
+    }
+
+    fn open_part(&mut self, digit: char) -> Result<&mut Part<TaskSummary>, StoreError> {
         if !self.open.contains_key(&digit) {
-            let table = TaskTable::new(self.snap);
-            let index = match table.read_open_index(digit)? {
-                Some(Ok(index)) => index,
-                // Missing or corrupt: rebuild this part from the task blobs.
-                _ => {
-                    let shards = self.snap.subdirs("open")?;
-                    let (tasks, _) = table.scan_open(digit, &shards)?;
-                    let tasks = tasks.iter().map(|t| (t.id.clone(), TaskSummary::from(t))).collect();
-                    OpenIndex { format: FORMAT, tasks }
-                }
-            };
-            self.open.insert(digit, index);
+            let actual = self.side_shards("open")?.clone();
+            self.open.insert(digit, Part::load(self.snap, digit, &actual)?);
         }
-        Ok(self.open.entry(digit).or_default())
+        Ok(self.open.entry(digit).or_insert_with(|| Part {
+            tasks: BTreeMap::new(),
+            shards: BTreeMap::new(),
+            corrupt: Vec::new(),
+        }))
     }
 
-    fn closed_index(&mut self, digit: char) -> Result<&mut ClosedIndex, StoreError> {
-        if let std::collections::btree_map::Entry::Vacant(slot) = self.closed.entry(digit) {
-            let index = match self.snap.entry(&closed_index_path(digit))? {
-                Some(entry) => self.snap.decode::<ClosedIndex>(&entry)?.ok(),
-                None => None,
-            };
-            let index = match index {
-                Some(index) => index,
-                // Missing or corrupt: rebuild this part from the task blobs.
-                None => {
-                    let mut tasks = BTreeMap::new();
-                    for shard in self.snap.subdirs("closed")?.iter().filter(|s| s.starts_with(digit)) {
-                        let entries = self.snap.list(&format!("closed/{shard}"))?;
-                        let (closed, _) = self.snap.decode_all::<Task>(&entries)?;
-                        tasks.extend(closed.into_iter().map(|t| (t.id, t.status)));
-                    }
-                    ClosedIndex { format: FORMAT, tasks }
-                }
-            };
-            slot.insert(index);
+    fn closed_part(&mut self, digit: char) -> Result<&mut Part<TaskStatus>, StoreError> {
+        if !self.closed.contains_key(&digit) {
+            let actual = self.side_shards("closed")?.clone();
+            self.closed.insert(digit, Part::load(self.snap, digit, &actual)?);
         }
-        Ok(self.closed.entry(digit).or_default())
+        Ok(self.closed.entry(digit).or_insert_with(|| Part {
+            tasks: BTreeMap::new(),
+            shards: BTreeMap::new(),
+            corrupt: Vec::new(),
+        }))
     }
 }
