@@ -7,7 +7,9 @@
 //!    alternating) against `git update-ref` moving a ref, the floor for any
 //!    process that moves a ref; it prints the ratio (target: within 2x);
 //! 2. `task list --ready` (target: under 15 ms), next to the bare start-up
-//!    of the binary (`--version`) for scale.
+//!    of the binary (`--version`) for scale;
+//! 3. `check` of 100 paths against 100 live claims (target: well under
+//!    20 ms, since the pre-commit hook runs it), beside the same start-up.
 //!
 //! It reports medians of many runs. Set `BENCH_RUNS` to change how many.
 
@@ -32,6 +34,7 @@ fn main() {
     git(repo, &["init", "-q"]);
     git(repo, &["commit", "-q", "--allow-empty", "-m", "root"]);
     let target = populate(repo);
+    let checked = claim_paths(repo, bin);
     let head = git(repo, &["rev-parse", "HEAD"]);
     let root = git(repo, &["rev-parse", "HEAD^{tree}"]);
     let root_commit = git(repo, &["commit-tree", &root, "-m", "other"]);
@@ -40,6 +43,9 @@ fn main() {
     let mut state_change = Vec::new();
     let mut ready = Vec::new();
     let mut startup = Vec::new();
+    let mut check = Vec::new();
+    let check_args: Vec<&str> =
+        ["--session", "checker", "check"].into_iter().chain(checked.iter().map(String::as_str)).collect();
     for i in 0..runs {
         let oid = if i % 2 == 0 { &root_commit } else { &head };
         update_ref.push(time(repo, "git", &["update-ref", "refs/bench/x", oid]));
@@ -47,8 +53,10 @@ fn main() {
         state_change.push(time(repo, bin, &["--session", "bench", "task", verb, &target]));
         ready.push(time(repo, bin, &["task", "list", "--ready"]));
         startup.push(time(repo, bin, &["--version"]));
+        check.push(time(repo, bin, &check_args));
     }
-    let (u, s, r, v) = (median(update_ref), median(state_change), median(ready), median(startup));
+    let (u, s, r, v, c) =
+        (median(update_ref), median(state_change), median(ready), median(startup), median(check));
     if std::env::var_os("BENCH_KEEP").is_some() {
         println!("repository kept at {}", repo.display());
     }
@@ -64,6 +72,11 @@ fn main() {
         "  task list --ready              {:>8.2} ms   ratio {:.2}x the 15 ms target",
         ms(r),
         ms(r) / 15.0
+    );
+    println!(
+        "  check 100 paths, 100 claims    {:>8.2} ms   ratio {:.2}x start-up (target well under 20 ms)",
+        ms(c),
+        ratio(c, v)
     );
 }
 
@@ -104,6 +117,26 @@ fn populate(repo: &Path) -> String {
         })
         .expect("write the tasks");
     target
+}
+
+/// Takes 100 exclusive claims (20 sessions, 5 patterns each: directories,
+/// globs and files) and returns 100 file paths that none of them covers,
+/// the worst case: every path is tested against every claim.
+fn claim_paths(repo: &Path, bin: &str) -> Vec<String> {
+    for s in 0..20 {
+        let session = format!("s{s}");
+        let patterns = [
+            format!("mod{s}/"),
+            format!("src/**/gen{s}_*.rs"),
+            format!("docs/{s}/*.md"),
+            format!("lib/f{s}.rs"),
+            format!("t{s}/?x.rs"),
+        ];
+        let mut args = vec!["--session", session.as_str(), "claim"];
+        args.extend(patterns.iter().map(String::as_str));
+        time(repo, bin, &args);
+    }
+    (0..100).map(|i| format!("src/dir{i}/file{i}.rs")).collect()
 }
 
 fn time(dir: &Path, program: &str, args: &[&str]) -> Duration {

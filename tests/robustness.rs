@@ -153,7 +153,7 @@ fn the_index_vouches_for_exactly_the_shard_trees_that_are_there() {
             let (oid, shard) = line.split_once(' ').unwrap();
             let digit = &shard[..1];
             let index: serde_json::Value = serde_json::from_str(
-                &repo.git(&["show", &format!("refs/orchestrate/tasks:index/{side}-{digit}.json")]),
+                &repo.git(&["show", &format!("refs/orchestrate/tasks:index-{side}-{digit}.json")]),
             )
             .unwrap();
             assert_eq!(index["shards"][shard], oid, "{side}/{shard}: the recorded tree id is the real one");
@@ -168,7 +168,7 @@ fn a_corrupt_index_is_reported_and_rebuilt_from_the_tasks() {
     let repo = Repo::new();
     let ids: Vec<String> = (0..12).map(|i| repo.add(&format!("task {i}"), &[])).collect();
     let digit = &ids[0][2..3];
-    let index = format!("index/open-{digit}.json");
+    let index = format!("index-open-{digit}.json");
     repo.plant("refs/orchestrate/tasks", &index, b"garbage");
 
     let run = repo.run(&["--json", "task", "list"]);

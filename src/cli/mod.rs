@@ -5,6 +5,7 @@
 //! stdout with `--json`. Errors print once on stderr (and as a JSON object
 //! on stdout with `--json`) and map to the exit codes of the contract.
 
+mod claim;
 mod init;
 mod output;
 mod session;
@@ -44,6 +45,14 @@ pub enum Command {
     /// Add, list, claim and finish tasks in the shared queue
     #[command(subcommand)]
     Task(Box<task::TaskCommand>),
+    /// Claim paths (files, dir/, globs) so other sessions keep off them
+    Claim(claim::ClaimArgs),
+    /// Release claims: the given patterns, or --all
+    Release(claim::ReleaseArgs),
+    /// List the claims in force
+    Claims(claim::ClaimsArgs),
+    /// Exit 1 naming the holder if another live session claims one of these paths
+    Check(claim::CheckArgs),
 }
 
 /// How a command failed, which decides the exit code.
@@ -55,6 +64,8 @@ pub enum Failure {
     Invalid(String),
     /// Anything else: exit 3.
     Error(String),
+    /// The command already said why on stderr (and stdout): exit with this code.
+    Reported(i32),
 }
 
 impl Failure {
@@ -63,6 +74,7 @@ impl Failure {
             Failure::Refused(_) => 1,
             Failure::Invalid(_) => 2,
             Failure::Error(_) => 3,
+            Failure::Reported(code) => *code,
         }
     }
 
@@ -70,13 +82,14 @@ impl Failure {
         match self {
             Failure::Refused(_) => "refused",
             Failure::Invalid(_) => "invalid",
-            Failure::Error(_) => "error",
+            Failure::Error(_) | Failure::Reported(_) => "error",
         }
     }
 
     fn message(&self) -> &str {
         match self {
             Failure::Refused(m) | Failure::Invalid(m) | Failure::Error(m) => m,
+            Failure::Reported(_) => "",
         }
     }
 }
@@ -143,6 +156,7 @@ pub fn main() -> i32 {
     let ui = Ui::new(cli.json);
     match run(cli, &ui) {
         Ok(()) => 0,
+        Err(Failure::Reported(code)) => code,
         Err(failure) => {
             ui.error(failure.kind(), failure.message());
             failure.code()
@@ -166,6 +180,10 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Session(cmd) => session::run(&ctx, ui, cmd),
         Command::Heartbeat(args) => session::heartbeat(&ctx, ui, args),
         Command::Task(cmd) => task::run(&ctx, ui, *cmd),
+        Command::Claim(args) => claim::claim(&ctx, ui, args),
+        Command::Release(args) => claim::release(&ctx, ui, args),
+        Command::Claims(args) => claim::claims(&ctx, ui, args),
+        Command::Check(args) => claim::check(&ctx, ui, args),
     };
     // Any command a session runs counts as a sign of life (at most one
     // write per interval; never fails the command).

@@ -4,6 +4,7 @@
 //! format described in `docs/data-model.md`: snake_case fields, RFC 3339 UTC
 //! times, and a `"format"` number on every stored document.
 
+pub mod claim;
 pub mod ids;
 pub mod names;
 pub mod session;

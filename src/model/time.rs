@@ -54,14 +54,22 @@ pub fn parse_duration(text: &str) -> Result<Duration, Invalid> {
     Ok(total)
 }
 
-/// Formats a duration the short way people read it: `45s`, `12m`, `3h`, `2d`.
+/// Formats a duration the short way people read it, in at most two units:
+/// `45s`, `12m`, `1h59m`, `3h`, `2d4h`.
 pub fn format_duration(duration: Duration) -> String {
     let s = duration.num_seconds().max(0);
+    let two = |big: i64, big_unit: &str, small: i64, small_unit: &str| {
+        if small == 0 {
+            format!("{big}{big_unit}")
+        } else {
+            format!("{big}{big_unit}{small}{small_unit}")
+        }
+    };
     match s {
         0..=59 => format!("{s}s"),
         60..=3599 => format!("{}m", s / 60),
-        3600..=86_399 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86_400),
+        3600..=86_399 => two(s / 3600, "h", s % 3600 / 60, "m"),
+        _ => two(s / 86_400, "d", s % 86_400 / 3600, "h"),
     }
 }
 
@@ -111,7 +119,9 @@ mod tests {
         assert_eq!(format_duration(Duration::seconds(45)), "45s");
         assert_eq!(format_duration(Duration::minutes(12)), "12m");
         assert_eq!(format_duration(Duration::hours(3)), "3h");
+        assert_eq!(format_duration(Duration::minutes(119)), "1h59m");
         assert_eq!(format_duration(Duration::days(2)), "2d");
+        assert_eq!(format_duration(Duration::hours(52)), "2d4h");
     }
 
     #[test]

@@ -1,10 +1,341 @@
-//! Path claims (filled in below once the claim model lands).
+//! Path claims: leases that sessions take on files, directories and globs so
+//! they stop overwriting each other's work.
+//!
+//! The whole live table is one document, `claims.json` in
+//! `refs/orchestrate/claims`, so the overlap check and the write are one
+//! compare-and-swap step: two live sessions can never end up holding
+//! overlapping exclusive claims, whatever the timing. Claims of expired
+//! leases, and of sessions that are stale or ended, never block; a new claim
+//! that overlaps one of those supersedes it, so the invariant also holds when
+//! a stale session comes back.
 
-use super::{Context, Result};
+use super::{Context, Error, Result};
+use crate::model::claim::{Claim, ClaimMode, ClaimPattern, MAX_REASON_CHARS};
+use crate::model::names::validate_line;
+use crate::model::time::{format_duration, parse_duration, Timestamp};
+use crate::model::{Invalid, FORMAT};
+use crate::store::{refs, Change, Document, Event, Outcome, Snapshot};
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+
+const CLAIMS_PATH: &str = "claims.json";
+
+/// How long a claim lasts unless `--ttl` says otherwise.
+pub fn default_ttl() -> Duration {
+    Duration::hours(2)
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct ClaimsDoc {
+    format: u32,
+    claims: Vec<Claim>,
+}
+
+impl Document for ClaimsDoc {
+    fn format(&self) -> u32 {
+        self.format
+    }
+}
+
+/// What `claim` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ClaimRequest {
+    pub paths: Vec<String>,
+    pub ttl: Option<String>,
+    pub shared: bool,
+    pub reason: Option<String>,
+    pub task: Option<String>,
+}
+
+/// A claim as listed, with whether it still binds anyone.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClaimView {
+    #[serde(flatten)]
+    pub claim: Claim,
+    /// Not expired, and held by a live session.
+    pub live: bool,
+    pub expired: bool,
+}
+
+/// One path that `check` found held by another session.
+#[derive(Debug, Clone, Serialize)]
+pub struct Conflict {
+    /// The file that was checked.
+    pub file: String,
+    #[serde(flatten)]
+    pub claim: Claim,
+}
 
 impl Context {
-    /// Releases every claim a session holds; returns how many.
-    pub(crate) fn release_all_claims_of(&self, _session: &str) -> Result<usize> {
-        Ok(0)
+    fn load_claims(snap: &Snapshot<'_>) -> Result<Vec<Claim>> {
+        Ok(snap.get::<ClaimsDoc>(CLAIMS_PATH)?.map(|d| d.claims).unwrap_or_default())
     }
+
+    /// Whether a claim binds others now: not expired, and its session live.
+    /// A claim of a name that was never registered as a session binds while
+    /// it lasts.
+    fn binds(claim: &Claim, now: Timestamp, live: &HashMap<String, bool>) -> bool {
+        !claim.is_expired(now) && live.get(&claim.session).copied().unwrap_or(true)
+    }
+
+    /// Takes claims on every path of the request, all or none.
+    pub fn claim_paths(&self, req: &ClaimRequest) -> Result<Vec<Claim>> {
+        let me = self.require_session("`claim`")?.to_string();
+        if req.paths.is_empty() {
+            return Err(Error::invalid("give at least one path to claim"));
+        }
+        let patterns = req.paths.iter().map(|p| self.pattern_for(p)).collect::<Result<Vec<_>>>()?;
+        let ttl = match &req.ttl {
+            Some(text) => parse_duration(text)?,
+            None => default_ttl(),
+        };
+        if ttl <= Duration::zero() {
+            return Err(Error::invalid("--ttl must be longer than zero (for example 30m or 2h)"));
+        }
+        if let Some(reason) = &req.reason {
+            validate_line("claim reason", reason, MAX_REASON_CHARS)?;
+        }
+        let task = req.task.as_deref().map(|t| self.resolve_task_id(t)).transpose()?;
+        let mode = if req.shared { ClaimMode::Shared } else { ClaimMode::Exclusive };
+        let now = self.now();
+        let live = self.live_sessions()?;
+        self.store.update(refs::CLAIMS, |snap| {
+            let mut claims = Self::load_claims(snap)?;
+            let new: Vec<Claim> = patterns
+                .iter()
+                .map(|path| Claim {
+                    format: FORMAT,
+                    path: path.clone(),
+                    session: me.clone(),
+                    mode,
+                    reason: req.reason.clone(),
+                    task: task.as_ref().map(|t| t.to_string()),
+                    created_at: now,
+                    expires_at: now + ttl,
+                    renewed_at: None,
+                })
+                .collect();
+            let conflicts: Vec<&Claim> = claims
+                .iter()
+                .filter(|c| Self::binds(c, now, &live) && new.iter().any(|n| n.conflicts_with(c)))
+                .collect();
+            if !conflicts.is_empty() {
+                return Err(Error::refused(describe_conflicts(&conflicts, now)));
+            }
+            claims.retain(|c| {
+                // Our own claim on the same pattern is renewed by the new one.
+                let renewed = c.session == me && patterns.contains(&c.path);
+                // A claim that no longer binds (stale or ended holder) and
+                // overlaps a new exclusive claim is superseded by it, so the
+                // holder cannot come back to an overlap.
+                let superseded = !Self::binds(c, now, &live) && new.iter().any(|n| n.conflicts_with(c));
+                // Expired leases are swept whenever the table is written.
+                !(renewed || superseded || c.is_expired(now))
+            });
+            claims.extend(new.iter().cloned());
+            let what: Vec<&str> = patterns.iter().map(ClaimPattern::as_str).collect();
+            let event = Event::new("claim", &me, now, format!("claim {} by {me}", what.join(" ")));
+            let event = what.iter().fold(event, |e, p| e.entity(*p));
+            let mut change = Change::new(event);
+            change.put(CLAIMS_PATH, &ClaimsDoc { format: FORMAT, claims });
+            Ok(change.write(new))
+        })
+    }
+
+    /// Releases the acting session's claims on `paths`, or all of them.
+    /// Returns the claims released.
+    pub fn release_paths(&self, paths: &[String], all: bool) -> Result<Vec<Claim>> {
+        let me = self.require_session("`release`")?.to_string();
+        if paths.is_empty() && !all {
+            return Err(Error::invalid("give the paths to release, or --all"));
+        }
+        let patterns = paths.iter().map(|p| self.pattern_for(p)).collect::<Result<Vec<_>>>()?;
+        let now = self.now();
+        self.store.update(refs::CLAIMS, |snap| {
+            let claims = Self::load_claims(snap)?;
+            let mine = |c: &Claim| c.session == me && (all || patterns.contains(&c.path));
+            if let Some(missing) =
+                patterns.iter().find(|p| !claims.iter().any(|c| c.session == me && &c.path == *p))
+            {
+                let held: Vec<&str> =
+                    claims.iter().filter(|c| c.session == me).map(|c| c.path.as_str()).collect();
+                return Err(Error::refused(format!(
+                    "{me} holds no claim on '{missing}'{}",
+                    if held.is_empty() { String::new() } else { format!("; it holds {}", held.join(", ")) }
+                )));
+            }
+            let (released, kept): (Vec<Claim>, Vec<Claim>) = claims.into_iter().partition(|c| mine(c));
+            if released.is_empty() {
+                return Ok(Outcome::Unchanged(released));
+            }
+            let what: Vec<&str> = released.iter().map(|c| c.path.as_str()).collect();
+            let event = Event::new("release", &me, now, format!("release {} by {me}", what.join(" ")));
+            let event = what.iter().fold(event, |e, p| e.entity(*p));
+            let mut change = Change::new(event);
+            change.put(CLAIMS_PATH, &ClaimsDoc { format: FORMAT, claims: kept });
+            Ok(change.write(released))
+        })
+    }
+
+    /// Every claim on record that has not expired, with whether it binds.
+    pub fn list_claims(&self, include_expired: bool) -> Result<Vec<ClaimView>> {
+        let snap = self.store.snapshot(refs::CLAIMS)?;
+        let now = self.now();
+        let live = self.live_sessions()?;
+        let mut views: Vec<ClaimView> = Self::load_claims(&snap)?
+            .into_iter()
+            .filter(|c| include_expired || !c.is_expired(now))
+            .map(|c| ClaimView { live: Self::binds(&c, now, &live), expired: c.is_expired(now), claim: c })
+            .collect();
+        views.sort_by(|a, b| (&a.claim.path, &a.claim.session).cmp(&(&b.claim.path, &b.claim.session)));
+        Ok(views)
+    }
+
+    /// The exclusive claims of other live sessions that cover `paths`.
+    pub fn check_paths(&self, paths: &[String]) -> Result<Vec<Conflict>> {
+        if paths.is_empty() {
+            return Err(Error::invalid("give at least one path to check"));
+        }
+        let files = paths.iter().map(|p| self.relative_path(p)).collect::<Result<Vec<_>>>()?;
+        let snap = self.store.snapshot(refs::CLAIMS)?;
+        let claims = Self::load_claims(&snap)?;
+        if claims.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = self.now();
+        let live = self.live_sessions()?;
+        let me = self.session();
+        let mut conflicts = Vec::new();
+        for file in &files {
+            for c in &claims {
+                let others = me != Some(c.session.as_str());
+                if others && c.mode == ClaimMode::Exclusive && Self::binds(c, now, &live) && c.covers(file) {
+                    conflicts.push(Conflict { file: file.clone(), claim: c.clone() });
+                }
+            }
+        }
+        Ok(conflicts)
+    }
+
+    /// Drops every claim a session holds; returns how many.
+    pub(crate) fn release_all_claims_of(&self, session: &str) -> Result<usize> {
+        let now = self.now();
+        self.store.update(refs::CLAIMS, |snap| {
+            let claims = Self::load_claims(snap)?;
+            let before = claims.len();
+            let kept: Vec<Claim> = claims.into_iter().filter(|c| c.session != session).collect();
+            let released = before - kept.len();
+            if released == 0 {
+                return Ok(Outcome::Unchanged(0));
+            }
+            let event = Event::new("release", session, now, format!("release all claims of {session}"));
+            let mut change = Change::new(event);
+            change.put(CLAIMS_PATH, &ClaimsDoc { format: FORMAT, claims: kept });
+            Ok(change.write(released))
+        })
+    }
+
+    /// Extends the acting session's leases from now (activity renews them).
+    pub(crate) fn renew_claims_of(&self, session: &str) -> Result<()> {
+        let now = self.now();
+        self.store.update(refs::CLAIMS, |snap| {
+            let mut claims = Self::load_claims(snap)?;
+            let mut renewed = 0;
+            for c in claims.iter_mut().filter(|c| c.session == session && !c.is_expired(now)) {
+                c.renew(now);
+                renewed += 1;
+            }
+            if renewed == 0 {
+                return Ok(Outcome::Unchanged(()));
+            }
+            let event = Event::new("renew", session, now, format!("renew {renewed} claim(s) of {session}"));
+            let mut change = Change::new(event);
+            change.put(CLAIMS_PATH, &ClaimsDoc { format: FORMAT, claims });
+            Ok(change.write(()))
+        })
+    }
+
+    /// A claim pattern from user input, relative to the current directory.
+    fn pattern_for(&self, input: &str) -> Result<ClaimPattern> {
+        let dir = input.ends_with('/');
+        let mut rel = self.relative_path(input)?;
+        if dir && !rel.ends_with('/') {
+            rel.push('/');
+        }
+        Ok(ClaimPattern::parse(&rel)?)
+    }
+
+    /// Turns a path as the user typed it (absolute, or relative to the
+    /// current directory) into one relative to the repository's top, without
+    /// touching the file system: it may be a glob or not exist yet.
+    pub(crate) fn relative_path(&self, input: &str) -> Result<String> {
+        let outside = || {
+            Error::Invalid(Invalid(format!(
+                "'{}' is outside the repository: claim paths inside it (relative to the current folder or to the top)",
+                crate::model::names::escape_control(input)
+            )))
+        };
+        let Some(top) = self.store.repository().workdir() else { return Ok(input.to_string()) };
+        let top = top.canonicalize().unwrap_or_else(|_| top.to_path_buf());
+        let cwd =
+            std::env::current_dir().ok().and_then(|c| c.canonicalize().ok()).unwrap_or_else(|| top.clone());
+        let joined = if Path::new(input).is_absolute() { PathBuf::from(input) } else { cwd.join(input) };
+        let mut parts: Vec<String> = Vec::new();
+        for component in joined.components() {
+            match component {
+                Component::RootDir | Component::Prefix(_) => parts.clear(),
+                Component::CurDir => {}
+                Component::ParentDir => {
+                    parts.pop();
+                }
+                Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
+            }
+        }
+        let top_parts: Vec<String> = top
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(p) => Some(p.to_string_lossy().into_owned()),
+                _ => None,
+            })
+            .collect();
+        if parts.len() < top_parts.len() || parts[..top_parts.len()] != top_parts[..] {
+            return Err(outside());
+        }
+        let rel = parts[top_parts.len()..].join("/");
+        if rel.is_empty() {
+            return Err(Error::invalid(format!(
+                "'{input}' is the whole repository: claim a folder or files in it (for example src/)"
+            )));
+        }
+        Ok(rel)
+    }
+}
+
+fn describe_conflicts(conflicts: &[&Claim], now: Timestamp) -> String {
+    let lines: Vec<String> = conflicts
+        .iter()
+        .take(5)
+        .map(|c| {
+            let reason = c
+                .reason
+                .as_deref()
+                .map(|r| format!(" ({})", crate::model::names::escape_control(r)))
+                .unwrap_or_default();
+            format!(
+                "'{}' is held by {}{reason}, expires in {}",
+                c.path,
+                c.session,
+                format_duration(c.expires_at - now)
+            )
+        })
+        .collect();
+    let holders: Vec<&str> = conflicts.iter().map(|c| c.session.as_str()).collect();
+    format!(
+        "{}; message {} (`git orchestrate send {} ...`), claim something else, or wait for the claim to expire",
+        lines.join("; "),
+        holders[0],
+        holders[0]
+    )
 }

@@ -258,11 +258,13 @@ impl Context {
         pulse.validate()?;
         let me = self.require_session("`heartbeat`")?.to_string();
         let now = self.now();
-        self.update_session(&me, "heartbeat", |s| {
+        let session = self.update_session(&me, "heartbeat", |s| {
             pulse.apply(s);
             s.heartbeat_at = now;
             true
-        })
+        })?;
+        self.renew_claims_of(&me)?;
+        Ok(session)
     }
 
     /// Refreshes the acting session's heartbeat if it is older than the
@@ -278,13 +280,17 @@ impl Context {
             Ok(Some(s)) if due(&s) => {}
             _ => return,
         }
-        let _ = self.update_session(&me, "heartbeat", |s| {
+        let beat = self.update_session(&me, "heartbeat", |s| {
             if !due(s) {
                 return false;
             }
             s.heartbeat_at = now;
             true
         });
+        // Activity renews the session's claims too.
+        if beat.is_ok() {
+            let _ = self.renew_claims_of(&me);
+        }
     }
 
     pub(crate) fn set_session_task(&self, name: &str, task: Option<String>) -> Result<Session> {

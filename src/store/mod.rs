@@ -70,6 +70,12 @@ impl Store {
         } else {
             repo
         };
+        // libgit2 re-reads (stats) every config file on each lookup it makes
+        // through a writable config: 35 stats for one write. A command is
+        // short, so it works from one read-only snapshot taken here.
+        if let Some(snapshot) = &config {
+            repo.set_config(snapshot).map_err(StoreError::git("use a config snapshot"))?;
+        }
         Ok(Store { repo, config, meta_seen: Cell::new(None) })
     }
 

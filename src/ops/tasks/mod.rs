@@ -127,8 +127,15 @@ impl Finish {
 }
 
 impl Context {
+    /// The full id of the task `input` names (any unique prefix).
+    pub fn resolve_task_id(&self, input: &str) -> Result<TaskId> {
+        let prefix = IdPrefix::parse(input)?;
+        let snap = self.store.snapshot(refs::TASKS)?;
+        Ok(resolve(&snap, &prefix)?.1.id)
+    }
+
     /// Every registered session, with whether it is live (active and not stale).
-    fn live_sessions(&self) -> Result<HashMap<String, bool>> {
+    pub(crate) fn live_sessions(&self) -> Result<HashMap<String, bool>> {
         let snap = self.store.snapshot(refs::SESSIONS)?;
         let (sessions, _) = snap.decode_all::<crate::model::session::Session>(&snap.list("")?)?;
         let (now, stale_after) = (self.now(), self.stale_after()?);

@@ -5,8 +5,8 @@
 //! ```text
 //! open/<shard>/<id>.json     a task not yet finished (the source of truth)
 //! closed/<shard>/<id>.json   a done, failed or cancelled task
-//! index/open-<d>.json        summaries of the open tasks whose id starts with hex digit <d>
-//! index/closed-<d>.json      the final status of each closed task whose id starts with <d>
+//! index-open-<d>.json       summaries of the open tasks whose id starts with hex digit <d>
+//! index-closed-<d>.json     the final status of each closed task whose id starts with <d>
 //! ```
 //!
 //! The index exists because the queue's hot queries (the ready list and
@@ -122,7 +122,12 @@ impl Indexed for TaskStatus {
 }
 
 fn index_path(side: &str, digit: char) -> String {
-    format!("index/{side}-{digit}.json")
+    format!("index-{side}-{digit}.json")
+}
+
+fn compact<T: Serialize>(doc: &T) -> Vec<u8> {
+    // Serialising our own types cannot fail: they have string keys only.
+    serde_json::to_vec(doc).unwrap_or_default()
 }
 
 fn digit_of(id: &TaskId) -> char {
@@ -313,12 +318,14 @@ impl<'s, 'r> TaskWriter<'s, 'r> {
                 _ => vouched.remove(shard),
             };
         }
+        // Index parts are for programs, not people: compact JSON keeps the
+        // bytes hashed and compressed on every write down.
         let mut change = self.change;
         for (digit, part) in &self.open {
-            change.put(index_path("open", *digit), &part.doc());
+            change.put_bytes(index_path("open", *digit), compact(&part.doc()));
         }
         for (digit, part) in &self.closed {
-            change.put(index_path("closed", *digit), &part.doc());
+            change.put_bytes(index_path("closed", *digit), compact(&part.doc()));
         }
         Ok(change)
     }

@@ -1,0 +1,137 @@
+//! `git orchestrate claim | release | claims | check`: leases on paths.
+
+use super::output::{time, Style};
+use super::{CmdResult, Failure, Ui};
+use crate::model::claim::ClaimMode;
+use crate::model::names::escape_control;
+use crate::model::time::format_duration;
+use crate::ops::claims::{ClaimRequest, ClaimView};
+use crate::ops::Context;
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct ClaimArgs {
+    /// Files, directories (ending in /) or globs (src/**/*.rs), relative to the current folder
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<String>,
+    /// How long the lease lasts without activity (default 2h)
+    #[arg(long, value_name = "DURATION")]
+    ttl: Option<String>,
+    /// A notice that others may share, not a lock
+    #[arg(long)]
+    shared: bool,
+    /// Why, shown to whoever is refused
+    #[arg(long, value_name = "TEXT")]
+    reason: Option<String>,
+    /// The task the claim is for
+    #[arg(long, value_name = "ID")]
+    task: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["paths", "all"]))]
+pub struct ReleaseArgs {
+    /// The claimed patterns to release
+    #[arg(value_name = "PATH")]
+    paths: Vec<String>,
+    /// Release every claim the session holds
+    #[arg(long, conflicts_with = "paths")]
+    all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ClaimsArgs {
+    /// Include expired claims
+    #[arg(long)]
+    all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Files to check, relative to the current folder
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<String>,
+}
+
+pub fn claim(ctx: &Context, ui: &Ui, a: ClaimArgs) -> CmdResult {
+    let req = ClaimRequest { paths: a.paths, ttl: a.ttl, shared: a.shared, reason: a.reason, task: a.task };
+    let claims = ctx.claim_paths(&req)?;
+    ui.emit(&claims, || {
+        claims
+            .iter()
+            .map(|c| format!("claimed {} ({}, until {})", c.path, c.mode, time(c.expires_at)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+pub fn release(ctx: &Context, ui: &Ui, a: ReleaseArgs) -> CmdResult {
+    let released = ctx.release_paths(&a.paths, a.all)?;
+    ui.emit(&released, || {
+        if released.is_empty() {
+            return "no claims to release".to_string();
+        }
+        released.iter().map(|c| format!("released {}", c.path)).collect::<Vec<_>>().join("\n")
+    })
+}
+
+pub fn claims(ctx: &Context, ui: &Ui, a: ClaimsArgs) -> CmdResult {
+    let claims = ctx.list_claims(a.all)?;
+    ui.emit(&claims, || render(ctx, ui, &claims))
+}
+
+pub fn check(ctx: &Context, ui: &Ui, a: CheckArgs) -> CmdResult {
+    let conflicts = ctx.check_paths(&a.paths)?;
+    let json = serde_json::json!({ "free": conflicts.is_empty(), "conflicts": conflicts });
+    if conflicts.is_empty() {
+        return ui.emit(&json, || "free: no other live session holds these paths".to_string());
+    }
+    if ui.json {
+        ui.emit(&json, String::new)?;
+    }
+    let now = ctx.now();
+    for c in &conflicts {
+        let reason =
+            c.claim.reason.as_deref().map(|r| format!(" ({})", escape_control(r))).unwrap_or_default();
+        eprintln!(
+            "{} is claimed by {} with '{}'{reason}, expires in {}",
+            c.file,
+            c.claim.session,
+            c.claim.path,
+            format_duration(c.claim.expires_at - now)
+        );
+    }
+    Err(Failure::Reported(1))
+}
+
+fn render(ctx: &Context, ui: &Ui, claims: &[ClaimView]) -> String {
+    if claims.is_empty() {
+        return "no claims".to_string();
+    }
+    let now = ctx.now();
+    let width = claims.iter().map(|c| c.claim.path.as_str().len()).max().unwrap_or(4);
+    let mut out = String::new();
+    for view in claims {
+        let c = &view.claim;
+        let state = if view.expired {
+            ui.paint(Style::Dim, "expired")
+        } else if !view.live {
+            ui.paint(Style::Yellow, "stale  ")
+        } else {
+            ui.paint(Style::Green, "live   ")
+        };
+        let mode = match c.mode {
+            ClaimMode::Exclusive => "exclusive",
+            ClaimMode::Shared => "shared   ",
+        };
+        let reason = c.reason.as_deref().map(|r| format!("  {}", escape_control(r))).unwrap_or_default();
+        let task = c.task.as_deref().map(|t| format!(" [{t}]")).unwrap_or_default();
+        out.push_str(&format!(
+            "{:<width$}  {mode}  {state}  {:<12} {:>4} left{task}{reason}\n",
+            c.path.as_str(),
+            c.session,
+            format_duration(c.expires_at - now),
+        ));
+    }
+    out
+}

@@ -1,0 +1,214 @@
+//! Path claims: exclusive and shared leases, expiry, staleness, overlaps,
+//! and the atomic overlap check under concurrency.
+
+mod common;
+
+use common::{Repo, Run, BIN};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::{Arc, Barrier};
+
+fn run_in(repo: &Repo, dir: &Path, who: &str, args: &[&str]) -> Run {
+    let out = repo.command(BIN).current_dir(dir).env("ORCHESTRATE_SESSION", who).args(args).output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn sessions(repo: &Repo, names: &[&str]) {
+    for name in names {
+        repo.ok(&["session", "start", name, "--no-worktree"]);
+    }
+}
+
+#[test]
+fn an_exclusive_claim_refuses_overlaps_naming_holder_pattern_reason_and_expiry() {
+    let repo = Repo::new();
+    sessions(&repo, &["alice", "bob"]);
+    repo.ok_as("alice", &["claim", "src/api/", "--reason", "reworking auth", "--ttl", "45m"]);
+    for pattern in ["src/api/", "src/api/login.rs", "src/**/*.rs", "src/", "src/*"] {
+        let refused = repo.run_as("bob", &["claim", pattern]);
+        assert_eq!(refused.code, 1, "{pattern}: {refused:?}");
+        for fact in ["alice", "src/api/", "reworking auth", "expires in 4"] {
+            assert!(refused.stderr.contains(fact), "{pattern}: missing {fact:?} in {}", refused.stderr);
+        }
+    }
+    // Disjoint paths are fine.
+    for pattern in ["src/db/", "docs/*.md", "src/*.rs", "README"] {
+        repo.ok_as("bob", &["claim", pattern]);
+    }
+    // The holder may claim inside its own claim.
+    repo.ok_as("alice", &["claim", "src/api/login.rs"]);
+}
+
+#[test]
+fn shared_claims_never_block_and_check_ignores_them() {
+    let repo = Repo::new();
+    sessions(&repo, &["alice", "bob"]);
+    repo.ok_as("alice", &["claim", "docs/", "--shared"]);
+    repo.ok_as("bob", &["claim", "docs/", "--shared"]);
+    repo.ok_as("bob", &["claim", "docs/guide.md"]);
+    assert_eq!(repo.run_as("carol", &["check", "docs/intro.md"]).code, 0);
+    assert_eq!(repo.run_as("carol", &["check", "docs/guide.md"]).code, 1);
+}
+
+#[test]
+fn reclaiming_renews_and_expired_claims_never_block() {
+    let repo = Repo::new();
+    sessions(&repo, &["alice", "bob"]);
+    let first = repo.json_as("alice", &["claim", "lib/", "--ttl", "1s"]);
+    let second = repo.json_as("alice", &["claim", "lib/", "--ttl", "2s"]);
+    assert!(second[0]["expires_at"].as_str() > first[0]["expires_at"].as_str());
+    let listed = repo.json(&["claims"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "renewed, not duplicated");
+    assert_eq!(repo.run_as("bob", &["claim", "lib/x.rs"]).code, 1);
+    std::thread::sleep(std::time::Duration::from_millis(2200));
+    assert_eq!(repo.run_as("bob", &["check", "lib/x.rs"]).code, 0);
+    repo.ok_as("bob", &["claim", "lib/x.rs"]);
+}
+
+#[test]
+fn claims_of_stale_sessions_never_block_and_are_superseded() {
+    let repo = Repo::new();
+    repo.git(&["config", "orchestrate.staleAfter", "1s"]);
+    sessions(&repo, &["sleepy", "busy"]);
+    repo.ok_as("sleepy", &["claim", "app/"]);
+    assert_eq!(repo.run_as("busy", &["claim", "app/main.rs"]).code, 1);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert!(repo.ok(&["claims"]).contains("stale"));
+    repo.ok_as("busy", &["claim", "app/main.rs"]);
+    // The stale claim gave way, so the sleeper coming back finds no overlap.
+    let paths: Vec<String> = repo
+        .json(&["claims"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(paths, ["app/main.rs"]);
+}
+
+#[test]
+fn check_is_relative_to_the_current_folder_and_ignores_your_own_claims() {
+    let repo = Repo::new();
+    sessions(&repo, &["alice", "bob"]);
+    std::fs::create_dir_all(repo.path().join("src/api")).unwrap();
+    let sub = repo.path().join("src");
+    let claimed = run_in(&repo, &sub, "alice", &["--json", "claim", "api/"]);
+    assert_eq!(claimed.code, 0, "{claimed:?}");
+    assert_eq!(claimed.json()[0]["path"], "src/api/");
+    assert_eq!(run_in(&repo, &sub, "alice", &["check", "api/x.rs"]).code, 0, "own claim");
+    let held = run_in(&repo, &sub, "bob", &["--json", "check", "api/x.rs", "main.rs"]);
+    assert_eq!(held.code, 1, "{held:?}");
+    assert_eq!(held.json()["conflicts"][0]["file"], "src/api/x.rs");
+    assert_eq!(held.json()["conflicts"][0]["path"], "src/api/");
+    assert_eq!(held.json()["conflicts"][0]["session"], "alice");
+    assert!(held.stderr.contains("claimed by alice with 'src/api/'"), "{}", held.stderr);
+    let abs = repo.path().canonicalize().unwrap().join("src/api/y.rs");
+    assert_eq!(
+        repo.run_as("bob", &["check", abs.to_str().unwrap()]).code,
+        1,
+        "absolute paths inside the repo"
+    );
+}
+
+#[test]
+fn ending_a_session_releases_its_claims_and_resuming_keeps_them() {
+    let repo = Repo::new();
+    repo.ok(&["session", "start", "keeper"]);
+    repo.ok_as("keeper", &["claim", "kept/"]);
+    repo.ok(&["session", "start", "keeper", "--resume"]);
+    assert_eq!(repo.json(&["claims"]).as_array().unwrap().len(), 1, "resume keeps claims");
+    repo.ok(&["session", "start", "leaver", "--no-worktree"]);
+    repo.ok_as("leaver", &["claim", "gone/", "other/"]);
+    let ended = repo.json(&["session", "end", "leaver"]);
+    assert_eq!(ended["released_claims"], 2);
+    let left: Vec<String> = repo
+        .json(&["claims"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["session"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(left, ["keeper"]);
+}
+
+#[test]
+fn release_takes_back_named_patterns_or_all() {
+    let repo = Repo::new();
+    sessions(&repo, &["alice"]);
+    repo.ok_as("alice", &["claim", "a/", "b/", "c.txt"]);
+    let not_held = repo.run_as("alice", &["release", "d/"]);
+    assert_eq!(not_held.code, 1, "{not_held:?}");
+    assert!(not_held.stderr.contains("a/"), "lists what it holds: {}", not_held.stderr);
+    repo.ok_as("alice", &["release", "a/"]);
+    assert_eq!(repo.json(&["claims"]).as_array().unwrap().len(), 2);
+    repo.ok_as("alice", &["release", "--all"]);
+    assert_eq!(repo.json(&["claims"]).as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn bad_claim_input_exits_2_and_changes_nothing() {
+    let repo = Repo::new();
+    sessions(&repo, &["alice"]);
+    let before = repo.refs();
+    for args in [
+        vec!["claim", "../outside"],
+        vec!["claim", "/etc/passwd"],
+        vec!["claim", ".git/config"],
+        vec!["claim", "src/../../x"],
+        vec!["claim", "."],
+        vec!["claim", "ok", "--ttl", "soon"],
+        vec!["claim", "ok", "--ttl", "0s"],
+        vec!["claim", "ok", "--reason", "two\nlines"],
+        vec!["claim", "ok", "--task", "t-ffffffff"],
+        vec!["claim", "src/[unclosed"],
+        vec!["check", "../x"],
+        vec!["claim"],
+        vec!["release"],
+    ] {
+        let run = repo.run_as("alice", &args);
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert_eq!(repo.refs(), before, "{args:?} changed state");
+    }
+    let no_session = repo.run(&["claim", "x"]);
+    assert_eq!(no_session.code, 2);
+}
+
+#[test]
+fn eight_sessions_racing_for_overlapping_exclusive_claims_leave_one_winner() {
+    let repo = Arc::new(Repo::new());
+    let names: Vec<String> = (0..8).map(|i| format!("racer-{i}")).collect();
+    for name in &names {
+        repo.ok(&["session", "start", name, "--no-worktree"]);
+    }
+    // Every pattern overlaps every other.
+    let patterns =
+        ["src/", "src/lib.rs", "src/**/*.rs", "src/*", "src/lib.rs", "src/**", "src/l*", "src/?ib.rs"];
+    let barrier = Arc::new(Barrier::new(8));
+    let handles: Vec<_> = names
+        .iter()
+        .zip(patterns)
+        .map(|(name, pattern)| {
+            let (repo, barrier, name) = (repo.clone(), barrier.clone(), name.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                (name.clone(), repo.run_as(&name, &["claim", pattern]).code)
+            })
+        })
+        .collect();
+    let results: Vec<(String, i32)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let winners: Vec<&String> = results.iter().filter(|(_, c)| *c == 0).map(|(n, _)| n).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    assert!(results.iter().all(|(_, c)| *c == 0 || *c == 1), "{results:?}");
+    let holders: BTreeSet<String> = repo
+        .json(&["claims"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["session"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(holders.into_iter().collect::<Vec<_>>(), [winners[0].clone()]);
+}
