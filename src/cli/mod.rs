@@ -7,6 +7,7 @@
 
 mod claim;
 mod init;
+mod message;
 mod output;
 mod session;
 mod task;
@@ -53,6 +54,10 @@ pub enum Command {
     Claims(claim::ClaimsArgs),
     /// Exit 1 naming the holder if another live session claims one of these paths
     Check(claim::CheckArgs),
+    /// Send a message to a session, to all, or to role:<r>
+    Send(message::SendArgs),
+    /// Read your unread messages (own box, all, your role's), oldest first
+    Inbox(message::InboxArgs),
 }
 
 /// How a command failed, which decides the exit code.
@@ -184,6 +189,8 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Release(args) => claim::release(&ctx, ui, args),
         Command::Claims(args) => claim::claims(&ctx, ui, args),
         Command::Check(args) => claim::check(&ctx, ui, args),
+        Command::Send(args) => message::send(&ctx, ui, args),
+        Command::Inbox(args) => message::inbox(&ctx, ui, args),
     };
     // Any command a session runs counts as a sign of life (at most one
     // write per interval; never fails the command).

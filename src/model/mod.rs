@@ -6,6 +6,7 @@
 
 pub mod claim;
 pub mod ids;
+pub mod message;
 pub mod names;
 pub mod session;
 pub mod task;

@@ -333,8 +333,9 @@ fn describe_conflicts(conflicts: &[&Claim], now: Timestamp) -> String {
         .collect();
     let holders: Vec<&str> = conflicts.iter().map(|c| c.session.as_str()).collect();
     format!(
-        "{}; ask {} to release it, claim something else, or wait for the claim to expire",
+        "{}; ask {} to release it (`git orchestrate send {} \"<subject>\"`), claim something else, or wait for the claim to expire",
         lines.join("; "),
+        holders[0],
         holders[0]
     )
 }

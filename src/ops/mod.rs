@@ -8,6 +8,7 @@
 //! exit 1), or could not be carried out ([`Error::Store`]).
 
 pub mod claims;
+pub mod messages;
 pub mod sessions;
 pub mod tasks;
 

@@ -546,6 +546,17 @@ impl Store {
         }
     }
 
+    /// The first parent of a commit, if any.
+    pub fn parent(&self, commit: Oid) -> Result<Option<Oid>, StoreError> {
+        let c = self.repo.find_commit(commit).map_err(StoreError::git(format!("read commit {commit}")))?;
+        Ok(c.parent_ids().next())
+    }
+
+    /// Whether `commit` descends from `ancestor`.
+    pub fn is_descendant(&self, commit: Oid, ancestor: Oid) -> Result<bool, StoreError> {
+        self.repo.graph_descendant_of(commit, ancestor).map_err(StoreError::git("compare commits"))
+    }
+
     /// Walks the collection's history from the newest event, first parent
     /// first, until `visit` returns false.
     pub fn history(

@@ -1,0 +1,261 @@
+//! Messages: send to a session, to `all` or to a role; read the inbox.
+//!
+//! A mailbox is a commit chain under `refs/orchestrate/mail/<box>`, one
+//! message per commit, appended with compare-and-swap: concurrent senders
+//! are linearised, so every reader sees one order and nothing is lost. A
+//! read cursor `refs/orchestrate/read/<name>/<box>` points at the last
+//! commit its session has read, so reading the inbox walks only from the
+//! head back to the cursor: it costs the unread messages, not the history.
+
+use super::{Context, Error, Result};
+use crate::model::message::{
+    validate_body, validate_message_id, validate_subject, Message, MessageKind, Recipient,
+};
+use crate::model::session::Session;
+use crate::model::FORMAT;
+use crate::store::{refs, Change, Document, Event, Expected, StoreError};
+use git2::Oid;
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+const MESSAGE_PATH: &str = "message.json";
+/// How often `inbox --wait` looks at the mailbox heads: each look reads
+/// three small ref files, so waiting costs no measurable CPU.
+const WAIT_POLL: Duration = Duration::from_millis(50);
+
+impl Document for Message {
+    fn format(&self) -> u32 {
+        self.format
+    }
+}
+
+/// What `send` is asked to send.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub kind: Option<String>,
+    pub reply_to: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct InboxOptions {
+    /// Show messages already read as well.
+    pub all: bool,
+    /// Do not mark anything read.
+    pub peek: bool,
+    /// Block until something unread arrives; `Some(None)` waits for ever.
+    pub wait: Option<Option<Duration>>,
+}
+
+/// A message as read from a mailbox.
+#[derive(Debug, Clone, Serialize)]
+pub struct Received {
+    #[serde(flatten)]
+    pub message: Message,
+    /// The mailbox it was found in: the reader's name, `all` or `role.<r>`.
+    pub mailbox: String,
+    /// Whether it had been read before this call.
+    pub read: bool,
+}
+
+impl Context {
+    /// Sends a message; returns it as stored.
+    pub fn send(&self, out: &Outgoing) -> Result<Message> {
+        let recipient = Recipient::parse(&out.to)?;
+        validate_subject(&out.subject)?;
+        validate_body(&out.body)?;
+        let kind = out.kind.as_deref().map(MessageKind::parse).transpose()?.unwrap_or(MessageKind::Note);
+        if let Some(id) = &out.reply_to {
+            validate_message_id(id)?;
+        }
+        self.check_recipient(&recipient)?;
+        let from = self.actor();
+        let now = self.now();
+        let message = Message {
+            format: FORMAT,
+            id: format!("m-{:08x}", fastrand::u32(..)),
+            from: from.clone(),
+            to: recipient.to_string(),
+            kind,
+            subject: out.subject.clone(),
+            body: out.body.clone(),
+            reply_to: out.reply_to.clone(),
+            sent_at: now,
+        };
+        let mailbox = refs::mailbox(&recipient.mailbox());
+        self.store.update(&mailbox, |_| {
+            let summary = format!("send {} from {from} to {recipient}: {}", message.id, message.subject);
+            let event = Event::new("send", &from, now, summary).entity(&message.id);
+            let mut change = Change::new(event);
+            change.put(MESSAGE_PATH, &message);
+            Ok::<_, Error>(change.write(message.clone()))
+        })
+    }
+
+    /// Unknown recipients are bad input: a session that was never started,
+    /// or a role no session has.
+    fn check_recipient(&self, recipient: &Recipient) -> Result<()> {
+        let sessions = || -> Result<Vec<Session>> {
+            let snap = self.store.snapshot(refs::SESSIONS)?;
+            Ok(snap.decode_all::<Session>(&snap.list("")?)?.0)
+        };
+        match recipient {
+            Recipient::All => Ok(()),
+            Recipient::Session(name) => match sessions()?.iter().any(|s| &s.name == name) {
+                true => Ok(()),
+                false => Err(Error::invalid(format!(
+                    "no session named {name}: see `git orchestrate session list --all` (or send to all or role:<r>)"
+                ))),
+            },
+            Recipient::Role(role) => match sessions()?.iter().any(|s| s.role.as_deref() == Some(role)) {
+                true => Ok(()),
+                false => Err(Error::invalid(format!(
+                    "no session has role {role}: see `git orchestrate session list --all`"
+                ))),
+            },
+        }
+    }
+
+    /// The mailboxes the acting session reads: its own, `all`, its role's.
+    fn my_mailboxes(&self, me: &str) -> Result<Vec<String>> {
+        let snap = self.store.snapshot(refs::SESSIONS)?;
+        let role = snap.get::<Session>(&crate::model::session::session_path(me))?.and_then(|s| s.role);
+        let mut boxes = vec![me.to_string(), "all".to_string()];
+        if let Some(role) = role {
+            boxes.push(format!("role.{role}"));
+        }
+        Ok(boxes)
+    }
+
+    /// Reads the inbox: unread messages (or every one with `all`) from the
+    /// session's own box, `all` and its role's box, oldest first, then
+    /// marks them read unless `peek`. With `wait`, blocks until something
+    /// unread arrives; a timeout is a refusal (exit 1).
+    pub fn inbox(&self, opts: &InboxOptions) -> Result<Vec<Received>> {
+        let me = self.require_session("`inbox`")?.to_string();
+        let boxes = self.my_mailboxes(&me)?;
+        if let Some(limit) = opts.wait {
+            self.wait_for_unread(&me, &boxes, limit)?;
+        }
+        let mut received = Vec::new();
+        let mut seen_heads = Vec::new();
+        for mailbox in &boxes {
+            let head = self.store.head(&refs::mailbox(mailbox))?;
+            let cursor = self.store.head(&refs::read_cursor(&me, mailbox))?;
+            let mut from_box = Vec::new();
+            self.collect(mailbox, head, cursor, opts.all, &me, &mut from_box)?;
+            // The chain is the authoritative order within a mailbox.
+            from_box.reverse();
+            received.extend(from_box);
+            if head != cursor {
+                seen_heads.push((mailbox.clone(), head, cursor));
+            }
+        }
+        // Merge the mailboxes by time; the sort is stable, so each
+        // mailbox keeps its own order.
+        received.sort_by_key(|r| r.message.sent_at);
+        if !opts.peek {
+            for (mailbox, head, cursor) in seen_heads {
+                if let Some(head) = head {
+                    self.advance_cursor(&me, &mailbox, cursor, head)?;
+                }
+            }
+        }
+        Ok(received)
+    }
+
+    /// Walks a mailbox from its head back to the reader's cursor (or to
+    /// the start with `all`), collecting messages not sent by the reader.
+    fn collect(
+        &self,
+        mailbox: &str,
+        head: Option<Oid>,
+        cursor: Option<Oid>,
+        all: bool,
+        me: &str,
+        out: &mut Vec<Received>,
+    ) -> Result<()> {
+        let refname = refs::mailbox(mailbox);
+        let mut read = false;
+        let mut failure = None;
+        let mut next = head;
+        while let Some(oid) = next {
+            if Some(oid) == cursor {
+                if !all {
+                    break;
+                }
+                read = true;
+            }
+            let snap = self.store.snapshot_at(&refname, Some(oid))?;
+            match snap.get::<Message>(MESSAGE_PATH) {
+                Ok(Some(message)) if message.from != me => {
+                    out.push(Received { message, mailbox: mailbox.to_string(), read })
+                }
+                Ok(_) => {}
+                // One bad message is reported, never a reason to lose the rest.
+                Err(e @ StoreError::Corrupt { .. }) => {
+                    failure.get_or_insert(e);
+                }
+                Err(e) => return Err(e.into()),
+            }
+            next = self.store.parent(oid)?;
+        }
+        if let Some(StoreError::Corrupt { refname, path, reason }) = failure {
+            eprintln!("warning: a message in {refname}:{path} could not be read: {reason}");
+        }
+        Ok(())
+    }
+
+    /// Moves the read cursor forward to `head`, never backwards: if another
+    /// process of the same session moved it meanwhile, the furthest wins.
+    fn advance_cursor(&self, me: &str, mailbox: &str, mut cursor: Option<Oid>, head: Oid) -> Result<()> {
+        let name = refs::read_cursor(me, mailbox);
+        for _ in 0..50 {
+            if let Some(current) = cursor {
+                if current == head || self.store.is_descendant(current, head)? {
+                    return Ok(());
+                }
+            }
+            let expected = cursor.map_or(Expected::Absent, Expected::At);
+            if self.store.move_ref(&name, head, expected, &format!("read {mailbox} by {me}"))?.is_none() {
+                return Ok(());
+            }
+            cursor = self.store.head(&name)?;
+        }
+        Err(Error::Store(StoreError::Contended { refname: name, attempts: 50, elapsed: Duration::ZERO }))
+    }
+
+    fn wait_for_unread(&self, me: &str, boxes: &[String], limit: Option<Duration>) -> Result<()> {
+        let started = Instant::now();
+        loop {
+            for mailbox in boxes {
+                let head = self.store.head(&refs::mailbox(mailbox))?;
+                let cursor = self.store.head(&refs::read_cursor(me, mailbox))?;
+                if head != cursor && self.has_unread_from_others(mailbox, head, cursor, me)? {
+                    return Ok(());
+                }
+            }
+            if limit.is_some_and(|l| started.elapsed() >= l) {
+                return Err(Error::refused(format!(
+                    "no new message within {}s",
+                    limit.map(|l| l.as_secs()).unwrap_or_default()
+                )));
+            }
+            std::thread::sleep(WAIT_POLL);
+        }
+    }
+
+    fn has_unread_from_others(
+        &self,
+        mailbox: &str,
+        head: Option<Oid>,
+        cursor: Option<Oid>,
+        me: &str,
+    ) -> Result<bool> {
+        let mut found = Vec::new();
+        self.collect(mailbox, head, cursor, false, me, &mut found)?;
+        Ok(!found.is_empty())
+    }
+}
