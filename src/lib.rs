@@ -19,6 +19,7 @@
 //!
 //! `docs/data-model.md` describes the storage format and the concurrency rules.
 
+pub mod board;
 pub mod cli;
 pub mod model;
 pub mod ops;

@@ -5,8 +5,10 @@
 //! stdout with `--json`. Errors print once on stderr (and as a JSON object
 //! on stdout with `--json`) and map to the exit codes of the contract.
 
+mod board;
 mod claim;
 mod init;
+mod log;
 mod message;
 mod output;
 mod session;
@@ -38,6 +40,8 @@ pub struct Cli {
 pub enum Command {
     /// Set up refs/orchestrate/meta in this repository (idempotent)
     Init,
+    /// One screen: sessions, tasks, claims and recent messages
+    Board(board::BoardArgs),
     /// Start, list, show and end agent sessions (each with its own worktree)
     #[command(subcommand)]
     Session(session::SessionCommand),
@@ -58,6 +62,8 @@ pub enum Command {
     Send(message::SendArgs),
     /// Read your unread messages (own box, all, your role's), oldest first
     Inbox(message::InboxArgs),
+    /// Every event of every collection in one timeline, newest first
+    Log(log::LogArgs),
 }
 
 /// How a command failed, which decides the exit code.
@@ -182,6 +188,7 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
     let ctx = context()?;
     let result = match cli.command {
         Command::Init => init::run(&ctx, ui),
+        Command::Board(args) => board::run(&ctx, ui, args),
         Command::Session(cmd) => session::run(&ctx, ui, cmd),
         Command::Heartbeat(args) => session::heartbeat(&ctx, ui, args),
         Command::Task(cmd) => task::run(&ctx, ui, *cmd),
@@ -191,6 +198,7 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Check(args) => claim::check(&ctx, ui, args),
         Command::Send(args) => message::send(&ctx, ui, args),
         Command::Inbox(args) => message::inbox(&ctx, ui, args),
+        Command::Log(args) => log::run(&ctx, ui, args),
     };
     // Any command a session runs counts as a sign of life (at most one
     // write per interval; never fails the command).

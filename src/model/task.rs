@@ -23,7 +23,7 @@ pub const LOWEST_PRIORITY: u8 = 4;
 pub const DEFAULT_PRIORITY: u8 = 2;
 pub const DEFAULT_TYPE: &str = "task";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
     Open,

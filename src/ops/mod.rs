@@ -7,7 +7,9 @@
 //! ([`Error::Invalid`], exit 2), refused by coordination ([`Error::Refused`],
 //! exit 1), or could not be carried out ([`Error::Store`]).
 
+pub mod board;
 pub mod claims;
+pub mod log;
 pub mod messages;
 pub mod sessions;
 pub mod tasks;

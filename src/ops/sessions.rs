@@ -293,6 +293,19 @@ impl Context {
         }
     }
 
+    /// Records (or clears) the task a session is working on, if `name` is
+    /// an active registered session. Best effort: the queue does not need
+    /// sessions, so an unknown or ended name is not an error.
+    pub(crate) fn note_current_task(&self, name: &str, task: Option<&str>, only_if: Option<&str>) {
+        let Ok(Some(session)) = self.session_snapshot_get(name) else { return };
+        if session.status != SessionStatus::Active
+            || only_if.is_some_and(|id| session.task.as_deref() != Some(id))
+        {
+            return;
+        }
+        let _ = self.set_session_task(name, task.map(str::to_string));
+    }
+
     pub(crate) fn set_session_task(&self, name: &str, task: Option<String>) -> Result<Session> {
         self.update_session(name, "task", |s| {
             let changed = s.task != task;

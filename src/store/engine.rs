@@ -546,6 +546,19 @@ impl Store {
         }
     }
 
+    /// Every ref whose name starts with `prefix`, with its target.
+    pub fn refs_under(&self, prefix: &str) -> Result<Vec<(String, Oid)>, StoreError> {
+        let read = StoreError::git(format!("list {prefix}*"));
+        let mut found = Vec::new();
+        for r in self.repo.references_glob(&format!("{prefix}*")).map_err(read)? {
+            let r = r.map_err(StoreError::git(format!("list {prefix}*")))?;
+            if let (Ok(name), Some(oid)) = (r.name(), r.target()) {
+                found.push((name.to_string(), oid));
+            }
+        }
+        Ok(found)
+    }
+
     /// The first parent of a commit, if any.
     pub fn parent(&self, commit: Oid) -> Result<Option<Oid>, StoreError> {
         let c = self.repo.find_commit(commit).map_err(StoreError::git(format!("read commit {commit}")))?;

@@ -267,7 +267,9 @@ impl Context {
     /// Claims one task by id for the acting session.
     pub fn claim_task(&self, id: &str, force: bool) -> Result<Task> {
         let me = self.require_session("claiming a task")?.to_string();
-        self.claim_task_as(&me, id, force)
+        let task = self.claim_task_as(&me, id, force)?;
+        self.note_current_task(&me, Some(task.id.as_str()), None);
+        Ok(task)
     }
 
     /// Claims one task by id for session `me`. A task held by a session
@@ -319,10 +321,17 @@ impl Context {
     /// Claims the best ready task: highest priority, then oldest, optionally
     /// of one role. Atomic under any number of concurrent claimers.
     pub fn claim_next(&self, role: Option<&str>) -> Result<Task> {
+        let me = self.require_session("claiming a task")?.to_string();
+        let task = self.claim_next_as(&me, role)?;
+        self.note_current_task(&me, Some(task.id.as_str()), None);
+        Ok(task)
+    }
+
+    fn claim_next_as(&self, me: &str, role: Option<&str>) -> Result<Task> {
         if let Some(role) = role {
             validate_name("role", role)?;
         }
-        let me = self.require_session("claiming a task")?.to_string();
+        let me = me.to_string();
         let now = self.now();
         let live = self.live_sessions()?;
         self.store.update(refs::TASKS, |snap| {
@@ -414,7 +423,12 @@ impl Context {
             self.require_session(&format!("`task {}` (or, for a human, --force)", how.verb()))?;
         }
         let by = self.actor();
-        self.finish_task_as(&by, id, how, note, force)
+        let task = self.finish_task_as(&by, id, how, note, force)?;
+        // The session is no longer on it (if it was its current task).
+        if let Some(me) = self.session() {
+            self.note_current_task(me, None, Some(task.id.as_str()));
+        }
+        Ok(task)
     }
 
     /// Finishes a task on behalf of `by` (a session name, or a human's name

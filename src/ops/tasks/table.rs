@@ -218,6 +218,19 @@ impl<'s, 'r> TaskTable<'s, 'r> {
         Ok((summaries, corrupt))
     }
 
+    /// How many closed tasks there are of each final status, from the
+    /// closed index (and the blobs of shards it does not vouch for).
+    pub fn closed_counts(&self) -> Result<BTreeMap<TaskStatus, usize>, StoreError> {
+        let actual = self.snap.subdir_ids("closed")?;
+        let mut counts = BTreeMap::new();
+        for digit in HEX_DIGITS {
+            for status in Part::<TaskStatus>::load(self.snap, digit, &actual)?.tasks.into_values() {
+                *counts.entry(status).or_default() += 1;
+            }
+        }
+        Ok(counts)
+    }
+
     /// Every closed task, read from the task blobs (for `--all`).
     pub fn closed_tasks(&self) -> Result<(Vec<Task>, Vec<Corrupt>), StoreError> {
         let entries = self.snap.list_all("closed")?;

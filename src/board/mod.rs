@@ -1,0 +1,302 @@
+//! The board: one screen for the human. [`Board`] is the view model, plain
+//! data computed by `ops::board`; this module renders it as text (colour
+//! only when asked), markdown (a STATUS_BOARD.md page) or JSON (the model
+//! itself). Rendering is pure: the same model always gives the same output,
+//! and everything an agent wrote is shown with control characters escaped.
+
+use crate::model::names::escape_control;
+use crate::model::time::{format_duration, Timestamp};
+use chrono::Duration;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Board {
+    pub generated_at: Timestamp,
+    pub sessions: Vec<SessionRow>,
+    pub tasks: TaskCounts,
+    /// Done out of all tasks that were not cancelled, in percent.
+    pub done_percent: u8,
+    pub ready: Vec<TaskRow>,
+    pub in_progress: Vec<TaskRow>,
+    pub claims: Vec<ClaimRow>,
+    pub messages: Vec<MessageRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionRow {
+    pub name: String,
+    pub role: Option<String>,
+    pub stale: bool,
+    pub task: Option<String>,
+    pub doing: Option<String>,
+    pub progress: Option<u8>,
+    pub phase: Option<String>,
+    pub heartbeat_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TaskCounts {
+    pub total: usize,
+    pub open: usize,
+    pub ready: usize,
+    pub waiting: usize,
+    pub blocked: usize,
+    pub claimed: usize,
+    pub done: usize,
+    pub failed: usize,
+    pub cancelled: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskRow {
+    pub id: String,
+    pub title: String,
+    pub priority: u8,
+    pub role: Option<String>,
+    pub assignee: Option<String>,
+    pub progress: u8,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClaimRow {
+    pub path: String,
+    pub session: String,
+    pub mode: String,
+    pub reason: Option<String>,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageRow {
+    pub id: String,
+    pub from: String,
+    pub to: String,
+    pub kind: String,
+    pub subject: String,
+    pub sent_at: Timestamp,
+}
+
+/// How text output may be decorated.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// A bar of `width` cells, `percent` of them full.
+pub fn bar(percent: u8, width: usize) -> String {
+    let full = (usize::from(percent.min(100)) * width + 50) / 100;
+    format!("{}{}", "█".repeat(full), "░".repeat(width - full))
+}
+
+fn age(now: Timestamp, then: Timestamp) -> String {
+    format_duration(now - then)
+}
+
+fn left(now: Timestamp, until: Timestamp) -> String {
+    format_duration((until - now).max(Duration::zero()))
+}
+
+fn text(s: &str) -> String {
+    escape_control(s)
+}
+
+impl Board {
+    /// The board as text for a terminal or a log.
+    pub fn render_text(&self, style: Style) -> String {
+        let now = self.generated_at;
+        let head = |s: &str| style.paint("1", s);
+        let mut out = format!("{}  {}\n\n", head("git orchestrate board"), now.format("%Y-%m-%d %H:%M:%SZ"));
+
+        let live = self.sessions.iter().filter(|s| !s.stale).count();
+        out.push_str(&head(&format!("SESSIONS  {live} live, {} stale\n", self.sessions.len() - live)));
+        if self.sessions.is_empty() {
+            out.push_str("  none: start one with `git orchestrate session start NAME`\n");
+        }
+        let width = self.sessions.iter().map(|s| s.name.len()).max().unwrap_or(0);
+        for s in &self.sessions {
+            let state = if s.stale { style.paint("33", "stale") } else { style.paint("32", "live ") };
+            let role = s.role.as_deref().map(|r| format!(" [{r}]")).unwrap_or_default();
+            let task = s.task.as_deref().map(|t| format!(" {t}")).unwrap_or_default();
+            let progress = s.progress.map(|p| format!(" {} {p:>3}%", bar(p, 10))).unwrap_or_default();
+            let doing = s.doing.as_deref().map(|d| format!("  {}", text(d))).unwrap_or_default();
+            let phase = s.phase.as_deref().map(|p| format!(" ({p})")).unwrap_or_default();
+            out.push_str(&format!(
+                "  {:<width$}  {state}  hb {:>5} ago{role}{task}{progress}{doing}{phase}\n",
+                s.name,
+                age(now, s.heartbeat_at)
+            ));
+        }
+
+        let t = &self.tasks;
+        out.push_str(&format!(
+            "\n{}  {} {}% done\n",
+            head(&format!("TASKS  {} total", t.total)),
+            bar(self.done_percent, 20),
+            self.done_percent
+        ));
+        out.push_str(&format!(
+            "  open {} (ready {}, waiting {}, blocked {}) · claimed {} · done {} · failed {} · cancelled {}\n",
+            t.open, t.ready, t.waiting, t.blocked, t.claimed, t.done, t.failed, t.cancelled
+        ));
+        if !self.in_progress.is_empty() {
+            out.push_str(&format!("\n{}\n", head("IN PROGRESS")));
+            for r in &self.in_progress {
+                let who = r.assignee.as_deref().unwrap_or("-");
+                out.push_str(&format!(
+                    "  {}  P{}  {who:<12} {} {:>3}%  {}\n",
+                    r.id,
+                    r.priority,
+                    bar(r.progress, 10),
+                    r.progress,
+                    text(&r.title)
+                ));
+            }
+        }
+        if !self.ready.is_empty() {
+            out.push_str(&format!("\n{}\n", head("READY")));
+            for r in &self.ready {
+                let role = r.role.as_deref().map(|x| format!(" [{x}]")).unwrap_or_default();
+                out.push_str(&format!("  {}  P{}  {}{role}\n", r.id, r.priority, text(&r.title)));
+            }
+        }
+        if !self.claims.is_empty() {
+            out.push_str(&format!("\n{}\n", head("CLAIMS")));
+            let w = self.claims.iter().map(|c| c.path.len()).max().unwrap_or(0);
+            for c in &self.claims {
+                let reason = c.reason.as_deref().map(|r| format!("  {}", text(r))).unwrap_or_default();
+                out.push_str(&format!(
+                    "  {:<w$}  {:<9}  {:<12} {:>6} left{reason}\n",
+                    c.path,
+                    c.mode,
+                    c.session,
+                    left(now, c.expires_at)
+                ));
+            }
+        }
+        if !self.messages.is_empty() {
+            out.push_str(&format!("\n{}\n", head("MESSAGES")));
+            for m in &self.messages {
+                out.push_str(&format!(
+                    "  {:>5} ago  {} -> {}  [{}]  {}\n",
+                    age(now, m.sent_at),
+                    text(&m.from),
+                    m.to,
+                    m.kind,
+                    text(&m.subject)
+                ));
+            }
+        }
+        out
+    }
+
+    /// The board as a markdown page (for a STATUS_BOARD.md anyone can read).
+    pub fn render_markdown(&self) -> String {
+        let now = self.generated_at;
+        // Agent text goes into table cells: escape control characters and
+        // the characters that would break the table.
+        let cell = |s: &str| text(s).replace('|', "\\|");
+        let mut out = format!("# Status board\n\n_Generated {}._\n\n", now.format("%Y-%m-%d %H:%M:%SZ"));
+        out.push_str("## Sessions\n\n");
+        if self.sessions.is_empty() {
+            out.push_str("No active sessions.\n");
+        } else {
+            out.push_str("| session | state | role | task | progress | doing | heartbeat |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+            for s in &self.sessions {
+                out.push_str(&format!(
+                    "| {} | {} | {} | {} | {} | {} | {} ago |\n",
+                    s.name,
+                    if s.stale { "stale" } else { "live" },
+                    s.role.as_deref().unwrap_or(""),
+                    s.task.as_deref().unwrap_or(""),
+                    s.progress.map(|p| format!("{p}%")).unwrap_or_default(),
+                    cell(s.doing.as_deref().unwrap_or("")),
+                    age(now, s.heartbeat_at)
+                ));
+            }
+        }
+        let t = &self.tasks;
+        out.push_str(&format!(
+            "\n## Tasks\n\n{} total, {}% done: open {} (ready {}, waiting {}, blocked {}), claimed {}, done {}, failed {}, cancelled {}.\n",
+            t.total, self.done_percent, t.open, t.ready, t.waiting, t.blocked, t.claimed, t.done, t.failed, t.cancelled
+        ));
+        let table = |title: &str, rows: &[TaskRow]| {
+            let mut s = format!("\n### {title}\n\n");
+            if rows.is_empty() {
+                s.push_str("None.\n");
+                return s;
+            }
+            s.push_str(
+                "| id | P | title | role | assignee | progress |\n| --- | --- | --- | --- | --- | --- |\n",
+            );
+            for r in rows {
+                s.push_str(&format!(
+                    "| {} | {} | {} | {} | {} | {}% |\n",
+                    r.id,
+                    r.priority,
+                    cell(&r.title),
+                    r.role.as_deref().unwrap_or(""),
+                    r.assignee.as_deref().unwrap_or(""),
+                    r.progress
+                ));
+            }
+            s
+        };
+        out.push_str(&table("In progress", &self.in_progress));
+        out.push_str(&table("Ready", &self.ready));
+        out.push_str("\n## Claims\n\n");
+        if self.claims.is_empty() {
+            out.push_str("None.\n");
+        } else {
+            out.push_str("| path | mode | session | left | reason |\n| --- | --- | --- | --- | --- |\n");
+            for c in &self.claims {
+                out.push_str(&format!(
+                    "| `{}` | {} | {} | {} | {} |\n",
+                    c.path,
+                    c.mode,
+                    c.session,
+                    left(now, c.expires_at),
+                    cell(c.reason.as_deref().unwrap_or(""))
+                ));
+            }
+        }
+        out.push_str("\n## Recent messages\n\n");
+        if self.messages.is_empty() {
+            out.push_str("None.\n");
+        } else {
+            for m in &self.messages {
+                out.push_str(&format!(
+                    "- {} ago, {} → {} [{}]: {}\n",
+                    age(now, m.sent_at),
+                    cell(&m.from),
+                    m.to,
+                    m.kind,
+                    cell(&m.subject)
+                ));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_round_to_the_nearest_cell() {
+        assert_eq!(bar(0, 10), "░░░░░░░░░░");
+        assert_eq!(bar(55, 10), "██████░░░░");
+        assert_eq!(bar(100, 4), "████");
+        assert_eq!(bar(200, 4), "████");
+    }
+}
