@@ -125,6 +125,7 @@ fn populate(repo: &Path) -> String {
 fn claim_paths(repo: &Path, bin: &str) -> Vec<String> {
     for s in 0..20 {
         let session = format!("s{s}");
+        time(repo, bin, &["session", "start", &session, "--no-worktree"]);
         let patterns = [
             format!("mod{s}/"),
             format!("src/**/gen{s}_*.rs"),

@@ -212,3 +212,44 @@ fn eight_sessions_racing_for_overlapping_exclusive_claims_leave_one_winner() {
         .collect();
     assert_eq!(holders.into_iter().collect::<Vec<_>>(), [winners[0].clone()]);
 }
+
+#[test]
+fn only_registered_active_sessions_take_claims() {
+    let repo = Repo::new();
+    assert_eq!(repo.run_as("ghost", &["claim", "lib/"]).code, 2, "unknown session");
+    repo.ok(&["session", "start", "gone", "--no-worktree"]);
+    repo.ok(&["session", "end", "gone"]);
+    assert_eq!(repo.run_as("gone", &["claim", "lib/"]).code, 1, "ended session");
+    assert_eq!(repo.json(&["claims"]).as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn a_refusal_names_the_requested_pattern_that_overlapped() {
+    let repo = Repo::new();
+    sessions(&repo, &["alice", "bob"]);
+    repo.ok_as("alice", &["claim", "src/api/"]);
+    let refused = repo.run_as("bob", &["claim", "docs/", "src/**/*.md"]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("'src/**/*.md' overlaps 'src/api/', held by alice"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[test]
+fn check_understands_folders_globs_and_paths_through_symbolic_links() {
+    let repo = Repo::new();
+    sessions(&repo, &["alice", "bob"]);
+    std::fs::create_dir_all(repo.path().join("src/api")).unwrap();
+    std::fs::write(repo.path().join("src/api/[id].rs"), "").unwrap();
+    repo.ok_as("alice", &["claim", "src/api/login.rs"]);
+    assert_eq!(repo.run_as("bob", &["check", "src/"]).code, 1, "a folder holding a claimed file");
+    assert_eq!(repo.run_as("bob", &["check", "src/*/*.rs"]).code, 1, "a glob");
+    assert_eq!(repo.run_as("bob", &["check", "src/api/[id].rs"]).code, 0, "an existing file is never a glob");
+    let link_dir = tempfile::tempdir().unwrap();
+    let link = link_dir.path().join("repo");
+    std::os::unix::fs::symlink(repo.path(), &link).unwrap();
+    let through = link.join("src/api/login.rs");
+    assert_eq!(repo.run_as("bob", &["check", through.to_str().unwrap()]).code, 1);
+}

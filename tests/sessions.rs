@@ -256,3 +256,126 @@ fn eight_processes_starting_one_name_leave_exactly_one_session() {
     let starts = repo.git(&["log", "--format=%s", "refs/orchestrate/sessions"]);
     assert_eq!(starts.lines().filter(|l| *l == "start session solo").count(), 1);
 }
+
+#[test]
+fn start_never_takes_over_a_folder_that_is_not_its_worktree() {
+    let repo = Repo::new();
+    let root = tempfile::tempdir().unwrap();
+    repo.git(&["config", "orchestrate.worktreeRoot", root.path().to_str().unwrap()]);
+    // Someone else's repository sits where the worktree would go.
+    let other = root.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    std::process::Command::new("git").args(["init", "-q"]).current_dir(&other).output().unwrap();
+    std::fs::write(other.join("notes.txt"), "theirs\n").unwrap();
+    let before = repo.refs();
+    let refused = repo.run(&["session", "start", "other"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("not a worktree of this repository"), "{}", refused.stderr);
+    assert_eq!(repo.refs(), before);
+    assert!(!other.join(".git/orchestrate-session").exists(), "their repository is untouched");
+}
+
+#[test]
+fn ending_keeps_ignored_files_and_changed_secret_copies_out_of_harms_way() {
+    let repo = Repo::new();
+    std::fs::write(repo.path().join(".gitignore"), ".env\ntarget/\n").unwrap();
+    repo.git(&["add", ".gitignore"]);
+    repo.git(&["commit", "-q", "-m", "ignore"]);
+    std::fs::write(repo.path().join(".env"), "TOKEN=1\n").unwrap();
+    std::fs::write(repo.path().join(".worktreeinclude"), ".env\n").unwrap();
+    let wt = start(&repo, "ivan", &[]);
+    std::fs::write(wt.join(".env"), "TOKEN=2\n").unwrap();
+    std::fs::create_dir(wt.join("target")).unwrap();
+    std::fs::write(wt.join("target/notes.log"), "built\n").unwrap();
+
+    let refused = repo.run(&["session", "end", "ivan"]);
+    assert_eq!(refused.code, 1, "a changed (ignored) .env copy is the agent's: {refused:?}");
+    assert!(refused.stderr.contains(".env"), "{}", refused.stderr);
+
+    let ended = repo.json(&["session", "end", "ivan", "--force"]);
+    let backup = PathBuf::from(ended["backup"].as_str().unwrap());
+    assert_eq!(std::fs::read_to_string(backup.join(".env")).unwrap(), "TOKEN=2\n");
+    assert_eq!(
+        std::fs::read_to_string(backup.join("target/notes.log")).unwrap(),
+        "built\n",
+        "ignored files move, not vanish"
+    );
+    assert!(!wt.exists());
+    let tree = repo.git(&["ls-tree", "-r", "--name-only", "orchestrate/ivan"]);
+    assert!(!tree.contains(".env"), "{tree}");
+}
+
+#[test]
+fn commits_on_a_detached_head_are_kept_on_a_branch() {
+    let repo = Repo::new();
+    let wt = start(&repo, "judy", &[]);
+    let git_in = |args: &[&str]| {
+        let mut all = vec!["-C", wt.to_str().unwrap()];
+        all.extend_from_slice(args);
+        repo.git(&all)
+    };
+    git_in(&["checkout", "-q", "--detach"]);
+    std::fs::write(wt.join("lonely.txt"), "only here\n").unwrap();
+    git_in(&["add", "lonely.txt"]);
+    git_in(&["-c", "user.name=j", "-c", "user.email=j@x", "commit", "-q", "-m", "detached work"]);
+    let head = git_in(&["rev-parse", "HEAD"]);
+
+    assert_eq!(repo.run(&["session", "end", "judy"]).code, 1, "refused: the commit is on no branch");
+    let ended = repo.json(&["session", "end", "judy", "--force"]);
+    let branch = ended["saved_branch"].as_str().unwrap();
+    assert_eq!(repo.git(&["rev-parse", branch]), head);
+    assert_eq!(repo.git(&["show", &format!("{branch}:lonely.txt")]), "only here");
+}
+
+#[test]
+fn a_failed_end_leaves_the_session_its_tasks_and_its_claims() {
+    let repo = Repo::new();
+    let wt = start(&repo, "kim", &[]);
+    let task = repo.add("kept", &[]);
+    repo.ok_as("kim", &["task", "claim", &task]);
+    repo.ok_as("kim", &["claim", "src/"]);
+    repo.git(&["worktree", "lock", wt.to_str().unwrap()]);
+    let failed = repo.run(&["session", "end", "kim"]);
+    assert_ne!(failed.code, 0, "{failed:?}");
+    assert_eq!(repo.json(&["task", "show", &task])["assignee"], "kim");
+    assert_eq!(repo.json(&["claims"]).as_array().unwrap().len(), 1);
+    assert_eq!(repo.json(&["session", "show", "kim"])["status"], "active");
+    repo.git(&["worktree", "unlock", wt.to_str().unwrap()]);
+    repo.ok(&["session", "end", "kim"]);
+}
+
+#[test]
+fn start_with_an_unknown_task_creates_nothing() {
+    let repo = Repo::new();
+    let before = repo.refs();
+    assert_eq!(repo.run(&["session", "start", "lee", "--task", "t-ffffffff"]).code, 2);
+    assert_eq!(repo.refs(), before);
+    assert!(!PathBuf::from(format!("{}.worktrees/lee", repo.path().display())).exists());
+}
+
+#[test]
+fn a_worktree_deleted_by_hand_does_not_block_ending_or_starting_again() {
+    let repo = Repo::new();
+    let wt = start(&repo, "max", &[]);
+    std::fs::remove_dir_all(&wt).unwrap();
+    let ended = repo.json(&["session", "end", "max"]);
+    assert!(ended["notes"][0].as_str().unwrap().contains("already gone"), "{ended}");
+    let again = start(&repo, "max", &[]);
+    assert!(again.join("README").exists());
+}
+
+#[test]
+fn include_folders_with_symbolic_links_copy_the_links_not_their_targets() {
+    let repo = Repo::new();
+    std::fs::create_dir(repo.path().join("cache")).unwrap();
+    std::os::unix::fs::symlink("..", repo.path().join("cache/up")).unwrap();
+    std::fs::write(repo.path().join(".worktreeinclude"), "cache/\nmissing.txt\n*.yml\n").unwrap();
+    let started = repo.json(&["session", "start", "ned"]);
+    let wt = PathBuf::from(started["worktree"].as_str().unwrap());
+    assert_eq!(std::fs::read_link(wt.join("cache/up")).unwrap(), PathBuf::from(".."));
+    let notes: Vec<&str> = started["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    assert!(
+        notes.iter().any(|n| n.contains("missing.txt")) && notes.iter().any(|n| n.contains("*.yml")),
+        "{notes:?}"
+    );
+}

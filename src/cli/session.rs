@@ -35,7 +35,7 @@ pub struct StartArgs {
     #[arg(long, value_name = "REV")]
     base: Option<String>,
     /// Register only; make no worktree
-    #[arg(long)]
+    #[arg(long, conflicts_with = "base")]
     no_worktree: bool,
     /// Claim this task for the session right away
     #[arg(long, value_name = "ID")]
@@ -132,6 +132,9 @@ fn start(ctx: &Context, ui: &Ui, a: StartArgs) -> CmdResult {
         task: a.task,
         resume: a.resume,
     })?;
+    for note in &started.notes {
+        ui.warn(note);
+    }
     if let Some(error) = &started.setup_error {
         ui.warn(&format!(
             "orchestrate.setup failed in the new worktree ({}); the session is started",

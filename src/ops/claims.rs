@@ -101,6 +101,21 @@ impl Context {
         let mode = if req.shared { ClaimMode::Shared } else { ClaimMode::Exclusive };
         let now = self.now();
         let live = self.live_sessions()?;
+        // A claim belongs to a session that can end (releasing it) and that
+        // heartbeats (keeping it alive): no claims from unknown or ended names.
+        match live.get(&me) {
+            None => {
+                return Err(Error::invalid(format!(
+                    "no session named {me}: start it with `git orchestrate session start {me}` before claiming paths"
+                )))
+            }
+            Some(false) if self.session_is_ended(&me)? => {
+                return Err(Error::refused(format!(
+                    "session {me} has ended: start it again with `git orchestrate session start {me}`"
+                )))
+            }
+            Some(_) => {}
+        }
         self.store.update(refs::CLAIMS, |snap| {
             let mut claims = Self::load_claims(snap)?;
             let new: Vec<Claim> = patterns
@@ -117,9 +132,14 @@ impl Context {
                     renewed_at: None,
                 })
                 .collect();
-            let conflicts: Vec<&Claim> = claims
+            let conflicts: Vec<(&Claim, &Claim)> = new
                 .iter()
-                .filter(|c| Self::binds(c, now, &live) && new.iter().any(|n| n.conflicts_with(c)))
+                .flat_map(|n| {
+                    claims
+                        .iter()
+                        .filter(|c| Self::binds(c, now, &live) && n.conflicts_with(c))
+                        .map(move |c| (n, c))
+                })
                 .collect();
             if !conflicts.is_empty() {
                 return Err(Error::refused(describe_conflicts(&conflicts, now)));
@@ -198,7 +218,7 @@ impl Context {
         if paths.is_empty() {
             return Err(Error::invalid("give at least one path to check"));
         }
-        let files = paths.iter().map(|p| self.relative_path(p)).collect::<Result<Vec<_>>>()?;
+        let files = paths.iter().map(|p| self.check_pattern(p)).collect::<Result<Vec<_>>>()?;
         let snap = self.store.snapshot(refs::CLAIMS)?;
         let claims = Self::load_claims(&snap)?;
         if claims.is_empty() {
@@ -211,8 +231,12 @@ impl Context {
         for file in &files {
             for c in &claims {
                 let others = me != Some(c.session.as_str());
-                if others && c.mode == ClaimMode::Exclusive && Self::binds(c, now, &live) && c.covers(file) {
-                    conflicts.push(Conflict { file: file.clone(), claim: c.clone() });
+                if others
+                    && c.mode == ClaimMode::Exclusive
+                    && Self::binds(c, now, &live)
+                    && c.path.overlaps(file)
+                {
+                    conflicts.push(Conflict { file: file.to_string(), claim: c.clone() });
                 }
             }
         }
@@ -257,6 +281,26 @@ impl Context {
         })
     }
 
+    /// What `check` tests a path as: an existing file exactly as named
+    /// (never as a glob, whatever characters its name has), an existing or
+    /// `/`-ended folder as everything under it, anything else as a pattern.
+    fn check_pattern(&self, input: &str) -> Result<ClaimPattern> {
+        let rel = self.relative_path(input)?;
+        let on_disk = self.store.repository().workdir().map(|top| top.join(&rel));
+        match on_disk {
+            Some(p) if p.is_file() => Ok(ClaimPattern::for_file(&rel)?),
+            Some(p) if p.is_dir() && !rel.ends_with('/') => Ok(ClaimPattern::parse(&format!("{rel}/"))?),
+            _ => self.pattern_for(input),
+        }
+    }
+
+    fn session_is_ended(&self, name: &str) -> Result<bool> {
+        let snap = self.store.snapshot(refs::SESSIONS)?;
+        let session =
+            snap.get::<crate::model::session::Session>(&crate::model::session::session_path(name))?;
+        Ok(session.is_some_and(|s| s.status == crate::model::session::SessionStatus::Ended))
+    }
+
     /// A claim pattern from user input, relative to the current directory.
     fn pattern_for(&self, input: &str) -> Result<ClaimPattern> {
         let dir = input.ends_with('/');
@@ -273,7 +317,7 @@ impl Context {
     pub(crate) fn relative_path(&self, input: &str) -> Result<String> {
         let outside = || {
             Error::Invalid(Invalid(format!(
-                "'{}' is outside the repository: claim paths inside it (relative to the current folder or to the top)",
+                "'{}' is outside the repository: give paths inside it (relative to the current folder, or absolute)",
                 crate::model::names::escape_control(input)
             )))
         };
@@ -281,7 +325,8 @@ impl Context {
         let top = top.canonicalize().unwrap_or_else(|_| top.to_path_buf());
         let cwd =
             std::env::current_dir().ok().and_then(|c| c.canonicalize().ok()).unwrap_or_else(|| top.clone());
-        let joined = if Path::new(input).is_absolute() { PathBuf::from(input) } else { cwd.join(input) };
+        let joined =
+            if Path::new(input).is_absolute() { resolve_links(Path::new(input)) } else { cwd.join(input) };
         let mut parts: Vec<String> = Vec::new();
         for component in joined.components() {
             match component {
@@ -313,29 +358,49 @@ impl Context {
     }
 }
 
-fn describe_conflicts(conflicts: &[&Claim], now: Timestamp) -> String {
+/// Resolves symbolic links in the longest part of `path` that exists (the
+/// rest may be a glob or a file not made yet), so `/tmp/link/repo/x` and
+/// `/private/tmp/repo/x` name the same place.
+fn resolve_links(path: &Path) -> PathBuf {
+    let mut existing = path.to_path_buf();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.file_name().map(|n| n.to_os_string()), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                existing = parent.to_path_buf();
+            }
+            _ => return path.to_path_buf(),
+        }
+    }
+    let mut resolved = existing.canonicalize().unwrap_or(existing);
+    resolved.extend(rest.iter().rev());
+    resolved
+}
+
+fn describe_conflicts(conflicts: &[(&Claim, &Claim)], now: Timestamp) -> String {
     let lines: Vec<String> = conflicts
         .iter()
         .take(5)
-        .map(|c| {
-            let reason = c
+        .map(|(asked, held)| {
+            let reason = held
                 .reason
                 .as_deref()
                 .map(|r| format!(" ({})", crate::model::names::escape_control(r)))
                 .unwrap_or_default();
             format!(
-                "'{}' is held by {}{reason}, expires in {}",
-                c.path,
-                c.session,
-                format_duration(c.expires_at - now)
+                "'{}' overlaps '{}', held by {}{reason}, expires in {}",
+                asked.path,
+                held.path,
+                held.session,
+                format_duration(held.expires_at - now)
             )
         })
         .collect();
-    let holders: Vec<&str> = conflicts.iter().map(|c| c.session.as_str()).collect();
+    let holder = &conflicts[0].1.session;
     format!(
-        "{}; ask {} to release it (`git orchestrate send {} \"<subject>\"`), claim something else, or wait for the claim to expire",
-        lines.join("; "),
-        holders[0],
-        holders[0]
+        "{}; ask {holder} to release it (`git orchestrate send {holder} \"<subject>\"`), claim something else, \
+         or wait for the claim to expire",
+        lines.join("; ")
     )
 }

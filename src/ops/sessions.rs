@@ -44,8 +44,12 @@ pub struct StartOptions {
 pub struct Started {
     #[serde(flatten)]
     pub session: Session,
+    /// Always false for a session just started or resumed.
+    pub stale: bool,
     pub resumed: bool,
     pub copied: Vec<String>,
+    /// Things worth knowing: skipped include lines, a reused branch.
+    pub notes: Vec<String>,
     /// Why the setup command failed, if it did (the session is started).
     pub setup_error: Option<String>,
 }
@@ -57,9 +61,14 @@ pub struct Ended {
     pub session: Session,
     /// The commit that saved uncommitted work (`--force`), if any.
     pub saved_commit: Option<String>,
+    /// The branch made for commits on a detached HEAD, if any.
+    pub saved_branch: Option<String>,
     /// Where changed copies of `.worktreeinclude` files (secrets like `.env`)
-    /// were backed up instead of being committed, if any.
+    /// and ignored files were moved instead of being deleted, if anywhere.
     pub backup: Option<String>,
+    /// Ignored files and folders moved to `backup`.
+    pub moved: Vec<String>,
+    pub notes: Vec<String>,
     pub released_tasks: Vec<String>,
     pub released_claims: usize,
 }
@@ -77,18 +86,27 @@ impl Context {
         }
         validate_capabilities(&opts.capabilities)?;
         let root = self.store.main_root();
+        // "The current HEAD" is the HEAD of the worktree the command runs in.
+        let here = self.store.repository().workdir().map(Path::to_path_buf).unwrap_or_else(|| root.clone());
         let base = opts.base.clone().unwrap_or_else(|| "HEAD".to_string());
-        if !opts.no_worktree && worktree::resolve_commit(&root, &base).is_none() {
-            return Err(Error::invalid(format!(
-                "--base {base}: no such commit in this repository (give a branch, tag or commit)"
-            )));
-        }
+        let base_commit = match opts.no_worktree {
+            true => None,
+            false => Some(worktree::resolve_commit(&here, &base).ok_or_else(|| {
+                Error::invalid(format!(
+                    "--base {base}: no such commit in this repository (give a branch, tag or commit)"
+                ))
+            })?),
+        };
+        let task = opts.task.as_deref().map(|t| self.resolve_task_id(t)).transpose()?;
         let path = (!opts.no_worktree).then(|| self.worktree_path(&opts.name)).transpose()?;
         let branch = format!("orchestrate/{}", opts.name);
+        if let Some(path) = &path {
+            self.check_worktree_path(&root, path, &branch)?;
+        }
         let now = self.now();
         let stale_after = self.stale_after()?;
 
-        let (session, resumed) = self.store.update(refs::SESSIONS, |snap| {
+        let (session, previous) = self.store.update(refs::SESSIONS, |snap| {
             let existing = snap.get::<Session>(&session_path(&opts.name))?;
             let resumed = match &existing {
                 Some(s) if s.status == SessionStatus::Active && !opts.resume => {
@@ -104,8 +122,9 @@ impl Context {
                 Some(s) => s.status == SessionStatus::Active,
                 None => false,
             };
-            let mut session = match (existing, resumed) {
-                (Some(mut s), true) => {
+            let mut session = match (&existing, resumed) {
+                (Some(s), true) => {
+                    let mut s = s.clone();
                     s.heartbeat_at = now;
                     s
                 }
@@ -139,27 +158,84 @@ impl Context {
                 Event::new(verb, &opts.name, now, format!("{verb} session {}", opts.name)).entity(&opts.name);
             let mut change = Change::new(event);
             change.put(session.path(), &session);
-            Ok(change.write((session, resumed)))
+            // What was there before, to put back if the worktree fails.
+            let previous = if resumed { None } else { Some(existing) };
+            Ok(change.write((session, previous)))
         })?;
 
-        let mut started = Started { session, resumed, copied: Vec::new(), setup_error: None };
-        if let Some(wt) = started.session.worktree.clone() {
-            if let Err(e) = self.prepare_worktree(&root, Path::new(&wt), &branch, &base, &mut started) {
-                if !resumed {
-                    self.withdraw_session(&opts.name)?;
+        let resumed = previous.is_none();
+        let mut started = Started {
+            stale: false,
+            session,
+            resumed,
+            copied: Vec::new(),
+            notes: Vec::new(),
+            setup_error: None,
+        };
+        if let (Some(wt), Some(base_commit)) = (started.session.worktree.clone(), base_commit) {
+            let wt = PathBuf::from(wt);
+            if let Some(tip) = worktree::branch_tip(&root, &branch).filter(|tip| *tip != base_commit) {
+                if opts.base.is_some() && !wt.exists() {
+                    started.notes.push(format!(
+                        "branch {branch} already exists (at {}): the session continues it and --base is not used",
+                        &tip[..tip.len().min(10)]
+                    ));
+                }
+            }
+            if let Err(e) = self.prepare_worktree(&root, &wt, &branch, &base_commit, &mut started) {
+                if let Some(previous) = previous {
+                    self.restore_session(&opts.name, previous)?;
                 }
                 return Err(e);
             }
         }
-        if let Some(task) = &opts.task {
-            let claimed = self.claim_task_as(&opts.name, task, false)?;
-            started.session = self.set_session_task(&opts.name, Some(claimed.id.to_string()))?;
+        if let Some(task) = task {
+            match self.claim_task_as(&opts.name, task.as_str(), false) {
+                Ok(claimed) => started.session = self.set_session_task(&opts.name, Some(claimed.id.to_string()))?,
+                Err(Error::Refused(why)) => {
+                    return Err(Error::refused(format!(
+                        "session {} is started, but {why}; claim another task from it with `git orchestrate task claim`",
+                        opts.name
+                    )))
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(started)
     }
 
-    /// Makes sure the worktree exists and knows its session; on a fresh one,
-    /// copies the include files and runs the setup command.
+    /// Refuses a worktree path that holds anything but this session's own
+    /// worktree, so a start never takes over someone else's folder (or
+    /// repository). A registration whose folder was deleted by hand is
+    /// pruned so the worktree can be made again.
+    fn check_worktree_path(&self, root: &Path, path: &Path, branch: &str) -> Result<()> {
+        let fail = |e: worktree::WorktreeError| worktree_failure(path, e.to_string());
+        let registered = worktree::registered(root).map_err(fail)?;
+        if registered.iter().any(|r| r.missing) {
+            worktree::prune(root).map_err(fail)?;
+        }
+        if !path.exists() {
+            return Ok(());
+        }
+        let same = |r: &worktree::Registered| r.path.canonicalize().ok() == path.canonicalize().ok();
+        match registered.iter().find(|r| same(r)) {
+            Some(r) if r.branch.as_deref() == Some(branch) => Ok(()),
+            Some(r) => Err(Error::refused(format!(
+                "{} is a worktree on {}, not on {branch}: end or move it, or set orchestrate.worktreeRoot elsewhere",
+                path.display(),
+                r.branch.as_deref().unwrap_or("a detached HEAD")
+            ))),
+            None => Err(Error::refused(format!(
+                "{} already exists and is not a worktree of this repository: move it away, or set \
+                 orchestrate.worktreeRoot to another folder",
+                path.display()
+            ))),
+        }
+    }
+
+    /// Makes sure the worktree exists and knows its session; until it has
+    /// been prepared once, copies the include files and runs the setup
+    /// command (so a start that failed half-way is finished by the next).
     fn prepare_worktree(
         &self,
         root: &Path,
@@ -168,37 +244,39 @@ impl Context {
         base: &str,
         started: &mut Started,
     ) -> Result<()> {
-        let fresh = !wt.exists();
-        if fresh {
+        let fail = |e: String| worktree_failure(wt, e);
+        if !wt.exists() {
             if let Some(parent) = wt.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| worktree_failure(wt, e.to_string()))?;
+                std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
             }
-            worktree::create(root, wt, branch, base).map_err(|e| worktree_failure(wt, e.to_string()))?;
+            worktree::create(root, wt, branch, base).map_err(|e| fail(e.to_string()))?;
         }
-        worktree::record_identity(wt, &started.session.name)
-            .map_err(|e| worktree_failure(wt, e.to_string()))?;
-        if fresh {
-            started.copied =
-                worktree::copy_includes(root, wt).map_err(|e| worktree_failure(wt, e.to_string()))?;
+        worktree::record_identity(wt, &started.session.name).map_err(|e| fail(e.to_string()))?;
+        if !worktree::is_prepared(wt) {
+            let (includes, warnings) = worktree::include_list(root);
+            started.notes.extend(warnings);
+            started.copied = worktree::copy_includes(root, wt, &includes).map_err(|e| fail(e.to_string()))?;
             if let Some(setup) = self.store.config_string("orchestrate.setup") {
                 started.setup_error = worktree::run_setup(wt, &setup).err();
             }
+            worktree::mark_prepared(wt).map_err(|e| fail(e.to_string()))?;
         }
         Ok(())
     }
 
-    /// Takes back a registration whose worktree could not be made.
-    fn withdraw_session(&self, name: &str) -> Result<()> {
+    /// Puts back the record a failed start replaced: the ended session it
+    /// restarted, or nothing at all.
+    fn restore_session(&self, name: &str, previous: Option<Session>) -> Result<()> {
         let now = self.now();
-        self.store.update(refs::SESSIONS, |snap| {
-            if snap.entry(&session_path(name))?.is_none() {
-                return Ok::<_, Error>(Outcome::Unchanged(()));
-            }
+        self.store.update(refs::SESSIONS, |_| {
             let event = Event::new("withdraw", name, now, format!("withdraw session {name}: no worktree"))
                 .entity(name);
             let mut change = Change::new(event);
-            change.remove(session_path(name));
-            Ok(change.write(()))
+            match &previous {
+                Some(doc) => change.put(session_path(name), doc),
+                None => change.remove(session_path(name)),
+            };
+            Ok::<_, Error>(change.write(()))
         })
     }
 
@@ -340,40 +418,28 @@ impl Context {
         })
     }
 
-    /// Ends a session: refuses (exit 1) while its worktree holds uncommitted
-    /// work unless `force`, which first commits that work to the session's
-    /// branch. Then releases its tasks and claims, removes the worktree and
-    /// marks the session ended. The branch is kept.
+    /// Ends a session. Everything in its worktree is kept: committed work
+    /// stays on its branch; uncommitted work makes `end` refuse (exit 1)
+    /// unless `force`, which commits it to the branch first; commits on a
+    /// detached HEAD get a branch; changed copies of include files and
+    /// ignored files (build output, notes) are moved to a backup folder
+    /// under the git directory. Only then is the worktree removed and are
+    /// the session's tasks and claims released, so a failure on the way
+    /// leaves the session exactly as it was.
     pub fn end_session(&self, name: Option<&str>, force: bool) -> Result<Ended> {
         let name = self.name_or_me(name, "`session end`")?;
         let session = self.session_snapshot_get(&name)?.ok_or_else(|| unknown_session(&name))?;
         if session.status == SessionStatus::Ended {
             return Err(Error::refused(format!("session {name} has already ended")));
         }
-        let worktree = session.worktree.as_deref().map(Path::new).filter(|p| p.exists());
+        let root = self.store.main_root();
         let mut saved = Saved::default();
-        if let Some(wt) = worktree {
-            saved = self.save_or_refuse(&session, wt, force)?;
+        if let Some(wt) = self.locate_worktree(&root, &session, &mut saved)? {
+            self.save_or_refuse(&root, &session, &wt, force, &mut saved)?;
+            worktree::remove(&root, &wt, true).map_err(|e| worktree_failure(&wt, e.to_string()))?;
         }
         let released_tasks = self.release_tasks_of(&name)?;
         let released_claims = self.release_all_claims_of(&name)?;
-        if let Some(wt) = worktree {
-            // Everything the agent wrote is committed or backed up; what is
-            // left is copies of the main worktree's include files. Check once
-            // more, in case the agent wrote something meanwhile.
-            let root = self.store.main_root();
-            let includes = worktree::include_list(&root);
-            let left = worktree::dirty(wt).map_err(|e| worktree_failure(wt, e.to_string()))?;
-            if let Some(new) = left.iter().find(|p| !worktree::is_include(&includes, p)) {
-                return Err(Error::refused(format!(
-                    "{new} appeared in {} while the session was ending; run `git orchestrate session end {name}` again",
-                    wt.display()
-                )));
-            }
-            worktree::remove(&root, wt, !left.is_empty()).map_err(|e| worktree_failure(wt, e.to_string()))?;
-        }
-        let saved_commit = saved.commit;
-        let backup = saved.backup;
         let now = self.now();
         let session = self.store.update(refs::SESSIONS, |snap| {
             let mut s = snap.get::<Session>(&session_path(&name))?.ok_or_else(|| unknown_session(&name))?;
@@ -385,56 +451,135 @@ impl Context {
             change.put(s.path(), &s);
             Ok::<_, Error>(change.write(s))
         })?;
-        Ok(Ended { session, saved_commit, backup, released_tasks, released_claims })
+        Ok(Ended {
+            session,
+            saved_commit: saved.commit,
+            saved_branch: saved.branch,
+            backup: saved.backup.map(|p| p.to_string_lossy().into_owned()),
+            moved: saved.moved,
+            notes: saved.notes,
+            released_tasks,
+            released_claims,
+        })
     }
 
-    /// Refuses to end a session whose worktree holds the agent's uncommitted
-    /// work, or with `force` saves it: a commit on the session's branch for
-    /// ordinary files, a backup folder under the git directory for changed
-    /// copies of include files (which may hold secrets and must not be
-    /// committed). Unchanged copies are not work and are left to the removal.
-    fn save_or_refuse(&self, session: &Session, wt: &Path, force: bool) -> Result<Saved> {
-        let name = &session.name;
-        let root = self.store.main_root();
-        let includes = worktree::include_list(&root);
-        let dirty = worktree::dirty(wt).map_err(|e| worktree_failure(wt, e.to_string()))?;
-        let work: Vec<&String> =
-            dirty.iter().filter(|p| !worktree::is_pristine_include(&root, wt, &includes, p)).collect();
-        if work.is_empty() {
-            return Ok(Saved::default());
+    /// Where the session's worktree is now: where it was made, or where git
+    /// says its branch is checked out if it was moved. `None` if it is gone
+    /// (deleted by hand; its registration is pruned).
+    fn locate_worktree(&self, root: &Path, session: &Session, saved: &mut Saved) -> Result<Option<PathBuf>> {
+        let Some(recorded) = session.worktree.as_deref().map(PathBuf::from) else { return Ok(None) };
+        let fail = |e: worktree::WorktreeError| worktree_failure(&recorded, e.to_string());
+        let registered = worktree::registered(root).map_err(fail)?;
+        let branch = session.branch.as_deref();
+        let here = registered.iter().find(|r| r.path.canonicalize().ok() == recorded.canonicalize().ok());
+        let found = match here {
+            Some(r) if !r.missing => Some(r.path.clone()),
+            _ => registered
+                .iter()
+                .find(|r| !r.missing && branch.is_some() && r.branch.as_deref() == branch)
+                .map(|r| {
+                    saved.notes.push(format!("the worktree had moved to {}", r.path.display()));
+                    r.path.clone()
+                }),
+        };
+        if found.is_none() {
+            if registered.iter().any(|r| r.missing) {
+                worktree::prune(root).map_err(fail)?;
+            }
+            saved.notes.push(format!("the worktree {} was already gone", recorded.display()));
         }
-        if !force {
-            let shown: Vec<&str> = work.iter().take(10).map(|s| s.as_str()).collect();
-            let more =
-                if work.len() > 10 { format!(" (and {} more)", work.len() - 10) } else { String::new() };
+        Ok(found)
+    }
+
+    /// Refuses, or with `force` saves, everything in the worktree that the
+    /// agent wrote and that would not survive its removal.
+    fn save_or_refuse(
+        &self,
+        root: &Path,
+        session: &Session,
+        wt: &Path,
+        force: bool,
+        saved: &mut Saved,
+    ) -> Result<()> {
+        let name = &session.name;
+        let branch = session.branch.clone().unwrap_or_else(|| format!("orchestrate/{name}"));
+        let fail = |e: worktree::WorktreeError| worktree_failure(wt, e.to_string());
+        let (includes, _) = worktree::include_list(root);
+        let changed_copies = worktree::changed_includes(root, wt, &includes);
+        let work: Vec<String> = worktree::dirty(wt)
+            .map_err(fail)?
+            .into_iter()
+            .filter(|p| !worktree::is_include(&includes, p))
+            .collect();
+        let detached = worktree::current_branch(wt).map_err(fail)?.is_none();
+        let orphaned = detached && !worktree::head_is_on_a_branch(wt).map_err(fail)?;
+
+        if !force && (!work.is_empty() || !changed_copies.is_empty() || orphaned) {
+            let mut what = Vec::new();
+            if !work.is_empty() {
+                what.push(format!("uncommitted work ({})", list(&work)));
+            }
+            if !changed_copies.is_empty() {
+                what.push(format!(
+                    "changed copies of {} files ({})",
+                    worktree::INCLUDE_FILE,
+                    list(&changed_copies)
+                ));
+            }
+            if orphaned {
+                what.push("commits on a detached HEAD that no branch contains".to_string());
+            }
             return Err(Error::refused(format!(
-                "session {name} has uncommitted work in {}: {}{more}; commit it, or pass --force to save it \
-                 as a commit on branch {} before the worktree is removed",
+                "session {name} has {} in {}; commit what belongs, or pass --force: uncommitted work is committed \
+                 to {branch}, a detached HEAD gets a branch, changed {} copies are backed up under .git/orchestrate/saved",
+                what.join(" and "),
                 wt.display(),
-                shown.join(", "),
-                session.branch.as_deref().unwrap_or("its branch")
+                worktree::INCLUDE_FILE
             )));
         }
-        let mut saved = Saved::default();
-        let changed_copies: Vec<String> =
-            work.iter().filter(|p| worktree::is_include(&includes, p)).map(|p| p.to_string()).collect();
-        if !changed_copies.is_empty() {
-            let stamp = self.now().format("%Y%m%dT%H%M%SZ");
-            let backup =
-                self.store.common_dir().join("orchestrate").join("saved").join(format!("{name}-{stamp}"));
-            for rel in &changed_copies {
-                worktree::back_up(wt, rel, &backup).map_err(|e| worktree_failure(wt, e.to_string()))?;
-            }
-            saved.backup = Some(backup.to_string_lossy().into_owned());
+        let stamp = self.now().format("%Y%m%dT%H%M%SZ").to_string();
+        let backup =
+            self.store.common_dir().join("orchestrate").join("saved").join(format!("{name}-{stamp}"));
+        for rel in &changed_copies {
+            worktree::back_up(wt, rel, &backup).map_err(fail)?;
+            saved.backup = Some(backup.clone());
         }
-        if work.len() > changed_copies.len() {
+        if !work.is_empty() {
             let message = format!("orchestrate: save uncommitted work of session {name}");
-            saved.commit = Some(
-                worktree::save_work(wt, &message, &includes)
-                    .map_err(|e| worktree_failure(wt, e.to_string()))?,
-            );
+            saved.commit = Some(worktree::save_work(wt, &message, &includes).map_err(fail)?);
         }
-        Ok(saved)
+        if detached && (orphaned || saved.commit.is_some()) {
+            let keep = format!("{branch}-saved-{stamp}");
+            worktree::branch_at_head(wt, &keep).map_err(fail)?;
+            saved.branch = Some(keep);
+        }
+        // Ignored files (build output, logs, notes) are not deleted with the
+        // worktree: they move to the backup folder. Unchanged include copies
+        // are only copies and go.
+        let ignored = worktree::ignored(wt).map_err(fail)?;
+        for rel in ignored.iter().filter(|p| !worktree::is_pristine_include(root, wt, &includes, p)) {
+            if changed_copies.iter().any(|c| c == rel || c.starts_with(&format!("{rel}/"))) {
+                continue; // already backed up
+            }
+            worktree::move_out(wt, rel, &backup).map_err(fail)?;
+            saved.moved.push(rel.clone());
+            saved.backup = Some(backup.clone());
+        }
+        // Nothing but unchanged copies may be left now; check again in case
+        // the agent wrote something meanwhile.
+        let late: Vec<String> = worktree::dirty(wt)
+            .map_err(fail)?
+            .into_iter()
+            .filter(|p| !worktree::is_include(&includes, p))
+            .collect();
+        if !late.is_empty() {
+            return Err(Error::refused(format!(
+                "{} appeared in {} while the session was ending; run `git orchestrate session end {name}` again",
+                list(&late),
+                wt.display()
+            )));
+        }
+        Ok(())
     }
 
     /// Hands every task the session holds back to the queue, with a note.
@@ -461,7 +606,19 @@ impl Context {
 #[derive(Debug, Default)]
 struct Saved {
     commit: Option<String>,
-    backup: Option<String>,
+    branch: Option<String>,
+    backup: Option<PathBuf>,
+    moved: Vec<String>,
+    notes: Vec<String>,
+}
+
+/// The first few paths of a list, for a message.
+fn list(paths: &[String]) -> String {
+    let shown: Vec<&str> = paths.iter().take(10).map(String::as_str).collect();
+    match paths.len() {
+        n if n > 10 => format!("{} and {} more", shown.join(", "), n - 10),
+        _ => shown.join(", "),
+    }
 }
 
 fn unknown_session(name: &str) -> Error {

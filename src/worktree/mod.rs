@@ -89,27 +89,39 @@ pub fn record_identity(worktree: &Path, session: &str) -> Result<(), WorktreeErr
 }
 
 /// The paths listed in the main worktree's `.worktreeinclude` that exist
-/// there, relative to it. Entries outside the repository are ignored.
-pub fn include_list(main: &Path) -> Vec<String> {
-    let Ok(list) = std::fs::read_to_string(main.join(INCLUDE_FILE)) else { return Vec::new() };
-    list.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| l.trim_start_matches("./").trim_end_matches('/').to_string())
-        .filter(|rel| {
-            !rel.is_empty()
-                && !Path::new(rel).is_absolute()
-                && !rel.split('/').any(|s| s == ".." || s == ".git")
-        })
-        .filter(|rel| main.join(rel).exists())
-        .collect()
+/// there, relative to it, and a warning for every line that was skipped.
+/// Lines are literal paths (files or folders); entries outside the
+/// repository and glob patterns are skipped.
+pub fn include_list(main: &Path) -> (Vec<String>, Vec<String>) {
+    let Ok(list) = std::fs::read_to_string(main.join(INCLUDE_FILE)) else { return (Vec::new(), Vec::new()) };
+    let mut paths = Vec::new();
+    let mut warnings = Vec::new();
+    for line in list.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let rel = line.trim_start_matches("./").trim_end_matches('/');
+        let problem = if rel.is_empty() || Path::new(rel).is_absolute() {
+            Some("is not a path inside the repository")
+        } else if rel.split('/').any(|s| s == ".." || s == ".git") {
+            Some("leaves the repository or names .git")
+        } else if rel.contains(['*', '?', '[']) {
+            Some("is a glob; list literal files or folders")
+        } else if std::fs::symlink_metadata(main.join(rel)).is_err() {
+            Some("does not exist in the main worktree")
+        } else {
+            None
+        };
+        match problem {
+            Some(p) => warnings.push(format!("{INCLUDE_FILE}: '{line}' {p}; skipped")),
+            None => paths.push(rel.to_string()),
+        }
+    }
+    (paths, warnings)
 }
 
 /// Copies the untracked files listed in the main worktree's
 /// `.worktreeinclude` into `to`. Returns the paths copied.
-pub fn copy_includes(from: &Path, to: &Path) -> Result<Vec<String>, WorktreeError> {
+pub fn copy_includes(from: &Path, to: &Path, includes: &[String]) -> Result<Vec<String>, WorktreeError> {
     let mut copied = Vec::new();
-    for rel in include_list(from) {
+    for rel in includes.iter().cloned() {
         if !to.join(&rel).exists() {
             copy_recursively(&from.join(&rel), &to.join(&rel))?;
             copied.push(rel);
@@ -121,9 +133,43 @@ pub fn copy_includes(from: &Path, to: &Path) -> Result<Vec<String>, WorktreeErro
 /// Whether `rel` in the worktree is a copy made from the main worktree's
 /// include list and still identical to its original: not the agent's work.
 pub fn is_pristine_include(main: &Path, worktree: &Path, includes: &[String], rel: &str) -> bool {
-    let listed = includes.iter().any(|inc| rel == inc || rel.starts_with(&format!("{inc}/")));
-    listed
-        && matches!((std::fs::read(main.join(rel)), std::fs::read(worktree.join(rel))), (Ok(a), Ok(b)) if a == b)
+    is_include(includes, rel) && same_content(&main.join(rel), &worktree.join(rel))
+}
+
+/// Files under the include copies in the worktree that differ from the
+/// main worktree's originals (or do not exist there), relative paths.
+pub fn changed_includes(main: &Path, worktree: &Path, includes: &[String]) -> Vec<String> {
+    let mut changed = Vec::new();
+    for rel in includes {
+        let mut files = Vec::new();
+        list_files(&worktree.join(rel), rel, &mut files);
+        changed.extend(files.into_iter().filter(|f| !same_content(&main.join(f), &worktree.join(f))));
+    }
+    changed
+}
+
+fn list_files(path: &Path, rel: &str, out: &mut Vec<String>) {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => {
+            if let Ok(entries) = std::fs::read_dir(path) {
+                for e in entries.flatten() {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    list_files(&e.path(), &format!("{rel}/{name}"), out);
+                }
+            }
+        }
+        Ok(_) => out.push(rel.to_string()),
+        Err(_) => {}
+    }
+}
+
+fn same_content(a: &Path, b: &Path) -> bool {
+    match (std::fs::symlink_metadata(a), std::fs::symlink_metadata(b)) {
+        (Ok(ma), Ok(mb)) if ma.file_type().is_symlink() || mb.file_type().is_symlink() => {
+            std::fs::read_link(a).ok() == std::fs::read_link(b).ok()
+        }
+        _ => matches!((std::fs::read(a), std::fs::read(b)), (Ok(x), Ok(y)) if x == y),
+    }
 }
 
 /// Whether `rel` comes from the include list (changed or not).
@@ -136,11 +182,38 @@ pub fn back_up(worktree: &Path, rel: &str, backup: &Path) -> Result<(), Worktree
     copy_recursively(&worktree.join(rel), &backup.join(rel))
 }
 
+/// Moves `rel` from the worktree into `backup`, keeping its relative path
+/// (a rename where possible, else a copy then a removal).
+pub fn move_out(worktree: &Path, rel: &str, backup: &Path) -> Result<(), WorktreeError> {
+    let (from, to) = (worktree.join(rel), backup.join(rel));
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent).map_err(io(format!("create {}", parent.display())))?;
+    }
+    if std::fs::rename(&from, &to).is_ok() {
+        return Ok(());
+    }
+    copy_recursively(&from, &to)?;
+    let removed = if from.is_dir() && !from.is_symlink() {
+        std::fs::remove_dir_all(&from)
+    } else {
+        std::fs::remove_file(&from)
+    };
+    removed.map_err(io(format!("remove {}", from.display())))
+}
+
+/// Copies a file or folder; symbolic links are copied as links, never
+/// followed (a link to `..` would otherwise copy forever, and one to a file
+/// outside the repository would copy its content).
 fn copy_recursively(from: &Path, to: &Path) -> Result<(), WorktreeError> {
     if let Some(parent) = to.parent() {
         std::fs::create_dir_all(parent).map_err(io(format!("create {}", parent.display())))?;
     }
-    if from.is_dir() {
+    let meta = std::fs::symlink_metadata(from).map_err(io(format!("read {}", from.display())))?;
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(from).map_err(io(format!("read {}", from.display())))?;
+        return std::os::unix::fs::symlink(target, to).map_err(io(format!("link {}", to.display())));
+    }
+    if meta.is_dir() {
         std::fs::create_dir_all(to).map_err(io(format!("create {}", to.display())))?;
         for entry in std::fs::read_dir(from).map_err(io(format!("read {}", from.display())))? {
             let entry = entry.map_err(io(format!("read {}", from.display())))?;
@@ -195,6 +268,94 @@ pub fn dirty(worktree: &Path) -> Result<Vec<String>, WorktreeError> {
     Ok(paths)
 }
 
+/// Ignored files and folders in a worktree (build output, copies of
+/// `.env`, …), as paths relative to it.
+pub fn ignored(worktree: &Path) -> Result<Vec<String>, WorktreeError> {
+    let out =
+        git(worktree, &["status", "--porcelain=v1", "-z", "--ignored=matching", "--untracked-files=all"])?;
+    Ok(out
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|f| f.starts_with(b"!! "))
+        .map(|f| String::from_utf8_lossy(&f[3..]).trim_end_matches('/').to_string())
+        .collect())
+}
+
+/// The branch checked out in a worktree, or `None` when HEAD is detached.
+pub fn current_branch(worktree: &Path) -> Result<Option<String>, WorktreeError> {
+    match git(worktree, &["symbolic-ref", "-q", "--short", "HEAD"]) {
+        Ok(out) => Ok(Some(stdout(&out))),
+        Err(WorktreeError::Git { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether the worktree's HEAD commit is on some branch (else removing the
+/// worktree would leave its commits reachable from nothing).
+pub fn head_is_on_a_branch(worktree: &Path) -> Result<bool, WorktreeError> {
+    // for-each-ref, not `branch --contains`: the latter lists the detached
+    // HEAD itself as "(HEAD detached …)".
+    let out = git(worktree, &["for-each-ref", "--contains", "HEAD", "--format=%(refname)", "refs/heads/"])?;
+    Ok(!stdout(&out).is_empty())
+}
+
+/// Creates (or moves) `branch` to the worktree's HEAD.
+pub fn branch_at_head(worktree: &Path, branch: &str) -> Result<(), WorktreeError> {
+    git(worktree, &["branch", "--force", branch, "HEAD"]).map(|_| ())
+}
+
+/// A worktree registered in the repository.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    pub path: PathBuf,
+    pub branch: Option<String>,
+    /// Its folder is gone (deleted by hand): `git worktree prune` drops it.
+    pub missing: bool,
+}
+
+/// Every worktree the repository knows about.
+pub fn registered(repo: &Path) -> Result<Vec<Registered>, WorktreeError> {
+    let out = git(repo, &["worktree", "list", "--porcelain", "-z"])?;
+    let mut list = Vec::new();
+    let mut current: Option<Registered> = None;
+    for field in out.stdout.split(|b| *b == 0).map(|f| String::from_utf8_lossy(f).into_owned()) {
+        if let Some(path) = field.strip_prefix("worktree ") {
+            list.extend(current.take());
+            let path = PathBuf::from(path);
+            current = Some(Registered { missing: !path.exists(), path, branch: None });
+        } else if let (Some(branch), Some(c)) = (field.strip_prefix("branch refs/heads/"), current.as_mut()) {
+            c.branch = Some(branch.to_string());
+        }
+    }
+    list.extend(current);
+    Ok(list)
+}
+
+/// Forgets worktrees whose folders were deleted by hand.
+pub fn prune(repo: &Path) -> Result<(), WorktreeError> {
+    git(repo, &["worktree", "prune"]).map(|_| ())
+}
+
+/// Marks a worktree as prepared (include files copied, setup run), in its
+/// private git directory, so a retried start finishes what a failed one
+/// left undone and a resumed one does not redo it.
+pub fn mark_prepared(worktree: &Path) -> Result<(), WorktreeError> {
+    let git_dir = stdout(&git(worktree, &["rev-parse", "--absolute-git-dir"])?);
+    let file = PathBuf::from(git_dir).join("orchestrate-prepared");
+    std::fs::write(&file, "").map_err(io(format!("write {}", file.display())))
+}
+
+pub fn is_prepared(worktree: &Path) -> bool {
+    git(worktree, &["rev-parse", "--absolute-git-dir"])
+        .map(|o| PathBuf::from(stdout(&o)).join("orchestrate-prepared").exists())
+        .unwrap_or(false)
+}
+
+/// The commit a branch points at, if it exists.
+pub fn branch_tip(repo: &Path, branch: &str) -> Option<String> {
+    resolve_commit(repo, &format!("refs/heads/{branch}"))
+}
+
 /// Commits everything uncommitted (tracked and untracked, not ignored) to
 /// the worktree's branch, bypassing hooks, except the paths in `exclude`.
 /// Returns the new commit id.
@@ -220,7 +381,7 @@ pub fn save_work(worktree: &Path, message: &str, exclude: &[String]) -> Result<S
 }
 
 /// Removes a worktree. `only_copies` is true when the caller has checked
-/// that everything left uncommitted is a copy made at start (or backed up):
+/// that everything left uncommitted is an unchanged copy made at start:
 /// then git is told to remove it anyway; otherwise git refuses a worktree
 /// with uncommitted work, as it should.
 pub fn remove(repo: &Path, worktree: &Path, only_copies: bool) -> Result<(), WorktreeError> {
