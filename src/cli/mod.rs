@@ -155,11 +155,16 @@ pub fn main() -> i32 {
         Err(e) => {
             let _ = e.print();
             if wants_json() {
-                let message =
-                    e.kind().as_str().map(str::to_string).unwrap_or_else(|| "usage error".to_string());
-                let detail = e.to_string();
-                let first = detail.lines().next().unwrap_or(&message).trim_start_matches("error: ");
-                Ui::new(true).error_json_only("invalid", first);
+                // clap's message without its usage and help footer, on one line
+                // ("the following required arguments were not provided: <ID>").
+                let detail = e.render().to_string();
+                let message: Vec<&str> = detail
+                    .lines()
+                    .map(str::trim)
+                    .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                Ui::new(true).error_json_only("invalid", message.join(" ").trim_start_matches("error: "));
             }
             return 2;
         }

@@ -149,7 +149,9 @@ fn start(ctx: &Context, ui: &Ui, a: StartArgs) -> CmdResult {
 
 pub fn heartbeat(ctx: &Context, ui: &Ui, a: HeartbeatArgs) -> CmdResult {
     let session = ctx.heartbeat(&Pulse { doing: a.doing, progress: a.progress, phase: a.phase })?;
-    ui.emit(&session, || format!("{} heartbeat at {}", session.name, time(session.heartbeat_at)))
+    // Just heard from: never stale.
+    let view = SessionView { session, stale: false };
+    ui.emit(&view, || format!("{} heartbeat at {}", view.session.name, time(view.session.heartbeat_at)))
 }
 
 fn state(view: &SessionView) -> &'static str {
