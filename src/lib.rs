@@ -21,6 +21,7 @@
 
 pub mod board;
 pub mod cli;
+pub mod hooks;
 pub mod model;
 pub mod ops;
 pub mod store;

@@ -7,6 +7,7 @@
 
 mod board;
 mod claim;
+mod hooks;
 mod init;
 mod log;
 mod message;
@@ -64,6 +65,11 @@ pub enum Command {
     Inbox(message::InboxArgs),
     /// Every event of every collection in one timeline, newest first
     Log(log::LogArgs),
+    /// Install, remove or inspect the git hooks (commit trailers, claim guard)
+    #[command(subcommand)]
+    Hooks(hooks::HooksCommand),
+    /// Run one git hook (what the installed hook scripts call)
+    Hook(hooks::HookArgs),
 }
 
 /// How a command failed, which decides the exit code.
@@ -190,7 +196,15 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         let store = Store::open_from_env()?;
         Ok(Context::new(store, cli.session.clone())?)
     };
-    let ctx = context()?;
+    let ctx = match (context(), &cli.command) {
+        (Ok(ctx), _) => ctx,
+        // A hook never blocks a commit because the coordinator is broken.
+        (Err(failure), Command::Hook(_)) => {
+            eprintln!("git-orchestrate: hook skipped: {}", failure.message());
+            return Ok(());
+        }
+        (Err(failure), _) => return Err(failure),
+    };
     let result = match cli.command {
         Command::Init => init::run(&ctx, ui),
         Command::Board(args) => board::run(&ctx, ui, args),
@@ -204,6 +218,8 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Send(args) => message::send(&ctx, ui, args),
         Command::Inbox(args) => message::inbox(&ctx, ui, args),
         Command::Log(args) => log::run(&ctx, ui, args),
+        Command::Hooks(cmd) => hooks::hooks(&ctx, ui, cmd),
+        Command::Hook(args) => hooks::hook(&ctx, ui, args),
     };
     // Any command a session runs counts as a sign of life (at most one
     // write per interval; never fails the command).

@@ -218,7 +218,13 @@ impl Context {
         if paths.is_empty() {
             return Err(Error::invalid("give at least one path to check"));
         }
-        let files = paths.iter().map(|p| self.check_pattern(p)).collect::<Result<Vec<_>>>()?;
+        let patterns = paths.iter().map(|p| self.check_pattern(p)).collect::<Result<Vec<_>>>()?;
+        self.conflicts_with(&patterns)
+    }
+
+    /// The exclusive claims of other live sessions that overlap `patterns`
+    /// (repository-relative).
+    pub(crate) fn conflicts_with(&self, patterns: &[ClaimPattern]) -> Result<Vec<Conflict>> {
         let snap = self.store.snapshot(refs::CLAIMS)?;
         let claims = Self::load_claims(&snap)?;
         if claims.is_empty() {
@@ -227,17 +233,16 @@ impl Context {
         let now = self.now();
         let live = self.live_sessions()?;
         let me = self.session();
+        let binding: Vec<&Claim> = claims
+            .iter()
+            .filter(|c| {
+                me != Some(c.session.as_str()) && c.mode == ClaimMode::Exclusive && Self::binds(c, now, &live)
+            })
+            .collect();
         let mut conflicts = Vec::new();
-        for file in &files {
-            for c in &claims {
-                let others = me != Some(c.session.as_str());
-                if others
-                    && c.mode == ClaimMode::Exclusive
-                    && Self::binds(c, now, &live)
-                    && c.path.overlaps(file)
-                {
-                    conflicts.push(Conflict { file: file.to_string(), claim: c.clone() });
-                }
+        for pattern in patterns {
+            for c in binding.iter().filter(|c| c.path.overlaps(pattern)) {
+                conflicts.push(Conflict { file: pattern.to_string(), claim: (*c).clone() });
             }
         }
         Ok(conflicts)

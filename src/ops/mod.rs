@@ -9,6 +9,7 @@
 
 pub mod board;
 pub mod claims;
+pub mod hooks;
 pub mod log;
 pub mod messages;
 pub mod sessions;

@@ -64,7 +64,15 @@ impl Repo {
     /// A command with the sandboxed environment, run in the repository.
     pub fn command(&self, program: &str) -> Command {
         let mut cmd = Command::new(program);
+        // Installed hooks call `git-orchestrate` by name: put ours first.
+        let bin_dir = Path::new(BIN).parent().unwrap().to_path_buf();
+        let path = std::env::join_paths(
+            std::iter::once(bin_dir)
+                .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+        )
+        .unwrap();
         cmd.current_dir(self.path())
+            .env("PATH", path)
             .env("HOME", self.home.path())
             .env("XDG_CONFIG_HOME", self.home.path().join(".config"))
             .env("GIT_CONFIG_NOSYSTEM", "1")

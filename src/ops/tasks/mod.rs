@@ -134,6 +134,24 @@ impl Context {
         Ok(resolve(&snap, &prefix)?.1.id)
     }
 
+    /// Records that `commit` worked on a task (a `Task:` trailer). Any
+    /// task, finished or not, keeps the list of its commits.
+    pub fn record_commit(&self, id: &str, commit: &str) -> Result<Task> {
+        let prefix = IdPrefix::parse(id)?;
+        let by = self.actor();
+        let now = self.now();
+        self.store.update(refs::TASKS, |snap| {
+            let (_, mut task) = resolve(snap, &prefix)?;
+            if task.commits.iter().any(|c| c == commit) {
+                return Ok(Outcome::Unchanged(task));
+            }
+            task.commits.push(commit.to_string());
+            task.updated_at = now;
+            let summary = format!("commit {} on {} by {by}", &commit[..commit.len().min(10)], task.id);
+            write_task(snap, Event::new("commit", &by, now, summary), task)
+        })
+    }
+
     /// Every registered session, with whether it is live (active and not stale).
     pub(crate) fn live_sessions(&self) -> Result<HashMap<String, bool>> {
         let snap = self.store.snapshot(refs::SESSIONS)?;

@@ -1,0 +1,211 @@
+//! Git hooks with real `git commit`s: completions from trailers, the claim
+//! guard, and living alongside the user's own hooks.
+
+mod common;
+
+use common::{Repo, Run};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+fn start(repo: &Repo, name: &str) -> PathBuf {
+    PathBuf::from(repo.json(&["session", "start", name])["worktree"].as_str().unwrap())
+}
+
+/// `git <args>` inside `dir`, with the sandboxed environment.
+fn git_in(repo: &Repo, dir: &Path, args: &[&str]) -> Run {
+    let out = repo.command("git").current_dir(dir).args(args).output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn commit(repo: &Repo, dir: &Path, file: &str, message: &[&str]) -> Run {
+    std::fs::write(dir.join(file), format!("{message:?}\n")).unwrap();
+    assert_eq!(git_in(repo, dir, &["add", file]).code, 0);
+    let mut args = vec!["commit", "-q"];
+    for m in message {
+        args.extend(["-m", m]);
+    }
+    git_in(repo, dir, &args)
+}
+
+fn head(repo: &Repo, dir: &Path) -> String {
+    git_in(repo, dir, &["rev-parse", "HEAD"]).stdout.trim().to_string()
+}
+
+#[test]
+fn a_closes_trailer_marks_the_task_done_and_tells_everyone() {
+    let repo = Repo::new();
+    repo.ok(&["hooks", "install"]);
+    let wt = start(&repo, "alice");
+    repo.ok(&["session", "start", "bob", "--no-worktree"]);
+    let task = repo.add("Fix the login", &[]);
+    repo.ok_as("alice", &["task", "claim", &task]);
+
+    let run = commit(&repo, &wt, "login.rs", &["Fix the login", &format!("Closes: {task}")]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let sha = head(&repo, &wt);
+    let shown = repo.json(&["task", "show", &task]);
+    assert_eq!(shown["status"], "done");
+    assert_eq!(shown["commits"], serde_json::json!([sha]));
+    for reader in ["bob", "alice-reader"] {
+        if reader == "alice-reader" {
+            repo.ok(&["session", "start", reader, "--no-worktree"]);
+        }
+        let inbox = repo.json_as(reader, &["inbox"]);
+        let completion =
+            inbox.as_array().unwrap().iter().find(|m| m["kind"] == "completion").expect("a completion");
+        assert_eq!(completion["from"], "alice");
+        assert!(completion["subject"].as_str().unwrap().contains(&task));
+        assert!(completion["body"].as_str().unwrap().contains(&sha));
+    }
+}
+
+#[test]
+fn a_task_trailer_records_and_prose_never_closes() {
+    let repo = Repo::new();
+    repo.ok(&["hooks", "install"]);
+    let wt = start(&repo, "carol");
+    let task = repo.add("Refactor", &[]);
+    repo.ok_as("carol", &["task", "claim", &task]);
+
+    // prepare-commit-msg adds the Task trailer for the current task.
+    assert_eq!(commit(&repo, &wt, "a.rs", &[&format!("This closes the gap in {task}, done")]).code, 0);
+    let message = git_in(&repo, &wt, &["log", "-1", "--format=%B"]).stdout;
+    assert!(message.contains(&format!("Task: {task}")), "{message}");
+    let shown = repo.json(&["task", "show", &task]);
+    assert_eq!(shown["status"], "claimed", "prose does not close");
+    assert_eq!(shown["commits"].as_array().unwrap().len(), 1, "the commit is recorded");
+
+    // A message that names a task already gets no second trailer.
+    let other = repo.add("Other", &[]);
+    assert_eq!(commit(&repo, &wt, "b.rs", &["Work", &format!("Task: {other}")]).code, 0);
+    let message = git_in(&repo, &wt, &["log", "-1", "--format=%B"]).stdout;
+    assert!(!message.contains(&format!("Task: {task}")), "{message}");
+    assert_eq!(repo.json(&["task", "show", &other])["commits"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn pre_commit_refuses_paths_claimed_by_another_live_session_and_no_verify_bypasses() {
+    let repo = Repo::new();
+    repo.ok(&["hooks", "install"]);
+    let wt = start(&repo, "dave");
+    repo.ok(&["session", "start", "erin", "--no-worktree"]);
+    repo.ok_as("erin", &["claim", "src/api/", "--reason", "auth rewrite"]);
+    repo.ok_as("dave", &["claim", "docs/"]);
+    std::fs::create_dir_all(wt.join("src/api")).unwrap();
+    std::fs::create_dir_all(wt.join("docs")).unwrap();
+
+    let refused = commit(&repo, &wt, "src/api/x.rs", &["touch erin's files"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    for fact in ["src/api/x.rs", "erin", "src/api/", "auth rewrite", "expires in", "--no-verify"] {
+        assert!(refused.stderr.contains(fact), "missing {fact:?}: {}", refused.stderr);
+    }
+    // Own claims and unclaimed paths are fine.
+    assert_eq!(git_in(&repo, &wt, &["reset", "-q"]).code, 0);
+    assert_eq!(commit(&repo, &wt, "docs/a.md", &["my docs"]).code, 0);
+    // --no-verify bypasses, as with any hook.
+    std::fs::write(wt.join("src/api/x.rs"), "y").unwrap();
+    git_in(&repo, &wt, &["add", "src/api/x.rs"]);
+    assert_eq!(git_in(&repo, &wt, &["commit", "-q", "--no-verify", "-m", "anyway"]).code, 0);
+}
+
+#[test]
+fn expired_claims_shared_claims_and_stale_sessions_never_block() {
+    let repo = Repo::new();
+    repo.git(&["config", "orchestrate.staleAfter", "1s"]);
+    repo.ok(&["hooks", "install"]);
+    repo.ok(&["session", "start", "sleepy", "--no-worktree"]);
+    repo.ok(&["session", "start", "sharer", "--no-worktree"]);
+    repo.ok_as("sleepy", &["claim", "a.txt"]);
+    repo.ok_as("sharer", &["claim", "b.txt", "--shared"]);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let wt = start(&repo, "frank");
+    assert_eq!(commit(&repo, &wt, "a.txt", &["stale holder"]).code, 0);
+    assert_eq!(commit(&repo, &wt, "b.txt", &["shared claim"]).code, 0);
+}
+
+#[test]
+fn a_users_hook_keeps_running_first_and_comes_back_intact() {
+    let repo = Repo::new();
+    let hooks = repo.path().join(".git/hooks");
+    let user_hook = "#!/bin/sh\nif [ -f .block ]; then echo 'user hook says no' >&2; exit 7; fi\necho ran >> .git/user-hook.log\n";
+    std::fs::write(hooks.join("pre-commit"), user_hook).unwrap();
+    std::fs::set_permissions(hooks.join("pre-commit"), std::fs::Permissions::from_mode(0o750)).unwrap();
+    repo.ok(&["hooks", "install"]);
+    let status = repo.json(&["hooks", "status"]);
+    assert_eq!(status["hooks"][0]["installed"], true);
+    assert!(status["hooks"][0]["saved"].as_str().unwrap().ends_with("pre-commit.pre-orchestrate"));
+
+    assert_eq!(commit(&repo, repo.path(), "one.txt", &["one"]).code, 0);
+    assert_eq!(std::fs::read_to_string(repo.path().join(".git/user-hook.log")).unwrap(), "ran\n");
+    std::fs::write(repo.path().join(".block"), "").unwrap();
+    let blocked = commit(&repo, repo.path(), "two.txt", &["two"]);
+    assert_eq!(blocked.code, 1, "the user's hook still decides: {blocked:?}");
+    assert!(blocked.stderr.contains("user hook says no"));
+
+    repo.ok(&["hooks", "uninstall"]);
+    assert_eq!(std::fs::read_to_string(hooks.join("pre-commit")).unwrap(), user_hook);
+    assert_eq!(std::fs::metadata(hooks.join("pre-commit")).unwrap().permissions().mode() & 0o777, 0o750);
+    assert!(!hooks.join("post-commit").exists() && !hooks.join("pre-commit.pre-orchestrate").exists());
+}
+
+#[test]
+fn one_install_covers_every_worktree_and_core_hooks_path_is_respected() {
+    let repo = Repo::new();
+    let wt = start(&repo, "gina");
+    // Installed from inside a linked worktree: goes to the common git dir.
+    let out =
+        repo.command(common::BIN).current_dir(&wt).args(["--json", "hooks", "install"]).output().unwrap();
+    assert!(out.status.success());
+    let dir = PathBuf::from(
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["dir"].as_str().unwrap(),
+    );
+    assert_eq!(dir.canonicalize().unwrap(), repo.path().join(".git/hooks").canonicalize().unwrap());
+    repo.ok(&["hooks", "uninstall"]);
+
+    let elsewhere = tempfile::tempdir().unwrap();
+    repo.git(&["config", "core.hooksPath", elsewhere.path().to_str().unwrap()]);
+    repo.ok(&["hooks", "install"]);
+    assert!(elsewhere.path().join("post-commit").exists());
+    assert!(!repo.path().join(".git/hooks/post-commit").exists());
+}
+
+#[test]
+fn a_tracked_hooks_folder_is_not_edited_and_the_way_out_is_explained() {
+    let repo = Repo::new();
+    std::fs::create_dir(repo.path().join(".husky")).unwrap();
+    std::fs::write(repo.path().join(".husky/pre-commit"), "#!/bin/sh\nnpm test\n").unwrap();
+    repo.git(&["add", ".husky"]);
+    repo.git(&["commit", "-q", "-m", "husky"]);
+    repo.git(&["config", "core.hooksPath", ".husky"]);
+    let run = repo.run(&["hooks", "install"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("tracked") && run.stderr.contains("git orchestrate hook"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join(".husky/pre-commit")).unwrap(),
+        "#!/bin/sh\nnpm test\n"
+    );
+    assert!(!repo.path().join(".husky/post-commit").exists());
+}
+
+#[test]
+fn a_corrupted_state_never_blocks_a_commit() {
+    let repo = Repo::new();
+    repo.ok(&["hooks", "install"]);
+    repo.ok(&["session", "start", "hal", "--no-worktree"]);
+    repo.plant("refs/orchestrate/claims", "claims.json", b"{ not json");
+    repo.plant("refs/orchestrate/tasks", "index-open-0.json", b"garbage");
+    let run = commit(&repo, repo.path(), "c.txt", &["still commits", "Closes: t-0000"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("git-orchestrate"), "problems are reported: {}", run.stderr);
+    // Even a store this binary cannot write (a newer format) lets commits through.
+    repo.plant(
+        "refs/orchestrate/meta",
+        "meta.json",
+        b"{\"format\": 9, \"created_at\": \"2030-01-01T00:00:00Z\"}",
+    );
+    assert_eq!(commit(&repo, repo.path(), "d.txt", &["and again", "Task: t-0000"]).code, 0);
+}
