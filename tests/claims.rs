@@ -214,13 +214,43 @@ fn eight_sessions_racing_for_overlapping_exclusive_claims_leave_one_winner() {
 }
 
 #[test]
-fn only_registered_active_sessions_take_claims() {
+fn a_new_name_that_claims_becomes_a_session_and_an_ended_one_is_refused() {
     let repo = Repo::new();
-    assert_eq!(repo.run_as("ghost", &["claim", "lib/"]).code, 2, "unknown session");
-    repo.ok(&["session", "start", "gone", "--no-worktree"]);
-    repo.ok(&["session", "end", "gone"]);
-    assert_eq!(repo.run_as("gone", &["claim", "lib/"]).code, 1, "ended session");
-    assert_eq!(repo.json(&["claims"]).as_array().unwrap().len(), 0);
+    repo.ok_as("newcomer", &["claim", "lib/"]);
+    let shown = repo.json(&["session", "show", "newcomer"]);
+    assert_eq!(shown["status"], "active", "registered on first use, so it can go stale and be ended");
+    assert_eq!(shown["worktree"], serde_json::Value::Null);
+    repo.ok(&["session", "end", "newcomer"]);
+    assert_eq!(repo.json(&["claims"]).as_array().unwrap().len(), 0, "ending released it");
+    let refused = repo.run_as("newcomer", &["claim", "lib/"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("session start newcomer"), "{}", refused.stderr);
+}
+
+#[test]
+fn a_folder_is_claimed_whole_however_it_is_written() {
+    let repo = Repo::new();
+    std::fs::create_dir_all(repo.path().join("lib/sub")).unwrap();
+    sessions(&repo, &["alice", "bob"]);
+    for (i, spelling) in ["lib", "lib/.", "lib/"].iter().enumerate() {
+        let claimed = repo.json_as("alice", &["claim", spelling]);
+        assert_eq!(claimed[0]["path"], "lib/", "{spelling}");
+        assert_eq!(
+            repo.run_as("bob", &["check", "lib/sub/x.rs"]).code,
+            1,
+            "{spelling} covers what is inside"
+        );
+        repo.ok_as("alice", &["release", "--all"]);
+        let _ = i;
+    }
+    let inside = repo.path().join("lib/sub");
+    let out = repo
+        .command(common::BIN)
+        .current_dir(&inside)
+        .args(["--json", "--session", "alice", "claim", "."])
+        .output()
+        .unwrap();
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()[0]["path"], "lib/sub/");
 }
 
 #[test]

@@ -8,14 +8,60 @@ use git_orchestrate::cli::Cli;
 fn render() -> Vec<u8> {
     let mut out = Vec::new();
     let command = Cli::command().name("git-orchestrate");
-    clap_mangen::Man::new(command.clone()).render(&mut out).unwrap();
-    // The subcommands get sections of their own, so `man git-orchestrate`
-    // documents every command, not only the top level.
+    let man = clap_mangen::Man::new(command.clone());
+    man.render_title(&mut out).unwrap();
+    man.render_name_section(&mut out).unwrap();
+    man.render_synopsis_section(&mut out).unwrap();
+    man.render_description_section(&mut out).unwrap();
+    man.render_options_section(&mut out).unwrap();
+    // Every command gets a section here (there are no per-command pages),
+    // so `man git-orchestrate` documents the whole command line.
     for sub in command.get_subcommands() {
         render_sub(&mut out, sub, "git orchestrate");
     }
+    out.extend_from_slice(EXTRA.as_bytes());
     out
 }
+
+const EXTRA: &str = r#".SH "EXIT STATUS"
+.TP
+0
+done
+.TP
+1
+refused by coordination: held by another session, nothing ready, a check failed, uncommitted work; the reason is on stderr
+.TP
+2
+bad input or usage; nothing was changed
+.TP
+3
+failure: not a repository, a corrupt document, a newer storage format, a git error
+.SH ENVIRONMENT
+.TP
+ORCHESTRATE_SESSION
+the acting session, when --session is not given (else the session recorded in the current worktree)
+.TP
+ORCHESTRATE_NOW
+an RFC 3339 time that pins the clock, for tests and demos
+.TP
+NO_COLOR
+no colour, even on a terminal
+.SH CONFIGURATION
+.TP
+orchestrate.staleAfter
+heartbeat age after which a session is stale (default 15m)
+.TP
+orchestrate.worktreeRoot
+where session worktrees are made (default <repo>.worktrees beside the repository)
+.TP
+orchestrate.setup
+shell command run in every new session worktree
+.TP
+orchestrate.fsync
+fsync every object and ref written (default: follows core.fsync)
+.SH "SEE ALSO"
+README.md, docs/data-model.md and docs/claims.md in the git-orchestrate sources.
+"#;
 
 fn render_sub(out: &mut Vec<u8>, command: &clap::Command, parent: &str) {
     let name = format!("{parent} {}", command.get_name());

@@ -168,6 +168,18 @@ fn a_stale_session_is_shown_apart_and_its_task_can_be_taken_over() {
 }
 
 #[test]
+fn a_name_that_claims_a_task_without_starting_a_session_still_goes_stale() {
+    let repo = Repo::new();
+    repo.git(&["config", "orchestrate.staleAfter", "1s"]);
+    let task = repo.add("abandoned", &[]);
+    repo.ok_as("quickstart", &["task", "claim", &task]);
+    assert_eq!(repo.json(&["session", "show", "quickstart"])["status"], "active");
+    assert_eq!(repo.run_as("other", &["task", "claim", &task]).code, 1);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_eq!(repo.json_as("other", &["task", "claim", &task])["assignee"], "other");
+}
+
+#[test]
 fn commands_refresh_the_heartbeat_at_most_every_30_seconds() {
     let repo = Repo::new();
     let at = |t: &str, args: &[&str]| {

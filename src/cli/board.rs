@@ -21,6 +21,9 @@ pub struct BoardArgs {
 }
 
 pub fn run(ctx: &Context, ui: &Ui, a: BoardArgs) -> CmdResult {
+    if a.markdown && ui.json {
+        return Err(Failure::Invalid("--json and --markdown are two formats: pick one".into()));
+    }
     if a.watch && ui.json {
         return Err(Failure::Invalid(
             "--watch redraws a terminal; drop --json, or run board --json repeatedly".into(),

@@ -48,7 +48,7 @@ pub struct ClaimsArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Files to check, relative to the current folder
+    /// Files, folders or globs to check, relative to the current folder
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<String>,
 }

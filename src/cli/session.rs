@@ -98,14 +98,26 @@ pub fn run(ctx: &Context, ui: &Ui, command: SessionCommand) -> CmdResult {
             let ended = ctx.end_session(a.name.as_deref(), a.force)?;
             ui.emit(&ended, || {
                 let mut out = format!("ended session {}", ended.session.name);
-                if let Some(commit) = &ended.saved_commit {
-                    let branch = ended.session.branch.as_deref().unwrap_or("its branch");
-                    out.push_str(&format!("\nsaved uncommitted work as {commit} on {branch}"));
+                for note in &ended.notes {
+                    out.push_str(&format!("\nnote: {note}"));
+                }
+                let branch = ended.saved_branch.as_deref().or(ended.session.branch.as_deref());
+                match (&ended.saved_commit, &ended.saved_branch) {
+                    (Some(commit), _) => out.push_str(&format!(
+                        "\nsaved uncommitted work as {commit} on {}",
+                        branch.unwrap_or("its branch")
+                    )),
+                    (None, Some(kept)) => {
+                        out.push_str(&format!("\nkept the detached HEAD's commits on branch {kept}"))
+                    }
+                    _ => {}
                 }
                 if let Some(backup) = &ended.backup {
-                    out.push_str(&format!(
-                        "\nchanged copies of .worktreeinclude files were backed up to {backup}"
-                    ));
+                    let ignored = match ended.moved.is_empty() {
+                        true => String::new(),
+                        false => format!(" (ignored files: {})", ended.moved.join(", ")),
+                    };
+                    out.push_str(&format!("\nfiles git does not track were kept in {backup}{ignored}"));
                 }
                 if !ended.released_tasks.is_empty() {
                     out.push_str(&format!("\nreleased tasks: {}", ended.released_tasks.join(", ")));

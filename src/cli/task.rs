@@ -85,14 +85,19 @@ pub struct IdArgs {
 pub struct EditArgs {
     /// Task id or a unique prefix of one
     id: String,
+    /// New one-line title
     #[arg(long, value_name = "T")]
     title: Option<String>,
+    /// New description
     #[arg(short = 'd', long = "description", value_name = "TEXT")]
     description: Option<String>,
+    /// New priority, 0 (highest) to 4 (lowest)
     #[arg(short = 'p', long = "priority", value_name = "0-4", value_parser = priority(), allow_negative_numbers = true)]
     priority: Option<u8>,
+    /// New kind of work
     #[arg(long = "type", value_name = "T")]
     kind: Option<String>,
+    /// New role
     #[arg(long, value_name = "R", conflicts_with = "no_role")]
     role: Option<String>,
     /// Clear the role

@@ -82,7 +82,7 @@ impl Context {
 
     /// Takes claims on every path of the request, all or none.
     pub fn claim_paths(&self, req: &ClaimRequest) -> Result<Vec<Claim>> {
-        let me = self.require_session("`claim`")?.to_string();
+        self.require_session("`claim`")?;
         if req.paths.is_empty() {
             return Err(Error::invalid("give at least one path to claim"));
         }
@@ -100,22 +100,30 @@ impl Context {
         let task = req.task.as_deref().map(|t| self.resolve_task_id(t)).transpose()?;
         let mode = if req.shared { ClaimMode::Shared } else { ClaimMode::Exclusive };
         let now = self.now();
-        let live = self.live_sessions()?;
         // A claim belongs to a session that can end (releasing it) and that
-        // heartbeats (keeping it alive): no claims from unknown or ended names.
-        match live.get(&me) {
-            None => {
-                return Err(Error::invalid(format!(
-                    "no session named {me}: start it with `git orchestrate session start {me}` before claiming paths"
-                )))
-            }
-            Some(false) if self.session_is_ended(&me)? => {
-                return Err(Error::refused(format!(
-                    "session {me} has ended: start it again with `git orchestrate session start {me}`"
-                )))
-            }
-            Some(_) => {}
-        }
+        // heartbeats (keeping it alive): a new name becomes one, an ended
+        // one is refused.
+        let me = self.acting_session("`claim`")?;
+        let live = self.live_sessions()?;
+        let claimed = self.take_claims(&me, &patterns, mode, ttl, req, task.as_ref(), &live, now)?;
+        self.register_on_first_use(&me)?;
+        Ok(claimed)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn take_claims(
+        &self,
+        me: &str,
+        patterns: &[ClaimPattern],
+        mode: ClaimMode,
+        ttl: Duration,
+        req: &ClaimRequest,
+        task: Option<&crate::model::ids::TaskId>,
+        live: &HashMap<String, bool>,
+        now: Timestamp,
+    ) -> Result<Vec<Claim>> {
+        let live = live.clone();
+        let me = me.to_string();
         self.store.update(refs::CLAIMS, |snap| {
             let mut claims = Self::load_claims(snap)?;
             let new: Vec<Claim> = patterns
@@ -144,6 +152,15 @@ impl Context {
             if !conflicts.is_empty() {
                 return Err(Error::refused(describe_conflicts(&conflicts, now)));
             }
+            let superseded: Vec<String> = claims
+                .iter()
+                .filter(|c| {
+                    !Self::binds(c, now, &live)
+                        && !c.is_expired(now)
+                        && new.iter().any(|n| n.conflicts_with(c))
+                })
+                .map(|c| format!("{} of {}", c.path, c.session))
+                .collect();
             claims.retain(|c| {
                 // Our own claim on the same pattern is renewed by the new one.
                 let renewed = c.session == me && patterns.contains(&c.path);
@@ -156,7 +173,11 @@ impl Context {
             });
             claims.extend(new.iter().cloned());
             let what: Vec<&str> = patterns.iter().map(ClaimPattern::as_str).collect();
-            let event = Event::new("claim", &me, now, format!("claim {} by {me}", what.join(" ")));
+            let mut summary = format!("claim {} by {me}", what.join(" "));
+            if !superseded.is_empty() {
+                summary.push_str(&format!(", superseding stale {}", superseded.join(", ")));
+            }
+            let event = Event::new("claim", &me, now, summary);
             let event = what.iter().fold(event, |e, p| e.entity(*p));
             let mut change = Change::new(event);
             change.put(CLAIMS_PATH, &ClaimsDoc { format: FORMAT, claims });
@@ -299,17 +320,15 @@ impl Context {
         }
     }
 
-    fn session_is_ended(&self, name: &str) -> Result<bool> {
-        let snap = self.store.snapshot(refs::SESSIONS)?;
-        let session =
-            snap.get::<crate::model::session::Session>(&crate::model::session::session_path(name))?;
-        Ok(session.is_some_and(|s| s.status == crate::model::session::SessionStatus::Ended))
-    }
-
     /// A claim pattern from user input, relative to the current directory.
     fn pattern_for(&self, input: &str) -> Result<ClaimPattern> {
-        let dir = input.ends_with('/');
-        let mut rel = self.relative_path(input)?;
+        let rel = self.relative_path(input)?;
+        // A folder, however it is written (`src/`, `src`, `src/.`, `.` in
+        // it), is claimed with everything under it.
+        let named_dir = input.ends_with('/') || input == "." || input.ends_with("/.");
+        let existing_dir = self.store.repository().workdir().is_some_and(|top| top.join(&rel).is_dir());
+        let dir = named_dir || (existing_dir && !rel.contains(['*', '?', '[']));
+        let mut rel = rel;
         if dir && !rel.ends_with('/') {
             rel.push('/');
         }
@@ -356,7 +375,7 @@ impl Context {
         let rel = parts[top_parts.len()..].join("/");
         if rel.is_empty() {
             return Err(Error::invalid(format!(
-                "'{input}' is the whole repository: claim a folder or files in it (for example src/)"
+                "'{input}' is the whole repository: claim a folder or files in it (for example src/), or '**' for everything"
             )));
         }
         Ok(rel)

@@ -215,9 +215,8 @@ impl Context {
             Ok(h) => Some(h.peel_to_tree().map_err(read("HEAD"))?),
             Err(_) => None, // the first commit: everything staged is new
         };
-        let diff = repo
-            .diff_tree_to_index(head.as_ref(), Some(&index), None)
-            .map_err(read("the staged changes"))?;
+        let diff =
+            repo.diff_tree_to_index(head.as_ref(), Some(&index), None).map_err(read("the staged changes"))?;
         let mut paths = Vec::new();
         for delta in diff.deltas() {
             for file in [delta.old_file(), delta.new_file()] {

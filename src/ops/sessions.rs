@@ -299,7 +299,7 @@ impl Context {
                 main.with_file_name(folder)
             }
         };
-        Ok(root.join(name))
+        Ok(lexically_normal(&root.join(name)))
     }
 
     pub fn list_sessions(&self, include_ended: bool) -> Result<(Vec<SessionView>, Vec<Corrupt>)> {
@@ -322,6 +322,54 @@ impl Context {
         Ok(SessionView { stale: session.is_stale(self.now(), self.stale_after()?), session })
     }
 
+    /// The acting session, if it may act: a name never used before, or an
+    /// active session. A session that was ended is refused until it is
+    /// started again. Reads only; see [`Context::register_on_first_use`].
+    pub fn acting_session(&self, what: &str) -> Result<String> {
+        let me = self.require_session(what)?.to_string();
+        if self.session_snapshot_get(&me)?.is_some_and(|s| s.status == SessionStatus::Ended) {
+            return Err(Error::refused(format!(
+                "session {me} has ended: start it again with `git orchestrate session start {me}`"
+            )));
+        }
+        Ok(me)
+    }
+
+    /// Makes a name that has just acted as a session (claimed a task or a
+    /// path) a registered session, without a worktree, so it heartbeats,
+    /// goes stale and can be ended like any other, and what it holds never
+    /// outlives it. Called after the action succeeded, so bad input and
+    /// refusals write nothing.
+    pub fn register_on_first_use(&self, me: &str) -> Result<()> {
+        let now = self.now();
+        self.store.update(refs::SESSIONS, |snap| match snap.get::<Session>(&session_path(me))? {
+            Some(_) => Ok(Outcome::Unchanged(())),
+            None => {
+                let session = Session {
+                    format: FORMAT,
+                    name: me.to_string(),
+                    role: None,
+                    capabilities: Vec::new(),
+                    status: SessionStatus::Active,
+                    worktree: None,
+                    branch: None,
+                    task: None,
+                    doing: None,
+                    progress: None,
+                    phase: None,
+                    started_at: now,
+                    heartbeat_at: now,
+                    ended_at: None,
+                };
+                let event =
+                    Event::new("start", me, now, format!("start session {me} (first use)")).entity(me);
+                let mut change = Change::new(event);
+                change.put(session.path(), &session);
+                Ok::<_, Error>(change.write(()))
+            }
+        })
+    }
+
     fn name_or_me(&self, name: Option<&str>, what: &str) -> Result<String> {
         let name = match name {
             Some(n) => n.to_string(),
@@ -334,7 +382,8 @@ impl Context {
     /// Records a heartbeat, with what the session is doing.
     pub fn heartbeat(&self, pulse: &Pulse) -> Result<Session> {
         pulse.validate()?;
-        let me = self.require_session("`heartbeat`")?.to_string();
+        let me = self.acting_session("`heartbeat`")?;
+        self.register_on_first_use(&me)?;
         let now = self.now();
         let session = self.update_session(&me, "heartbeat", |s| {
             pulse.apply(s);
@@ -437,6 +486,11 @@ impl Context {
         if let Some(wt) = self.locate_worktree(&root, &session, &mut saved)? {
             self.save_or_refuse(&root, &session, &wt, force, &mut saved)?;
             worktree::remove(&root, &wt, true).map_err(|e| worktree_failure(&wt, e.to_string()))?;
+            // The folder holding session worktrees goes once it is empty
+            // (remove_dir refuses a folder with anything in it).
+            if let Some(parent) = wt.parent() {
+                let _ = std::fs::remove_dir(parent);
+            }
         }
         let released_tasks = self.release_tasks_of(&name)?;
         let released_claims = self.release_all_claims_of(&name)?;
@@ -619,6 +673,22 @@ fn list(paths: &[String]) -> String {
         n if n > 10 => format!("{} and {} more", shown.join(", "), n - 10),
         _ => shown.join(", "),
     }
+}
+
+/// `a/b/../c` as `a/c`, without touching the file system (the folder may
+/// not exist yet).
+fn lexically_normal(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 fn unknown_session(name: &str) -> Error {

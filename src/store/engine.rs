@@ -80,7 +80,12 @@ impl Event {
     fn message(&self) -> String {
         // The summary may quote text written by an agent: keep it one line.
         let summary: String = self.summary.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-        let mut message = format!("{summary}\n\nAction: {}\nActor: {}\n", self.action, self.actor);
+        let mut message = format!(
+            "{summary}\n\nAction: {}\nActor: {}\nAt: {}\n",
+            self.action,
+            self.actor,
+            self.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        );
         for entity in &self.entities {
             message.push_str(&format!("Entity: {entity}\n"));
         }
@@ -102,6 +107,11 @@ impl Event {
                 event.action = v.to_string();
             } else if let Some(v) = line.strip_prefix("Actor: ") {
                 event.actor = v.to_string();
+            } else if let Some(v) = line.strip_prefix("At: ") {
+                // Commit times have whole seconds; the trailer keeps the event's own.
+                if let Ok(at) = chrono::DateTime::parse_from_rfc3339(v) {
+                    event.at = at.to_utc();
+                }
             } else if let Some(v) = line.strip_prefix("Entity: ") {
                 event.entities.push(v.to_string());
             }

@@ -284,8 +284,9 @@ impl Context {
 
     /// Claims one task by id for the acting session.
     pub fn claim_task(&self, id: &str, force: bool) -> Result<Task> {
-        let me = self.require_session("claiming a task")?.to_string();
+        let me = self.acting_session("claiming a task")?;
         let task = self.claim_task_as(&me, id, force)?;
+        self.register_on_first_use(&me)?;
         self.note_current_task(&me, Some(task.id.as_str()), None);
         Ok(task)
     }
@@ -339,8 +340,12 @@ impl Context {
     /// Claims the best ready task: highest priority, then oldest, optionally
     /// of one role. Atomic under any number of concurrent claimers.
     pub fn claim_next(&self, role: Option<&str>) -> Result<Task> {
-        let me = self.require_session("claiming a task")?.to_string();
+        if let Some(role) = role {
+            validate_name("role", role)?;
+        }
+        let me = self.acting_session("claiming a task")?;
         let task = self.claim_next_as(&me, role)?;
+        self.register_on_first_use(&me)?;
         self.note_current_task(&me, Some(task.id.as_str()), None);
         Ok(task)
     }
@@ -437,7 +442,9 @@ impl Context {
     /// queue. Only the holder may do so unless `force` is given; anyone may
     /// cancel a task nobody holds.
     pub fn finish_task(&self, id: &str, how: Finish, note: Option<&str>, force: bool) -> Result<Task> {
-        if self.session().is_none() && !force {
+        // Anyone may cancel a task nobody holds; the rest needs the holder
+        // (a session) or a human's --force.
+        if self.session().is_none() && !force && how != Finish::Cancelled {
             self.require_session(&format!("`task {}` (or, for a human, --force)", how.verb()))?;
         }
         let by = self.actor();
