@@ -132,9 +132,6 @@ impl Context {
             match self.finish_task_as(&by, &id, Finish::Done, Some(&note), true) {
                 Ok(task) => {
                     report.closed.push(task.id.to_string());
-                    if let Some(me) = self.session() {
-                        self.note_current_task(me, None, Some(task.id.as_str()));
-                    }
                     let out = Outgoing {
                         to: "all".into(),
                         subject: format!("{} done: {}", task.id, task.title),

@@ -191,7 +191,7 @@ impl Context {
         }
         if let Some(task) = task {
             match self.claim_task_as(&opts.name, task.as_str(), false) {
-                Ok(claimed) => started.session = self.set_session_task(&opts.name, Some(claimed.id.to_string()))?,
+                Ok(claimed) => started.session.task = Some(claimed.id.to_string()),
                 Err(Error::Refused(why)) => {
                     return Err(Error::refused(format!(
                         "session {} is started, but {why}; claim another task from it with `git orchestrate task claim`",
@@ -307,10 +307,16 @@ impl Context {
         let (sessions, corrupt) = snap.decode_all::<Session>(&snap.list("")?)?;
         let now = self.now();
         let stale_after = self.stale_after()?;
+        let current = self.current_tasks()?;
         let mut views: Vec<SessionView> = sessions
             .into_iter()
             .filter(|s| include_ended || s.status == SessionStatus::Active)
-            .map(|s| SessionView { stale: s.is_stale(now, stale_after), session: s })
+            .map(|mut s| {
+                if s.status == SessionStatus::Active {
+                    s.task = current.get(&s.name).cloned();
+                }
+                SessionView { stale: s.is_stale(now, stale_after), session: s }
+            })
             .collect();
         views.sort_by(|a, b| (a.stale, &a.session.name).cmp(&(b.stale, &b.session.name)));
         Ok((views, corrupt))
@@ -318,7 +324,10 @@ impl Context {
 
     pub fn show_session(&self, name: Option<&str>) -> Result<SessionView> {
         let name = self.name_or_me(name, "`session show`")?;
-        let session = self.session_snapshot_get(&name)?.ok_or_else(|| unknown_session(&name))?;
+        let mut session = self.session_snapshot_get(&name)?.ok_or_else(|| unknown_session(&name))?;
+        if session.status == SessionStatus::Active {
+            session.task = self.current_tasks()?.remove(&name);
+        }
         Ok(SessionView { stale: session.is_stale(self.now(), self.stale_after()?), session })
     }
 
@@ -370,6 +379,22 @@ impl Context {
         })
     }
 
+    /// The task each session is on: the one it claimed last among those it
+    /// holds. Derived from the task index, so claiming a task is one write.
+    fn current_tasks(&self) -> Result<std::collections::HashMap<String, String>> {
+        let filter = super::tasks::TaskFilter { status: Some(TaskStatus::Claimed), ..Default::default() };
+        let mut latest: std::collections::HashMap<String, (crate::model::time::Timestamp, String)> =
+            std::collections::HashMap::new();
+        for view in self.list_tasks(&filter)?.tasks {
+            let t = view.task;
+            let (Some(holder), Some(at)) = (t.assignee, t.claimed_at) else { continue };
+            if latest.get(&holder).is_none_or(|(seen, _)| at > *seen) {
+                latest.insert(holder, (at, t.id.to_string()));
+            }
+        }
+        Ok(latest.into_iter().map(|(k, (_, id))| (k, id)).collect())
+    }
+
     fn name_or_me(&self, name: Option<&str>, what: &str) -> Result<String> {
         let name = match name {
             Some(n) => n.to_string(),
@@ -418,27 +443,6 @@ impl Context {
         if beat.is_ok() {
             let _ = self.renew_claims_of(&me);
         }
-    }
-
-    /// Records (or clears) the task a session is working on, if `name` is
-    /// an active registered session. Best effort: the queue does not need
-    /// sessions, so an unknown or ended name is not an error.
-    pub(crate) fn note_current_task(&self, name: &str, task: Option<&str>, only_if: Option<&str>) {
-        let Ok(Some(session)) = self.session_snapshot_get(name) else { return };
-        if session.status != SessionStatus::Active
-            || only_if.is_some_and(|id| session.task.as_deref() != Some(id))
-        {
-            return;
-        }
-        let _ = self.set_session_task(name, task.map(str::to_string));
-    }
-
-    pub(crate) fn set_session_task(&self, name: &str, task: Option<String>) -> Result<Session> {
-        self.update_session(name, "task", |s| {
-            let changed = s.task != task;
-            s.task = task.clone();
-            changed
-        })
     }
 
     /// Changes one session document; `edit` returns false for "no change".

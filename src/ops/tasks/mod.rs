@@ -152,6 +152,20 @@ impl Context {
         })
     }
 
+    /// Whether the session holding `task` still counts: active and not
+    /// stale. A holder with no session record (from before sessions were
+    /// registered on first use) keeps what it holds.
+    fn holder_is_live(&self, task: &Task) -> Result<bool> {
+        let Some(holder) = task.assignee.as_deref() else { return Ok(false) };
+        let snap = self.store.snapshot(refs::SESSIONS)?;
+        let path = crate::model::session::session_path(holder);
+        Ok(match snap.get::<crate::model::session::Session>(&path) {
+            Ok(Some(s)) => s.is_live(self.now(), self.stale_after()?),
+            Ok(None) | Err(StoreError::Corrupt { .. }) => true,
+            Err(e) => return Err(e.into()),
+        })
+    }
+
     /// Every registered session, with whether it is live (active and not stale).
     pub(crate) fn live_sessions(&self) -> Result<HashMap<String, bool>> {
         let snap = self.store.snapshot(refs::SESSIONS)?;
@@ -287,7 +301,6 @@ impl Context {
         let me = self.acting_session("claiming a task")?;
         let task = self.claim_task_as(&me, id, force)?;
         self.register_on_first_use(&me)?;
-        self.note_current_task(&me, Some(task.id.as_str()), None);
         Ok(task)
     }
 
@@ -296,14 +309,14 @@ impl Context {
     pub fn claim_task_as(&self, me: &str, id: &str, force: bool) -> Result<Task> {
         let prefix = IdPrefix::parse(id)?;
         let now = self.now();
-        let live = self.live_sessions()?;
         self.store.update(refs::TASKS, |snap| {
             let (_, task) = resolve(snap, &prefix)?;
             match task.status {
                 TaskStatus::Claimed if task.assignee.as_deref() == Some(me) => {
                     return Ok(Outcome::Unchanged(task));
                 }
-                TaskStatus::Claimed if holder_is_live(&task, &live) => return Err(held_by_other(&task, now)),
+                // Only a task someone else holds needs its holder looked up.
+                TaskStatus::Claimed if self.holder_is_live(&task)? => return Err(held_by_other(&task, now)),
                 TaskStatus::Claimed => {}
                 status if status.is_closed() => {
                     return Err(Error::refused(format!("{} is already {status}: nothing to claim", task.id)));
@@ -346,7 +359,6 @@ impl Context {
         let me = self.acting_session("claiming a task")?;
         let task = self.claim_next_as(&me, role)?;
         self.register_on_first_use(&me)?;
-        self.note_current_task(&me, Some(task.id.as_str()), None);
         Ok(task)
     }
 
@@ -448,12 +460,7 @@ impl Context {
             self.require_session(&format!("`task {}` (or, for a human, --force)", how.verb()))?;
         }
         let by = self.actor();
-        let task = self.finish_task_as(&by, id, how, note, force)?;
-        // The session is no longer on it (if it was its current task).
-        if let Some(me) = self.session() {
-            self.note_current_task(me, None, Some(task.id.as_str()));
-        }
-        Ok(task)
+        self.finish_task_as(&by, id, how, note, force)
     }
 
     /// Finishes a task on behalf of `by` (a session name, or a human's name
@@ -547,16 +554,6 @@ fn check_finish(task: &Task, how: Finish, mine: bool, force: bool, now: Timestam
             "{} is open and not yours: claim it first (`git orchestrate task claim {}`), or pass --force",
             task.id, task.id
         ))),
-    }
-}
-
-/// Whether the session holding `task` still counts: a known session that
-/// is active and not stale. Tasks held by names that were never registered
-/// as sessions stay held (sessions are optional for the queue alone).
-fn holder_is_live(task: &Task, sessions: &HashMap<String, bool>) -> bool {
-    match task.assignee.as_deref().and_then(|a| sessions.get(a)) {
-        Some(live) => *live,
-        None => true,
     }
 }
 

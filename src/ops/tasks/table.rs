@@ -47,6 +47,8 @@ pub struct TaskSummary {
     pub assignee: Option<String>,
     pub created_at: Timestamp,
     #[serde(default)]
+    pub claimed_at: Option<Timestamp>,
+    #[serde(default)]
     pub progress: u8,
 }
 
@@ -63,6 +65,7 @@ impl From<&Task> for TaskSummary {
             depends_on: t.depends_on.clone(),
             assignee: t.assignee.clone(),
             created_at: t.created_at,
+            claimed_at: t.claimed_at,
             progress: t.progress,
         }
     }
