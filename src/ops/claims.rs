@@ -104,42 +104,30 @@ impl Context {
         // heartbeats (keeping it alive): a new name becomes one, an ended
         // one is refused.
         let me = self.acting_session("`claim`")?;
-        let live = self.live_sessions()?;
-        let claimed = self.take_claims(&me, &patterns, mode, ttl, req, task.as_ref(), &live, now)?;
+        let new: Vec<Claim> = patterns
+            .into_iter()
+            .map(|path| Claim {
+                format: FORMAT,
+                path,
+                session: me.clone(),
+                mode,
+                reason: req.reason.clone(),
+                task: task.as_ref().map(|t| t.to_string()),
+                created_at: now,
+                expires_at: now + ttl,
+                renewed_at: None,
+            })
+            .collect();
+        let claimed = self.take_claims(&me, new, now)?;
         self.register_on_first_use(&me)?;
         Ok(claimed)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn take_claims(
-        &self,
-        me: &str,
-        patterns: &[ClaimPattern],
-        mode: ClaimMode,
-        ttl: Duration,
-        req: &ClaimRequest,
-        task: Option<&crate::model::ids::TaskId>,
-        live: &HashMap<String, bool>,
-        now: Timestamp,
-    ) -> Result<Vec<Claim>> {
-        let live = live.clone();
-        let me = me.to_string();
+    /// Adds `new` to the table in one compare-and-swap, all or none.
+    fn take_claims(&self, me: &str, new: Vec<Claim>, now: Timestamp) -> Result<Vec<Claim>> {
+        let live = self.live_sessions()?;
         self.store.update(refs::CLAIMS, |snap| {
             let mut claims = Self::load_claims(snap)?;
-            let new: Vec<Claim> = patterns
-                .iter()
-                .map(|path| Claim {
-                    format: FORMAT,
-                    path: path.clone(),
-                    session: me.clone(),
-                    mode,
-                    reason: req.reason.clone(),
-                    task: task.as_ref().map(|t| t.to_string()),
-                    created_at: now,
-                    expires_at: now + ttl,
-                    renewed_at: None,
-                })
-                .collect();
             let conflicts: Vec<(&Claim, &Claim)> = new
                 .iter()
                 .flat_map(|n| {
@@ -163,7 +151,7 @@ impl Context {
                 .collect();
             claims.retain(|c| {
                 // Our own claim on the same pattern is renewed by the new one.
-                let renewed = c.session == me && patterns.contains(&c.path);
+                let renewed = c.session == me && new.iter().any(|n| n.path == c.path);
                 // A claim that no longer binds (stale or ended holder) and
                 // overlaps a new exclusive claim is superseded by it, so the
                 // holder cannot come back to an overlap.
@@ -172,16 +160,16 @@ impl Context {
                 !(renewed || superseded || c.is_expired(now))
             });
             claims.extend(new.iter().cloned());
-            let what: Vec<&str> = patterns.iter().map(ClaimPattern::as_str).collect();
+            let what: Vec<&str> = new.iter().map(|n| n.path.as_str()).collect();
             let mut summary = format!("claim {} by {me}", what.join(" "));
             if !superseded.is_empty() {
                 summary.push_str(&format!(", superseding stale {}", superseded.join(", ")));
             }
-            let event = Event::new("claim", &me, now, summary);
+            let event = Event::new("claim", me, now, summary);
             let event = what.iter().fold(event, |e, p| e.entity(*p));
             let mut change = Change::new(event);
             change.put(CLAIMS_PATH, &ClaimsDoc { format: FORMAT, claims });
-            Ok(change.write(new))
+            Ok(change.write(new.clone()))
         })
     }
 
