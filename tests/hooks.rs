@@ -183,7 +183,11 @@ fn a_tracked_hooks_folder_is_not_edited_and_the_way_out_is_explained() {
     repo.git(&["config", "core.hooksPath", ".husky"]);
     let run = repo.run(&["hooks", "install"]);
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("tracked") && run.stderr.contains("git orchestrate hook"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("hook manager") && run.stderr.contains("git-orchestrate hook pre-commit"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(
         std::fs::read_to_string(repo.path().join(".husky/pre-commit")).unwrap(),
         "#!/bin/sh\nnpm test\n"
@@ -208,4 +212,139 @@ fn a_corrupted_state_never_blocks_a_commit() {
         b"{\"format\": 9, \"created_at\": \"2030-01-01T00:00:00Z\"}",
     );
     assert_eq!(commit(&repo, repo.path(), "d.txt", &["and again", "Task: t-0000"]).code, 0);
+}
+
+#[test]
+fn a_hook_that_depends_on_its_own_name_is_never_wrapped() {
+    let repo = Repo::new();
+    let hooks = repo.path().join(".git/hooks");
+    let dispatcher = "#!/bin/sh\n. \"$(dirname \"$0\")/_/$(basename \"$0\")\"\n";
+    std::fs::write(hooks.join("pre-commit"), dispatcher).unwrap();
+    std::fs::set_permissions(hooks.join("pre-commit"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = repo.run(&["hooks", "install"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("own name") && run.stderr.contains("git-orchestrate hook pre-commit"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read_to_string(hooks.join("pre-commit")).unwrap(), dispatcher, "untouched");
+    assert!(!hooks.join("post-commit").exists(), "nothing installed");
+}
+
+#[test]
+fn a_relative_hooks_path_is_refused_because_worktrees_would_not_share_it() {
+    let repo = Repo::new();
+    repo.git(&["config", "core.hooksPath", ".githooks"]);
+    let run = repo.run(&["hooks", "install"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("relative") && run.stderr.contains("session worktrees"), "{}", run.stderr);
+    assert!(!repo.path().join(".githooks").exists());
+}
+
+#[test]
+fn an_emptied_editor_message_still_aborts_the_commit() {
+    let repo = Repo::new();
+    repo.ok(&["hooks", "install"]);
+    let wt = start(&repo, "ivy");
+    let task = repo.add("current", &[]);
+    repo.ok_as("ivy", &["task", "claim", &task]);
+    std::fs::write(wt.join("e.txt"), "e").unwrap();
+    git_in(&repo, &wt, &["add", "e.txt"]);
+    // An editor that leaves the message empty: git must abort as usual.
+    let out = repo
+        .command("git")
+        .current_dir(&wt)
+        .env("GIT_EDITOR", "true")
+        .args(["commit", "-q"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the commit must abort: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn a_repeated_closes_trailer_records_the_commit_but_announces_nothing_again() {
+    let repo = Repo::new();
+    repo.ok(&["hooks", "install"]);
+    let wt = start(&repo, "jack");
+    repo.ok(&["session", "start", "kate", "--no-worktree"]);
+    let task = repo.add("once", &[]);
+    repo.ok_as("jack", &["task", "claim", &task]);
+    assert_eq!(commit(&repo, &wt, "a.txt", &["first", &format!("Closes: {task}")]).code, 0);
+    assert_eq!(
+        git_in(
+            &repo,
+            &wt,
+            &["commit", "-q", "--amend", "-m", "first, amended", "-m", &format!("Closes: {task}")]
+        )
+        .code,
+        0
+    );
+    assert_eq!(commit(&repo, &wt, "b.txt", &["again", &format!("Done: {task}\nCloses: #12")]).code, 0);
+    let completions = repo.json_as("kate", &["inbox"]);
+    let n = completions.as_array().unwrap().iter().filter(|m| m["kind"] == "completion").count();
+    assert_eq!(n, 1, "announced once: {completions}");
+    assert_eq!(
+        repo.json(&["task", "show", &task])["commits"].as_array().unwrap().len(),
+        3,
+        "every commit recorded"
+    );
+}
+
+#[test]
+fn a_closes_trailer_does_not_close_a_task_another_live_session_holds() {
+    let repo = Repo::new();
+    repo.ok(&["hooks", "install"]);
+    repo.ok(&["session", "start", "holder", "--no-worktree"]);
+    let task = repo.add("theirs", &[]);
+    repo.ok_as("holder", &["task", "claim", &task]);
+    let wt = start(&repo, "passer");
+    let run = commit(&repo, &wt, "c.txt", &["fix", &format!("Closes: {task}")]);
+    assert_eq!(run.code, 0);
+    assert!(run.stderr.contains("held by holder"), "{}", run.stderr);
+    let shown = repo.json(&["task", "show", &task]);
+    assert_eq!(shown["status"], "claimed");
+    assert_eq!(shown["commits"].as_array().unwrap().len(), 1, "but the commit is recorded");
+}
+
+#[test]
+fn pre_commit_checks_every_name_and_stays_out_of_merges() {
+    let repo = Repo::new();
+    repo.ok(&["hooks", "install"]);
+    let erin = start(&repo, "erin");
+    repo.ok_as("erin", &["claim", "src/api/"]);
+    std::fs::create_dir_all(erin.join("src/api")).unwrap();
+    assert_eq!(commit(&repo, &erin, "src/api/mine.rs", &["erin's work"]).code, 0);
+
+    // Odd names under a claimed folder are still caught.
+    let main = repo.path();
+    std::fs::create_dir_all(main.join("src/api")).unwrap();
+    std::fs::write(main.join("src/api/we\\ird.rs"), "x").unwrap();
+    git_in(&repo, main, &["add", "src/api"]);
+    let refused = git_in(&repo, main, &["commit", "-q", "-m", "odd name"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert_eq!(git_in(&repo, main, &["reset", "-q", "--hard"]).code, 0);
+    let _ = std::fs::remove_file(main.join("src/api/we\\ird.rs"));
+
+    // Concluding a merge of erin's branch brings in her commits: not blocked.
+    assert_eq!(git_in(&repo, main, &["merge", "-q", "--no-ff", "--no-commit", "orchestrate/erin"]).code, 0);
+    let merged = git_in(&repo, main, &["commit", "-q", "-m", "merge erin"]);
+    assert_eq!(merged.code, 0, "{merged:?}");
+}
+
+#[test]
+fn install_never_overwrites_a_saved_hook() {
+    let repo = Repo::new();
+    let hooks = repo.path().join(".git/hooks");
+    std::fs::write(hooks.join("pre-commit"), "#!/bin/sh\necho ORIGINAL\n").unwrap();
+    std::fs::set_permissions(hooks.join("pre-commit"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    repo.ok(&["hooks", "install"]);
+    std::fs::remove_file(hooks.join("pre-commit")).unwrap();
+    std::os::unix::fs::symlink("../../node_modules/nowhere/pc", hooks.join("pre-commit")).unwrap();
+    let run = repo.run(&["hooks", "install"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        std::fs::read_to_string(hooks.join("pre-commit.pre-orchestrate")).unwrap(),
+        "#!/bin/sh\necho ORIGINAL\n"
+    );
 }

@@ -57,7 +57,14 @@ fn render(dir: &Path, states: &[HookState], verb: &str) -> String {
             (false, true) => "yours (git-orchestrate not installed)",
             (false, false) => "none",
         };
-        let saved = s.saved.as_ref().map(|p| format!("; yours runs first: {}", name(p))).unwrap_or_default();
+        let saved = match (&s.saved, s.saved_runs) {
+            (Some(p), true) => format!("; yours runs first: {}", name(p)),
+            (Some(p), false) if s.installed => {
+                format!("; yours is kept as {} but not run: it is not executable", name(p))
+            }
+            (Some(p), false) => format!("; an earlier hook is kept as {} but nothing runs it", name(p)),
+            (None, _) => String::new(),
+        };
         out.push_str(&format!("  {:<19} {state}{saved}\n", s.hook));
     }
     out

@@ -21,14 +21,33 @@ pub const HOOKS: [(&str, &str); 3] = [
 const MARKER: &str = "installed by `git orchestrate hooks install`";
 const SAVED_SUFFIX: &str = ".pre-orchestrate";
 
+/// What to add by hand to hooks we must not wrap: one guarded line per hook
+/// (it does nothing for someone without git-orchestrate installed).
+pub const BY_HAND: &str = concat!(
+    "  pre-commit:          command -v git-orchestrate >/dev/null 2>&1 && { git-orchestrate hook pre-commit \"$@\" || exit $?; }\n",
+    "  prepare-commit-msg:  command -v git-orchestrate >/dev/null 2>&1 && git-orchestrate hook prepare-commit-msg \"$@\"\n",
+    "  post-commit:         command -v git-orchestrate >/dev/null 2>&1 && git-orchestrate hook post-commit \"$@\"",
+);
+
 #[derive(Debug, thiserror::Error)]
 pub enum HookError {
     #[error(
-        "core.hooksPath is {dir}, a folder tracked in this repository (a hook manager such as husky or \
-         lefthook keeps its hooks there); git-orchestrate does not edit tracked files: add a line \
-         `git orchestrate hook <hook> \"$@\"` to its pre-commit, prepare-commit-msg and post-commit hooks instead"
+        "core.hooksPath is {dir}, a folder of this repository that a hook manager (husky, lefthook, …) keeps; \
+         git-orchestrate does not edit it behind your back. Add these lines to those hooks instead:\n{BY_HAND}"
     )]
-    Tracked { dir: PathBuf },
+    Managed { dir: PathBuf },
+    #[error(
+        "core.hooksPath is the relative path {path}: git reads it inside each worktree, so hooks installed \
+         here would not run in session worktrees. Make it an absolute path or unset it, or add these lines to \
+         the hooks in every worktree:\n{BY_HAND}"
+    )]
+    Relative { path: String },
+    #[error(
+        "{} depends on its own name or is not a shell script, so it cannot be wrapped without breaking it; \
+         nothing was changed. Add this line to it instead:\n{BY_HAND}",
+        hook.display()
+    )]
+    Unwrappable { hook: PathBuf },
     #[error(
         "{hook} has a saved earlier hook beside it ({saved}) but is not ours: move one of them away, then run \
          `git orchestrate hooks install` again"
@@ -55,8 +74,11 @@ pub struct HookState {
     pub path: PathBuf,
     /// Our script is installed.
     pub installed: bool,
-    /// The user's earlier hook, kept and run first, if any.
+    /// The user's earlier hook, kept beside ours, if any.
     pub saved: Option<PathBuf>,
+    /// Whether that saved hook really runs: ours is installed to run it
+    /// and it is executable (git, and our script, skip one that is not).
+    pub saved_runs: bool,
     /// A hook that is not ours sits there (and ours is not installed).
     pub foreign: bool,
 }
@@ -77,6 +99,26 @@ pub fn hooks_dir(common_dir: &Path, worktree_top: Option<&Path>, hooks_path: Opt
     }
 }
 
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+}
+
+/// A hook we can move aside and run from our script: a text script that
+/// does not look at its own name or location (`$0`). Husky-style
+/// dispatchers find their work through `$0`, so renaming them would
+/// silently turn them off.
+fn wrappable(path: &Path) -> bool {
+    match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => text.starts_with("#!") && !text.contains("$0") && !text.contains("${0"),
+            Err(_) => false,
+        },
+        // A dangling link has nothing to run; moving it aside loses nothing.
+        Err(_) => true,
+    }
+}
+
 fn is_ours(path: &Path) -> bool {
     std::fs::read_to_string(path).is_ok_and(|text| text.contains(MARKER))
 }
@@ -89,11 +131,13 @@ pub fn status(dir: &Path) -> Vec<HookState> {
             let path = dir.join(name);
             let saved = dir.join(format!("{name}{SAVED_SUFFIX}"));
             let installed = is_ours(&path);
+            let saved_exists = std::fs::symlink_metadata(&saved).is_ok();
             HookState {
                 hook: name.to_string(),
-                foreign: path.exists() && !installed,
+                foreign: std::fs::symlink_metadata(&path).is_ok() && !installed,
+                saved_runs: installed && saved_exists && is_executable(&saved),
                 installed,
-                saved: saved.exists().then_some(saved),
+                saved: saved_exists.then_some(saved),
                 path,
             }
         })
@@ -104,11 +148,19 @@ pub fn status(dir: &Path) -> Vec<HookState> {
 /// it again refreshes our scripts and changes nothing else.
 pub fn install(dir: &Path) -> Result<Vec<HookState>, HookError> {
     std::fs::create_dir_all(dir).map_err(io("create", dir))?;
-    // Check every hook before changing any, so a conflict changes nothing.
+    // Check every hook before changing any, so a refusal changes nothing.
+    // symlink_metadata, not exists(): a dangling link is still a hook.
     for (name, _) in HOOKS {
         let (path, saved) = (dir.join(name), dir.join(format!("{name}{SAVED_SUFFIX}")));
-        if path.exists() && !is_ours(&path) && saved.exists() {
+        let present = std::fs::symlink_metadata(&path).is_ok();
+        if !present || is_ours(&path) {
+            continue;
+        }
+        if std::fs::symlink_metadata(&saved).is_ok() {
             return Err(HookError::Conflict { hook: path, saved });
+        }
+        if !wrappable(&path) {
+            return Err(HookError::Unwrappable { hook: path });
         }
     }
     for (name, script) in HOOKS {
@@ -168,6 +220,7 @@ mod tests {
         std::fs::set_permissions(&user, std::fs::Permissions::from_mode(0o750)).unwrap();
         let states = install(dir.path()).unwrap();
         assert!(states.iter().all(|s| s.installed));
+        assert!(states[0].saved_runs);
         assert_eq!(
             std::fs::read_to_string(dir.path().join("pre-commit.pre-orchestrate")).unwrap(),
             "#!/bin/sh\necho mine\n"

@@ -231,6 +231,28 @@ impl Context {
         self.conflicts_with(&patterns)
     }
 
+    /// The exclusive claims of other live sessions that cover these files
+    /// (repository-relative paths, taken literally).
+    pub(crate) fn conflicts_for_files(&self, files: &[String]) -> Result<Vec<Conflict>> {
+        let snap = self.store.snapshot(refs::CLAIMS)?;
+        let claims = Self::load_claims(&snap)?;
+        if claims.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = self.now();
+        let live = self.live_sessions()?;
+        let me = self.session();
+        let mut conflicts = Vec::new();
+        for c in claims.iter().filter(|c| {
+            me != Some(c.session.as_str()) && c.mode == ClaimMode::Exclusive && Self::binds(c, now, &live)
+        }) {
+            for file in files.iter().filter(|f| c.covers(f)) {
+                conflicts.push(Conflict { file: file.clone(), claim: c.clone() });
+            }
+        }
+        Ok(conflicts)
+    }
+
     /// The exclusive claims of other live sessions that overlap `patterns`
     /// (repository-relative).
     pub(crate) fn conflicts_with(&self, patterns: &[ClaimPattern]) -> Result<Vec<Conflict>> {

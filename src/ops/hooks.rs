@@ -10,7 +10,6 @@
 use super::tasks::Finish;
 use super::{Context, Error, Result};
 use crate::hooks::{self, HookError, HookState};
-use crate::model::claim::ClaimPattern;
 use crate::model::message::MessageKind;
 use crate::ops::claims::Conflict;
 use crate::ops::messages::Outgoing;
@@ -36,9 +35,16 @@ fn trailer_action(key: &str) -> Option<bool> {
     }
 }
 
-/// Task ids in a trailer value: `t-3f9a`, `t-3f9a, t-12ab`.
+/// Task ids in a trailer value: `t-3f9a`, `t-3f9a, t-12ab`. Values that
+/// are not task ids (`#12`, `JIRA-123`: other trackers' trailers) are
+/// not ours and are left alone.
 fn ids_in(value: &str) -> Vec<String> {
-    value.split([',', ' ']).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string).collect()
+    value
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|v| crate::model::ids::TaskId::try_from(v.to_string()).is_ok())
+        .map(str::to_string)
+        .collect()
 }
 
 /// The explicit task trailers of a message: (id, closes).
@@ -53,7 +59,10 @@ pub fn task_trailers(message: &str) -> Vec<(String, bool)> {
 
 fn hook_failure(e: HookError) -> Error {
     match e {
-        HookError::Tracked { .. } | HookError::Conflict { .. } => Error::refused(e.to_string()),
+        HookError::Managed { .. }
+        | HookError::Relative { .. }
+        | HookError::Unwrappable { .. }
+        | HookError::Conflict { .. } => Error::refused(e.to_string()),
         HookError::Io { .. } => Error::Store(StoreError::Io {
             action: "install the hooks".into(),
             source: std::io::Error::other(e.to_string()),
@@ -62,35 +71,54 @@ fn hook_failure(e: HookError) -> Error {
 }
 
 impl Context {
-    /// Where git looks for this repository's hooks.
+    /// Where git looks for this repository's hooks (`~` expanded, as git
+    /// does for this path).
     pub fn hooks_dir(&self) -> PathBuf {
         let top = self.store.repository().workdir().map(Path::to_path_buf);
-        hooks::hooks_dir(
-            self.store.common_dir(),
-            top.as_deref(),
-            self.store.config_string("core.hooksPath").as_deref(),
-        )
+        let configured = self.store.config_path("core.hooksPath");
+        hooks::hooks_dir(self.store.common_dir(), top.as_deref(), configured.as_deref())
     }
 
-    /// Whether the hooks folder is tracked in the repository (a hook
-    /// framework's folder), which we must not edit.
-    fn hooks_dir_is_tracked(&self, dir: &Path) -> Result<bool> {
+    /// Refuses hook folders we must not install into: a relative
+    /// core.hooksPath (each worktree reads its own), or a folder inside the
+    /// repository next to tracked files (a hook manager's, like husky's
+    /// `.husky/_`).
+    fn check_hooks_dir(&self, dir: &Path) -> Result<()> {
+        let Some(configured) = self.store.config_path("core.hooksPath") else { return Ok(()) };
+        let relative = !Path::new(&configured).is_absolute();
         let repo = self.store.repository();
-        let Some(top) = repo.workdir() else { return Ok(false) };
+        let Some(top) = repo.workdir() else { return Ok(()) };
         let top = top.canonicalize().unwrap_or_else(|_| top.to_path_buf());
         let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-        let Ok(rel) = dir.strip_prefix(&top) else { return Ok(false) };
-        let rel = format!("{}/", rel.to_string_lossy());
+        let Ok(rel) = dir.strip_prefix(&top) else {
+            // Outside the repository (`../hooks`): still a per-worktree path.
+            return match relative {
+                true => Err(hook_failure(HookError::Relative { path: configured })),
+                false => Ok(()),
+            };
+        };
+        // The folder itself, or its parent when that is not the top.
+        let mut scopes = vec![format!("{}/", rel.to_string_lossy())];
+        if let Some(parent) = rel.parent().filter(|p| !p.as_os_str().is_empty()) {
+            scopes.push(format!("{}/", parent.to_string_lossy()));
+        }
         let index = repo.index().map_err(StoreError::git("read the index"))?;
-        let tracked = index.iter().any(|e| String::from_utf8_lossy(&e.path).starts_with(&rel));
-        Ok(tracked)
+        let managed = index.iter().any(|e| {
+            let path = String::from_utf8_lossy(&e.path);
+            scopes.iter().any(|s| path.starts_with(s.as_str()))
+        });
+        if managed {
+            return Err(hook_failure(HookError::Managed { dir }));
+        }
+        if relative {
+            return Err(hook_failure(HookError::Relative { path: configured }));
+        }
+        Ok(())
     }
 
     pub fn hooks_install(&self) -> Result<(PathBuf, Vec<HookState>)> {
         let dir = self.hooks_dir();
-        if self.hooks_dir_is_tracked(&dir)? {
-            return Err(hook_failure(HookError::Tracked { dir }));
-        }
+        self.check_hooks_dir(&dir)?;
         let states = hooks::install(&dir).map_err(hook_failure)?;
         Ok((dir, states))
     }
@@ -117,17 +145,40 @@ impl Context {
         let subject = message.lines().next().unwrap_or("").to_string();
         let mut report = PostCommit { commit: sha.clone(), ..Default::default() };
         for (id, closes) in task_trailers(&message) {
-            match self.record_commit(&id, &sha) {
-                Ok(task) => report.recorded.push(task.id.to_string()),
+            // Trailers name tasks exactly: a prefix is not enough to close.
+            match self.resolve_task_id(&id) {
+                Ok(found) if found.as_str() == id => {}
+                _ => {
+                    report.warnings.push(format!("{id}: no task has exactly this id; trailer ignored"));
+                    continue;
+                }
+            }
+            let task = match self.record_commit(&id, &sha) {
+                Ok(task) => {
+                    report.recorded.push(task.id.to_string());
+                    task
+                }
                 Err(e) => {
                     report.warnings.push(format!("{id}: {e}"));
                     continue;
                 }
-            }
-            if !closes {
+            };
+            // Amends, rebases and cherry-picks repeat the trailer: a task
+            // already finished is not closed or announced again.
+            if !closes || task.status.is_closed() {
                 continue;
             }
             let by = self.actor();
+            if task.status == crate::model::task::TaskStatus::Claimed
+                && task.assignee.as_deref() != Some(by.as_str())
+                && self.holder_is_live(&task)?
+            {
+                report.warnings.push(format!(
+                    "{id} is held by {}: the commit is recorded on it, but only its holder closes it",
+                    task.assignee.as_deref().unwrap_or("another session")
+                ));
+                continue;
+            }
             let note = format!("closed by commit {}: {subject}", &sha[..10]);
             match self.finish_task_as(&by, &id, Finish::Done, Some(&note), true) {
                 Ok(task) => {
@@ -156,19 +207,17 @@ impl Context {
     /// prepare-commit-msg: adds `Task: <id>` for the session's current task
     /// unless the message already names a task. Returns the id added.
     pub fn hook_prepare_commit_msg(&self, file: &Path, source: Option<&str>) -> Result<Option<String>> {
-        if matches!(source, Some("merge" | "squash")) {
+        // Only a message given with -m or -F: with an editor, a trailer
+        // added now would keep an emptied message from aborting the commit;
+        // amends, merges, squashes and picks reuse someone's message.
+        if source != Some("message") || self.integrating()? {
             return Ok(None);
         }
         let Some(me) = self.session() else { return Ok(None) };
         let Some(task) = self.show_session(Some(me)).ok().and_then(|v| v.session.task) else {
             return Ok(None);
         };
-        let text = std::fs::read_to_string(file).map_err(|e| {
-            Error::Store(StoreError::Io { action: format!("read {}", file.display()), source: e })
-        })?;
-        let message: String =
-            text.lines().filter(|l| !l.starts_with('#')).map(|l| format!("{l}\n")).collect();
-        if !task_trailers(&message).is_empty() {
+        if self.names_a_task(file)? {
             return Ok(None);
         }
         let out = std::process::Command::new("git")
@@ -187,16 +236,43 @@ impl Context {
         Ok(Some(task))
     }
 
+    /// Whether the message file already has a Task/Closes/Done trailer, as
+    /// git itself reads trailers (comments, scissors line, commentChar).
+    fn names_a_task(&self, file: &Path) -> Result<bool> {
+        let out = std::process::Command::new("git")
+            .args(["interpret-trailers", "--parse"])
+            .arg(file)
+            .output()
+            .map_err(|e| {
+                Error::Store(StoreError::Io { action: "run git interpret-trailers".into(), source: e })
+            })?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        Ok(text.lines().any(|l| l.split_once(':').is_some_and(|(k, _)| trailer_action(k.trim()).is_some())))
+    }
+
+    /// Whether this commit integrates existing commits (a merge, squash,
+    /// cherry-pick or revert being concluded): their changes and messages
+    /// are not this session's new work.
+    fn integrating(&self) -> Result<bool> {
+        let git_dir = self.store.git_dir();
+        Ok(["MERGE_HEAD", "SQUASH_MSG", "CHERRY_PICK_HEAD", "REVERT_HEAD"]
+            .iter()
+            .any(|f| git_dir.join(f).exists()))
+    }
+
     /// pre-commit: the staged paths that fall under another live session's
-    /// exclusive claim.
+    /// exclusive claim. Every path is checked as git names it, whatever
+    /// characters it has; a commit that concludes a merge, squash or pick
+    /// brings in commits already made and is not checked.
     pub fn hook_pre_commit(&self) -> Result<Vec<Conflict>> {
+        if self.integrating()? {
+            return Ok(Vec::new());
+        }
         let paths = self.staged_paths()?;
         if paths.is_empty() {
             return Ok(Vec::new());
         }
-        let patterns: Vec<ClaimPattern> =
-            paths.iter().filter_map(|p| ClaimPattern::for_file(p).ok()).collect();
-        self.conflicts_with(&patterns)
+        self.conflicts_for_files(&paths)
     }
 
     /// What the commit being made changes: the index git is committing
@@ -217,9 +293,11 @@ impl Context {
         let mut paths = Vec::new();
         for delta in diff.deltas() {
             for file in [delta.old_file(), delta.new_file()] {
-                if let Some(p) = file.path().and_then(|p| p.to_str()) {
-                    if !paths.iter().any(|q| q == p) {
-                        paths.push(p.to_string());
+                // Lossy for names that are not UTF-8: claims are UTF-8, so a
+                // claim covering the folder still covers the file.
+                if let Some(p) = file.path().map(|p| p.to_string_lossy().into_owned()) {
+                    if !paths.contains(&p) {
+                        paths.push(p);
                     }
                 }
             }

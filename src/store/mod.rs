@@ -88,6 +88,12 @@ impl Store {
         self.config.as_ref()?.get_string(key).ok()
     }
 
+    /// A path from git config, with `~/` expanded as git does.
+    pub fn config_path(&self, key: &str) -> Option<String> {
+        let path = self.config.as_ref()?.get_path(key).ok()?;
+        Some(path.to_string_lossy().into_owned())
+    }
+
     /// A boolean from git config, if set and valid.
     pub fn config_bool(&self, key: &str) -> Option<bool> {
         self.config.as_ref()?.get_bool(key).ok()

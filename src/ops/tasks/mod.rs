@@ -155,7 +155,7 @@ impl Context {
     /// Whether the session holding `task` still counts: active and not
     /// stale. A holder with no session record (from before sessions were
     /// registered on first use) keeps what it holds.
-    fn holder_is_live(&self, task: &Task) -> Result<bool> {
+    pub(crate) fn holder_is_live(&self, task: &Task) -> Result<bool> {
         let Some(holder) = task.assignee.as_deref() else { return Ok(false) };
         let snap = self.store.snapshot(refs::SESSIONS)?;
         let path = crate::model::session::session_path(holder);
