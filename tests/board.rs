@@ -13,12 +13,7 @@ fn at(repo: &Repo, at: &str, who: Option<&str>, args: &[&str]) -> Run {
     if let Some(who) = who {
         cmd.env("ORCHESTRATE_SESSION", who);
     }
-    let out = cmd.output().unwrap();
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    let run = Run::of(&mut cmd);
     assert_eq!(run.code, 0, "{args:?}: {run:?}");
     run
 }

@@ -9,12 +9,7 @@ use std::path::Path;
 use std::sync::{Arc, Barrier};
 
 fn run_in(repo: &Repo, dir: &Path, who: &str, args: &[&str]) -> Run {
-    let out = repo.command(BIN).current_dir(dir).env("ORCHESTRATE_SESSION", who).args(args).output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::of(repo.command(BIN).current_dir(dir).env("ORCHESTRATE_SESSION", who).args(args))
 }
 
 fn sessions(repo: &Repo, names: &[&str]) {

@@ -13,12 +13,7 @@ fn start(repo: &Repo, name: &str) -> PathBuf {
 
 /// `git <args>` inside `dir`, with the sandboxed environment.
 fn git_in(repo: &Repo, dir: &Path, args: &[&str]) -> Run {
-    let out = repo.command("git").current_dir(dir).args(args).output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::of(repo.command("git").current_dir(dir).args(args))
 }
 
 fn commit(repo: &Repo, dir: &Path, file: &str, message: &[&str]) -> Run {

@@ -8,12 +8,7 @@ use std::sync::{Arc, Barrier};
 
 /// Runs the binary inside `dir` (a session worktree) with no --session.
 fn run_in(repo: &Repo, dir: &Path, args: &[&str]) -> Run {
-    let out = repo.command(BIN).current_dir(dir).args(args).output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::of(repo.command(BIN).current_dir(dir).args(args))
 }
 
 fn start(repo: &Repo, name: &str, extra: &[&str]) -> PathBuf {

@@ -23,6 +23,11 @@ pub struct Run {
 }
 
 impl Run {
+    /// Runs a prepared command and keeps what it did.
+    pub fn of(cmd: &mut Command) -> Run {
+        Run::from(cmd.output().unwrap())
+    }
+
     fn from(out: Output) -> Run {
         Run {
             code: out.status.code().unwrap_or(-1),
