@@ -60,6 +60,26 @@ pub struct Session {
 }
 
 impl Session {
+    /// A session just started (or first seen) at `now`, without a worktree.
+    pub fn new(name: &str, now: Timestamp) -> Session {
+        Session {
+            format: super::FORMAT,
+            name: name.to_string(),
+            role: None,
+            capabilities: Vec::new(),
+            status: SessionStatus::Active,
+            worktree: None,
+            branch: None,
+            task: None,
+            doing: None,
+            progress: None,
+            phase: None,
+            started_at: now,
+            heartbeat_at: now,
+            ended_at: None,
+        }
+    }
+
     pub fn path(&self) -> String {
         session_path(&self.name)
     }
@@ -131,23 +151,7 @@ mod tests {
     use super::*;
 
     fn session(heartbeat: &str) -> Session {
-        let at = chrono::DateTime::parse_from_rfc3339(heartbeat).unwrap().to_utc();
-        Session {
-            format: 1,
-            name: "alice".into(),
-            role: None,
-            capabilities: vec![],
-            status: SessionStatus::Active,
-            worktree: None,
-            branch: None,
-            task: None,
-            doing: None,
-            progress: None,
-            phase: None,
-            started_at: at,
-            heartbeat_at: at,
-            ended_at: None,
-        }
+        Session::new("alice", chrono::DateTime::parse_from_rfc3339(heartbeat).unwrap().to_utc())
     }
 
     #[test]

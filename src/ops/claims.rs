@@ -234,18 +234,8 @@ impl Context {
     /// The exclusive claims of other live sessions that cover these files
     /// (repository-relative paths, taken literally).
     pub(crate) fn conflicts_for_files(&self, files: &[String]) -> Result<Vec<Conflict>> {
-        let snap = self.store.snapshot(refs::CLAIMS)?;
-        let claims = Self::load_claims(&snap)?;
-        if claims.is_empty() {
-            return Ok(Vec::new());
-        }
-        let now = self.now();
-        let live = self.live_sessions()?;
-        let me = self.session();
         let mut conflicts = Vec::new();
-        for c in claims.iter().filter(|c| {
-            me != Some(c.session.as_str()) && c.mode == ClaimMode::Exclusive && Self::binds(c, now, &live)
-        }) {
+        for c in self.binding_claims_of_others()? {
             for file in files.iter().filter(|f| c.covers(f)) {
                 conflicts.push(Conflict { file: file.clone(), claim: c.clone() });
             }
@@ -256,27 +246,31 @@ impl Context {
     /// The exclusive claims of other live sessions that overlap `patterns`
     /// (repository-relative).
     pub(crate) fn conflicts_with(&self, patterns: &[ClaimPattern]) -> Result<Vec<Conflict>> {
-        let snap = self.store.snapshot(refs::CLAIMS)?;
-        let claims = Self::load_claims(&snap)?;
-        if claims.is_empty() {
-            return Ok(Vec::new());
-        }
-        let now = self.now();
-        let live = self.live_sessions()?;
-        let me = self.session();
-        let binding: Vec<&Claim> = claims
-            .iter()
-            .filter(|c| {
-                me != Some(c.session.as_str()) && c.mode == ClaimMode::Exclusive && Self::binds(c, now, &live)
-            })
-            .collect();
+        let binding = self.binding_claims_of_others()?;
         let mut conflicts = Vec::new();
         for pattern in patterns {
             for c in binding.iter().filter(|c| c.path.overlaps(pattern)) {
-                conflicts.push(Conflict { file: pattern.to_string(), claim: (*c).clone() });
+                conflicts.push(Conflict { file: pattern.to_string(), claim: c.clone() });
             }
         }
         Ok(conflicts)
+    }
+
+    /// The claims that can refuse the acting session: exclusive, not
+    /// expired, held by another session that is live.
+    fn binding_claims_of_others(&self) -> Result<Vec<Claim>> {
+        let snap = self.store.snapshot(refs::CLAIMS)?;
+        let claims = Self::load_claims(&snap)?;
+        if claims.is_empty() {
+            return Ok(claims);
+        }
+        let (now, live, me) = (self.now(), self.live_sessions()?, self.session());
+        Ok(claims
+            .into_iter()
+            .filter(|c| {
+                me != Some(c.session.as_str()) && c.mode == ClaimMode::Exclusive && Self::binds(c, now, &live)
+            })
+            .collect())
     }
 
     /// Drops every claim a session holds; returns how many.

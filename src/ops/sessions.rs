@@ -14,7 +14,6 @@ use crate::model::session::{
 };
 use crate::model::task::TaskStatus;
 use crate::model::time::format_duration;
-use crate::model::FORMAT;
 use crate::store::{refs, Change, Corrupt, Event, Outcome, StoreError};
 use crate::worktree;
 use serde::Serialize;
@@ -129,20 +128,11 @@ impl Context {
                     s
                 }
                 _ => Session {
-                    format: FORMAT,
-                    name: opts.name.clone(),
                     role: opts.role.clone(),
                     capabilities: opts.capabilities.clone(),
-                    status: SessionStatus::Active,
                     worktree: path.as_ref().map(|p| p.to_string_lossy().into_owned()),
                     branch: path.as_ref().map(|_| branch.clone()),
-                    task: None,
-                    doing: None,
-                    progress: None,
-                    phase: None,
-                    started_at: now,
-                    heartbeat_at: now,
-                    ended_at: None,
+                    ..Session::new(&opts.name, now)
                 },
             };
             if resumed {
@@ -354,22 +344,7 @@ impl Context {
         self.store.update(refs::SESSIONS, |snap| match snap.get::<Session>(&session_path(me))? {
             Some(_) => Ok(Outcome::Unchanged(())),
             None => {
-                let session = Session {
-                    format: FORMAT,
-                    name: me.to_string(),
-                    role: None,
-                    capabilities: Vec::new(),
-                    status: SessionStatus::Active,
-                    worktree: None,
-                    branch: None,
-                    task: None,
-                    doing: None,
-                    progress: None,
-                    phase: None,
-                    started_at: now,
-                    heartbeat_at: now,
-                    ended_at: None,
-                };
+                let session = Session::new(me, now);
                 let event =
                     Event::new("start", me, now, format!("start session {me} (first use)")).entity(me);
                 let mut change = Change::new(event);
