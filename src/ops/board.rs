@@ -14,7 +14,9 @@ const MESSAGES_SHOWN: usize = 8;
 impl Context {
     pub fn board(&self) -> Result<Board> {
         let now = self.now();
-        let (sessions, _) = self.list_sessions(false)?;
+        let listing = self.list_tasks(&TaskFilter::default())?;
+        let current = super::sessions::current_tasks_of(&listing.tasks);
+        let (sessions, _) = self.list_sessions_on(false, &current)?;
         let sessions = sessions
             .into_iter()
             .map(|v| SessionRow {
@@ -29,7 +31,6 @@ impl Context {
             })
             .collect();
 
-        let listing = self.list_tasks(&TaskFilter::default())?;
         let mut counts = TaskCounts::default();
         let mut ready = Vec::new();
         let mut in_progress = Vec::new();

@@ -103,7 +103,8 @@ impl Context {
         // A claim belongs to a session that can end (releasing it) and that
         // heartbeats (keeping it alive): a new name becomes one, an ended
         // one is refused.
-        let me = self.acting_session("`claim`")?;
+        let acting = self.acting_session("`claim`")?;
+        let me = acting.name.clone();
         let new: Vec<Claim> = patterns
             .into_iter()
             .map(|path| Claim {
@@ -119,7 +120,7 @@ impl Context {
             })
             .collect();
         let claimed = self.take_claims(&me, new, now)?;
-        self.register_on_first_use(&me)?;
+        self.register_on_first_use(&acting)?;
         Ok(claimed)
     }
 

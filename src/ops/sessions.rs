@@ -17,7 +17,15 @@ use crate::model::time::format_duration;
 use crate::store::{refs, Change, Corrupt, Event, Outcome, StoreError};
 use crate::worktree;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+
+/// The session a command acts as, and whether it is registered already.
+#[derive(Debug, Clone)]
+pub struct Acting {
+    pub name: String,
+    known: bool,
+}
 
 /// A session as shown: the stored document and its computed staleness.
 #[derive(Debug, Clone, Serialize)]
@@ -293,11 +301,21 @@ impl Context {
     }
 
     pub fn list_sessions(&self, include_ended: bool) -> Result<(Vec<SessionView>, Vec<Corrupt>)> {
+        let current = self.current_tasks()?;
+        self.list_sessions_on(include_ended, &current)
+    }
+
+    /// The sessions, each shown on `current[name]`: the board passes the
+    /// task listing it already has instead of reading the index again.
+    pub(crate) fn list_sessions_on(
+        &self,
+        include_ended: bool,
+        current: &HashMap<String, String>,
+    ) -> Result<(Vec<SessionView>, Vec<Corrupt>)> {
         let snap = self.store.snapshot(refs::SESSIONS)?;
         let (sessions, corrupt) = snap.decode_all::<Session>(&snap.list("")?)?;
         let now = self.now();
         let stale_after = self.stale_after()?;
-        let current = self.current_tasks()?;
         let mut views: Vec<SessionView> = sessions
             .into_iter()
             .filter(|s| include_ended || s.status == SessionStatus::Active)
@@ -324,14 +342,17 @@ impl Context {
     /// The acting session, if it may act: a name never used before, or an
     /// active session. A session that was ended is refused until it is
     /// started again. Reads only; see [`Context::register_on_first_use`].
-    pub fn acting_session(&self, what: &str) -> Result<String> {
-        let me = self.require_session(what)?.to_string();
-        if self.session_snapshot_get(&me)?.is_some_and(|s| s.status == SessionStatus::Ended) {
-            return Err(Error::refused(format!(
-                "session {me} has ended: start it again with `git orchestrate session start {me}`"
-            )));
-        }
-        Ok(me)
+    pub fn acting_session(&self, what: &str) -> Result<Acting> {
+        let name = self.require_session(what)?.to_string();
+        let known = match self.session_snapshot_get(&name)? {
+            Some(s) if s.status == SessionStatus::Ended => {
+                return Err(Error::refused(format!(
+                    "session {name} has ended: start it again with `git orchestrate session start {name}`"
+                )))
+            }
+            found => found.is_some(),
+        };
+        Ok(Acting { name, known })
     }
 
     /// Makes a name that has just acted as a session (claimed a task or a
@@ -339,7 +360,11 @@ impl Context {
     /// goes stale and can be ended like any other, and what it holds never
     /// outlives it. Called after the action succeeded, so bad input and
     /// refusals write nothing.
-    pub fn register_on_first_use(&self, me: &str) -> Result<()> {
+    pub fn register_on_first_use(&self, acting: &Acting) -> Result<()> {
+        if acting.known {
+            return Ok(());
+        }
+        let me = acting.name.as_str();
         let now = self.now();
         self.store.update(refs::SESSIONS, |snap| match snap.get::<Session>(&session_path(me))? {
             Some(_) => Ok(Outcome::Unchanged(())),
@@ -356,18 +381,9 @@ impl Context {
 
     /// The task each session is on: the one it claimed last among those it
     /// holds. Derived from the task index, so claiming a task is one write.
-    fn current_tasks(&self) -> Result<std::collections::HashMap<String, String>> {
+    fn current_tasks(&self) -> Result<HashMap<String, String>> {
         let filter = super::tasks::TaskFilter { status: Some(TaskStatus::Claimed), ..Default::default() };
-        let mut latest: std::collections::HashMap<String, (crate::model::time::Timestamp, String)> =
-            std::collections::HashMap::new();
-        for view in self.list_tasks(&filter)?.tasks {
-            let t = view.task;
-            let (Some(holder), Some(at)) = (t.assignee, t.claimed_at) else { continue };
-            if latest.get(&holder).is_none_or(|(seen, _)| at > *seen) {
-                latest.insert(holder, (at, t.id.to_string()));
-            }
-        }
-        Ok(latest.into_iter().map(|(k, (_, id))| (k, id)).collect())
+        Ok(current_tasks_of(&self.list_tasks(&filter)?.tasks))
     }
 
     fn name_or_me(&self, name: Option<&str>, what: &str) -> Result<String> {
@@ -382,8 +398,9 @@ impl Context {
     /// Records a heartbeat, with what the session is doing.
     pub fn heartbeat(&self, pulse: &Pulse) -> Result<Session> {
         pulse.validate()?;
-        let me = self.acting_session("`heartbeat`")?;
-        self.register_on_first_use(&me)?;
+        let acting = self.acting_session("`heartbeat`")?;
+        self.register_on_first_use(&acting)?;
+        let me = acting.name;
         let now = self.now();
         let session = self.update_session(&me, "heartbeat", |s| {
             pulse.apply(s);
@@ -634,6 +651,18 @@ impl Context {
         }
         Ok(released)
     }
+}
+
+/// Who is on what in a task listing: each holder's most recently claimed task.
+pub(crate) fn current_tasks_of(tasks: &[super::tasks::TaskView]) -> HashMap<String, String> {
+    let mut latest: HashMap<&str, (crate::model::time::Timestamp, &str)> = HashMap::new();
+    for t in tasks.iter().map(|v| &v.task).filter(|t| t.status == TaskStatus::Claimed) {
+        let (Some(holder), Some(at)) = (t.assignee.as_deref(), t.claimed_at) else { continue };
+        if latest.get(holder).is_none_or(|(seen, _)| at > *seen) {
+            latest.insert(holder, (at, t.id.as_str()));
+        }
+    }
+    latest.into_iter().map(|(k, (_, id))| (k.to_string(), id.to_string())).collect()
 }
 
 #[derive(Debug, Default)]

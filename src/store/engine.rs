@@ -195,10 +195,6 @@ impl<'r> Snapshot<'r> {
         self.commit.as_ref().map(Commit::id)
     }
 
-    pub fn refname(&self) -> &str {
-        self.refname
-    }
-
     /// The blob at `path`, if any.
     pub fn entry(&self, path: &str) -> Result<Option<Entry>, StoreError> {
         let Some(tree) = &self.tree else { return Ok(None) };

@@ -94,11 +94,6 @@ impl Store {
         Some(path.to_string_lossy().into_owned())
     }
 
-    /// A boolean from git config, if set and valid.
-    pub fn config_bool(&self, key: &str) -> Option<bool> {
-        self.config.as_ref()?.get_bool(key).ok()
-    }
-
     /// The format recorded in `refs/orchestrate/meta`, if initialised.
     pub fn meta(&self) -> Result<Option<Meta>, StoreError> {
         let snapshot = self.snapshot(refs::META)?;

@@ -298,9 +298,10 @@ impl Context {
 
     /// Claims one task by id for the acting session.
     pub fn claim_task(&self, id: &str, force: bool) -> Result<Task> {
-        let me = self.acting_session("claiming a task")?;
-        let task = self.claim_task_as(&me, id, force)?;
-        self.register_on_first_use(&me)?;
+        let acting = self.acting_session("claiming a task")?;
+        let me = &acting.name;
+        let task = self.claim_task_as(me, id, force)?;
+        self.register_on_first_use(&acting)?;
         Ok(task)
     }
 
@@ -356,9 +357,10 @@ impl Context {
         if let Some(role) = role {
             validate_name("role", role)?;
         }
-        let me = self.acting_session("claiming a task")?;
-        let task = self.claim_next_as(&me, role)?;
-        self.register_on_first_use(&me)?;
+        let acting = self.acting_session("claiming a task")?;
+        let me = &acting.name;
+        let task = self.claim_next_as(me, role)?;
+        self.register_on_first_use(&acting)?;
         Ok(task)
     }
 
