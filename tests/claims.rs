@@ -75,13 +75,7 @@ fn claims_of_stale_sessions_never_block_and_are_superseded() {
     assert!(repo.ok(&["claims"]).contains("stale"));
     repo.ok_as("busy", &["claim", "app/main.rs"]);
     // The stale claim gave way, so the sleeper coming back finds no overlap.
-    let paths: Vec<String> = repo
-        .json(&["claims"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["path"].as_str().unwrap().to_string())
-        .collect();
+    let paths: Vec<String> = common::strings(&repo.json(&["claims"]), "path");
     assert_eq!(paths, ["app/main.rs"]);
 }
 
@@ -120,13 +114,7 @@ fn ending_a_session_releases_its_claims_and_resuming_keeps_them() {
     repo.ok_as("leaver", &["claim", "gone/", "other/"]);
     let ended = repo.json(&["session", "end", "leaver"]);
     assert_eq!(ended["released_claims"], 2);
-    let left: Vec<String> = repo
-        .json(&["claims"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["session"].as_str().unwrap().to_string())
-        .collect();
+    let left: Vec<String> = common::strings(&repo.json(&["claims"]), "session");
     assert_eq!(left, ["keeper"]);
 }
 
@@ -198,13 +186,7 @@ fn eight_sessions_racing_for_overlapping_exclusive_claims_leave_one_winner() {
     let winners: Vec<&String> = results.iter().filter(|(_, c)| *c == 0).map(|(n, _)| n).collect();
     assert_eq!(winners.len(), 1, "{results:?}");
     assert!(results.iter().all(|(_, c)| *c == 0 || *c == 1), "{results:?}");
-    let holders: BTreeSet<String> = repo
-        .json(&["claims"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["session"].as_str().unwrap().to_string())
-        .collect();
+    let holders: BTreeSet<String> = common::strings(&repo.json(&["claims"]), "session").into_iter().collect();
     assert_eq!(holders.into_iter().collect::<Vec<_>>(), [winners[0].clone()]);
 }
 

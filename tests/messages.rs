@@ -19,7 +19,7 @@ fn sessions(repo: &Repo, specs: &[(&str, Option<&str>)]) {
 }
 
 fn subjects(messages: &Value) -> Vec<String> {
-    messages.as_array().unwrap().iter().map(|m| m["subject"].as_str().unwrap().to_string()).collect()
+    common::strings(messages, "subject")
 }
 
 #[test]

@@ -6,7 +6,7 @@ use common::Repo;
 use serde_json::Value;
 
 fn ids(list: &Value) -> Vec<String> {
-    list.as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string()).collect()
+    common::strings(list, "id")
 }
 
 #[test]

@@ -9,6 +9,16 @@ use std::process::{Command, Output};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_git-orchestrate");
 
+/// One string field of every element of a JSON array: the ids of a task
+/// list, the paths of `claims`, the subjects of an inbox.
+pub fn strings(list: &Value, key: &str) -> Vec<String> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a JSON array: {list}"))
+        .iter()
+        .map(|item| item[key].as_str().unwrap_or_else(|| panic!("no string {key} in {item}")).to_string())
+        .collect()
+}
+
 pub struct Repo {
     dir: tempfile::TempDir,
     home: tempfile::TempDir,
