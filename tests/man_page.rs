@@ -16,7 +16,7 @@ fn render() -> Vec<u8> {
     man.render_options_section(&mut out).unwrap();
     // Every command gets a section here (there are no per-command pages),
     // so `man git-orchestrate` documents the whole command line.
-    for sub in command.get_subcommands() {
+    for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
         render_sub(&mut out, sub, "git orchestrate");
     }
     out.extend_from_slice(EXTRA.as_bytes());
@@ -46,6 +46,9 @@ an RFC 3339 time that pins the clock, for tests and demos
 .TP
 NO_COLOR
 no colour, even on a terminal
+.TP
+ORCHESTRATE_TASK, ORCHESTRATE_REPO, ORCHESTRATE_LOG, ORCHESTRATE_PROMPT_FILE
+set by spawn for the agent: its task, the main working tree, its log, and the file holding its prompt
 .SH CONFIGURATION
 .TP
 orchestrate.staleAfter
@@ -59,6 +62,18 @@ shell command run in every new session worktree
 .TP
 orchestrate.fsync
 fsync every object and ref written (default: follows core.fsync)
+.TP
+orchestrate.agent.<preset>.command
+shell command that starts an agent (spawn --agent <preset>); the task's prompt is added as its last argument
+.TP
+orchestrate.agent.<preset>.prompt
+how the prompt reaches that command: argument (default) or stdin
+.TP
+orchestrate.role.<role>.agent
+the preset spawn and dispatch use for tasks and sessions of that role
+.TP
+orchestrate.agentBackoff
+delay before the first restart of a failed agent, doubled for each next one (default 1s)
 .SH "SEE ALSO"
 README.md, docs/data-model.md and docs/claims.md in the git-orchestrate sources.
 "#;
@@ -74,7 +89,7 @@ fn render_sub(out: &mut Vec<u8>, command: &clap::Command, parent: &str) {
     // Demote the sub-page's own headings so they sit under this section.
     let text = String::from_utf8(section).unwrap().replace(".SH ", ".SS ");
     out.extend_from_slice(text.as_bytes());
-    for sub in command.get_subcommands() {
+    for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
         render_sub(out, sub, &name);
     }
 }

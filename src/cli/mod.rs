@@ -5,6 +5,7 @@
 //! stdout with `--json`. Errors print once on stderr (and as a JSON object
 //! on stdout with `--json`) and map to the exit codes of the contract.
 
+mod agents;
 mod board;
 mod claim;
 mod hooks;
@@ -70,6 +71,19 @@ pub enum Command {
     Hooks(hooks::HooksCommand),
     /// Run one git hook (what the installed hook scripts call)
     Hook(hooks::HookArgs),
+    /// Start an agent command in the background, in its own session and worktree
+    Spawn(agents::SpawnArgs),
+    /// List spawned agents: task, pid, state, restarts, uptime, exit
+    Ps,
+    /// Show (or follow, -f) an agent's output
+    Logs(agents::LogsArgs),
+    /// Stop an agent (SIGTERM to its process group, then SIGKILL), or --all
+    Stop(agents::StopArgs),
+    /// Spawn agents for ready tasks, up to --max at once, until all is done
+    Dispatch(agents::DispatchArgs),
+    /// Supervise one spawned agent (what spawn starts; not for people)
+    #[command(hide = true)]
+    Supervise(agents::SuperviseArgs),
 }
 
 /// How a command failed, which decides the exit code.
@@ -196,6 +210,10 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         let store = Store::open_from_env()?;
         Ok(Context::new(store, cli.session.clone())?)
     };
+    // The supervisor finds its repository and session in its spec.
+    if let Command::Supervise(args) = cli.command {
+        return agents::supervise(args);
+    }
     let ctx = match (context(), &cli.command) {
         (Ok(ctx), _) => ctx,
         // A hook never blocks a commit because the coordinator is broken.
@@ -220,6 +238,12 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Log(args) => log::run(&ctx, ui, args),
         Command::Hooks(cmd) => hooks::hooks(&ctx, ui, cmd),
         Command::Hook(args) => hooks::hook(&ctx, ui, args),
+        Command::Spawn(args) => agents::spawn(&ctx, ui, args),
+        Command::Ps => agents::ps(&ctx, ui),
+        Command::Logs(args) => agents::logs(&ctx, ui, args),
+        Command::Stop(args) => agents::stop(&ctx, ui, args),
+        Command::Dispatch(args) => agents::dispatch(&ctx, ui, args),
+        Command::Supervise(_) => unreachable!("handled above"),
     };
     // Any command a session runs counts as a sign of life (at most one
     // write per interval; never fails the command).

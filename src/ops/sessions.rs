@@ -477,6 +477,14 @@ impl Context {
         if session.status == SessionStatus::Ended {
             return Err(Error::refused(format!("session {name} has already ended")));
         }
+        // Never pull the worktree from under a running agent.
+        if let Some(agent) = self.list_agents().into_iter().find(|a| a.name == name && a.is_active()) {
+            return Err(Error::refused(format!(
+                "agent {name} is {} in this session (pid {}): stop it first with `git orchestrate stop {name}`",
+                agent.state,
+                agent.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into())
+            )));
+        }
         let root = self.store.main_root();
         let mut saved = Saved::default();
         if let Some(wt) = self.locate_worktree(&root, &session, &mut saved)? {

@@ -187,3 +187,15 @@ impl Repo {
         self.git(&["update-ref", refname, &commit]);
     }
 }
+
+impl Drop for Repo {
+    /// Stops any agent a test left running and removes the session
+    /// worktrees made beside the repository.
+    fn drop(&mut self) {
+        if self.path().join(".git/orchestrate/agents").exists() {
+            let _ = self.command(BIN).args(["stop", "--all", "--grace", "1s"]).output();
+        }
+        let worktrees = PathBuf::from(format!("{}.worktrees", self.path().display()));
+        let _ = std::fs::remove_dir_all(worktrees);
+    }
+}

@@ -308,11 +308,29 @@ impl Context {
     /// Claims one task by id for session `me`. A task held by a session
     /// that has gone stale (or ended) can be taken over.
     pub fn claim_task_as(&self, me: &str, id: &str, force: bool) -> Result<Task> {
+        self.claim_as(me, id, force, false)
+    }
+
+    /// Claims a task for `me` only if it is open: unlike
+    /// [`Context::claim_task_as`], a task `me` already holds is refused, so
+    /// of several callers claiming for the same name exactly one wins.
+    pub fn claim_open_task_as(&self, me: &str, id: &str) -> Result<Task> {
+        self.claim_as(me, id, false, true)
+    }
+
+    fn claim_as(&self, me: &str, id: &str, force: bool, only_open: bool) -> Result<Task> {
         let prefix = IdPrefix::parse(id)?;
         let now = self.now();
         self.store.update(refs::TASKS, |snap| {
             let (_, task) = resolve(snap, &prefix)?;
             match task.status {
+                TaskStatus::Claimed if only_open => {
+                    return Err(Error::refused(format!(
+                        "{} is already claimed by {}",
+                        task.id,
+                        task.assignee.as_deref().unwrap_or("someone")
+                    )));
+                }
                 TaskStatus::Claimed if task.assignee.as_deref() == Some(me) => {
                     return Ok(Outcome::Unchanged(task));
                 }

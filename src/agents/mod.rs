@@ -1,0 +1,248 @@
+//! What a spawned agent leaves on disk, under the common git directory
+//! (`.git/orchestrate/agents/<name>/`), shared by every worktree:
+//!
+//! - `spec.json`  what to run, written by `spawn` before the supervisor starts;
+//! - `state.json` what is happening, written by the supervisor (atomically);
+//! - `agent.log`  the agent's stdout and stderr, appended run after run;
+//! - `prompt.md`  the task's prompt, when the agent was given one;
+//! - `stop`       present when someone asked the agent to stop;
+//! - `lock`       held (flock) by the supervisor for as long as it lives.
+//!
+//! Pids only mean something on this machine, so this state is local, not
+//! in the refs; the outcome of a run is recorded on the session and the
+//! task in the refs.
+
+pub mod process;
+
+use crate::model::time::Timestamp;
+use process::Proc;
+use serde::{Deserialize, Serialize};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+/// What to run, and how.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Spec {
+    pub name: String,
+    /// The program and its arguments.
+    pub command: Vec<String>,
+    /// The command as the user wrote it, for display.
+    pub display: String,
+    pub worktree: PathBuf,
+    /// The main working tree (`ORCHESTRATE_REPO`).
+    pub repo: PathBuf,
+    pub task: Option<String>,
+    /// How many times a failed run is started again.
+    pub restarts: u32,
+    /// Feed the prompt file on stdin (else stdin is /dev/null).
+    pub prompt_on_stdin: bool,
+    /// The session that spawned the agent, told of the outcome.
+    pub spawner: Option<String>,
+    /// Run in a window of this tmux session instead of in the background.
+    pub tmux: Option<String>,
+    /// First delay before a restart; doubles each time.
+    pub backoff_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// The supervisor is starting the agent.
+    Starting,
+    Running,
+    /// The last run failed; the next starts after a backoff.
+    Restarting,
+    /// Someone asked it to stop; waiting for it to go.
+    Stopping,
+    /// Finished: the agent exited 0.
+    Exited,
+    /// Finished: the last allowed run failed.
+    Failed,
+    /// Finished: stopped on request.
+    Stopped,
+}
+
+impl Phase {
+    pub fn is_over(self) -> bool {
+        matches!(self, Phase::Exited | Phase::Failed | Phase::Stopped)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Starting => "starting",
+            Phase::Running => "running",
+            Phase::Restarting => "restarting",
+            Phase::Stopping => "stopping",
+            Phase::Exited => "exited",
+            Phase::Failed => "failed",
+            Phase::Stopped => "stopped",
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exit {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+}
+
+impl Exit {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    pub fn describe(&self) -> String {
+        match (self.code, self.signal) {
+            (Some(c), _) => format!("exit {c}"),
+            (None, Some(s)) => format!("killed by signal {s}"),
+            (None, None) => "ended".to_string(),
+        }
+    }
+}
+
+impl From<std::process::ExitStatus> for Exit {
+    fn from(status: std::process::ExitStatus) -> Exit {
+        use std::os::unix::process::ExitStatusExt;
+        Exit { code: status.code(), signal: status.signal() }
+    }
+}
+
+/// The supervisor's account of an agent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    pub name: String,
+    pub task: Option<String>,
+    pub command: String,
+    pub phase: Phase,
+    pub supervisor: Proc,
+    /// The current (or last) run; its pid is also its process group.
+    pub agent: Option<Proc>,
+    pub restarts: u32,
+    pub max_restarts: u32,
+    pub started_at: Timestamp,
+    /// When the current (or last) run started.
+    pub run_started_at: Option<Timestamp>,
+    pub ended_at: Option<Timestamp>,
+    pub exit: Option<Exit>,
+    #[serde(default)]
+    pub stopped_by: Option<String>,
+    #[serde(default)]
+    pub tmux: Option<String>,
+}
+
+/// One agent's folder.
+#[derive(Debug, Clone)]
+pub struct AgentDir {
+    pub path: PathBuf,
+}
+
+impl AgentDir {
+    /// The folder of every agent of the repository whose common git
+    /// directory is `common`.
+    pub fn root(common: &Path) -> PathBuf {
+        common.join("orchestrate").join("agents")
+    }
+
+    pub fn new(common: &Path, name: &str) -> AgentDir {
+        AgentDir { path: Self::root(common).join(name) }
+    }
+
+    pub fn spec_file(&self) -> PathBuf {
+        self.path.join("spec.json")
+    }
+
+    pub fn state_file(&self) -> PathBuf {
+        self.path.join("state.json")
+    }
+
+    pub fn log_file(&self) -> PathBuf {
+        self.path.join("agent.log")
+    }
+
+    pub fn prompt_file(&self) -> PathBuf {
+        self.path.join("prompt.md")
+    }
+
+    pub fn stop_file(&self) -> PathBuf {
+        self.path.join("stop")
+    }
+
+    pub fn lock_file(&self) -> PathBuf {
+        self.path.join("lock")
+    }
+
+    pub fn read_spec(&self) -> std::io::Result<Spec> {
+        read_json(&self.spec_file())
+    }
+
+    pub fn write_spec(&self, spec: &Spec) -> std::io::Result<()> {
+        write_json(&self.spec_file(), spec)
+    }
+
+    /// The state, if the supervisor has written one.
+    pub fn read_state(&self) -> Option<State> {
+        read_json(&self.state_file()).ok()
+    }
+
+    pub fn write_state(&self, state: &State) -> std::io::Result<()> {
+        write_json(&self.state_file(), state)
+    }
+
+    pub fn stop_requested(&self) -> Option<String> {
+        std::fs::read_to_string(self.stop_file()).ok().map(|s| s.trim().to_string())
+    }
+
+    /// Takes the agent's lock without waiting: None if someone holds it.
+    pub fn try_lock(&self) -> std::io::Result<Option<File>> {
+        std::fs::create_dir_all(&self.path)?;
+        let file = OpenOptions::new().create(true).truncate(false).write(true).open(self.lock_file())?;
+        // SAFETY: flock on a descriptor we own.
+        match unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } {
+            0 => Ok(Some(file)),
+            _ => match std::io::Error::last_os_error() {
+                e if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(None),
+                e => Err(e),
+            },
+        }
+    }
+
+    /// The last `max_lines` lines of the log (at most 4 KiB of it).
+    pub fn log_tail(&self, max_lines: usize) -> String {
+        let Ok(mut file) = File::open(self.log_file()) else { return String::new() };
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let _ = file.seek(SeekFrom::Start(len.saturating_sub(4096)));
+        let mut bytes = Vec::new();
+        let _ = file.read_to_end(&mut bytes);
+        let text = String::from_utf8_lossy(&bytes);
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(max_lines)..].join("\n")
+    }
+}
+
+/// Every agent folder, by name.
+pub fn all(common: &Path) -> Vec<AgentDir> {
+    let Ok(entries) = std::fs::read_dir(AgentDir::root(common)) else { return Vec::new() };
+    let mut dirs: Vec<AgentDir> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| AgentDir { path: e.path() })
+        .collect();
+    dirs.sort_by(|a, b| a.path.cmp(&b.path));
+    dirs
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> std::io::Result<T> {
+    let bytes = std::fs::read(path)?;
+    serde_json::from_slice(&bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+/// Writes through a temporary file and a rename, so readers never see
+/// half a file.
+fn write_json<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, serde_json::to_vec_pretty(value).expect("plain data serialises"))?;
+    std::fs::rename(&tmp, path)
+}

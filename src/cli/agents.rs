@@ -1,0 +1,271 @@
+//! `git orchestrate spawn | ps | logs | stop | dispatch`: agents in the
+//! background, each under a supervisor.
+
+use super::output::Style;
+use super::{CmdResult, Failure, Ui};
+use crate::model::names::escape_control;
+use crate::model::time::{format_duration, parse_duration};
+use crate::ops::agents::{AgentView, DispatchEvent, DispatchOptions, SpawnOptions, DEFAULT_GRACE};
+use crate::ops::Context;
+use clap::Args;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct SpawnArgs {
+    /// The agent's session name (created, or resumed with its worktree)
+    name: String,
+    /// Claim this task for the agent; it is marked done when the agent exits 0
+    #[arg(long, value_name = "ID")]
+    task: Option<String>,
+    /// The session's role (its preset comes from orchestrate.role.<role>.agent)
+    #[arg(long, value_name = "ROLE")]
+    role: Option<String>,
+    /// Start the agent again this many times after a failed run
+    #[arg(long = "restart", value_name = "N", default_value_t = 0)]
+    restarts: u32,
+    /// Use the preset orchestrate.agent.<PRESET>.command instead of a command
+    #[arg(long, value_name = "PRESET")]
+    agent: Option<String>,
+    /// Run in a window of a tmux session named after the repository, to watch live
+    #[arg(long)]
+    tmux: bool,
+    /// The command to run, after `--`
+    #[arg(last = true, value_name = "COMMAND")]
+    command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The agent's name
+    name: String,
+    /// Keep printing what the agent writes until it is over
+    #[arg(short, long)]
+    follow: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("which").required(true).args(["name", "all"]))]
+pub struct StopArgs {
+    /// The agent's name
+    name: Option<String>,
+    /// Stop every running agent
+    #[arg(long, conflicts_with = "name")]
+    all: bool,
+    /// How long to wait after SIGTERM before SIGKILL (default 10s)
+    #[arg(long, value_name = "DURATION")]
+    grace: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DispatchArgs {
+    /// Most agents running at once
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    max: usize,
+    /// Only tasks of this role (repeatable); each role's preset is orchestrate.role.<role>.agent
+    #[arg(long = "role", value_name = "ROLE")]
+    roles: Vec<String>,
+    /// Use this preset for every task instead of the role's
+    #[arg(long, value_name = "PRESET")]
+    agent: Option<String>,
+    /// Restarts allowed to each agent after a failed run
+    #[arg(long = "restart", value_name = "N", default_value_t = 0)]
+    restarts: u32,
+    /// Keep watching for new work instead of stopping when all is done
+    #[arg(long)]
+    watch: bool,
+    /// A command to run for every task instead of a preset, after `--`
+    #[arg(last = true, value_name = "COMMAND")]
+    command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SuperviseArgs {
+    /// The agent's folder under .git/orchestrate/agents/
+    dir: PathBuf,
+}
+
+pub fn spawn(ctx: &Context, ui: &Ui, a: SpawnArgs) -> CmdResult {
+    let spawned = ctx.spawn(SpawnOptions {
+        name: a.name,
+        task: a.task,
+        role: a.role,
+        restarts: a.restarts,
+        agent: a.agent,
+        command: a.command,
+        tmux: a.tmux,
+    })?;
+    ui.emit(&spawned, || {
+        let task = spawned.task.as_ref().map(|t| format!(" on {t}")).unwrap_or_default();
+        let mut out = format!(
+            "spawned {}{task}: pid {} in {}\nlog: {}\n",
+            spawned.name,
+            spawned.pid,
+            spawned.worktree.display(),
+            spawned.log.display()
+        );
+        if let Some(tmux) = &spawned.tmux {
+            out.push_str(&format!("watch it: tmux attach -t {tmux}\n"));
+        }
+        out
+    })
+}
+
+pub fn ps(ctx: &Context, ui: &Ui) -> CmdResult {
+    let agents = ctx.list_agents();
+    ui.emit(&agents, || {
+        if agents.is_empty() {
+            return "no agents: start one with `git orchestrate spawn <name> -- <command>`\n".to_string();
+        }
+        let mut out = format!(
+            "{:<20} {:<12} {:>8} {:<10} {:>8} {:>8}  {}\n",
+            "NAME", "TASK", "PID", "STATE", "RESTARTS", "UPTIME", "EXIT"
+        );
+        for a in &agents {
+            let state = match a.state.as_str() {
+                "running" => ui.paint(Style::Green, "running"),
+                "failed" | "lost" => ui.paint(Style::Red, &a.state),
+                s => s.to_string(),
+            };
+            let pad = " ".repeat(10usize.saturating_sub(a.state.len()));
+            out.push_str(&format!(
+                "{:<20} {:<12} {:>8} {state}{pad} {:>8} {:>8}  {}\n",
+                a.name,
+                a.task.as_deref().unwrap_or("-"),
+                a.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+                format!("{}/{}", a.restarts, a.max_restarts),
+                a.uptime_secs
+                    .map(|s| format_duration(chrono::Duration::seconds(s)))
+                    .unwrap_or_else(|| "-".into()),
+                exit_of(a),
+            ));
+        }
+        out
+    })
+}
+
+fn exit_of(a: &AgentView) -> String {
+    match (&a.exit, a.state.as_str()) {
+        (_, "lost") => "supervisor gone".to_string(),
+        (Some(e), _) if !a.is_active() => e.describe(),
+        _ => "-".to_string(),
+    }
+}
+
+pub fn logs(ctx: &Context, ui: &Ui, a: LogsArgs) -> CmdResult {
+    let (dir, _) = ctx.agent(&a.name)?;
+    let path = dir.log_file();
+    if ui.json {
+        let text = std::fs::read(&path).unwrap_or_default();
+        let value =
+            serde_json::json!({ "name": a.name, "log": path, "text": String::from_utf8_lossy(&text) });
+        return ui.emit(&value, String::new);
+    }
+    let mut file = std::fs::File::open(&path)
+        .map_err(|e| Failure::Error(format!("cannot read {}: {e}", path.display())))?;
+    let mut out = std::io::stdout().lock();
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        file.read_to_end(&mut buf).map_err(|e| Failure::Error(e.to_string()))?;
+        if !buf.is_empty() && out.write_all(&buf).and_then(|_| out.flush()).is_err() {
+            return Ok(()); // the reader went away (`logs -f | head`)
+        }
+        if !a.follow {
+            return Ok(());
+        }
+        // Over, and everything it wrote printed: done following.
+        let over = ctx.agent(&a.name)?.1.is_none_or(|s| s.phase.is_over() || !s.supervisor.is_alive());
+        if over && buf.is_empty() {
+            return Ok(());
+        }
+        let at = file.stream_position().map_err(|e| Failure::Error(e.to_string()))?;
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() < at) {
+            file.seek(SeekFrom::Start(0)).map_err(|e| Failure::Error(e.to_string()))?;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+pub fn stop(ctx: &Context, ui: &Ui, a: StopArgs) -> CmdResult {
+    let grace = match &a.grace {
+        None => DEFAULT_GRACE,
+        Some(text) => parse_duration(text)
+            .ok()
+            .and_then(|d| d.to_std().ok())
+            .ok_or_else(|| Failure::Invalid(format!("--grace {text}: give a duration like 5s or 1m")))?,
+    };
+    let names: Vec<String> = match (&a.name, a.all) {
+        (Some(name), _) => vec![name.clone()],
+        (None, _) => ctx.list_agents().into_iter().filter(|v| v.is_active()).map(|v| v.name).collect(),
+    };
+    let mut stopped = Vec::new();
+    for name in &names {
+        stopped.push(ctx.stop_agent(name, grace)?);
+    }
+    ui.emit(&stopped, || {
+        if stopped.is_empty() {
+            return "no agent is running: nothing to stop\n".to_string();
+        }
+        stopped.iter().map(|v| format!("stopped {} (was pid {})\n", v.name, pid(v))).collect()
+    })
+}
+
+fn pid(v: &AgentView) -> String {
+    v.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into())
+}
+
+pub fn dispatch(ctx: &Context, ui: &Ui, a: DispatchArgs) -> CmdResult {
+    let opts = DispatchOptions {
+        max: a.max,
+        roles: a.roles,
+        watch: a.watch,
+        restarts: a.restarts,
+        agent: a.agent,
+        command: a.command,
+        poll: Duration::from_millis(250),
+    };
+    let mut events = Vec::new();
+    let watch = opts.watch;
+    ctx.dispatch(&opts, |event| {
+        // Watching never ends, so JSON comes as one line per event then.
+        if ui.json && watch {
+            println!("{}", serde_json::to_string(event).unwrap_or_default());
+        } else if !ui.json {
+            println!("{}", describe(event));
+        }
+        events.push(event.clone());
+    })?;
+    if ui.json {
+        return ui.emit(&events, String::new);
+    }
+    if events.is_empty() {
+        println!("nothing to dispatch: no ready task (add work with `git orchestrate task add`)");
+    }
+    Ok(())
+}
+
+fn describe(event: &DispatchEvent) -> String {
+    match event {
+        DispatchEvent::Spawned(s) => format!(
+            "spawned {} for {} (pid {}, log {})",
+            s.name,
+            s.task.as_deref().unwrap_or("-"),
+            s.pid,
+            s.log.display()
+        ),
+        DispatchEvent::Skipped { task, reason } => format!("skipped {task}: {}", escape_control(reason)),
+        DispatchEvent::Finished { name, task, state, exit } => format!(
+            "{name} {state}{} on {}",
+            exit.as_ref().map(|e| format!(" ({e})")).unwrap_or_default(),
+            task.as_deref().unwrap_or("-")
+        ),
+    }
+}
+
+/// The supervisor process: runs until its agent is over.
+pub fn supervise(a: SuperviseArgs) -> CmdResult {
+    crate::ops::agents::supervise(&a.dir)?;
+    Ok(())
+}

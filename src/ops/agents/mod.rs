@@ -1,0 +1,517 @@
+//! Agents in the background: `spawn` starts a command in a session's
+//! worktree under a small supervisor process (see [`supervise`]), `ps`
+//! lists them, `stop` ends them, `dispatch` keeps up to N of them busy
+//! with ready tasks.
+
+mod dispatch;
+mod supervise;
+
+pub use dispatch::{DispatchEvent, DispatchOptions};
+pub use supervise::supervise;
+
+use super::sessions::StartOptions;
+use super::{Context, Error, Result};
+use crate::agents::process::{self, Proc};
+use crate::agents::{AgentDir, Phase, Spec, State};
+use crate::model::names::{validate_name, validate_session_name};
+use crate::model::task::Task;
+use crate::model::time::Timestamp;
+use serde::Serialize;
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Environment variable through which `spawn` hands the supervisor the
+/// agent's lock, held for as long as the supervisor lives.
+pub const LOCK_FD_ENV: &str = "ORCHESTRATE_LOCK_FD";
+/// The most restarts `--restart` accepts.
+pub const MAX_RESTARTS: u32 = 100;
+/// How long `stop` waits between SIGTERM and SIGKILL, unless told.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Default)]
+pub struct SpawnOptions {
+    pub name: String,
+    pub task: Option<String>,
+    pub role: Option<String>,
+    pub restarts: u32,
+    /// A preset from `orchestrate.agent.<preset>.command`.
+    pub agent: Option<String>,
+    /// The command to run (empty: use the preset).
+    pub command: Vec<String>,
+    pub tmux: bool,
+}
+
+/// What `spawn` started.
+#[derive(Debug, Clone, Serialize)]
+pub struct Spawned {
+    pub name: String,
+    pub task: Option<String>,
+    pub pid: u32,
+    pub supervisor: u32,
+    pub worktree: PathBuf,
+    pub log: PathBuf,
+    pub command: String,
+    pub resumed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmux: Option<String>,
+}
+
+/// One line of `ps`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentView {
+    pub name: String,
+    pub task: Option<String>,
+    /// The agent's pid (also its process group).
+    pub pid: Option<u32>,
+    pub supervisor: u32,
+    /// The supervisor's phase, or `lost` when the supervisor died while it
+    /// should still be supervising.
+    pub state: String,
+    pub restarts: u32,
+    pub max_restarts: u32,
+    pub started_at: Timestamp,
+    pub run_started_at: Option<Timestamp>,
+    pub ended_at: Option<Timestamp>,
+    /// Seconds the current run has been going, while it runs.
+    pub uptime_secs: Option<i64>,
+    pub exit: Option<crate::agents::Exit>,
+    pub command: String,
+    pub log: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmux: Option<String>,
+}
+
+impl AgentView {
+    /// Not over: running, between runs, or lost (its supervisor died, so
+    /// it may still run unwatched).
+    pub fn is_active(&self) -> bool {
+        matches!(self.state.as_str(), "starting" | "running" | "restarting" | "stopping" | "lost")
+    }
+}
+
+/// How an agent's command and prompt come from a preset.
+struct Preset {
+    command: String,
+    prompt_on_stdin: bool,
+}
+
+impl Context {
+    /// Starts `opts.command` (or a preset) as agent `opts.name`: creates or
+    /// resumes the session and its worktree, claims the task, and hands the
+    /// command to a detached supervisor. Returns once the agent runs.
+    pub fn spawn(&self, opts: SpawnOptions) -> Result<Spawned> {
+        validate_session_name(&opts.name)?;
+        if let Some(role) = &opts.role {
+            validate_name("role", role)?;
+        }
+        if opts.restarts > MAX_RESTARTS {
+            return Err(Error::invalid(format!("--restart {}: at most {MAX_RESTARTS}", opts.restarts)));
+        }
+        let task = match &opts.task {
+            Some(id) => Some(self.show_task(id)?.task),
+            None => None,
+        };
+        let role = opts.role.clone().or_else(|| task.as_ref().and_then(|t| t.role.clone()));
+        let preset = self.preset_for(&opts, role.as_deref())?;
+        let backoff = self.backoff()?;
+        let tmux = match opts.tmux {
+            true => Some(self.tmux_session_name()?),
+            false => None,
+        };
+
+        // The spawner hears how the agent ends, so it needs a mailbox.
+        if self.session().is_some() {
+            let acting = self.acting_session("`spawn`")?;
+            self.register_on_first_use(&acting)?;
+        }
+
+        let dir = AgentDir::new(self.store.common_dir(), &opts.name);
+        let lock = dir
+            .try_lock()
+            .map_err(|e| agent_dir_failure(&dir, e))?
+            .ok_or_else(|| already_running(&dir, &opts.name))?;
+        if let Some(state) = dir.read_state().filter(|s| !s.phase.is_over() && s.supervisor.is_alive()) {
+            return Err(already_running_state(&opts.name, &state));
+        }
+
+        let started = self.start_session(StartOptions {
+            name: opts.name.clone(),
+            role: opts.role.clone(),
+            task: task.as_ref().map(|t| t.id.to_string()),
+            resume: true,
+            ..StartOptions::default()
+        })?;
+        let worktree = started.session.worktree.clone().map(PathBuf::from).ok_or_else(|| {
+            Error::refused(format!(
+                "session {} has no worktree (it was started with --no-worktree), so an agent would share \
+                 the main one: end it with `git orchestrate session end {}`, or spawn under another name",
+                opts.name, opts.name
+            ))
+        })?;
+
+        let (command, display, prompt_on_stdin) = match preset {
+            None => (opts.command.clone(), shell_words(&opts.command), false),
+            Some(preset) => {
+                let prompt = task.as_ref().map(|t| prompt_for(t, &opts.name));
+                if let Some(prompt) = &prompt {
+                    std::fs::write(dir.prompt_file(), prompt).map_err(|e| agent_dir_failure(&dir, e))?;
+                }
+                let mut argv = vec!["sh".to_string(), "-c".to_string()];
+                match (&prompt, preset.prompt_on_stdin) {
+                    (Some(prompt), false) => {
+                        argv.push(format!("{} \"$1\"", preset.command));
+                        argv.push("git-orchestrate-agent".to_string());
+                        argv.push(prompt.clone());
+                    }
+                    _ => argv.push(preset.command.clone()),
+                }
+                (argv, preset.command, preset.prompt_on_stdin && prompt.is_some())
+            }
+        };
+        let spec = Spec {
+            name: opts.name.clone(),
+            command,
+            display: display.clone(),
+            worktree: worktree.clone(),
+            repo: self.store.main_root(),
+            task: task.as_ref().map(|t| t.id.to_string()),
+            restarts: opts.restarts,
+            prompt_on_stdin,
+            spawner: self.session().filter(|s| *s != opts.name).map(str::to_string),
+            tmux: tmux.clone(),
+            backoff_ms: backoff.as_millis() as u64,
+        };
+        for stale in [dir.state_file(), dir.stop_file()] {
+            let _ = std::fs::remove_file(stale);
+        }
+        dir.write_spec(&spec).map_err(|e| agent_dir_failure(&dir, e))?;
+        append_log(&dir, &format!("--- {} spawn {}: {display}\n", self.now().to_rfc3339(), opts.name))?;
+
+        let supervisor = self.start_supervisor(&dir, &lock)?;
+        drop(lock);
+        let state = wait_until_started(&dir, supervisor)?;
+        Ok(Spawned {
+            name: opts.name,
+            task: spec.task,
+            pid: state.agent.map(|a| a.pid).unwrap_or(supervisor),
+            supervisor,
+            worktree,
+            log: dir.log_file(),
+            command: display,
+            resumed: started.resumed,
+            tmux,
+        })
+    }
+
+    /// The preset to use, or None for a literal command; checks that
+    /// exactly one of the two is given.
+    fn preset_for(&self, opts: &SpawnOptions, role: Option<&str>) -> Result<Option<Preset>> {
+        let name = match (&opts.agent, opts.command.is_empty()) {
+            (Some(_), false) => {
+                return Err(Error::invalid("give either --agent PRESET or a command after `--`, not both"))
+            }
+            (None, false) => return Ok(None),
+            (Some(preset), true) => preset.clone(),
+            (None, true) => match role.and_then(|r| self.role_agent(r)) {
+                Some(preset) => preset,
+                None => {
+                    return Err(Error::invalid(
+                        "nothing to run: give a command after `--`, or --agent PRESET (define one with \
+                         `git config orchestrate.agent.<preset>.command '<command>'`)",
+                    ))
+                }
+            },
+        };
+        self.preset(&name).map(Some)
+    }
+
+    /// `orchestrate.role.<role>.agent`.
+    pub fn role_agent(&self, role: &str) -> Option<String> {
+        self.store.config_string(&format!("orchestrate.role.{role}.agent")).filter(|p| !p.trim().is_empty())
+    }
+
+    fn preset(&self, name: &str) -> Result<Preset> {
+        validate_name("agent preset", name)?;
+        let key = format!("orchestrate.agent.{name}.command");
+        let command = self.store.config_string(&key).filter(|c| !c.trim().is_empty()).ok_or_else(|| {
+            Error::invalid(format!(
+                "no agent preset {name}: define it with `git config {key} '<command>'` (see README, Agent presets)"
+            ))
+        })?;
+        let prompt_key = format!("orchestrate.agent.{name}.prompt");
+        let prompt_on_stdin = match self.store.config_string(&prompt_key).as_deref() {
+            None | Some("argument") => false,
+            Some("stdin") => true,
+            Some(other) => {
+                return Err(Error::invalid(format!(
+                    "git config {prompt_key} is '{other}': use argument or stdin"
+                )))
+            }
+        };
+        Ok(Preset { command, prompt_on_stdin })
+    }
+
+    /// `orchestrate.agentBackoff`: the first delay before a restart
+    /// (doubled for each further one), default 1s.
+    fn backoff(&self) -> Result<Duration> {
+        let Some(text) = self.store.config_string("orchestrate.agentBackoff") else {
+            return Ok(Duration::from_secs(1));
+        };
+        let parsed = match text.trim().strip_suffix("ms") {
+            Some(ms) => ms.parse().ok().map(Duration::from_millis),
+            None => crate::model::time::parse_duration(&text).ok().and_then(|d| d.to_std().ok()),
+        };
+        parsed.ok_or_else(|| {
+            Error::invalid(format!(
+                "git config orchestrate.agentBackoff is '{text}': write a duration like 500ms or 2s"
+            ))
+        })
+    }
+
+    /// The tmux session agents of this repository run in: the repository's
+    /// folder name.
+    fn tmux_session_name(&self) -> Result<String> {
+        let ok = Command::new("tmux").arg("-V").stdout(Stdio::null()).stderr(Stdio::null()).status();
+        if !ok.is_ok_and(|s| s.success()) {
+            return Err(Error::invalid(
+                "--tmux needs tmux, which is not installed here: install it, or spawn without --tmux",
+            ));
+        }
+        let root = self.store.main_root();
+        let name = root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "orchestrate".into());
+        // tmux treats '.' and ':' in target names specially.
+        Ok(name.replace(['.', ':'], "-"))
+    }
+
+    /// Starts the supervisor in a session of its own, handing it the lock.
+    fn start_supervisor(&self, dir: &AgentDir, lock: &std::fs::File) -> Result<u32> {
+        let exe = std::env::current_exe().map_err(|e| {
+            Error::refused(format!("cannot find the git-orchestrate binary to supervise with: {e}"))
+        })?;
+        let log = open_log(dir)?;
+        let err = log.try_clone().map_err(|e| agent_dir_failure(dir, e))?;
+        let fd = lock.as_raw_fd();
+        let mut cmd = Command::new(exe);
+        cmd.arg("supervise")
+            .arg(&dir.path)
+            .current_dir(&dir.path)
+            .env(LOCK_FD_ENV, fd.to_string())
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err);
+        process::detach(&mut cmd);
+        // SAFETY: fcntl is async-signal-safe; it lets the lock's
+        // descriptor survive exec so the supervisor goes on holding it.
+        unsafe {
+            cmd.pre_exec(move || match libc::fcntl(fd, libc::F_SETFD, 0) {
+                -1 => Err(std::io::Error::last_os_error()),
+                _ => Ok(()),
+            });
+        }
+        let mut child =
+            cmd.spawn().map_err(|e| Error::refused(format!("cannot start the supervisor: {e}")))?;
+        let pid = child.id();
+        // Reap it whenever it ends, for callers that live on (dispatch).
+        std::thread::spawn(move || child.wait());
+        Ok(pid)
+    }
+
+    /// Every agent spawned in this repository, as its supervisor last
+    /// recorded it, with dead supervisors shown as `lost`.
+    pub fn list_agents(&self) -> Vec<AgentView> {
+        let now = self.now();
+        crate::agents::all(self.store.common_dir())
+            .into_iter()
+            .filter_map(|dir| {
+                let state = dir.read_state()?;
+                Some(view(&dir, state, now))
+            })
+            .collect()
+    }
+
+    /// One agent, or an error naming the ones there are.
+    pub fn agent(&self, name: &str) -> Result<(AgentDir, Option<State>)> {
+        validate_session_name(name)?;
+        let dir = AgentDir::new(self.store.common_dir(), name);
+        if !dir.spec_file().exists() {
+            return Err(Error::invalid(format!(
+                "no agent named {name} was spawned here: `git orchestrate ps` lists them"
+            )));
+        }
+        let state = dir.read_state();
+        Ok((dir, state))
+    }
+
+    /// Stops agent `name`: SIGTERM to its process group, SIGKILL after
+    /// `grace`, and the stop recorded. Refused when it is not running.
+    pub fn stop_agent(&self, name: &str, grace: Duration) -> Result<AgentView> {
+        let (dir, state) = self.agent(name)?;
+        let state =
+            state.ok_or_else(|| Error::refused(format!("agent {name} has not started yet: try again")))?;
+        if state.phase.is_over() {
+            return Err(Error::refused(format!(
+                "agent {name} is not running ({}): nothing to stop",
+                describe_end(&state)
+            )));
+        }
+        let by = self.actor();
+        std::fs::write(dir.stop_file(), &by).map_err(|e| agent_dir_failure(&dir, e))?;
+        let killed = match state.agent {
+            Some(agent) if process::group_alive(agent.pid) => process::terminate_group(agent.pid, grace),
+            _ => false,
+        };
+        if killed {
+            let _ = append_log(&dir, &format!("--- stop: SIGKILL after {}s grace\n", grace.as_secs()));
+        }
+        // The supervisor sees its agent go and records the stop; if the
+        // supervisor itself is gone, the stop is recorded here.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let now = dir.read_state().unwrap_or_else(|| state.clone());
+            if now.phase.is_over() {
+                return Ok(view(&dir, now, self.now()));
+            }
+            if !now.supervisor.is_alive() || Instant::now() > deadline {
+                let mut state = now;
+                state.phase = Phase::Stopped;
+                state.stopped_by = Some(by.clone());
+                state.ended_at = Some(self.now());
+                dir.write_state(&state).map_err(|e| agent_dir_failure(&dir, e))?;
+                let spec = dir.read_spec().map_err(|e| agent_dir_failure(&dir, e))?;
+                supervise::record_outcome(&spec, &state, &dir);
+                return Ok(view(&dir, state, self.now()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn view(dir: &AgentDir, state: State, now: Timestamp) -> AgentView {
+    let lost = !state.phase.is_over() && !state.supervisor.is_alive();
+    let running = state.phase == Phase::Running && !lost;
+    AgentView {
+        name: state.name,
+        task: state.task,
+        pid: state.agent.map(|a| a.pid),
+        supervisor: state.supervisor.pid,
+        state: if lost { "lost".to_string() } else { state.phase.as_str().to_string() },
+        restarts: state.restarts,
+        max_restarts: state.max_restarts,
+        started_at: state.started_at,
+        run_started_at: state.run_started_at,
+        ended_at: state.ended_at,
+        uptime_secs: running.then(|| state.run_started_at.map(|t| (now - t).num_seconds())).flatten(),
+        exit: state.exit,
+        command: state.command,
+        log: dir.log_file(),
+        tmux: state.tmux,
+    }
+}
+
+/// Waits (a few seconds at most) for the supervisor to start the agent.
+fn wait_until_started(dir: &AgentDir, supervisor: u32) -> Result<State> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let sup = Proc::of(supervisor);
+    loop {
+        match dir.read_state() {
+            Some(state) if state.supervisor.pid == supervisor && state.phase != Phase::Starting => {
+                return Ok(state)
+            }
+            _ if !sup.is_alive() => {
+                return Err(Error::refused(format!(
+                    "the supervisor stopped before starting the agent; its log says:\n{}",
+                    dir.log_tail(10)
+                )))
+            }
+            _ if Instant::now() > deadline => {
+                return Err(Error::refused(format!(
+                    "the supervisor (pid {supervisor}) has not started the agent after 10s; see {}",
+                    dir.log_file().display()
+                )))
+            }
+            _ => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+}
+
+fn describe_end(state: &State) -> String {
+    let how = state.exit.map(|e| e.describe()).unwrap_or_else(|| "no exit status".to_string());
+    match state.phase {
+        Phase::Stopped => format!("stopped by {}", state.stopped_by.as_deref().unwrap_or("someone")),
+        phase => format!("{}, {how}", phase.as_str()),
+    }
+}
+
+/// The prompt an agent gets for a task.
+fn prompt_for(task: &Task, session: &str) -> String {
+    let mut prompt = format!("{}\n", task.title);
+    if !task.description.trim().is_empty() {
+        prompt.push('\n');
+        prompt.push_str(task.description.trim_end());
+        prompt.push('\n');
+    }
+    prompt.push_str(&format!(
+        "\nYou are git-orchestrate session {session}, working on task {id} in this worktree. \
+         Commit your work with a `Closes: {id}` trailer when it is done; \
+         `git orchestrate prompt` tells how to coordinate with the other agents.\n",
+        id = task.id
+    ));
+    prompt
+}
+
+/// A command line for display: words with spaces or quotes are quoted.
+fn shell_words(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| {
+            let plain =
+                !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+            if plain {
+                w.clone()
+            } else {
+                format!("'{}'", w.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn open_log(dir: &AgentDir) -> Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.log_file())
+        .map_err(|e| agent_dir_failure(dir, e))
+}
+
+fn append_log(dir: &AgentDir, line: &str) -> Result<()> {
+    use std::io::Write;
+    open_log(dir)?.write_all(line.as_bytes()).map_err(|e| agent_dir_failure(dir, e))
+}
+
+fn agent_dir_failure(dir: &AgentDir, e: std::io::Error) -> Error {
+    Error::refused(format!("cannot write the agent's files in {}: {e}", dir.path.display()))
+}
+
+fn already_running(dir: &AgentDir, name: &str) -> Error {
+    match dir.read_state() {
+        Some(state) => already_running_state(name, &state),
+        None => Error::refused(format!(
+            "agent {name} is being started by another command: see `git orchestrate ps`"
+        )),
+    }
+}
+
+fn already_running_state(name: &str, state: &State) -> Error {
+    let pid = state.agent.map(|a| format!(" (pid {})", a.pid)).unwrap_or_default();
+    Error::refused(format!(
+        "agent {name} is already {}{pid}: stop it with `git orchestrate stop {name}`, or spawn under another name",
+        state.phase.as_str()
+    ))
+}

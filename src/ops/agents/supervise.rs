@@ -1,0 +1,349 @@
+//! The supervisor: a small process that stays with one agent. It runs the
+//! agent in the session's worktree with its output in the log, heartbeats
+//! for the session (which renews its claims), restarts a failed run with
+//! backoff, and when it is over records the outcome on the task and the
+//! session and tells the spawner.
+
+use super::super::messages::Outgoing;
+use super::super::tasks::Finish;
+use super::super::{Context, Error, Result};
+use super::{agent_dir_failure, append_log, open_log, LOCK_FD_ENV};
+use crate::agents::process::{self, Proc};
+use crate::agents::{AgentDir, Exit, Phase, Spec, State};
+use crate::model::session::{heartbeat_interval, Pulse, MAX_DOING_CHARS};
+use crate::model::task::TaskStatus;
+use crate::store::Store;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How often the supervisor looks at its agent.
+const TICK: Duration = Duration::from_millis(100);
+/// The longest wait between two restarts.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Variables a caller's git may have set that would point the agent at the
+/// wrong repository or index.
+const GIT_VARS: [&str; 6] =
+    ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_PREFIX", "GIT_OBJECT_DIRECTORY"];
+
+/// Supervises the agent described in `dir` until it is over.
+pub fn supervise(dir: &Path) -> Result<()> {
+    let dir = AgentDir { path: dir.to_path_buf() };
+    keep_lock_from_agent();
+    let spec = dir.read_spec().map_err(|e| agent_dir_failure(&dir, e))?;
+    let ctx = agent_context(&spec)?;
+    let mut state = State {
+        name: spec.name.clone(),
+        task: spec.task.clone(),
+        command: spec.display.clone(),
+        phase: Phase::Starting,
+        supervisor: Proc::me(),
+        agent: None,
+        restarts: 0,
+        max_restarts: spec.restarts,
+        started_at: ctx.now(),
+        run_started_at: None,
+        ended_at: None,
+        exit: None,
+        stopped_by: None,
+        tmux: spec.tmux.clone(),
+    };
+    dir.write_state(&state).map_err(|e| agent_dir_failure(&dir, e))?;
+    let doing: String = format!("agent: {}", spec.display).chars().take(MAX_DOING_CHARS).collect();
+    if let Err(e) = ctx.heartbeat(&Pulse { doing: Some(doing), ..Pulse::default() }) {
+        eprintln!("git-orchestrate supervisor: heartbeat failed: {e}");
+    }
+
+    loop {
+        if let Some(by) = dir.stop_requested() {
+            state.stopped_by = Some(by);
+            state.phase = Phase::Stopped;
+            break;
+        }
+        let exit = match start(&spec, &dir) {
+            Ok(mut run) => {
+                state.agent = Some(run.proc());
+                state.run_started_at = Some(ctx.now());
+                state.phase = Phase::Running;
+                dir.write_state(&state).map_err(|e| agent_dir_failure(&dir, e))?;
+                watch(&ctx, &mut run, &dir)
+            }
+            Err(e) => {
+                let _ = append_log(&dir, &format!("--- cannot start {}: {e}\n", spec.display));
+                Exit { code: Some(127), signal: None }
+            }
+        };
+        state.exit = Some(exit);
+        if let Some(by) = dir.stop_requested() {
+            state.stopped_by = Some(by);
+            state.phase = Phase::Stopped;
+            break;
+        }
+        if exit.success() {
+            state.phase = Phase::Exited;
+            break;
+        }
+        if state.restarts >= spec.restarts {
+            state.phase = Phase::Failed;
+            break;
+        }
+        let delay = backoff(spec.backoff_ms, state.restarts);
+        state.restarts += 1;
+        state.phase = Phase::Restarting;
+        dir.write_state(&state).map_err(|e| agent_dir_failure(&dir, e))?;
+        let _ = append_log(
+            &dir,
+            &format!(
+                "--- {}; restart {} of {} in {:.1}s\n",
+                exit.describe(),
+                state.restarts,
+                spec.restarts,
+                delay.as_secs_f64()
+            ),
+        );
+        pause(&dir, delay);
+    }
+    state.ended_at = Some(ctx.now());
+    let exit = state.exit.map(|e| e.describe()).unwrap_or_else(|| "never started".into());
+    let _ = append_log(&dir, &format!("--- {}: {exit}\n", state.phase.as_str()));
+    // The outcome goes to the refs before the state says "over", so whoever
+    // sees the agent over (dispatch) also sees its task finished.
+    record_outcome(&spec, &state, &dir);
+    dir.write_state(&state).map_err(|e| agent_dir_failure(&dir, e))?;
+    Ok(())
+}
+
+/// Waits for the run to end, heartbeating for the session meanwhile.
+fn watch(ctx: &Context, run: &mut Run, dir: &AgentDir) -> Exit {
+    let mut last_beat = Instant::now();
+    let interval = heartbeat_interval().to_std().unwrap_or(Duration::from_secs(30));
+    loop {
+        if let Some(exit) = run.try_wait() {
+            return exit;
+        }
+        if last_beat.elapsed() >= interval {
+            last_beat = Instant::now();
+            if let Err(e) = ctx.heartbeat(&Pulse::default()) {
+                let _ = append_log(dir, &format!("--- supervisor: heartbeat failed: {e}\n"));
+            }
+        }
+        std::thread::sleep(TICK);
+    }
+}
+
+/// Sleeps `delay`, but wakes as soon as a stop is asked for.
+fn pause(dir: &AgentDir, delay: Duration) {
+    let until = Instant::now() + delay;
+    while Instant::now() < until && dir.stop_requested().is_none() {
+        std::thread::sleep(TICK.min(until - Instant::now()));
+    }
+}
+
+fn backoff(first_ms: u64, restarts: u32) -> Duration {
+    Duration::from_millis(first_ms.saturating_mul(1 << restarts.min(16))).min(MAX_BACKOFF)
+}
+
+/// One run of the agent: a child of ours, or a tmux pane's process.
+enum Run {
+    Child(Child),
+    Pane { proc: Proc, exit_file: PathBuf },
+}
+
+impl Run {
+    fn proc(&self) -> Proc {
+        match self {
+            Run::Child(child) => Proc::of(child.id()),
+            Run::Pane { proc, .. } => *proc,
+        }
+    }
+
+    fn try_wait(&mut self) -> Option<Exit> {
+        match self {
+            Run::Child(child) => match child.try_wait() {
+                Ok(status) => status.map(Exit::from),
+                Err(_) => Some(Exit { code: None, signal: None }),
+            },
+            Run::Pane { proc, exit_file } if !proc.is_alive() => {
+                let code = std::fs::read_to_string(&*exit_file).ok().and_then(|t| t.trim().parse().ok());
+                let _ = std::fs::remove_file(&*exit_file);
+                Some(Exit { code, signal: code.is_none().then_some(libc::SIGTERM) })
+            }
+            Run::Pane { .. } => None,
+        }
+    }
+}
+
+/// The environment an agent sees.
+fn environment(spec: &Spec, dir: &AgentDir) -> Vec<(String, String)> {
+    let mut env = vec![
+        (crate::ops::SESSION_ENV.to_string(), spec.name.clone()),
+        ("ORCHESTRATE_REPO".to_string(), spec.repo.to_string_lossy().into_owned()),
+        ("ORCHESTRATE_LOG".to_string(), dir.log_file().to_string_lossy().into_owned()),
+    ];
+    if let Some(task) = &spec.task {
+        env.push(("ORCHESTRATE_TASK".to_string(), task.clone()));
+    }
+    if dir.prompt_file().exists() {
+        env.push(("ORCHESTRATE_PROMPT_FILE".to_string(), dir.prompt_file().to_string_lossy().into_owned()));
+    }
+    env
+}
+
+fn start(spec: &Spec, dir: &AgentDir) -> std::io::Result<Run> {
+    if spec.tmux.is_some() {
+        return start_in_tmux(spec, dir);
+    }
+    let (program, args) = spec.command.split_first().ok_or(std::io::ErrorKind::InvalidInput)?;
+    let mut cmd = Command::new(program);
+    cmd.args(args).current_dir(&spec.worktree);
+    scrub(&mut cmd);
+    cmd.envs(environment(spec, dir));
+    let stdin = match spec.prompt_on_stdin {
+        true => Stdio::from(std::fs::File::open(dir.prompt_file())?),
+        false => Stdio::null(),
+    };
+    let log = open_log(dir).map_err(|e| std::io::Error::other(e.to_string()))?;
+    cmd.stdin(stdin).stdout(log.try_clone()?).stderr(log);
+    process::detach(&mut cmd);
+    cmd.spawn().map(Run::Child)
+}
+
+/// Runs the agent in a new window of the repository's tmux session; the
+/// window's shell copies its output to the log and leaves its exit status
+/// in a file.
+fn start_in_tmux(spec: &Spec, dir: &AgentDir) -> std::io::Result<Run> {
+    let session = spec.tmux.as_deref().unwrap_or("orchestrate");
+    let tmux = |args: &[&str]| Command::new("tmux").args(args).stdin(Stdio::null()).output();
+    let exists = tmux(&["has-session", "-t", &format!("={session}")])?.status.success();
+    if !exists {
+        let repo = spec.repo.to_string_lossy();
+        let out = tmux(&["new-session", "-d", "-s", session, "-c", &repo])?;
+        if !out.status.success() {
+            return Err(std::io::Error::other(String::from_utf8_lossy(&out.stderr).trim().to_string()));
+        }
+    }
+    let exit_file = dir.path.join("exit");
+    let _ = std::fs::remove_file(&exit_file);
+    let stdin = if spec.prompt_on_stdin { dir.prompt_file() } else { PathBuf::from("/dev/null") };
+    let script = r#"exit_file=$1 log=$2 input=$3; shift 3; { "$@" < "$input"; echo $? > "$exit_file"; } 2>&1 | tee -a "$log""#;
+    let mut args: Vec<String> =
+        ["new-window", "-d", "-P", "-F", "#{pane_pid}", "-t"].iter().map(|s| s.to_string()).collect();
+    args.push(format!("={session}:"));
+    args.extend(["-n".to_string(), spec.name.clone(), "-c".to_string()]);
+    args.push(spec.worktree.to_string_lossy().into_owned());
+    for (key, value) in environment(spec, dir) {
+        args.extend(["-e".to_string(), format!("{key}={value}")]);
+    }
+    args.extend(["--".into(), "sh".into(), "-c".into(), script.into(), "sh".into()]);
+    args.push(exit_file.to_string_lossy().into_owned());
+    args.push(dir.log_file().to_string_lossy().into_owned());
+    args.push(stdin.to_string_lossy().into_owned());
+    args.extend(spec.command.iter().cloned());
+    let out = Command::new("tmux").args(&args).stdin(Stdio::null()).output()?;
+    if !out.status.success() {
+        return Err(std::io::Error::other(String::from_utf8_lossy(&out.stderr).trim().to_string()));
+    }
+    let pid: u32 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .map_err(|_| std::io::Error::other("tmux did not say the pane's pid"))?;
+    Ok(Run::Pane { proc: Proc::of(pid), exit_file })
+}
+
+fn scrub(cmd: &mut Command) {
+    for var in GIT_VARS.iter().chain([&LOCK_FD_ENV]) {
+        cmd.env_remove(var);
+    }
+}
+
+/// The lock `spawn` handed over must not leak into the agent: it is the
+/// supervisor's, and ends with it.
+fn keep_lock_from_agent() {
+    if let Some(fd) = std::env::var(LOCK_FD_ENV).ok().and_then(|v| v.parse::<i32>().ok()) {
+        // SAFETY: marks a descriptor we inherited close-on-exec.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+}
+
+/// A context acting as the agent's session.
+fn agent_context(spec: &Spec) -> Result<Context> {
+    let at = if spec.worktree.exists() { &spec.worktree } else { &spec.repo };
+    let store = Store::open(at)?;
+    Context::new(store, Some(spec.name.clone()))
+}
+
+/// Records how the agent ended: on the task (done, failed with the log's
+/// tail, or a note that it was stopped), on the session, and in a message
+/// to the spawner. Best effort: problems go to stderr (the log).
+pub(super) fn record_outcome(spec: &Spec, state: &State, dir: &AgentDir) {
+    if let Err(e) = try_record_outcome(spec, state, dir) {
+        eprintln!("git-orchestrate: could not record how agent {} ended: {e}", spec.name);
+    }
+}
+
+fn try_record_outcome(spec: &Spec, state: &State, dir: &AgentDir) -> Result<()> {
+    let ctx = agent_context(spec)?;
+    let name = &spec.name;
+    let exit = state.exit.map(|e| e.describe()).unwrap_or_else(|| "never started".into());
+    let restarts = match state.restarts {
+        0 => String::new(),
+        1 => " after 1 restart".to_string(),
+        n => format!(" after {n} restarts"),
+    };
+    let summary = match state.phase {
+        Phase::Exited => format!("exited 0{restarts}"),
+        Phase::Failed => format!("failed ({exit}){restarts}"),
+        _ => format!("stopped by {}", state.stopped_by.as_deref().unwrap_or("someone")),
+    };
+    let tail = printable(&dir.log_tail(20));
+    let mut task_news = String::new();
+    if let Some(id) = &spec.task {
+        let task = ctx.show_task(id)?.task;
+        let mine = task.status == TaskStatus::Claimed && task.assignee.as_deref() == Some(name.as_str());
+        match state.phase {
+            _ if task.status.is_closed() => task_news = format!("; {id} is {}", task.status),
+            Phase::Exited if mine => {
+                ctx.finish_task_as(name, id, Finish::Done, Some(&format!("agent {summary}")), false)?;
+                task_news = format!("; {id} done");
+            }
+            Phase::Failed if mine => {
+                let note = format!("agent {summary}; the end of its log:\n{tail}");
+                ctx.finish_task_as(name, id, Finish::Failed, Some(&note), false)?;
+                task_news = format!("; {id} failed");
+            }
+            Phase::Stopped if mine => {
+                let note = format!(
+                    "agent {summary}; {id} stays claimed by {name}: `git orchestrate task release {id} --force` \
+                     puts it back"
+                );
+                ctx.note_task(id, &note, None)?;
+            }
+            _ => {}
+        }
+    }
+    let doing: String = format!("agent {summary}").chars().take(MAX_DOING_CHARS).collect();
+    match ctx.heartbeat(&Pulse { doing: Some(doing), ..Pulse::default() }) {
+        Ok(_) | Err(Error::Refused(_)) => {}
+        Err(e) => return Err(e),
+    }
+    if let Some(spawner) = &spec.spawner {
+        let mut body = format!("log: {}\n", dir.log_file().display());
+        if state.phase != Phase::Exited {
+            body.push_str(&format!("\n{tail}\n"));
+        }
+        ctx.send(&Outgoing {
+            to: spawner.clone(),
+            subject: format!("agent {name} {summary}{task_news}"),
+            body,
+            kind: Some(if state.phase == Phase::Exited { "completion" } else { "status" }.to_string()),
+            reply_to: None,
+        })?;
+    }
+    Ok(())
+}
+
+/// Log text made fit for a note: control characters (colours, cursor
+/// moves) become '?'.
+fn printable(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() && !matches!(c, '\n' | '\t') { '?' } else { c }).collect()
+}
