@@ -13,7 +13,7 @@ fn wait_over(repo: &Repo, name: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let ps = repo.json(&["ps"]);
-        let agent = ps.as_array().unwrap().iter().find(|a| a["name"] == name).cloned();
+        let agent = ps.as_array().unwrap().iter().find(|a| a["session"] == name).cloned();
         if let Some(agent) =
             agent.filter(|a| ["exited", "failed", "stopped"].contains(&a["state"].as_str().unwrap()))
         {
@@ -25,7 +25,11 @@ fn wait_over(repo: &Repo, name: &str) -> Value {
 }
 
 fn agent<'a>(ps: &'a Value, name: &str) -> &'a Value {
-    ps.as_array().unwrap().iter().find(|a| a["name"] == name).unwrap_or_else(|| panic!("no {name} in {ps:#}"))
+    ps.as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["session"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {ps:#}"))
 }
 
 fn log_of(repo: &Repo, name: &str) -> String {

@@ -100,7 +100,7 @@ pub fn spawn(ctx: &Context, ui: &Ui, a: SpawnArgs) -> CmdResult {
         let task = spawned.task.as_ref().map(|t| format!(" on {t}")).unwrap_or_default();
         let mut out = format!(
             "spawned {}{task}: pid {} in {}\nlog: {}\n",
-            spawned.name,
+            spawned.session,
             spawned.pid,
             spawned.worktree.display(),
             spawned.log.display()
@@ -120,7 +120,7 @@ pub fn ps(ctx: &Context, ui: &Ui) -> CmdResult {
         }
         let mut out = format!(
             "{:<20} {:<12} {:>8} {:<10} {:>8} {:>8}  {}\n",
-            "NAME", "TASK", "PID", "STATE", "RESTARTS", "UPTIME", "EXIT"
+            "SESSION", "TASK", "PID", "STATE", "RESTARTS", "UPTIME", "EXIT"
         );
         for a in &agents {
             let state = match a.state.as_str() {
@@ -131,13 +131,11 @@ pub fn ps(ctx: &Context, ui: &Ui) -> CmdResult {
             let pad = " ".repeat(10usize.saturating_sub(a.state.len()));
             out.push_str(&format!(
                 "{:<20} {:<12} {:>8} {state}{pad} {:>8} {:>8}  {}\n",
-                a.name,
+                a.session,
                 a.task.as_deref().unwrap_or("-"),
                 a.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
                 format!("{}/{}", a.restarts, a.max_restarts),
-                a.uptime_secs
-                    .map(|s| format_duration(chrono::Duration::seconds(s)))
-                    .unwrap_or_else(|| "-".into()),
+                a.uptime.map(|s| format_duration(chrono::Duration::seconds(s))).unwrap_or_else(|| "-".into()),
                 exit_of(a),
             ));
         }
@@ -198,7 +196,7 @@ pub fn stop(ctx: &Context, ui: &Ui, a: StopArgs) -> CmdResult {
     };
     let names: Vec<String> = match (&a.name, a.all) {
         (Some(name), _) => vec![name.clone()],
-        (None, _) => ctx.list_agents().into_iter().filter(|v| v.is_active()).map(|v| v.name).collect(),
+        (None, _) => ctx.list_agents().into_iter().filter(|v| v.is_active()).map(|v| v.session).collect(),
     };
     let mut stopped = Vec::new();
     for name in &names {
@@ -208,7 +206,7 @@ pub fn stop(ctx: &Context, ui: &Ui, a: StopArgs) -> CmdResult {
         if stopped.is_empty() {
             return "no agent is running: nothing to stop\n".to_string();
         }
-        stopped.iter().map(|v| format!("stopped {} (was pid {})\n", v.name, pid(v))).collect()
+        stopped.iter().map(|v| format!("stopped {} (was pid {})\n", v.session, pid(v))).collect()
     })
 }
 
@@ -250,14 +248,14 @@ fn describe(event: &DispatchEvent) -> String {
     match event {
         DispatchEvent::Spawned(s) => format!(
             "spawned {} for {} (pid {}, log {})",
-            s.name,
+            s.session,
             s.task.as_deref().unwrap_or("-"),
             s.pid,
             s.log.display()
         ),
         DispatchEvent::Skipped { task, reason } => format!("skipped {task}: {}", escape_control(reason)),
-        DispatchEvent::Finished { name, task, state, exit } => format!(
-            "{name} {state}{} on {}",
+        DispatchEvent::Finished { session, task, state, exit } => format!(
+            "{session} {state}{} on {}",
             exit.as_ref().map(|e| format!(" ({e})")).unwrap_or_default(),
             task.as_deref().unwrap_or("-")
         ),

@@ -45,7 +45,7 @@ pub enum DispatchEvent {
     },
     /// An agent it spawned is over.
     Finished {
-        name: String,
+        session: String,
         task: Option<String>,
         state: String,
         exit: Option<String>,
@@ -70,11 +70,11 @@ impl Context {
         loop {
             let agents = self.list_agents();
             for agent in agents.iter().filter(|a| !a.is_active()) {
-                if !mine.remove(&agent.name) {
+                if !mine.remove(&agent.session) {
                     continue;
                 }
                 report(&DispatchEvent::Finished {
-                    name: agent.name.clone(),
+                    session: agent.session.clone(),
                     task: agent.task.clone(),
                     state: agent.state.clone(),
                     exit: agent.exit.map(|e| e.describe()),

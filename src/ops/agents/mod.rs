@@ -47,7 +47,7 @@ pub struct SpawnOptions {
 /// What `spawn` started.
 #[derive(Debug, Clone, Serialize)]
 pub struct Spawned {
-    pub name: String,
+    pub session: String,
     pub task: Option<String>,
     pub pid: u32,
     pub supervisor: u32,
@@ -62,7 +62,7 @@ pub struct Spawned {
 /// One line of `ps`.
 #[derive(Debug, Clone, Serialize)]
 pub struct AgentView {
-    pub name: String,
+    pub session: String,
     pub task: Option<String>,
     /// The agent's pid (also its process group).
     pub pid: Option<u32>,
@@ -76,7 +76,7 @@ pub struct AgentView {
     pub run_started_at: Option<Timestamp>,
     pub ended_at: Option<Timestamp>,
     /// Seconds the current run has been going, while it runs.
-    pub uptime_secs: Option<i64>,
+    pub uptime: Option<i64>,
     pub exit: Option<crate::agents::Exit>,
     pub command: String,
     pub log: PathBuf,
@@ -114,6 +114,12 @@ impl Context {
             Some(id) => Some(self.show_task(id)?.task),
             None => None,
         };
+        if let Some(task) = task.as_ref().filter(|t| t.status.is_closed()) {
+            return Err(Error::refused(format!(
+                "{} is already {}: give the agent an unfinished task (`git orchestrate task list --ready`)",
+                task.id, task.status
+            )));
+        }
         let role = opts.role.clone().or_else(|| task.as_ref().and_then(|t| t.role.clone()));
         let preset = self.preset_for(&opts, role.as_deref())?;
         let backoff = self.backoff()?;
@@ -194,7 +200,7 @@ impl Context {
         drop(lock);
         let state = wait_until_started(&dir, supervisor)?;
         Ok(Spawned {
-            name: opts.name,
+            session: opts.name,
             task: spec.task,
             pid: state.agent.map(|a| a.pid).unwrap_or(supervisor),
             supervisor,
@@ -396,7 +402,7 @@ fn view(dir: &AgentDir, state: State, now: Timestamp) -> AgentView {
     let lost = !state.phase.is_over() && !state.supervisor.is_alive();
     let running = state.phase == Phase::Running && !lost;
     AgentView {
-        name: state.name,
+        session: state.name,
         task: state.task,
         pid: state.agent.map(|a| a.pid),
         supervisor: state.supervisor.pid,
@@ -406,7 +412,7 @@ fn view(dir: &AgentDir, state: State, now: Timestamp) -> AgentView {
         started_at: state.started_at,
         run_started_at: state.run_started_at,
         ended_at: state.ended_at,
-        uptime_secs: running.then(|| state.run_started_at.map(|t| (now - t).num_seconds())).flatten(),
+        uptime: running.then(|| state.run_started_at.map(|t| (now - t).num_seconds())).flatten(),
         exit: state.exit,
         command: state.command,
         log: dir.log_file(),
