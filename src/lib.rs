@@ -13,6 +13,7 @@
 //!   the format guard in `refs/orchestrate/meta`, and every ref name.
 //! - [`ops`]: the use cases (`add_task`, `claim_next`, ...) that every front end
 //!   shares, and the acting identity and clock.
+//! - [`mcp`]: the same use cases as MCP tools (`git orchestrate mcp`).
 //! - [`cli`]: the `git orchestrate` command line: argument parsing, text and
 //!   JSON output, and the mapping from errors to exit codes (0 done,
 //!   1 refused by coordination, 2 bad input, 3 failure).
@@ -22,6 +23,7 @@
 pub mod board;
 pub mod cli;
 pub mod hooks;
+pub mod mcp;
 pub mod model;
 pub mod ops;
 pub mod store;

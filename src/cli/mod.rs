@@ -10,6 +10,7 @@ mod claim;
 mod hooks;
 mod init;
 mod log;
+mod mcp;
 mod message;
 mod output;
 mod session;
@@ -70,6 +71,8 @@ pub enum Command {
     Hooks(hooks::HooksCommand),
     /// Run one git hook (what the installed hook scripts call)
     Hook(hooks::HookArgs),
+    /// Serve these operations as MCP tools on stdio (for Claude Code and other agents)
+    Mcp(mcp::McpArgs),
 }
 
 /// How a command failed, which decides the exit code.
@@ -123,7 +126,7 @@ impl From<ops::Error> for Failure {
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Failure {
-        Failure::Error(error_chain(&e))
+        Failure::Error(ops::error_chain(&e))
     }
 }
 
@@ -131,20 +134,6 @@ impl From<crate::model::Invalid> for Failure {
     fn from(e: crate::model::Invalid) -> Failure {
         Failure::Invalid(e.0)
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = s.source();
-    }
-    message
 }
 
 pub type CmdResult = Result<(), Failure>;
@@ -220,6 +209,7 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Log(args) => log::run(&ctx, ui, args),
         Command::Hooks(cmd) => hooks::hooks(&ctx, ui, cmd),
         Command::Hook(args) => hooks::hook(&ctx, ui, args),
+        Command::Mcp(args) => mcp::run(&ctx, args),
     };
     // Any command a session runs counts as a sign of life (at most one
     // write per interval; never fails the command).
