@@ -31,7 +31,8 @@ use crate::store::Store;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
-use rmcp::{tool, tool_handler, tool_router, ErrorData, ServerHandler, ServiceExt};
+use rmcp::service::RequestContext;
+use rmcp::{tool, tool_handler, tool_router, ErrorData, RoleServer, ServerHandler, ServiceExt};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -508,19 +509,29 @@ impl Orchestrate {
 
     /// Your unread messages, oldest first, then marked read
     #[tool]
-    async fn inbox(&self, Parameters(a): Parameters<InboxArgs>) -> Result<CallToolResult, ErrorData> {
+    async fn inbox(
+        &self,
+        Parameters(a): Parameters<InboxArgs>,
+        request: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
         if let Some(secs) = a.wait_seconds {
             if secs > MAX_WAIT_SECONDS {
                 return Ok(failure(ops::Error::invalid(format!(
                     "wait_seconds is at most {MAX_WAIT_SECONDS}: call inbox again to wait longer"
                 ))));
             }
-            // Wait without marking anything read: if the client gives up
-            // (cancels, or goes away) meanwhile, this future is dropped here
-            // and no message is lost to a reply nobody reads.
+            // Wait without marking anything read, then read only if the
+            // client still wants the answer: one that cancelled or went
+            // away meanwhile loses no message to a reply nobody reads.
             let wait = Some(Some(Duration::from_secs(secs)));
             let waited =
                 self.run(move |ctx, _| ctx.inbox(&InboxOptions { all: false, peek: true, wait })).await?;
+            if request.ct.is_cancelled() {
+                return Err(ErrorData::internal_error(
+                    "the inbox wait was cancelled; nothing was read",
+                    None,
+                ));
+            }
             if waited.is_error == Some(true) {
                 return Ok(waited);
             }
