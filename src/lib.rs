@@ -15,6 +15,7 @@
 //!   shares, and the acting identity and clock.
 //! - [`agents`]: what a spawned agent's supervisor keeps on disk, and the
 //!   Unix process plumbing (sessions, process groups, pid reuse).
+//! - [`mcp`]: the same use cases as MCP tools (`git orchestrate mcp`).
 //! - [`cli`]: the `git orchestrate` command line: argument parsing, text and
 //!   JSON output, and the mapping from errors to exit codes (0 done,
 //!   1 refused by coordination, 2 bad input, 3 failure).
@@ -25,6 +26,7 @@ pub mod agents;
 pub mod board;
 pub mod cli;
 pub mod hooks;
+pub mod mcp;
 pub mod model;
 pub mod ops;
 pub mod store;

@@ -81,16 +81,15 @@ pub fn claims(ctx: &Context, ui: &Ui, a: ClaimsArgs) -> CmdResult {
 }
 
 pub fn check(ctx: &Context, ui: &Ui, a: CheckArgs) -> CmdResult {
-    let conflicts = ctx.check_paths(&a.paths)?;
-    let json = serde_json::json!({ "free": conflicts.is_empty(), "conflicts": conflicts });
-    if conflicts.is_empty() {
-        return ui.emit(&json, || "free: no other live session holds these paths".to_string());
+    let report = ctx.check_paths(&a.paths)?;
+    if report.free {
+        return ui.emit(&report, || "free: no other live session holds these paths".to_string());
     }
     if ui.json {
-        ui.emit(&json, String::new)?;
+        ui.emit(&report, String::new)?;
     }
     let now = ctx.now();
-    for c in &conflicts {
+    for c in &report.conflicts {
         let reason =
             c.claim.reason.as_deref().map(|r| format!(" ({})", escape_control(r))).unwrap_or_default();
         eprintln!(

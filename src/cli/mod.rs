@@ -11,6 +11,7 @@ mod claim;
 mod hooks;
 mod init;
 mod log;
+mod mcp;
 mod message;
 mod output;
 mod session;
@@ -84,6 +85,8 @@ pub enum Command {
     /// Supervise one spawned agent (what spawn starts; not for people)
     #[command(hide = true)]
     Supervise(agents::SuperviseArgs),
+    /// Serve these operations as MCP tools on stdio (for Claude Code and other agents)
+    Mcp(mcp::McpArgs),
 }
 
 /// How a command failed, which decides the exit code.
@@ -137,7 +140,7 @@ impl From<ops::Error> for Failure {
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Failure {
-        Failure::Error(error_chain(&e))
+        Failure::Error(ops::error_chain(&e))
     }
 }
 
@@ -145,20 +148,6 @@ impl From<crate::model::Invalid> for Failure {
     fn from(e: crate::model::Invalid) -> Failure {
         Failure::Invalid(e.0)
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = s.source();
-    }
-    message
 }
 
 pub type CmdResult = Result<(), Failure>;
@@ -244,6 +233,7 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Stop(args) => agents::stop(&ctx, ui, args),
         Command::Dispatch(args) => agents::dispatch(&ctx, ui, args),
         Command::Supervise(_) => unreachable!("handled above"),
+        Command::Mcp(args) => mcp::run(&ctx, args),
     };
     // Any command a session runs counts as a sign of life (at most one
     // write per interval; never fails the command).

@@ -47,8 +47,7 @@ impl Ui {
 
     /// The JSON half of an error, for errors already printed on stderr.
     pub fn error_json_only(&self, kind: &str, message: &str) {
-        let value = serde_json::json!({ "error": { "kind": kind, "message": message } });
-        print(&value.to_string());
+        print(&crate::ops::error_json(kind, message).to_string());
     }
 
     /// Wraps text in an ANSI style when colour is on.

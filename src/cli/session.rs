@@ -160,9 +160,7 @@ fn start(ctx: &Context, ui: &Ui, a: StartArgs) -> CmdResult {
 }
 
 pub fn heartbeat(ctx: &Context, ui: &Ui, a: HeartbeatArgs) -> CmdResult {
-    let session = ctx.heartbeat(&Pulse { doing: a.doing, progress: a.progress, phase: a.phase })?;
-    // Just heard from: never stale.
-    let view = SessionView { session, stale: false };
+    let view = ctx.heartbeat(&Pulse { doing: a.doing, progress: a.progress, phase: a.phase })?;
     ui.emit(&view, || format!("{} heartbeat at {}", view.session.name, time(view.session.heartbeat_at)))
 }
 

@@ -4,7 +4,7 @@ use super::output::{time, Style};
 use super::{CmdResult, Failure, Ui};
 use crate::model::names::escape_control;
 use crate::model::task::{Readiness, Task, TaskSpec, TaskStatus};
-use crate::ops::tasks::{Finish, TaskDetail, TaskEdit, TaskFilter, TaskView};
+use crate::ops::tasks::{Finish, ListRequest, TaskDetail, TaskEdit, TaskView};
 use crate::ops::Context;
 use clap::{Args, Subcommand};
 
@@ -196,9 +196,8 @@ fn add(ctx: &Context, ui: &Ui, a: AddArgs) -> CmdResult {
 }
 
 fn list(ctx: &Context, ui: &Ui, a: ListArgs) -> CmdResult {
-    let status = a.status.as_deref().map(TaskStatus::parse).transpose()?;
-    let assignee = if a.mine { Some(ctx.require_session("--mine")?.to_string()) } else { None };
-    let filter = TaskFilter { ready: a.ready, status, assignee, role: a.role, closed: a.all };
+    let req = ListRequest { ready: a.ready, status: a.status, mine: a.mine, role: a.role, all: a.all };
+    let filter = ctx.task_filter(&req)?;
     let listing = ctx.list_tasks(&filter)?;
     for c in &listing.corrupt {
         ui.warn(&format!("skipped {c}"));

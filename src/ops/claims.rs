@@ -68,6 +68,14 @@ pub struct Conflict {
     pub claim: Claim,
 }
 
+/// What `check` answers: whether the paths are free, and if not, who
+/// holds them.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub free: bool,
+    pub conflicts: Vec<Conflict>,
+}
+
 impl Context {
     fn load_claims(snap: &Snapshot<'_>) -> Result<Vec<Claim>> {
         Ok(snap.get::<ClaimsDoc>(CLAIMS_PATH)?.map(|d| d.claims).unwrap_or_default())
@@ -224,12 +232,13 @@ impl Context {
     }
 
     /// The exclusive claims of other live sessions that cover `paths`.
-    pub fn check_paths(&self, paths: &[String]) -> Result<Vec<Conflict>> {
+    pub fn check_paths(&self, paths: &[String]) -> Result<CheckReport> {
         if paths.is_empty() {
             return Err(Error::invalid("give at least one path to check"));
         }
         let patterns = paths.iter().map(|p| self.check_pattern(p)).collect::<Result<Vec<_>>>()?;
-        self.conflicts_with(&patterns)
+        let conflicts = self.conflicts_with(&patterns)?;
+        Ok(CheckReport { free: conflicts.is_empty(), conflicts })
     }
 
     /// The exclusive claims of other live sessions that cover these files

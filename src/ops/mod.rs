@@ -42,6 +42,42 @@ impl Error {
     pub fn invalid(message: impl Into<String>) -> Error {
         Error::Invalid(Invalid(message.into()))
     }
+
+    /// What kind of failure this is, as `--json` and the MCP server name it:
+    /// `invalid` (exit 2), `refused` (exit 1) or `error` (exit 3).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Invalid(_) => "invalid",
+            Error::Refused(_) => "refused",
+            Error::Store(_) => "error",
+        }
+    }
+
+    /// The message with every cause, on one line.
+    pub fn message(&self) -> String {
+        error_chain(self)
+    }
+}
+
+/// An error and its causes on one line, each said once.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = s.source();
+    }
+    message
+}
+
+/// How a failure is reported as JSON, by the CLI with `--json` and by the
+/// MCP server: `{"error": {"kind": …, "message": …}}`.
+pub fn error_json(kind: &str, message: &str) -> serde_json::Value {
+    serde_json::json!({ "error": { "kind": kind, "message": message } })
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

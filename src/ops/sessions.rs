@@ -395,8 +395,9 @@ impl Context {
         Ok(name)
     }
 
-    /// Records a heartbeat, with what the session is doing.
-    pub fn heartbeat(&self, pulse: &Pulse) -> Result<Session> {
+    /// Records a heartbeat, with what the session is doing. The session
+    /// is shown as just heard from, so never stale.
+    pub fn heartbeat(&self, pulse: &Pulse) -> Result<SessionView> {
         pulse.validate()?;
         let acting = self.acting_session("`heartbeat`")?;
         self.register_on_first_use(&acting)?;
@@ -408,7 +409,7 @@ impl Context {
             true
         })?;
         self.renew_claims_of(&me)?;
-        Ok(session)
+        Ok(SessionView { session, stale: false })
     }
 
     /// Refreshes the acting session's heartbeat if it is older than the

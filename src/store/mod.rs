@@ -197,16 +197,25 @@ fn open_error(path: &Path, e: git2::Error) -> StoreError {
 /// libgit2 also caches only trees and commits up to 4 KiB and no blobs, so a
 /// collection's top tree (hundreds of shard entries) would be re-read on
 /// every path lookup; the limits are raised to cover the store's objects.
+///
+/// These are process-wide settings that libgit2 reads without a lock, so
+/// they are set once, when the first store is opened: a long-running
+/// process (the MCP server) opens one before it serves anything, so no
+/// other thread is using libgit2 then.
 fn tune_libgit2() {
-    git2::opts::strict_hash_verification(false);
-    git2::opts::strict_object_creation(false);
-    // SAFETY: these set process-global cache limits before any object is
-    // read; no other thread is using libgit2 at this point.
-    unsafe {
-        let _ = git2::opts::set_cache_object_limit(git2::ObjectType::Tree, 1 << 20);
-        let _ = git2::opts::set_cache_object_limit(git2::ObjectType::Commit, 64 << 10);
-        let _ = git2::opts::set_cache_object_limit(git2::ObjectType::Blob, 256 << 10);
-    }
+    static TUNED: std::sync::Once = std::sync::Once::new();
+    TUNED.call_once(|| {
+        git2::opts::strict_hash_verification(false);
+        git2::opts::strict_object_creation(false);
+        // SAFETY: these set process-global cache limits; `call_once` runs
+        // this on the first `Store` open, before any object is read and
+        // before any other thread uses libgit2 (see above).
+        unsafe {
+            let _ = git2::opts::set_cache_object_limit(git2::ObjectType::Tree, 1 << 20);
+            let _ = git2::opts::set_cache_object_limit(git2::ObjectType::Commit, 64 << 10);
+            let _ = git2::opts::set_cache_object_limit(git2::ObjectType::Blob, 256 << 10);
+        }
+    });
 }
 
 /// `orchestrate.fsync=true`, or a `core.fsync` that covers both objects and
@@ -248,14 +257,17 @@ pub(crate) fn fsync_covers_objects_and_refs(components: &str) -> bool {
     objects && refs
 }
 
+/// Turns fsync on for the whole process, once (another process-wide
+/// setting that libgit2 reads without a lock).
 fn enable_fsync() {
     use std::os::raw::c_int;
+    static ENABLED: std::sync::Once = std::sync::Once::new();
     // SAFETY: git_libgit2_opts with GIT_OPT_ENABLE_FSYNC_GITDIR takes exactly
     // one int argument, per libgit2's documented interface; libgit2 is
     // initialised by git2 before any repository is opened, which has happened.
-    unsafe {
+    ENABLED.call_once(|| unsafe {
         libgit2_sys::git_libgit2_opts(libgit2_sys::GIT_OPT_ENABLE_FSYNC_GITDIR as c_int, 1 as c_int);
-    }
+    });
 }
 
 #[cfg(test)]

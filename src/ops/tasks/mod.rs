@@ -51,6 +51,19 @@ pub struct TaskFilter {
     pub closed: bool,
 }
 
+/// What `task list` asks for, as a person or an agent words it.
+#[derive(Debug, Clone, Default)]
+pub struct ListRequest {
+    pub ready: bool,
+    /// A status name: open, claimed, done, failed, cancelled.
+    pub status: Option<String>,
+    /// Only the acting session's tasks.
+    pub mine: bool,
+    pub role: Option<String>,
+    /// Include finished tasks.
+    pub all: bool,
+}
+
 /// One event in a task's history, read from the commit chain.
 #[derive(Debug, Clone, Serialize)]
 pub struct HistoryEntry {
@@ -187,6 +200,16 @@ impl Context {
             let summary = format!("add {} by {by}: {}", task.id, task.title);
             write_task(snap, Event::new("add", &by, now, summary), task)
         })
+    }
+
+    /// The filter a list request means; "mine" needs a session.
+    pub fn task_filter(&self, req: &ListRequest) -> Result<TaskFilter> {
+        let status = req.status.as_deref().map(TaskStatus::parse).transpose()?;
+        let assignee = match req.mine {
+            true => Some(self.require_session("listing your own tasks (--mine)")?.to_string()),
+            false => None,
+        };
+        Ok(TaskFilter { ready: req.ready, status, assignee, role: req.role.clone(), closed: req.all })
     }
 
     pub fn list_tasks(&self, filter: &TaskFilter) -> Result<TaskListing> {

@@ -1,0 +1,562 @@
+//! `git orchestrate mcp`: the coordination operations as MCP tools, served
+//! on stdio with the official Rust SDK (`rmcp`).
+//!
+//! Every tool calls the same [`ops`](crate::ops) use case as the matching
+//! command and answers with the JSON that command prints with `--json`, as
+//! text content and as structured content. An error an agent can act on
+//! (bad input, a refusal, a store failure) is a tool result with `isError`
+//! and `{"error": {"kind", "message"}}`, the CLI's `--json` error; a request
+//! the server cannot route (an unknown tool, arguments that do not fit the
+//! tool's schema) is a JSON-RPC error.
+//!
+//! The SDK answers both lifecycles: the `initialize` handshake (protocol
+//! revisions up to 2025-11-25, what Claude Code speaks) and the stateless
+//! 2026-07-28 revision, where each request carries its protocol version
+//! and client capabilities in `_meta` and there is no handshake.
+//!
+//! Each call opens the repository afresh and runs on a blocking thread, so
+//! a call sees the current git configuration, and a long `inbox` wait never
+//! holds up other calls. Who is acting is decided at start-up like for any
+//! command (`--session`, `$ORCHESTRATE_SESSION`, the worktree's session) and
+//! changed by `session_start`.
+
+use crate::model::session::Pulse;
+use crate::model::task::TaskSpec;
+use crate::ops::claims::ClaimRequest;
+use crate::ops::messages::{InboxOptions, Outgoing};
+use crate::ops::sessions::StartOptions;
+use crate::ops::tasks::{Finish, ListRequest};
+use crate::ops::{self, Context};
+use crate::store::Store;
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::service::RequestContext;
+use rmcp::{tool, tool_handler, tool_router, ErrorData, RoleServer, ServerHandler, ServiceExt};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The longest `inbox` wait one call may ask for: an agent that wants to
+/// wait longer calls again, and a client never sits on a call for minutes.
+pub const MAX_WAIT_SECONDS: u64 = 60;
+
+const INSTRUCTIONS: &str = "Coordinates agents on this repository: claim a task and the paths you \
+change before editing, check your inbox, finish what you claim.";
+
+/// Serves the tools on stdin/stdout until the client closes stdin.
+/// `session` is who acts until `session_start` names someone else.
+pub fn serve(session: Option<String>) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the MCP server: {e}"))?;
+    let result = runtime.block_on(async {
+        let server = Orchestrate::new(session);
+        let running = server
+            .serve(rmcp::transport::stdio())
+            .await
+            .map_err(|e| format!("MCP session did not start: {e}"))?;
+        running.waiting().await.map(|_| ()).map_err(|e| format!("MCP server stopped: {e}"))
+    });
+    // An `inbox` wait still running for a client that left only reads; it
+    // is abandoned rather than waited for.
+    runtime.shutdown_background();
+    result
+}
+
+/// The server: who is acting, and the tools.
+#[derive(Clone)]
+pub struct Orchestrate {
+    session: Arc<Mutex<Option<String>>>,
+    tool_router: ToolRouter<Self>,
+}
+
+/// A successful call's JSON: as text, in the field order `--json` prints,
+/// and as structured content.
+fn success(text: String, value: Value) -> CallToolResult {
+    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+    result.structured_content = Some(value);
+    result
+}
+
+/// A failure as `--json` reports it: the message as text, and
+/// `{"error": {"kind", "message"}}` as structured content.
+fn failure(e: ops::Error) -> CallToolResult {
+    let message = e.message();
+    let mut result = CallToolResult::error(vec![ContentBlock::text(message.clone())]);
+    result.structured_content = Some(ops::error_json(e.kind(), &message));
+    result
+}
+
+/// Drops what the generated schemas say that costs an agent's context and
+/// tells it nothing: the `$schema` dialect of every tool, Rust's integer
+/// formats (`uint8`), and `null` as an alternative type of optional
+/// arguments (they are optional by not being required).
+fn compact_schema(schema: &mut serde_json::Map<String, Value>) {
+    schema.remove("$schema");
+    schema.remove("format");
+    if let Some(Value::Array(types)) = schema.get("type") {
+        let named: Vec<&Value> = types.iter().filter(|t| t.as_str() != Some("null")).collect();
+        if let [only] = named.as_slice() {
+            let only = (*only).clone();
+            schema.insert("type".to_string(), only);
+        }
+    }
+    for value in schema.values_mut() {
+        match value {
+            Value::Object(inner) => compact_schema(inner),
+            Value::Array(items) => items.iter_mut().filter_map(Value::as_object_mut).for_each(compact_schema),
+            _ => {}
+        }
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> ErrorData {
+    ErrorData::internal_error(e.to_string(), None)
+}
+
+impl Orchestrate {
+    pub fn new(session: Option<String>) -> Orchestrate {
+        let mut tool_router = Self::tool_router();
+        for route in tool_router.map.values_mut() {
+            let mut schema = route.attr.input_schema.as_ref().clone();
+            compact_schema(&mut schema);
+            route.attr.input_schema = Arc::new(schema);
+        }
+        Orchestrate { session: Arc::new(Mutex::new(session)), tool_router }
+    }
+
+    fn acting(&self) -> Option<String> {
+        self.session.lock().map(|s| s.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// Runs `op` as the acting session on a blocking thread, with a fresh
+    /// view of the repository; a success counts as a heartbeat, as for
+    /// every command.
+    async fn run<T, F>(&self, op: F) -> Result<CallToolResult, ErrorData>
+    where
+        T: Serialize + Send + 'static,
+        F: FnOnce(&Context, &Mutex<Option<String>>) -> ops::Result<T> + Send + 'static,
+    {
+        let session = self.acting();
+        let identity = self.session.clone();
+        let outcome =
+            tokio::task::spawn_blocking(move || -> ops::Result<serde_json::Result<(String, Value)>> {
+                let ctx = Context::new(Store::open_from_env()?, session)?;
+                let value = op(&ctx, &identity)?;
+                ctx.touch();
+                Ok(serde_json::to_string(&value).and_then(|text| Ok((text, serde_json::to_value(&value)?))))
+            })
+            .await
+            .map_err(internal)?;
+        match outcome {
+            Ok(Ok((text, value))) => Ok(success(text, value)),
+            Ok(Err(e)) => Err(internal(e)),
+            Err(e) => Ok(failure(e)),
+        }
+    }
+}
+
+fn set_identity(identity: &Mutex<Option<String>>, name: Option<String>) {
+    match identity.lock() {
+        Ok(mut guard) => *guard = name,
+        Err(poisoned) => *poisoned.into_inner() = name,
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionStartArgs {
+    /// lowercase letters, digits, . _ -
+    name: String,
+    role: Option<String>,
+    #[serde(default)]
+    caps: Vec<String>,
+    /// where its branch starts (default HEAD)
+    base: Option<String>,
+    /// register only, make no worktree
+    #[serde(default)]
+    no_worktree: bool,
+    /// claim this task now
+    task: Option<String>,
+    /// reattach to an active session of this name
+    #[serde(default)]
+    resume: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionEndArgs {
+    /// default: the acting session
+    name: Option<String>,
+    /// commit uncommitted work to its branch first
+    #[serde(default)]
+    force: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatArgs {
+    doing: Option<String>,
+    /// percent
+    #[schemars(range(max = 100))]
+    progress: Option<u8>,
+    phase: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskAddArgs {
+    title: String,
+    description: Option<String>,
+    /// 0 (highest) to 4; default 2
+    #[schemars(range(max = 4))]
+    priority: Option<u8>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    role: Option<String>,
+    /// ids of tasks that must be done first
+    #[serde(default)]
+    after: Vec<String>,
+    #[serde(default)]
+    labels: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskListArgs {
+    /// only tasks ready to claim
+    #[serde(default)]
+    ready: bool,
+    /// open, claimed, done, failed or cancelled
+    status: Option<String>,
+    /// only tasks you hold
+    #[serde(default)]
+    mine: bool,
+    role: Option<String>,
+    /// include finished tasks
+    #[serde(default)]
+    all: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskIdArgs {
+    /// task id or unique prefix
+    id: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskClaimArgs {
+    /// task id or unique prefix; or give next
+    id: Option<String>,
+    /// claim the best ready task
+    #[serde(default)]
+    next: bool,
+    /// with next: only this role's tasks
+    role: Option<String>,
+    /// claim even if dependencies are not done
+    #[serde(default)]
+    force: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskNoteArgs {
+    id: String,
+    text: String,
+    /// percent (holder only)
+    #[schemars(range(max = 100))]
+    progress: Option<u8>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskFinishArgs {
+    id: String,
+    note: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimArgs {
+    /// files, dir/ or globs, relative to the repository
+    paths: Vec<String>,
+    /// lease length, e.g. 30m (default 2h)
+    ttl: Option<String>,
+    /// a notice others may share, not a lock
+    #[serde(default)]
+    shared: bool,
+    reason: Option<String>,
+    task: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseArgs {
+    #[serde(default)]
+    paths: Vec<String>,
+    /// release every claim you hold
+    #[serde(default)]
+    all: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckArgs {
+    paths: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendArgs {
+    /// session name, all, or role:<r>
+    to: String,
+    subject: String,
+    body: Option<String>,
+    /// note, help, handoff, status or completion
+    kind: Option<String>,
+    /// id of the message this answers
+    reply_to: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InboxArgs {
+    /// include messages already read
+    #[serde(default)]
+    all: bool,
+    /// leave them unread
+    #[serde(default)]
+    peek: bool,
+    /// wait this long for an unread message
+    #[schemars(range(max = 60))]
+    wait_seconds: Option<u64>,
+}
+
+#[tool_router]
+impl Orchestrate {
+    /// Start (or resume) a session; later calls act as it
+    #[tool]
+    async fn session_start(
+        &self,
+        Parameters(a): Parameters<SessionStartArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.run(move |ctx, identity| {
+            let started = ctx.start_session(StartOptions {
+                name: a.name,
+                role: a.role,
+                capabilities: a.caps,
+                base: a.base,
+                no_worktree: a.no_worktree,
+                task: a.task,
+                resume: a.resume,
+            })?;
+            set_identity(identity, Some(started.session.name.clone()));
+            Ok(started)
+        })
+        .await
+    }
+
+    /// End a session: release its tasks and claims, remove its worktree (never its work)
+    #[tool]
+    async fn session_end(
+        &self,
+        Parameters(a): Parameters<SessionEndArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.run(move |ctx, identity| {
+            let ended = ctx.end_session(a.name.as_deref(), a.force)?;
+            if ctx.session() == Some(ended.session.name.as_str()) {
+                set_identity(identity, None);
+            }
+            Ok(ended)
+        })
+        .await
+    }
+
+    /// Say you are alive and what you are doing
+    #[tool]
+    async fn heartbeat(&self, Parameters(a): Parameters<HeartbeatArgs>) -> Result<CallToolResult, ErrorData> {
+        self.run(move |ctx, _| ctx.heartbeat(&Pulse { doing: a.doing, progress: a.progress, phase: a.phase }))
+            .await
+    }
+
+    /// Add a task to the shared queue
+    #[tool]
+    async fn task_add(&self, Parameters(a): Parameters<TaskAddArgs>) -> Result<CallToolResult, ErrorData> {
+        self.run(move |ctx, _| {
+            let spec = TaskSpec {
+                title: a.title,
+                description: a.description.unwrap_or_default(),
+                priority: a.priority,
+                kind: a.kind,
+                role: a.role,
+                labels: a.labels,
+            };
+            ctx.add_task(spec, &a.after)
+        })
+        .await
+    }
+
+    /// List tasks by priority (unfinished ones unless all)
+    #[tool]
+    async fn task_list(&self, Parameters(a): Parameters<TaskListArgs>) -> Result<CallToolResult, ErrorData> {
+        self.run(move |ctx, _| {
+            let req =
+                ListRequest { ready: a.ready, status: a.status, mine: a.mine, role: a.role, all: a.all };
+            Ok(ctx.list_tasks(&ctx.task_filter(&req)?)?.tasks)
+        })
+        .await
+    }
+
+    /// One task with its notes and history
+    #[tool]
+    async fn task_show(&self, Parameters(a): Parameters<TaskIdArgs>) -> Result<CallToolResult, ErrorData> {
+        self.run(move |ctx, _| ctx.show_task(&a.id)).await
+    }
+
+    /// Claim a task by id, or the best ready one with next
+    #[tool]
+    async fn task_claim(
+        &self,
+        Parameters(a): Parameters<TaskClaimArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.run(move |ctx, _| match (a.id, a.next) {
+            (None, true) if !a.force => ctx.claim_next(a.role.as_deref()),
+            (Some(id), false) if a.role.is_none() => ctx.claim_task(&id, a.force),
+            _ => Err(ops::Error::invalid(
+                "give a task id, or next: true (role goes with next, force with an id)",
+            )),
+        })
+        .await
+    }
+
+    /// Leave a progress note on a task
+    #[tool]
+    async fn task_note(&self, Parameters(a): Parameters<TaskNoteArgs>) -> Result<CallToolResult, ErrorData> {
+        self.run(move |ctx, _| ctx.note_task(&a.id, &a.text, a.progress)).await
+    }
+
+    /// Mark a task you hold as done
+    #[tool]
+    async fn task_done(
+        &self,
+        Parameters(a): Parameters<TaskFinishArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.finish(a, Finish::Done).await
+    }
+
+    /// Mark a task you hold as failed
+    #[tool]
+    async fn task_fail(
+        &self,
+        Parameters(a): Parameters<TaskFinishArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.finish(a, Finish::Failed).await
+    }
+
+    /// Hand a task you hold back to the queue
+    #[tool]
+    async fn task_release(
+        &self,
+        Parameters(a): Parameters<TaskFinishArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.finish(a, Finish::Released).await
+    }
+
+    /// Lease paths so other sessions keep off them (all or none)
+    #[tool]
+    async fn claim(&self, Parameters(a): Parameters<ClaimArgs>) -> Result<CallToolResult, ErrorData> {
+        self.run(move |ctx, _| {
+            let req =
+                ClaimRequest { paths: a.paths, ttl: a.ttl, shared: a.shared, reason: a.reason, task: a.task };
+            ctx.claim_paths(&req)
+        })
+        .await
+    }
+
+    /// Give claims back: these paths, or all
+    #[tool]
+    async fn release(&self, Parameters(a): Parameters<ReleaseArgs>) -> Result<CallToolResult, ErrorData> {
+        self.run(move |ctx, _| ctx.release_paths(&a.paths, a.all)).await
+    }
+
+    /// Whether another live session holds any of these paths, and who
+    #[tool]
+    async fn check(&self, Parameters(a): Parameters<CheckArgs>) -> Result<CallToolResult, ErrorData> {
+        self.run(move |ctx, _| ctx.check_paths(&a.paths)).await
+    }
+
+    /// Message a session, all, or role:<r>
+    #[tool]
+    async fn send(&self, Parameters(a): Parameters<SendArgs>) -> Result<CallToolResult, ErrorData> {
+        self.run(move |ctx, _| {
+            let out = Outgoing {
+                to: a.to,
+                subject: a.subject,
+                body: a.body.unwrap_or_default(),
+                kind: a.kind,
+                reply_to: a.reply_to,
+            };
+            ctx.send(&out)
+        })
+        .await
+    }
+
+    /// Your unread messages, oldest first, then marked read
+    #[tool]
+    async fn inbox(
+        &self,
+        Parameters(a): Parameters<InboxArgs>,
+        request: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        if let Some(secs) = a.wait_seconds {
+            if secs > MAX_WAIT_SECONDS {
+                return Ok(failure(ops::Error::invalid(format!(
+                    "wait_seconds is at most {MAX_WAIT_SECONDS}: call inbox again to wait longer"
+                ))));
+            }
+            // Wait without marking anything read, then read only if the
+            // client still wants the answer: one that cancelled or went
+            // away meanwhile loses no message to a reply nobody reads.
+            let wait = Some(Some(Duration::from_secs(secs)));
+            let waited =
+                self.run(move |ctx, _| ctx.inbox(&InboxOptions { all: false, peek: true, wait })).await?;
+            if request.ct.is_cancelled() {
+                return Err(ErrorData::internal_error(
+                    "the inbox wait was cancelled; nothing was read",
+                    None,
+                ));
+            }
+            if waited.is_error == Some(true) {
+                return Ok(waited);
+            }
+        }
+        self.run(move |ctx, _| ctx.inbox(&InboxOptions { all: a.all, peek: a.peek, wait: None })).await
+    }
+
+    /// Sessions, tasks, claims and recent messages at once
+    #[tool]
+    async fn board(&self) -> Result<CallToolResult, ErrorData> {
+        self.run(|ctx, _| ctx.board()).await
+    }
+}
+
+impl Orchestrate {
+    async fn finish(&self, a: TaskFinishArgs, how: Finish) -> Result<CallToolResult, ErrorData> {
+        self.run(move |ctx, _| ctx.finish_task(&a.id, how, a.note.as_deref(), false)).await
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for Orchestrate {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("git-orchestrate", env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS)
+    }
+}
