@@ -6,6 +6,7 @@ mod common;
 use common::{strings, Repo, Run};
 use git_orchestrate::agents::process::Proc;
 use serde_json::Value;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Polls `ps` until agent `name` is over; returns its line.
@@ -206,6 +207,10 @@ fn ps_shows_a_supervisor_killed_with_sigkill_as_lost_and_stop_still_works() {
     let ps = repo.json(&["ps"]);
     assert_eq!(agent(&ps, "w1")["state"], "lost", "{ps:#}");
     assert!(repo.ok(&["ps"]).contains("supervisor gone"));
+    // Its agent still runs, unwatched: a new one must not join it.
+    let again = repo.run(&["spawn", "w1", "--", "true"]);
+    assert_eq!(again.code, 1, "{again:?}");
+    assert!(again.stderr.contains("stop w1"), "{}", again.stderr);
     // A session with a live (or lost) agent cannot be ended under it.
     let end = repo.run(&["session", "end", "w1"]);
     assert_eq!(end.code, 1, "{end:?}");
@@ -261,8 +266,16 @@ fn bad_input_is_refused_and_changes_nothing() {
         &["stop", "ghost"],
         &["stop", "w1", "--grace", "soon"],
         &["stop"],
+        &["spawn", "w1", "--", "/nonexistent/agent"],
+        &["spawn", "w1", "--", "no-such-agent-program"],
         &["dispatch", "--max", "0", "--", "true"],
         &["dispatch", "--role", "bad role", "--", "true"],
+        &["dispatch", "--role", "nobody"],
+        &["dispatch", "--agent", "nope"],
+        &["dispatch", "--agent", "typo"],
+        &["dispatch", "--agent", "typo", "--", "true"],
+        &["dispatch", "--restart", "1000", "--", "true"],
+        &["dispatch", "--", "no-such-agent-program"],
     ];
     for args in cases {
         let run = repo.run(args);
@@ -378,6 +391,11 @@ fn two_dispatchers_never_spawn_two_agents_for_one_task() {
                 .map(|e| e["task"].to_string()),
         );
     }
+    let mut running = 0;
+    for line in std::fs::read_to_string(&trace).unwrap_or_default().lines() {
+        running += if line.starts_with("start") { 1 } else { -1 };
+        assert!(running <= 3, "the two dispatchers ran more than --max agents together");
+    }
     spawned.sort();
     let mut unique = spawned.clone();
     unique.dedup();
@@ -416,9 +434,85 @@ fn tmux_runs_the_agent_in_a_window_of_the_repository_session() {
     assert_eq!(spawn.code, 0, "{spawn:?}");
     let session = spawn.json()["tmux"].as_str().unwrap().to_string();
     let name = repo.path().file_name().unwrap().to_string_lossy().replace('.', "-");
-    assert_eq!(session, name);
+    assert!(session.starts_with(&format!("{name}-")), "{session} is named after {name}");
+    let windows =
+        Run::of(repo.command("tmux").env("TMUX_TMPDIR", &sockets).args(["list-sessions", "-F", "#S"]));
+    assert!(windows.stdout.lines().any(|s| s == session), "{windows:?}");
     let line = wait_over(&repo, "w1");
     assert_eq!(line["exit"]["code"], 4, "{line:#}");
     assert!(log_of(&repo, "w1").contains("in tmux w1"));
     let _ = Run::of(repo.command("tmux").env("TMUX_TMPDIR", &sockets).args(["kill-server"]));
+}
+
+#[test]
+fn what_an_agent_leaves_running_in_its_group_ends_with_it() {
+    let repo = Repo::new();
+    let pids = repo.home().join("pids");
+    let script = format!("sleep 300 & echo $! > {p}.tmp; mv {p}.tmp {p}; exit 0", p = pids.display());
+    repo.ok(&["spawn", "w1", "--", "sh", "-c", &script]);
+    assert_eq!(wait_over(&repo, "w1")["state"], "exited");
+    let child = Proc::of(std::fs::read_to_string(&pids).unwrap().trim().parse().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.is_alive() {
+        assert!(Instant::now() < deadline, "the background child outlived its agent");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_agent_sees_its_own_task_not_the_callers() {
+    let repo = Repo::new();
+    let out = repo.home().join("env");
+    let script =
+        format!("echo \"task=[$ORCHESTRATE_TASK] prompt=[$ORCHESTRATE_PROMPT_FILE]\" > {}", out.display());
+    let run = Run::of(
+        repo.command(common::BIN)
+            .env("ORCHESTRATE_TASK", "t-dead")
+            .env("ORCHESTRATE_PROMPT_FILE", "/tmp/elsewhere")
+            .args(["spawn", "w1", "--", "sh", "-c", &script]),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    wait_over(&repo, "w1");
+    assert_eq!(std::fs::read_to_string(&out).unwrap().trim(), "task=[] prompt=[]");
+}
+
+#[test]
+fn spawning_for_a_task_another_live_session_holds_is_refused_before_anything_is_made() {
+    let repo = Repo::new();
+    let id = repo.add("taken", &[]);
+    repo.ok_as("alice", &["task", "claim", &id]);
+    let before = repo.refs();
+    let run = repo.run(&["spawn", "w1", "--task", &id, "--", "true"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("held by alice"), "{}", run.stderr);
+    assert_eq!(repo.refs(), before, "no session was made");
+    assert!(!PathBuf::from(format!("{}.worktrees/w1", repo.path().display())).exists());
+}
+
+#[test]
+fn stop_all_stops_the_running_ones_past_those_already_over() {
+    let repo = Repo::new();
+    repo.ok(&["spawn", "quick", "--", "true"]);
+    repo.ok(&["spawn", "slow1", "--", "sleep", "300"]);
+    repo.ok(&["spawn", "slow2", "--", "sh", "-c", "trap '' TERM; while true; do sleep 0.1; done"]);
+    wait_over(&repo, "quick");
+    let stopped = repo.json(&["stop", "--all", "--grace", "1s"]);
+    let mut names = strings(&stopped, "session");
+    names.sort();
+    assert_eq!(names, ["slow1", "slow2"]);
+    let ps = repo.json(&["ps"]);
+    assert_eq!(agent(&ps, "quick")["state"], "exited");
+    assert_eq!(agent(&ps, "slow2")["state"], "stopped");
+}
+
+#[test]
+fn dispatch_says_when_an_agent_failed_and_its_dependents_wait() {
+    let repo = Repo::new();
+    let a = repo.add("breaks", &[]);
+    let b = repo.add("after it", &["--after", &a]);
+    let run = repo.run(&["dispatch", "--", "sh", "-c", "exit 5"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains(&a) && run.stderr.contains("not all done"), "{}", run.stderr);
+    assert_eq!(task_json(&repo, &a)["status"], "failed");
+    assert_eq!(task_json(&repo, &b)["status"], "open");
 }

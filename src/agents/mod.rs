@@ -5,7 +5,7 @@
 //! - `state.json` what is happening, written by the supervisor (atomically);
 //! - `agent.log`  the agent's stdout and stderr, appended run after run;
 //! - `prompt.md`  the task's prompt, when the agent was given one;
-//! - `stop`       present when someone asked the agent to stop;
+//! - `stop`       who asked the agent to stop, and the grace period;
 //! - `lock`       held (flock) by the supervisor for as long as it lives.
 //!
 //! Pids only mean something on this machine, so this state is local, not
@@ -133,6 +133,20 @@ pub struct State {
     pub tmux: Option<String>,
 }
 
+/// Someone asked the agent to stop: the supervisor sends SIGTERM to its
+/// process group, and SIGKILL after the grace period.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StopRequest {
+    pub by: String,
+    pub grace_ms: u64,
+}
+
+impl StopRequest {
+    pub fn grace(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.grace_ms)
+    }
+}
+
 /// One agent's folder.
 #[derive(Debug, Clone)]
 pub struct AgentDir {
@@ -191,22 +205,18 @@ impl AgentDir {
         write_json(&self.state_file(), state)
     }
 
-    pub fn stop_requested(&self) -> Option<String> {
-        std::fs::read_to_string(self.stop_file()).ok().map(|s| s.trim().to_string())
+    /// The stop asked for, if any.
+    pub fn stop_requested(&self) -> Option<StopRequest> {
+        read_json(&self.stop_file()).ok()
+    }
+
+    pub fn request_stop(&self, request: &StopRequest) -> std::io::Result<()> {
+        write_json(&self.stop_file(), request)
     }
 
     /// Takes the agent's lock without waiting: None if someone holds it.
     pub fn try_lock(&self) -> std::io::Result<Option<File>> {
-        std::fs::create_dir_all(&self.path)?;
-        let file = OpenOptions::new().create(true).truncate(false).write(true).open(self.lock_file())?;
-        // SAFETY: flock on a descriptor we own.
-        match unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } {
-            0 => Ok(Some(file)),
-            _ => match std::io::Error::last_os_error() {
-                e if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(None),
-                e => Err(e),
-            },
-        }
+        lock(&self.lock_file(), false)
     }
 
     /// The last `max_lines` lines of the log (at most 4 KiB of it).
@@ -222,6 +232,12 @@ impl AgentDir {
     }
 }
 
+/// The lock dispatchers take to count running agents and start one, so
+/// that together they never run more than their --max.
+pub fn dispatch_lock_file(common: &Path) -> PathBuf {
+    AgentDir::root(common).join("dispatch.lock")
+}
+
 /// Every agent folder, by name.
 pub fn all(common: &Path) -> Vec<AgentDir> {
     let Ok(entries) = std::fs::read_dir(AgentDir::root(common)) else { return Vec::new() };
@@ -232,6 +248,27 @@ pub fn all(common: &Path) -> Vec<AgentDir> {
         .collect();
     dirs.sort_by(|a, b| a.path.cmp(&b.path));
     dirs
+}
+
+/// Locks `path` (made if missing) with flock, released when the file is
+/// closed — by the holder's death too. Without `wait`, None if taken.
+pub fn lock(path: &Path, wait: bool) -> std::io::Result<Option<File>> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let file = OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
+    let how = if wait { libc::LOCK_EX } else { libc::LOCK_EX | libc::LOCK_NB };
+    loop {
+        // SAFETY: flock on a descriptor we own.
+        match unsafe { libc::flock(file.as_raw_fd(), how) } {
+            0 => return Ok(Some(file)),
+            _ => match std::io::Error::last_os_error() {
+                e if e.raw_os_error() == Some(libc::EWOULDBLOCK) => return Ok(None),
+                e if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                e => return Err(e),
+            },
+        }
+    }
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> std::io::Result<T> {

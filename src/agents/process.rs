@@ -61,34 +61,48 @@ fn signal(target: i32, sig: i32) -> bool {
     rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
-/// Whether any process of group `pgid` still runs (zombies, which only
-/// wait to be reaped, do not count where the system tells them apart).
-pub fn group_alive(pgid: u32) -> bool {
-    if !signal_group(pgid, 0) {
+/// Whether the process group that `leader` started still has a live
+/// member. The group outlives its leader while children it started run,
+/// and its id is not given to a new process while it has members; so if
+/// a process with the leader's pid exists but is not the leader, the
+/// group is gone and the id is someone else's. Zombies, which only wait
+/// to be reaped, do not count where the system tells them apart.
+pub fn group_alive(leader: Proc) -> bool {
+    if !signal_group(leader.pid, 0) {
         return false;
+    }
+    match stat(leader.pid) {
+        Some(now) if leader.start.is_some_and(|s| s != now.start) => return false,
+        Some(now) if !now.zombie => return true,
+        None if !cfg!(target_os = "linux") => return true,
+        _ => {}
     }
     let Ok(entries) = std::fs::read_dir("/proc") else { return true };
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter_map(stat)
-        .any(|s| s.pgrp == pgid && !s.zombie)
+        .any(|s| s.pgrp == leader.pid && !s.zombie)
 }
 
-/// SIGTERM to the group, then SIGKILL if anything of it is left after
-/// `grace`. Returns whether SIGKILL was needed.
-pub fn terminate_group(pgid: u32, grace: Duration) -> bool {
-    signal_group(pgid, libc::SIGTERM);
+/// SIGTERM to the group `leader` started, then SIGKILL if anything of it
+/// is left after `grace`. Does nothing if the group is gone (or its id
+/// now belongs to someone else). Returns whether SIGKILL was needed.
+pub fn terminate_group(leader: Proc, grace: Duration) -> bool {
+    if !group_alive(leader) {
+        return false;
+    }
+    signal_group(leader.pid, libc::SIGTERM);
     let deadline = Instant::now() + grace;
     while Instant::now() < deadline {
-        if !group_alive(pgid) {
+        if !group_alive(leader) {
             return false;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    if !group_alive(pgid) {
+    if !group_alive(leader) {
         return false;
     }
-    signal_group(pgid, libc::SIGKILL);
+    signal_group(leader.pid, libc::SIGKILL);
     true
 }
 
@@ -123,6 +137,8 @@ mod tests {
         if cfg!(target_os = "linux") {
             let impostor = Proc { pid: me.pid, start: me.start.map(|s| s + 1) };
             assert!(!impostor.is_alive());
+            // Nor is its group: the id belongs to someone else now.
+            assert!(!group_alive(impostor));
         }
     }
 

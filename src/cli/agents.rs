@@ -3,12 +3,13 @@
 
 use super::output::Style;
 use super::{CmdResult, Failure, Ui};
+use crate::agents::process;
 use crate::model::names::escape_control;
 use crate::model::time::{format_duration, parse_duration};
 use crate::ops::agents::{AgentView, DispatchEvent, DispatchOptions, SpawnOptions, DEFAULT_GRACE};
 use crate::ops::Context;
 use clap::Args;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -154,35 +155,50 @@ fn exit_of(a: &AgentView) -> String {
 pub fn logs(ctx: &Context, ui: &Ui, a: LogsArgs) -> CmdResult {
     let (dir, _) = ctx.agent(&a.name)?;
     let path = dir.log_file();
+    let failed = |e: std::io::Error| Failure::Error(format!("cannot read {}: {e}", path.display()));
     if ui.json {
-        let text = std::fs::read(&path).unwrap_or_default();
+        let text = std::fs::read(&path).map_err(failed)?;
         let value =
-            serde_json::json!({ "name": a.name, "log": path, "text": String::from_utf8_lossy(&text) });
+            serde_json::json!({ "session": a.name, "log": path, "text": String::from_utf8_lossy(&text) });
         return ui.emit(&value, String::new);
     }
-    let mut file = std::fs::File::open(&path)
-        .map_err(|e| Failure::Error(format!("cannot read {}: {e}", path.display())))?;
+    let mut file = std::fs::File::open(&path).map_err(failed)?;
     let mut out = std::io::stdout().lock();
-    let mut buf = Vec::new();
+    // Whole lines only, so a character split between two reads is not
+    // mangled; what the agent wrote is shown with control characters
+    // escaped, so a log cannot repaint the terminal.
+    let mut pending = Vec::new();
     loop {
-        buf.clear();
-        file.read_to_end(&mut buf).map_err(|e| Failure::Error(e.to_string()))?;
-        if !buf.is_empty() && out.write_all(&buf).and_then(|_| out.flush()).is_err() {
+        let before = pending.len();
+        file.read_to_end(&mut pending).map_err(failed)?;
+        let grew = pending.len() > before;
+        // Over (and not just its supervisor: a lost agent may write on).
+        let over = !a.follow
+            || ctx.agent(&a.name)?.1.is_none_or(|s| {
+                s.phase.is_over() || (!s.supervisor.is_alive() && !s.agent.is_some_and(process::group_alive))
+            });
+        let upto = match (over && !grew, pending.iter().rposition(|&b| b == b'\n')) {
+            (true, _) => pending.len(),
+            (false, Some(newline)) => newline + 1,
+            (false, None) => 0,
+        };
+        let text: String = String::from_utf8_lossy(&pending[..upto])
+            .split_inclusive('\n')
+            .map(|line| match line.strip_suffix('\n') {
+                Some(line) => format!("{}\n", escape_control(line)),
+                None => escape_control(line),
+            })
+            .collect();
+        pending.drain(..upto);
+        if out.write_all(text.as_bytes()).and_then(|_| out.flush()).is_err() {
             return Ok(()); // the reader went away (`logs -f | head`)
         }
-        if !a.follow {
+        if over && !grew {
             return Ok(());
         }
-        // Over, and everything it wrote printed: done following.
-        let over = ctx.agent(&a.name)?.1.is_none_or(|s| s.phase.is_over() || !s.supervisor.is_alive());
-        if over && buf.is_empty() {
-            return Ok(());
+        if !grew {
+            std::thread::sleep(Duration::from_millis(100));
         }
-        let at = file.stream_position().map_err(|e| Failure::Error(e.to_string()))?;
-        if std::fs::metadata(&path).is_ok_and(|m| m.len() < at) {
-            file.seek(SeekFrom::Start(0)).map_err(|e| Failure::Error(e.to_string()))?;
-        }
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -194,20 +210,39 @@ pub fn stop(ctx: &Context, ui: &Ui, a: StopArgs) -> CmdResult {
             .and_then(|d| d.to_std().ok())
             .ok_or_else(|| Failure::Invalid(format!("--grace {text}: give a duration like 5s or 1m")))?,
     };
-    let names: Vec<String> = match (&a.name, a.all) {
-        (Some(name), _) => vec![name.clone()],
-        (None, _) => ctx.list_agents().into_iter().filter(|v| v.is_active()).map(|v| v.session).collect(),
-    };
+    let Some(name) = a.name else { return stop_all(ctx, ui, grace) };
+    let stopped = vec![ctx.stop_agent(&name, grace)?];
+    ui.emit(&stopped, || render_stopped(&stopped))
+}
+
+/// Stops every running agent; one that cannot be stopped does not keep
+/// the others running, and is reported.
+fn stop_all(ctx: &Context, ui: &Ui, grace: Duration) -> CmdResult {
     let mut stopped = Vec::new();
-    for name in &names {
-        stopped.push(ctx.stop_agent(name, grace)?);
-    }
-    ui.emit(&stopped, || {
-        if stopped.is_empty() {
-            return "no agent is running: nothing to stop\n".to_string();
+    let mut failure = None;
+    for (name, result) in ctx.stop_all_agents(grace) {
+        match result {
+            Ok(view) => stopped.push(view),
+            // It ended by itself meanwhile: nothing to stop, not an error.
+            Err(crate::ops::Error::Refused(_)) => {}
+            Err(e) => {
+                ui.warn(&format!("{name}: {e}"));
+                failure.get_or_insert(Failure::from(e));
+            }
         }
-        stopped.iter().map(|v| format!("stopped {} (was pid {})\n", v.session, pid(v))).collect()
-    })
+    }
+    ui.emit(&stopped, || render_stopped(&stopped))?;
+    match failure {
+        Some(f) => Err(Failure::Reported(f.code())),
+        None => Ok(()),
+    }
+}
+
+fn render_stopped(stopped: &[AgentView]) -> String {
+    if stopped.is_empty() {
+        return "no agent is running: nothing to stop\n".to_string();
+    }
+    stopped.iter().map(|v| format!("stopped {} (was pid {})\n", v.session, pid(v))).collect()
 }
 
 fn pid(v: &AgentView) -> String {
@@ -236,12 +271,30 @@ pub fn dispatch(ctx: &Context, ui: &Ui, a: DispatchArgs) -> CmdResult {
         events.push(event.clone());
     })?;
     if ui.json {
-        return ui.emit(&events, String::new);
-    }
-    if events.is_empty() {
+        ui.emit(&events, String::new)?;
+    } else if events.is_empty() {
         println!("nothing to dispatch: no ready task (add work with `git orchestrate task add`)");
     }
-    Ok(())
+    // Agents that failed leave their tasks failed and dependents blocked:
+    // say so, and exit 1, so a script sees the work is not all done.
+    let failed: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            DispatchEvent::Finished { task: Some(task), state, .. } if state != "exited" => {
+                Some(task.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    eprintln!(
+        "error: not all done: the agents for {} did not finish; tasks that depend on them wait \
+         (see `git orchestrate task list --all` and `git orchestrate logs <session>`)",
+        failed.join(", ")
+    );
+    Err(Failure::Reported(1))
 }
 
 fn describe(event: &DispatchEvent) -> String {

@@ -134,6 +134,7 @@ impl From<ops::Error> for Failure {
             ops::Error::Invalid(i) => Failure::Invalid(i.0),
             ops::Error::Refused(m) => Failure::Refused(m),
             ops::Error::Store(s) => s.into(),
+            ops::Error::Failed(m) => Failure::Error(m),
         }
     }
 }

@@ -32,6 +32,9 @@ pub enum Error {
     Refused(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Something outside the store failed (a process, a file): exit 3.
+    #[error("{0}")]
+    Failed(String),
 }
 
 impl Error {
@@ -43,13 +46,17 @@ impl Error {
         Error::Invalid(Invalid(message.into()))
     }
 
+    pub fn failed(message: impl Into<String>) -> Error {
+        Error::Failed(message.into())
+    }
+
     /// What kind of failure this is, as `--json` and the MCP server name it:
     /// `invalid` (exit 2), `refused` (exit 1) or `error` (exit 3).
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Invalid(_) => "invalid",
             Error::Refused(_) => "refused",
-            Error::Store(_) => "error",
+            Error::Store(_) | Error::Failed(_) => "error",
         }
     }
 

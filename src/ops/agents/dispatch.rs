@@ -8,7 +8,7 @@
 
 use super::super::tasks::{Finish, TaskFilter};
 use super::super::{Context, Error, Result};
-use super::{SpawnOptions, Spawned};
+use super::{check_program, SpawnOptions, Spawned, MAX_RESTARTS};
 use crate::model::names::validate_name;
 use crate::model::task::TaskStatus;
 use serde::Serialize;
@@ -56,100 +56,124 @@ impl Context {
     /// Runs the dispatch loop, calling `report` for every event. Returns
     /// when nothing is ready and nothing runs (never, with `watch`).
     pub fn dispatch(&self, opts: &DispatchOptions, mut report: impl FnMut(&DispatchEvent)) -> Result<()> {
-        if opts.max == 0 {
-            return Err(Error::invalid("--max 0 would never run anything: give 1 or more"));
-        }
-        for role in &opts.roles {
-            validate_name("role", role)?;
-        }
-        if let Some(preset) = &opts.agent {
-            validate_name("agent preset", preset)?;
-        }
+        self.check_dispatch(opts)?;
+        let lock_file = crate::agents::dispatch_lock_file(self.store.common_dir());
         let mut skipped = BTreeSet::new();
         let mut mine: BTreeSet<String> = BTreeSet::new();
         loop {
-            let agents = self.list_agents();
-            for agent in agents.iter().filter(|a| !a.is_active()) {
-                if !mine.remove(&agent.session) {
+            for agent in self.list_agents().iter().filter(|a| !a.is_active()) {
+                if mine.remove(&agent.session) {
+                    report(&DispatchEvent::Finished {
+                        session: agent.session.clone(),
+                        task: agent.task.clone(),
+                        state: agent.state.clone(),
+                        exit: agent.exit.map(|e| e.describe()),
+                    });
+                }
+            }
+            let ready = self.list_tasks(&TaskFilter { ready: true, ..TaskFilter::default() })?;
+            let mut full = false;
+            for view in ready.tasks.iter().filter(|v| v.task.status == TaskStatus::Open) {
+                let task = &view.task;
+                let id = task.id.to_string();
+                let wanted =
+                    opts.roles.is_empty() || task.role.as_ref().is_some_and(|r| opts.roles.contains(r));
+                if !wanted || skipped.contains(&id) {
                     continue;
                 }
-                report(&DispatchEvent::Finished {
-                    session: agent.session.clone(),
-                    task: agent.task.clone(),
-                    state: agent.state.clone(),
-                    exit: agent.exit.map(|e| e.describe()),
-                });
-            }
-            let mut running = agents.iter().filter(|a| a.is_active() && a.state != "lost").count();
-            let mut waiting = false;
-            if running < opts.max {
-                let ready = self.list_tasks(&TaskFilter { ready: true, ..TaskFilter::default() })?;
-                for view in ready.tasks.iter().filter(|v| v.task.status == TaskStatus::Open) {
-                    let task = &view.task;
-                    if !opts.roles.is_empty() && !task.role.as_ref().is_some_and(|r| opts.roles.contains(r)) {
-                        continue;
+                if opts.command.is_empty()
+                    && opts.agent.is_none()
+                    && task.role.as_deref().and_then(|r| self.role_agent(r)).is_none()
+                {
+                    let role = task.role.as_deref().unwrap_or("none");
+                    let reason = format!(
+                        "no agent for role {role}: set `git config orchestrate.role.{role}.agent <preset>`, or run \
+                         dispatch with --agent PRESET"
+                    );
+                    report(&DispatchEvent::Skipped { task: id.clone(), reason });
+                    skipped.insert(id);
+                    continue;
+                }
+                // Counting and starting under one lock keeps every
+                // dispatcher together within --max.
+                let _turn = crate::agents::lock(&lock_file, true)
+                    .map_err(|e| Error::failed(format!("cannot lock {}: {e}", lock_file.display())))?;
+                if self.running_agents() >= opts.max {
+                    full = true;
+                    break;
+                }
+                let name = agent_name(task.role.as_deref(), &id);
+                match self.claim_open_task_as(&name, &id) {
+                    Ok(_) => {}
+                    Err(Error::Refused(_)) => continue, // another dispatcher was first
+                    Err(e) => return Err(e),
+                }
+                let spawn = SpawnOptions {
+                    name: name.clone(),
+                    task: Some(id.clone()),
+                    restarts: opts.restarts,
+                    agent: opts.agent.clone(),
+                    command: opts.command.clone(),
+                    ..SpawnOptions::default()
+                };
+                match self.spawn(spawn) {
+                    Ok(spawned) => {
+                        mine.insert(name);
+                        report(&DispatchEvent::Spawned(spawned));
                     }
-                    if running >= opts.max {
-                        waiting = true;
-                        break;
-                    }
-                    let id = task.id.to_string();
-                    if skipped.contains(&id) {
-                        continue;
-                    }
-                    let name = agent_name(task.role.as_deref(), &id);
-                    let spawn = SpawnOptions {
-                        name: name.clone(),
-                        task: Some(id.clone()),
-                        role: None,
-                        restarts: opts.restarts,
-                        agent: opts.agent.clone(),
-                        command: opts.command.clone(),
-                        tmux: false,
-                    };
-                    // Nothing to run it with: say so once, leave it for a human.
-                    if opts.command.is_empty()
-                        && opts.agent.is_none()
-                        && task.role.as_deref().and_then(|r| self.role_agent(r)).is_none()
-                    {
-                        let role = task.role.as_deref().unwrap_or("none");
-                        report(&DispatchEvent::Skipped {
-                            task: id.clone(),
-                            reason: format!(
-                                "no agent for role {role}: set `git config orchestrate.role.{role}.agent <preset>`, \
-                                 or run dispatch with --agent PRESET"
-                            ),
-                        });
+                    Err(e) => {
+                        // Put the task back as it was; say why once.
+                        let _ = self.finish_task_as(&name, &id, Finish::Released, None, true);
+                        report(&DispatchEvent::Skipped { task: id.clone(), reason: e.to_string() });
                         skipped.insert(id);
-                        continue;
-                    }
-                    match self.claim_open_task_as(&name, &id) {
-                        Ok(_) => {}
-                        Err(Error::Refused(_)) => continue, // another dispatcher was first
-                        Err(e) => return Err(e),
-                    }
-                    match self.spawn(spawn) {
-                        Ok(spawned) => {
-                            running += 1;
-                            mine.insert(name);
-                            report(&DispatchEvent::Spawned(spawned));
-                        }
-                        Err(e) => {
-                            let why = e.to_string();
-                            let _ = self.finish_task_as(&name, &id, Finish::Released, None, true);
-                            report(&DispatchEvent::Skipped { task: id.clone(), reason: why });
-                            skipped.insert(id);
-                        }
                     }
                 }
-            } else {
-                waiting = true;
             }
-            if !opts.watch && running == 0 && !waiting {
+            if !opts.watch && !full && mine.is_empty() && self.running_agents() == 0 {
                 return Ok(());
             }
             std::thread::sleep(opts.poll);
         }
+    }
+
+    /// Agents of this repository running now (a lost one is not counted:
+    /// nothing supervises it, and `ps` shows it).
+    fn running_agents(&self) -> usize {
+        self.list_agents().iter().filter(|a| a.is_active() && a.state != "lost").count()
+    }
+
+    /// Everything about the options that can be wrong, before any task is
+    /// touched.
+    fn check_dispatch(&self, opts: &DispatchOptions) -> Result<()> {
+        if opts.max == 0 {
+            return Err(Error::invalid("--max 0 would never run anything: give 1 or more"));
+        }
+        if opts.restarts > MAX_RESTARTS {
+            return Err(Error::invalid(format!("--restart {}: at most {MAX_RESTARTS}", opts.restarts)));
+        }
+        if opts.agent.is_some() && !opts.command.is_empty() {
+            return Err(Error::invalid("give either --agent PRESET or a command after `--`, not both"));
+        }
+        if let Some(preset) = &opts.agent {
+            self.preset(preset)?;
+        }
+        if let Some(program) = opts.command.first() {
+            check_program(program)?;
+        }
+        self.backoff()?;
+        for role in &opts.roles {
+            validate_name("role", role)?;
+            if opts.command.is_empty() && opts.agent.is_none() {
+                let preset = self.role_agent(role).ok_or_else(|| {
+                    Error::invalid(format!(
+                        "no agent for role {role}: set `git config orchestrate.role.{role}.agent <preset>`, \
+                         or give --agent PRESET or a command after `--`"
+                    ))
+                })?;
+                self.preset(&preset)?;
+            }
+        }
+        Ok(())
     }
 }
 

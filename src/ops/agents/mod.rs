@@ -12,9 +12,9 @@ pub use supervise::supervise;
 use super::sessions::StartOptions;
 use super::{Context, Error, Result};
 use crate::agents::process::{self, Proc};
-use crate::agents::{AgentDir, Phase, Spec, State};
+use crate::agents::{AgentDir, Phase, Spec, State, StopRequest};
 use crate::model::names::{validate_name, validate_session_name};
-use crate::model::task::Task;
+use crate::model::task::{Task, TaskStatus};
 use crate::model::time::Timestamp;
 use serde::Serialize;
 use std::os::fd::AsRawFd;
@@ -114,11 +114,11 @@ impl Context {
             Some(id) => Some(self.show_task(id)?.task),
             None => None,
         };
-        if let Some(task) = task.as_ref().filter(|t| t.status.is_closed()) {
-            return Err(Error::refused(format!(
-                "{} is already {}: give the agent an unfinished task (`git orchestrate task list --ready`)",
-                task.id, task.status
-            )));
+        if let Some(task) = &task {
+            self.check_claimable(task, &opts.name)?;
+        }
+        if let Some(program) = opts.command.first() {
+            check_program(program)?;
         }
         let role = opts.role.clone().or_else(|| task.as_ref().and_then(|t| t.role.clone()));
         let preset = self.preset_for(&opts, role.as_deref())?;
@@ -139,13 +139,20 @@ impl Context {
             .try_lock()
             .map_err(|e| agent_dir_failure(&dir, e))?
             .ok_or_else(|| already_running(&dir, &opts.name))?;
-        if let Some(state) = dir.read_state().filter(|s| !s.phase.is_over() && s.supervisor.is_alive()) {
-            return Err(already_running_state(&opts.name, &state));
+        if let Some(state) = dir.read_state().filter(|s| !s.phase.is_over()) {
+            // A lost supervisor's agent may still run, unwatched, in the worktree.
+            if state.supervisor.is_alive() || state.agent.is_some_and(process::group_alive) {
+                return Err(already_running_state(&opts.name, &state));
+            }
+        }
+        // What the last run left (its state, a stop asked of it, its prompt).
+        for stale in [dir.state_file(), dir.stop_file(), dir.prompt_file()] {
+            let _ = std::fs::remove_file(stale);
         }
 
         let started = self.start_session(StartOptions {
             name: opts.name.clone(),
-            role: opts.role.clone(),
+            role: role.clone(),
             task: task.as_ref().map(|t| t.id.to_string()),
             resume: true,
             ..StartOptions::default()
@@ -190,9 +197,6 @@ impl Context {
             tmux: tmux.clone(),
             backoff_ms: backoff.as_millis() as u64,
         };
-        for stale in [dir.state_file(), dir.stop_file()] {
-            let _ = std::fs::remove_file(stale);
-        }
         dir.write_spec(&spec).map_err(|e| agent_dir_failure(&dir, e))?;
         append_log(&dir, &format!("--- {} spawn {}: {display}\n", self.now().to_rfc3339(), opts.name))?;
 
@@ -210,6 +214,28 @@ impl Context {
             resumed: started.resumed,
             tmux,
         })
+    }
+
+    /// Refuses a task the agent could not work on: finished, or held by
+    /// another live session. (The claim itself, later, is the atomic check.)
+    fn check_claimable(&self, task: &Task, name: &str) -> Result<()> {
+        if task.status.is_closed() {
+            return Err(Error::refused(format!(
+                "{} is already {}: give the agent an unfinished task (`git orchestrate task list --ready`)",
+                task.id, task.status
+            )));
+        }
+        let holder = task.assignee.as_deref().filter(|h| *h != name);
+        if let Some(holder) = holder.filter(|_| task.status == TaskStatus::Claimed) {
+            if self.holder_is_live(task)? {
+                return Err(Error::refused(format!(
+                    "{} is held by {holder}, a live session: spawn the agent for another task, or ask {holder} \
+                     to release it (`git orchestrate send {holder} ...`)",
+                    task.id
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The preset to use, or None for a literal command; checks that
@@ -278,7 +304,8 @@ impl Context {
     }
 
     /// The tmux session agents of this repository run in: the repository's
-    /// folder name.
+    /// folder name and a short hash of its path, so two checkouts called
+    /// `app` do not share one.
     fn tmux_session_name(&self) -> Result<String> {
         let ok = Command::new("tmux").arg("-V").stdout(Stdio::null()).stderr(Stdio::null()).status();
         if !ok.is_ok_and(|s| s.success()) {
@@ -291,8 +318,13 @@ impl Context {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "orchestrate".into());
+        // FNV-1a: stable from run to run, unlike std's hasher.
+        let hash = root
+            .to_string_lossy()
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
         // tmux treats '.' and ':' in target names specially.
-        Ok(name.replace(['.', ':'], "-"))
+        Ok(format!("{}-{:04x}", name.replace(['.', ':'], "-"), hash & 0xffff))
     }
 
     /// Starts the supervisor in a session of its own, handing it the lock.
@@ -357,6 +389,26 @@ impl Context {
     /// Stops agent `name`: SIGTERM to its process group, SIGKILL after
     /// `grace`, and the stop recorded. Refused when it is not running.
     pub fn stop_agent(&self, name: &str, grace: Duration) -> Result<AgentView> {
+        let stopping = self.ask_to_stop(name, grace)?;
+        self.await_stop(stopping)
+    }
+
+    /// Stops every running agent: all are asked first, so their
+    /// supervisors end them at the same time, each with its own grace
+    /// period. One that cannot be stopped does not keep the others running.
+    pub fn stop_all_agents(&self, grace: Duration) -> Vec<(String, Result<AgentView>)> {
+        let names: Vec<String> =
+            self.list_agents().into_iter().filter(AgentView::is_active).map(|v| v.session).collect();
+        let asked: Vec<_> = names.iter().map(|name| self.ask_to_stop(name, grace)).collect();
+        names
+            .into_iter()
+            .zip(asked)
+            .map(|(name, asked)| (name, asked.and_then(|s| self.await_stop(s))))
+            .collect()
+    }
+
+    /// Leaves a stop request for the supervisor.
+    fn ask_to_stop(&self, name: &str, grace: Duration) -> Result<Stopping> {
         let (dir, state) = self.agent(name)?;
         let state =
             state.ok_or_else(|| Error::refused(format!("agent {name} has not started yet: try again")))?;
@@ -366,36 +418,60 @@ impl Context {
                 describe_end(&state)
             )));
         }
-        let by = self.actor();
-        std::fs::write(dir.stop_file(), &by).map_err(|e| agent_dir_failure(&dir, e))?;
-        let killed = match state.agent {
-            Some(agent) if process::group_alive(agent.pid) => process::terminate_group(agent.pid, grace),
-            _ => false,
-        };
-        if killed {
-            let _ = append_log(&dir, &format!("--- stop: SIGKILL after {}s grace\n", grace.as_secs()));
-        }
-        // The supervisor sees its agent go and records the stop; if the
-        // supervisor itself is gone, the stop is recorded here.
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let request = StopRequest { by: self.actor(), grace_ms: grace.as_millis() as u64 };
+        dir.request_stop(&request).map_err(|e| agent_dir_failure(&dir, e))?;
+        Ok(Stopping { name: name.to_string(), dir, state, request })
+    }
+
+    /// Waits for a stop to be carried out and recorded.
+    fn await_stop(&self, stopping: Stopping) -> Result<AgentView> {
+        let Stopping { name, dir, state, request } = stopping;
+        let (by, grace) = (request.by.clone(), request.grace());
+        // A live supervisor ends its agent (SIGTERM, then SIGKILL after the
+        // grace period) and records the stop; for a lost one it is done here.
+        let deadline = Instant::now() + grace + Duration::from_secs(15);
         loop {
             let now = dir.read_state().unwrap_or_else(|| state.clone());
             if now.phase.is_over() {
                 return Ok(view(&dir, now, self.now()));
             }
-            if !now.supervisor.is_alive() || Instant::now() > deadline {
-                let mut state = now;
+            if !now.supervisor.is_alive() {
+                let mut state = dir.read_state().unwrap_or(now);
+                if state.phase.is_over() {
+                    return Ok(view(&dir, state, self.now()));
+                }
+                if state.agent.is_some_and(|agent| process::terminate_group(agent, grace)) {
+                    let _ =
+                        append_log(&dir, &format!("--- stop: SIGKILL after {}s grace\n", grace.as_secs()));
+                }
                 state.phase = Phase::Stopped;
-                state.stopped_by = Some(by.clone());
+                state.stopped_by = Some(by);
                 state.ended_at = Some(self.now());
-                dir.write_state(&state).map_err(|e| agent_dir_failure(&dir, e))?;
+                let _ = append_log(&dir, "--- stopped (its supervisor was gone)\n");
                 let spec = dir.read_spec().map_err(|e| agent_dir_failure(&dir, e))?;
                 supervise::record_outcome(&spec, &state, &dir);
+                dir.write_state(&state).map_err(|e| agent_dir_failure(&dir, e))?;
                 return Ok(view(&dir, state, self.now()));
+            }
+            if Instant::now() > deadline {
+                return Err(Error::failed(format!(
+                    "the supervisor of {name} (pid {}) has not ended it {}s after the stop; see {}",
+                    now.supervisor.pid,
+                    (grace + Duration::from_secs(15)).as_secs(),
+                    dir.log_file().display()
+                )));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+/// A stop asked for and not yet carried out.
+struct Stopping {
+    name: String,
+    dir: AgentDir,
+    state: State,
+    request: StopRequest,
 }
 
 fn view(dir: &AgentDir, state: State, now: Timestamp) -> AgentView {
@@ -430,16 +506,21 @@ fn wait_until_started(dir: &AgentDir, supervisor: u32) -> Result<State> {
                 return Ok(state)
             }
             _ if !sup.is_alive() => {
-                return Err(Error::refused(format!(
+                return Err(Error::failed(format!(
                     "the supervisor stopped before starting the agent; its log says:\n{}",
                     dir.log_tail(10)
                 )))
             }
             _ if Instant::now() > deadline => {
-                return Err(Error::refused(format!(
-                    "the supervisor (pid {supervisor}) has not started the agent after 10s; see {}",
+                // Give up on it entirely, so no agent runs without its task.
+                process::signal_group(supervisor, libc::SIGKILL);
+                if let Some(agent) = dir.read_state().and_then(|s| s.agent) {
+                    process::terminate_group(agent, Duration::from_secs(1));
+                }
+                return Err(Error::failed(format!(
+                    "the supervisor (pid {supervisor}) had not started the agent after 10s, so it was stopped; see {}",
                     dir.log_file().display()
-                )))
+                )));
             }
             _ => std::thread::sleep(Duration::from_millis(10)),
         }
@@ -451,6 +532,26 @@ fn describe_end(state: &State) -> String {
     match state.phase {
         Phase::Stopped => format!("stopped by {}", state.stopped_by.as_deref().unwrap_or("someone")),
         phase => format!("{}, {how}", phase.as_str()),
+    }
+}
+
+/// Refuses a program that is not on PATH (or, given as a path, does not
+/// exist), before anything is created for it. A relative path is left
+/// for the worktree to resolve.
+fn check_program(program: &str) -> Result<()> {
+    let path = std::path::Path::new(program);
+    let found = if program.contains('/') {
+        !path.is_absolute() || path.exists()
+    } else {
+        std::env::var_os("PATH")
+            .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+    };
+    match found {
+        true => Ok(()),
+        false => Err(Error::invalid(format!(
+            "cannot run {program}: no such program{}; check the command after `--`",
+            if program.contains('/') { "" } else { " on PATH" }
+        ))),
     }
 }
 
@@ -502,7 +603,7 @@ fn append_log(dir: &AgentDir, line: &str) -> Result<()> {
 }
 
 fn agent_dir_failure(dir: &AgentDir, e: std::io::Error) -> Error {
-    Error::refused(format!("cannot write the agent's files in {}: {e}", dir.path.display()))
+    Error::failed(format!("cannot write the agent's files in {}: {e}", dir.path.display()))
 }
 
 fn already_running(dir: &AgentDir, name: &str) -> Error {

@@ -19,12 +19,25 @@ use std::time::{Duration, Instant};
 
 /// How often the supervisor looks at its agent.
 const TICK: Duration = Duration::from_millis(100);
+/// How long processes an agent left behind get between SIGTERM and SIGKILL.
+const LEFTOVER_GRACE: Duration = Duration::from_secs(5);
 /// The longest wait between two restarts.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
-/// Variables a caller's git may have set that would point the agent at the
-/// wrong repository or index.
-const GIT_VARS: [&str; 6] =
-    ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_PREFIX", "GIT_OBJECT_DIRECTORY"];
+/// Variables the caller may have set that would point the agent at the
+/// wrong repository, index, task or prompt: the agent gets its own.
+const CALLER_VARS: [&str; 11] = [
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_PREFIX",
+    "GIT_OBJECT_DIRECTORY",
+    "ORCHESTRATE_TASK",
+    "ORCHESTRATE_REPO",
+    "ORCHESTRATE_LOG",
+    "ORCHESTRATE_PROMPT_FILE",
+    LOCK_FD_ENV,
+];
 
 /// Supervises the agent described in `dir` until it is over.
 pub fn supervise(dir: &Path) -> Result<()> {
@@ -55,8 +68,8 @@ pub fn supervise(dir: &Path) -> Result<()> {
     }
 
     loop {
-        if let Some(by) = dir.stop_requested() {
-            state.stopped_by = Some(by);
+        if let Some(stop) = dir.stop_requested() {
+            state.stopped_by = Some(stop.by);
             state.phase = Phase::Stopped;
             break;
         }
@@ -66,7 +79,9 @@ pub fn supervise(dir: &Path) -> Result<()> {
                 state.run_started_at = Some(ctx.now());
                 state.phase = Phase::Running;
                 dir.write_state(&state).map_err(|e| agent_dir_failure(&dir, e))?;
-                watch(&ctx, &mut run, &dir)
+                let exit = watch(&ctx, &mut run, &dir);
+                end_leftovers(&run, &dir);
+                exit
             }
             Err(e) => {
                 let _ = append_log(&dir, &format!("--- cannot start {}: {e}\n", spec.display));
@@ -74,8 +89,8 @@ pub fn supervise(dir: &Path) -> Result<()> {
             }
         };
         state.exit = Some(exit);
-        if let Some(by) = dir.stop_requested() {
-            state.stopped_by = Some(by);
+        if let Some(stop) = dir.stop_requested() {
+            state.stopped_by = Some(stop.by);
             state.phase = Phase::Stopped;
             break;
         }
@@ -113,13 +128,23 @@ pub fn supervise(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Waits for the run to end, heartbeating for the session meanwhile.
+/// Waits for the run to end, heartbeating for the session meanwhile, and
+/// ends it if a stop is asked for.
 fn watch(ctx: &Context, run: &mut Run, dir: &AgentDir) -> Exit {
     let mut last_beat = Instant::now();
     let interval = heartbeat_interval().to_std().unwrap_or(Duration::from_secs(30));
+    let mut stopping = false;
     loop {
         if let Some(exit) = run.try_wait() {
             return exit;
+        }
+        if let Some(stop) = dir.stop_requested().filter(|_| !stopping) {
+            stopping = true;
+            if process::terminate_group(run.proc(), stop.grace()) {
+                let _ =
+                    append_log(dir, &format!("--- stop: SIGKILL after {}s grace\n", stop.grace().as_secs()));
+            }
+            continue;
         }
         if last_beat.elapsed() >= interval {
             last_beat = Instant::now();
@@ -128,6 +153,17 @@ fn watch(ctx: &Context, run: &mut Run, dir: &AgentDir) -> Exit {
             }
         }
         std::thread::sleep(TICK);
+    }
+}
+
+/// Ends what is left of the agent's process group once its leader has
+/// exited (children it started in the background), so nothing of a run
+/// outlives it, holds the log open or works on in the worktree unseen.
+fn end_leftovers(run: &Run, dir: &AgentDir) {
+    let leader = run.proc();
+    if process::group_alive(leader) {
+        let _ = append_log(dir, "--- ending what the agent left running in its process group\n");
+        process::terminate_group(leader, LEFTOVER_GRACE);
     }
 }
 
@@ -251,7 +287,7 @@ fn start_in_tmux(spec: &Spec, dir: &AgentDir) -> std::io::Result<Run> {
 }
 
 fn scrub(cmd: &mut Command) {
-    for var in GIT_VARS.iter().chain([&LOCK_FD_ENV]) {
+    for var in CALLER_VARS {
         cmd.env_remove(var);
     }
 }
