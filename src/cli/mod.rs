@@ -5,6 +5,7 @@
 //! stdout with `--json`. Errors print once on stderr (and as a JSON object
 //! on stdout with `--json`) and map to the exit codes of the contract.
 
+mod agent_hook;
 mod board;
 mod claim;
 mod hooks;
@@ -192,6 +193,12 @@ fn wants_json() -> bool {
 }
 
 fn run(cli: Cli, ui: &Ui) -> CmdResult {
+    // Agent hooks find their repository from the payload's folder.
+    if let Command::Hook(args) = &cli.command {
+        if let Some(agent) = crate::agents::Agent::from_name(&args.name) {
+            return agent_hook::run(agent, args.args.first().map(String::as_str), cli.session.clone());
+        }
+    }
     let context = || -> Result<Context, Failure> {
         let store = Store::open_from_env()?;
         Ok(Context::new(store, cli.session.clone())?)
