@@ -24,6 +24,7 @@ pub mod agents;
 pub mod board;
 pub mod cli;
 pub mod hooks;
+pub mod integrate;
 pub mod model;
 pub mod ops;
 pub mod store;

@@ -10,6 +10,7 @@ mod board;
 mod claim;
 mod hooks;
 mod init;
+mod integrate;
 mod log;
 mod message;
 mod output;
@@ -69,8 +70,10 @@ pub enum Command {
     /// Install, remove or inspect the git hooks (commit trailers, claim guard)
     #[command(subcommand)]
     Hooks(hooks::HooksCommand),
-    /// Run one git hook (what the installed hook scripts call)
+    /// Run one git hook or agent hook (what the installed scripts and agent settings call)
     Hook(hooks::HookArgs),
+    /// Put our hooks and MCP server in a coding agent's settings (or take them out)
+    Integrate(integrate::IntegrateArgs),
 }
 
 /// How a command failed, which decides the exit code.
@@ -227,6 +230,7 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Log(args) => log::run(&ctx, ui, args),
         Command::Hooks(cmd) => hooks::hooks(&ctx, ui, cmd),
         Command::Hook(args) => hooks::hook(&ctx, ui, args),
+        Command::Integrate(args) => integrate::run(&ctx, ui, args),
     };
     // Any command a session runs counts as a sign of life (at most one
     // write per interval; never fails the command).

@@ -206,3 +206,34 @@ fn message_line(r: &Received) -> String {
 fn left(until: Timestamp, now: Timestamp) -> String {
     format_duration(until - now)
 }
+
+impl Context {
+    /// The top of the checkout the command runs in: where agents read
+    /// their project settings and instructions.
+    pub fn checkout_top(&self) -> Result<std::path::PathBuf> {
+        self.store.repository().workdir().map(Path::to_path_buf).ok_or_else(|| {
+            Error::invalid(
+                "this repository has no checkout (bare): run this in a worktree, where the agents work",
+            )
+        })
+    }
+
+    /// Writes (or with `remove`, takes out) our hooks and MCP server in the
+    /// agent's settings files of this checkout.
+    pub fn integrate_agent(
+        &self,
+        agent: crate::agents::Agent,
+        scope: crate::integrate::Scope,
+        remove: bool,
+    ) -> Result<Vec<crate::integrate::FileReport>> {
+        use crate::integrate::IntegrateError;
+        let top = self.checkout_top()?;
+        crate::integrate::integrate(&top, agent, scope, remove).map_err(|e| match e {
+            IntegrateError::Io { .. } => Error::Store(crate::store::StoreError::Io {
+                action: "write the agent settings".into(),
+                source: std::io::Error::other(e.to_string()),
+            }),
+            other => Error::invalid(other.to_string()),
+        })
+    }
+}
