@@ -28,6 +28,7 @@
 //!   `stop_hook_active`) retries the turn with `decision: "deny"`.
 
 pub mod patch;
+pub mod prompt;
 pub mod shell;
 
 use serde::Deserialize;

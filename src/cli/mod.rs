@@ -14,6 +14,7 @@ mod integrate;
 mod log;
 mod message;
 mod output;
+mod prompt;
 mod session;
 mod task;
 
@@ -72,6 +73,8 @@ pub enum Command {
     Hooks(hooks::HooksCommand),
     /// Run one git hook or agent hook (what the installed scripts and agent settings call)
     Hook(hooks::HookArgs),
+    /// Print the instructions an agent needs to take part (or put them in AGENTS.md, CLAUDE.md, GEMINI.md)
+    Prompt(prompt::PromptArgs),
     /// Put our hooks and MCP server in a coding agent's settings (or take them out)
     Integrate(integrate::IntegrateArgs),
 }
@@ -231,6 +234,7 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Hooks(cmd) => hooks::hooks(&ctx, ui, cmd),
         Command::Hook(args) => hooks::hook(&ctx, ui, args),
         Command::Integrate(args) => integrate::run(&ctx, ui, args),
+        Command::Prompt(args) => prompt::run(&ctx, ui, args),
     };
     // Any command a session runs counts as a sign of life (at most one
     // write per interval; never fails the command).

@@ -237,3 +237,81 @@ impl Context {
         })
     }
 }
+
+/// Which instructions file `prompt --install` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstructionsFile {
+    Agents,
+    Claude,
+    Gemini,
+}
+
+impl InstructionsFile {
+    pub fn file_name(self) -> &'static str {
+        match self {
+            InstructionsFile::Agents => "AGENTS.md",
+            InstructionsFile::Claude => "CLAUDE.md",
+            InstructionsFile::Gemini => "GEMINI.md",
+        }
+    }
+}
+
+impl Context {
+    /// The instructions for the acting session (if any), for `role` or
+    /// else the session's own role.
+    pub fn prompt_text(&self, role: Option<&str>) -> Result<String> {
+        if let Some(r) = role {
+            crate::model::names::validate_name("role", r)?;
+        }
+        let session = self.session();
+        let own_role = match (role, session) {
+            (None, Some(me)) => self.show_session(Some(me)).ok().and_then(|v| v.session.role),
+            _ => None,
+        };
+        Ok(crate::agents::prompt::text(
+            session,
+            role.or(own_role.as_deref()),
+            &format_duration(self.stale_after()?),
+        ))
+    }
+
+    /// Puts the instructions (for everyone: no session name, `role` if
+    /// given) in the checkout's AGENTS.md, CLAUDE.md or GEMINI.md, between
+    /// our markers. Returns the file and whether it changed.
+    pub fn install_prompt(
+        &self,
+        file: InstructionsFile,
+        role: Option<&str>,
+    ) -> Result<(std::path::PathBuf, crate::integrate::Change)> {
+        use crate::integrate::Change;
+        if let Some(r) = role {
+            crate::model::names::validate_name("role", r)?;
+        }
+        let path = self.checkout_top()?.join(file.file_name());
+        let io = |action: &str, e: std::io::Error| {
+            Error::Store(crate::store::StoreError::Io {
+                action: format!("{action} {}", path.display()),
+                source: e,
+            })
+        };
+        let existing = match std::fs::read_to_string(&path) {
+            Ok(text) => Some(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io("read", e)),
+        };
+        let block = crate::agents::prompt::text(None, role, &format_duration(self.stale_after()?));
+        let new = crate::agents::prompt::splice(existing.as_deref().unwrap_or(""), &block).map_err(|b| {
+            Error::invalid(format!(
+                "{}:{}: our begin marker has no `{}` after it; put the end marker back or delete the block (nothing was changed)",
+                path.display(),
+                b.line,
+                crate::agents::prompt::END
+            ))
+        })?;
+        if existing.as_deref() == Some(new.as_str()) {
+            return Ok((path, Change::Unchanged));
+        }
+        std::fs::write(&path, new).map_err(|e| io("write", e))?;
+        Ok((path, if existing.is_some() { Change::Updated } else { Change::Created }))
+    }
+}
