@@ -142,9 +142,10 @@ pub fn write_targets(tool_name: &str, tool_input: &Value, cwd: &Path) -> Vec<Tar
         "NotebookEdit" => text("notebook_path").map(|p| vec![Target::File(absolute(p))]).unwrap_or_default(),
         "Bash" | "run_shell_command" => {
             let Some(command) = text("command") else { return Vec::new() };
-            // Gemini's shell tool may run in a folder of its own.
+            // Gemini's shell tool may run in a folder of its own (`directory`,
+            // relative to the project root; `dir_path` in some versions).
             let dir =
-                text("dir_path").or(text("directory")).map(absolute).unwrap_or_else(|| cwd.to_path_buf());
+                text("directory").or(text("dir_path")).map(absolute).unwrap_or_else(|| cwd.to_path_buf());
             shell::written_paths(command, &dir).into_iter().map(Target::Path).collect()
         }
         _ => Vec::new(),
