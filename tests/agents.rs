@@ -130,6 +130,16 @@ fn shell_writes_onto_claimed_paths_are_denied() {
 }
 
 #[test]
+fn a_shell_path_that_is_no_valid_pattern_is_checked_as_the_file_it_names() {
+    let repo = claimed_repo();
+    let payload = fixture("claude", "pre-tool-use-bash-redirect")
+        .replace("__REPO__", repo.path().to_str().unwrap())
+        .replace("echo 'pub mod v2;' >> src/api/mod.rs", "touch 'src/api/odd[' docs/fine.md");
+    let reason = assert_denied(&hook_raw(&repo, "claude", "PreToolUse", &payload, repo.path(), Some("bob")));
+    assert!(reason.contains("src/api/odd[ is claimed by alice"), "{reason}");
+}
+
+#[test]
 fn expired_and_shared_claims_and_stale_holders_do_not_deny() {
     let repo = claimed_repo();
     repo.ok_as("carol", &["claim", "docs/", "--shared"]);

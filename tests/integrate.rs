@@ -210,3 +210,23 @@ fn a_server_of_the_same_name_that_is_not_ours_is_never_replaced() {
     repo.ok(&["integrate", "claude", "--remove"]);
     assert_eq!(read(&repo, ".mcp.json"), theirs);
 }
+
+#[test]
+fn a_linked_settings_file_stays_a_link_and_a_file_keeps_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = Repo::new();
+    let dotfiles = repo.home().join("dotfiles-settings.json");
+    std::fs::write(&dotfiles, r#"{"model": "opus"}"#).unwrap();
+    std::fs::create_dir_all(repo.path().join(".claude")).unwrap();
+    std::os::unix::fs::symlink(&dotfiles, repo.path().join(".claude/settings.json")).unwrap();
+    write(&repo, ".mcp.json", "{}");
+    std::fs::set_permissions(repo.path().join(".mcp.json"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    repo.ok(&["integrate", "claude"]);
+    let link = std::fs::symlink_metadata(repo.path().join(".claude/settings.json")).unwrap();
+    assert!(link.file_type().is_symlink(), "the link is kept");
+    let through: Value = serde_json::from_str(&std::fs::read_to_string(&dotfiles).unwrap()).unwrap();
+    assert_eq!(through["model"], "opus");
+    assert!(through["hooks"]["PreToolUse"].is_array(), "written through the link: {through}");
+    let mode = std::fs::metadata(repo.path().join(".mcp.json")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}

@@ -157,10 +157,19 @@ fn write(plan: Planned) -> Result<FileReport, IntegrateError> {
     if let Some(parent) = plan.path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| io("create the folder of", e))?;
     }
-    // Write beside, then rename: an interrupted write never leaves half a file.
-    let tmp = plan.path.with_extension("orchestrate-tmp");
-    std::fs::write(&tmp, text).map_err(|e| io("write", e))?;
-    std::fs::rename(&tmp, &plan.path).map_err(|e| io("replace", e))?;
+    let meta = std::fs::symlink_metadata(&plan.path).ok();
+    if meta.as_ref().is_some_and(|m| m.file_type().is_symlink()) {
+        // A settings file linked from elsewhere (dotfiles) stays a link: write through it.
+        std::fs::write(&plan.path, text).map_err(|e| io("write", e))?;
+    } else {
+        // Write beside, then rename: an interrupted write never leaves half a file.
+        let tmp = plan.path.with_extension("orchestrate-tmp");
+        std::fs::write(&tmp, text).map_err(|e| io("write", e))?;
+        if let Some(m) = &meta {
+            std::fs::set_permissions(&tmp, m.permissions()).map_err(|e| io("set the mode of", e))?;
+        }
+        std::fs::rename(&tmp, &plan.path).map_err(|e| io("replace", e))?;
+    }
     let change = if plan.existed { Change::Updated } else { Change::Created };
     Ok(FileReport { path: plan.path, change })
 }

@@ -35,8 +35,13 @@ impl Context {
                     }
                 }
                 Target::Path(path) => {
-                    if self.inside_repository(path)?.is_some() {
-                        patterns.push(self.check_pattern(&path.to_string_lossy())?);
+                    if let Some(rel) = self.inside_repository(path)? {
+                        // A word that is no valid pattern (`a[`) is the file it names.
+                        match self.check_pattern(&path.to_string_lossy()) {
+                            Ok(pattern) => patterns.push(pattern),
+                            Err(Error::Invalid(_)) => files.push(rel),
+                            Err(e) => return Err(e),
+                        }
                     } else if self.is_repository_top(path)? {
                         patterns.push(crate::model::claim::ClaimPattern::parse("**")?);
                     }
