@@ -13,14 +13,14 @@
 //!   the format guard in `refs/orchestrate/meta`, and every ref name.
 //! - [`ops`]: the use cases (`add_task`, `claim_next`, ...) that every front end
 //!   shares, and the acting identity and clock.
-//! - [`agents`]: what the coding agents' hooks send and read back (pure).
+//! - [`agent_hooks`]: what the coding agents' hooks send and read back (pure).
 //! - [`cli`]: the `git orchestrate` command line: argument parsing, text and
 //!   JSON output, and the mapping from errors to exit codes (0 done,
 //!   1 refused by coordination, 2 bad input, 3 failure).
 //!
 //! `docs/data-model.md` describes the storage format and the concurrency rules.
 
-pub mod agents;
+pub mod agent_hooks;
 pub mod board;
 pub mod cli;
 pub mod hooks;

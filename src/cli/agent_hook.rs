@@ -8,8 +8,8 @@
 //! takes as "go ahead". Only a real claim denies a tool call.
 
 use super::CmdResult;
-use crate::agents::{self, Agent, Event, HookInput};
-use crate::ops::{agents as agent_ops, Context};
+use crate::agent_hooks::{self, Agent, Event, HookInput};
+use crate::ops::{agent_hooks as agent_ops, Context};
 use crate::store::Store;
 use serde_json::Value;
 use std::io::{IsTerminal, Read};
@@ -49,7 +49,7 @@ fn answer(agent: Agent, event: Option<&str>, session: Option<String>) -> Result<
     let targets = match event {
         Event::BeforeTool => {
             let targets =
-                agents::write_targets(input.tool_name.as_deref().unwrap_or(""), &input.tool_input, &cwd);
+                agent_hooks::write_targets(input.tool_name.as_deref().unwrap_or(""), &input.tool_input, &cwd);
             if targets.is_empty() {
                 return Ok(None); // writes nothing we guard: no need to look at the store
             }
@@ -65,11 +65,12 @@ fn answer(agent: Agent, event: Option<&str>, session: Option<String>) -> Result<
     let ctx = Context::new(store, session).map_err(|e| e.to_string())?;
     let result = match event {
         Event::BeforeTool => ctx.tool_conflicts(&targets).map(|conflicts| {
-            (!conflicts.is_empty()).then(|| agents::deny(agent, &agent_ops::refusal(&conflicts, ctx.now())))
+            (!conflicts.is_empty())
+                .then(|| agent_hooks::deny(agent, &agent_ops::refusal(&conflicts, ctx.now())))
         }),
-        Event::SessionStart => ctx.agent_briefing().map(|text| Some(agents::session_context(&text))),
+        Event::SessionStart => ctx.agent_briefing().map(|text| Some(agent_hooks::session_context(&text))),
         Event::Stop => ctx.urgent_unread().map(|urgent| {
-            (!urgent.is_empty()).then(|| agents::keep_going(agent, &agent_ops::unread_reason(&urgent)))
+            (!urgent.is_empty()).then(|| agent_hooks::keep_going(agent, &agent_ops::unread_reason(&urgent)))
         }),
     };
     // Agent activity is a sign of life, like any command.

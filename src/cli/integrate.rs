@@ -2,7 +2,7 @@
 //! [--remove]`: our hooks and MCP server in a coding agent's settings.
 
 use super::{CmdResult, Failure, Ui};
-use crate::agents::Agent;
+use crate::agent_hooks::Agent;
 use crate::integrate::{Change, FileReport, Scope};
 use crate::ops::Context;
 use clap::{Args, ValueEnum};

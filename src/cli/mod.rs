@@ -201,7 +201,7 @@ fn wants_json() -> bool {
 fn run(cli: Cli, ui: &Ui) -> CmdResult {
     // Agent hooks find their repository from the payload's folder.
     if let Command::Hook(args) = &cli.command {
-        if let Some(agent) = crate::agents::Agent::from_name(&args.name) {
+        if let Some(agent) = crate::agent_hooks::Agent::from_name(&args.name) {
             return agent_hook::run(agent, args.args.first().map(String::as_str), cli.session.clone());
         }
     }

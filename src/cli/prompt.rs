@@ -3,7 +3,7 @@
 //! file its agent reads.
 
 use super::{CmdResult, Ui};
-use crate::ops::agents::InstructionsFile;
+use crate::ops::agent_hooks::InstructionsFile;
 use crate::ops::Context;
 use clap::{Args, ValueEnum};
 

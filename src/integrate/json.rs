@@ -10,7 +10,7 @@ use super::{
     is_our_command, read, HookSpec, IntegrateError, Planned, HOOK_TIMEOUT_SECS, MCP_ARGS, MCP_COMMAND,
     MCP_NAME,
 };
-use crate::agents::Agent;
+use crate::agent_hooks::Agent;
 use serde_json::{json, Map, Value};
 use std::path::Path;
 

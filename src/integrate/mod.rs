@@ -20,7 +20,7 @@
 mod json;
 mod toml;
 
-use crate::agents::{Agent, Event};
+use crate::agent_hooks::{Agent, Event};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 

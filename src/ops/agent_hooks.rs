@@ -11,7 +11,7 @@ use super::messages::{InboxOptions, Received};
 use super::sessions::StartOptions;
 use super::tasks::TaskFilter;
 use super::{Context, Error, Result};
-use crate::agents::Target;
+use crate::agent_hooks::Target;
 use crate::model::message::MessageKind;
 use crate::model::names::escape_control;
 use crate::model::session::Pulse;
@@ -227,7 +227,7 @@ impl Context {
     /// agent's settings files of this checkout.
     pub fn integrate_agent(
         &self,
-        agent: crate::agents::Agent,
+        agent: crate::agent_hooks::Agent,
         scope: crate::integrate::Scope,
         remove: bool,
     ) -> Result<Vec<crate::integrate::FileReport>> {
@@ -273,7 +273,7 @@ impl Context {
             (None, Some(me)) => self.show_session(Some(me)).ok().and_then(|v| v.session.role),
             _ => None,
         };
-        Ok(crate::agents::prompt::text(
+        Ok(crate::agent_hooks::prompt::text(
             session,
             role.or(own_role.as_deref()),
             &format_duration(self.stale_after()?),
@@ -304,13 +304,13 @@ impl Context {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(io("read", e)),
         };
-        let block = crate::agents::prompt::text(None, role, &format_duration(self.stale_after()?));
-        let new = crate::agents::prompt::splice(existing.as_deref().unwrap_or(""), &block).map_err(|b| {
+        let block = crate::agent_hooks::prompt::text(None, role, &format_duration(self.stale_after()?));
+        let new = crate::agent_hooks::prompt::splice(existing.as_deref().unwrap_or(""), &block).map_err(|b| {
             Error::invalid(format!(
                 "{}:{}: our begin marker has no `{}` after it; put the end marker back or delete the block (nothing was changed)",
                 path.display(),
                 b.line,
-                crate::agents::prompt::END
+                crate::agent_hooks::prompt::END
             ))
         })?;
         if existing.as_deref() == Some(new.as_str()) {
