@@ -16,16 +16,19 @@
 //! - [`agents`]: what a spawned agent's supervisor keeps on disk, and the
 //!   Unix process plumbing (sessions, process groups, pid reuse).
 //! - [`mcp`]: the same use cases as MCP tools (`git orchestrate mcp`).
+//! - [`agent_hooks`]: what the coding agents' hooks send and read back (pure).
 //! - [`cli`]: the `git orchestrate` command line: argument parsing, text and
 //!   JSON output, and the mapping from errors to exit codes (0 done,
 //!   1 refused by coordination, 2 bad input, 3 failure).
 //!
 //! `docs/data-model.md` describes the storage format and the concurrency rules.
 
+pub mod agent_hooks;
 pub mod agents;
 pub mod board;
 pub mod cli;
 pub mod hooks;
+pub mod integrate;
 pub mod mcp;
 pub mod model;
 pub mod ops;

@@ -3,7 +3,6 @@
 
 use super::{CmdResult, Failure, Ui};
 use crate::hooks::HookState;
-use crate::model::time::format_duration;
 use crate::ops::Context;
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
@@ -20,11 +19,11 @@ pub enum HooksCommand {
 
 #[derive(Debug, Args)]
 pub struct HookArgs {
-    /// pre-commit, prepare-commit-msg or post-commit
-    name: String,
-    /// The arguments git gave the hook
+    /// pre-commit, prepare-commit-msg or post-commit (git); claude, codex or gemini (agents)
+    pub(super) name: String,
+    /// The arguments git gave the hook; for an agent, the event (PreToolUse, SessionStart, Stop, ...)
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    args: Vec<String>,
+    pub(super) args: Vec<String>,
 }
 
 pub fn hooks(ctx: &Context, ui: &Ui, command: HooksCommand) -> CmdResult {
@@ -84,19 +83,7 @@ pub fn hook(ctx: &Context, ui: &Ui, a: HookArgs) -> CmdResult {
                 let now = ctx.now();
                 eprintln!("git-orchestrate: this commit touches paths another session has claimed:");
                 for c in &conflicts {
-                    let reason = c
-                        .claim
-                        .reason
-                        .as_deref()
-                        .map(|r| format!(" ({})", crate::model::names::escape_control(r)))
-                        .unwrap_or_default();
-                    eprintln!(
-                        "  {} is claimed by {} with '{}'{reason}, expires in {}",
-                        c.file,
-                        c.claim.session,
-                        c.claim.path,
-                        format_duration(c.claim.expires_at - now)
-                    );
+                    eprintln!("  {}", c.describe(now));
                 }
                 eprintln!("Ask the holder (`git orchestrate send <holder> ...`), unstage those paths, or commit with --no-verify.");
                 Err(Failure::Reported(1))
@@ -137,7 +124,7 @@ pub fn hook(ctx: &Context, ui: &Ui, a: HookArgs) -> CmdResult {
             Ok(())
         }
         other => Err(Failure::Invalid(format!(
-            "unknown hook '{}': git-orchestrate handles pre-commit, prepare-commit-msg and post-commit",
+            "unknown hook '{}': git-orchestrate handles pre-commit, prepare-commit-msg and post-commit, and the agents claude, codex and gemini",
             crate::model::names::escape_control(other)
         ))),
     }

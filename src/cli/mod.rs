@@ -5,15 +5,18 @@
 //! stdout with `--json`. Errors print once on stderr (and as a JSON object
 //! on stdout with `--json`) and map to the exit codes of the contract.
 
+mod agent_hook;
 mod agents;
 mod board;
 mod claim;
 mod hooks;
 mod init;
+mod integrate;
 mod log;
 mod mcp;
 mod message;
 mod output;
+mod prompt;
 mod session;
 mod task;
 
@@ -70,7 +73,7 @@ pub enum Command {
     /// Install, remove or inspect the git hooks (commit trailers, claim guard)
     #[command(subcommand)]
     Hooks(hooks::HooksCommand),
-    /// Run one git hook (what the installed hook scripts call)
+    /// Run one git hook or agent hook (what the installed scripts and agent settings call)
     Hook(hooks::HookArgs),
     /// Start an agent command in the background, in its own session and worktree
     Spawn(agents::SpawnArgs),
@@ -87,6 +90,10 @@ pub enum Command {
     Supervise(agents::SuperviseArgs),
     /// Serve these operations as MCP tools on stdio (for Claude Code and other agents)
     Mcp(mcp::McpArgs),
+    /// Print the instructions an agent needs to take part (or put them in AGENTS.md, CLAUDE.md, GEMINI.md)
+    Prompt(prompt::PromptArgs),
+    /// Put our hooks and MCP server in a coding agent's settings (or take them out)
+    Integrate(integrate::IntegrateArgs),
 }
 
 /// How a command failed, which decides the exit code.
@@ -196,6 +203,12 @@ fn wants_json() -> bool {
 }
 
 fn run(cli: Cli, ui: &Ui) -> CmdResult {
+    // Agent hooks find their repository from the payload's folder.
+    if let Command::Hook(args) = &cli.command {
+        if let Some(agent) = crate::agent_hooks::Agent::from_name(&args.name) {
+            return agent_hook::run(agent, args.args.first().map(String::as_str), cli.session.clone());
+        }
+    }
     let context = || -> Result<Context, Failure> {
         let store = Store::open_from_env()?;
         Ok(Context::new(store, cli.session.clone())?)
@@ -235,6 +248,8 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Dispatch(args) => agents::dispatch(&ctx, ui, args),
         Command::Supervise(_) => unreachable!("handled above"),
         Command::Mcp(args) => mcp::run(&ctx, args),
+        Command::Integrate(args) => integrate::run(&ctx, ui, args),
+        Command::Prompt(args) => prompt::run(&ctx, ui, args),
     };
     // Any command a session runs counts as a sign of life (at most one
     // write per interval; never fails the command).

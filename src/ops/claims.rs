@@ -76,6 +76,26 @@ pub struct CheckReport {
     pub conflicts: Vec<Conflict>,
 }
 
+impl Conflict {
+    /// One line for people and agents: the path, its holder, the claimed
+    /// pattern, the reason and the time left.
+    pub fn describe(&self, now: Timestamp) -> String {
+        let reason = self
+            .claim
+            .reason
+            .as_deref()
+            .map(|r| format!(" ({})", crate::model::names::escape_control(r)))
+            .unwrap_or_default();
+        format!(
+            "{} is claimed by {} with '{}'{reason}, expires in {}",
+            crate::model::names::escape_control(&self.file),
+            self.claim.session,
+            self.claim.path,
+            format_duration(self.claim.expires_at - now)
+        )
+    }
+}
+
 impl Context {
     fn load_claims(snap: &Snapshot<'_>) -> Result<Vec<Claim>> {
         Ok(snap.get::<ClaimsDoc>(CLAIMS_PATH)?.map(|d| d.claims).unwrap_or_default())
@@ -244,20 +264,25 @@ impl Context {
     /// The exclusive claims of other live sessions that cover these files
     /// (repository-relative paths, taken literally).
     pub(crate) fn conflicts_for_files(&self, files: &[String]) -> Result<Vec<Conflict>> {
-        let mut conflicts = Vec::new();
-        for c in self.binding_claims_of_others()? {
-            for file in files.iter().filter(|f| c.covers(f)) {
-                conflicts.push(Conflict { file: file.clone(), claim: c.clone() });
-            }
-        }
-        Ok(conflicts)
+        self.conflicts_for(files, &[])
     }
 
     /// The exclusive claims of other live sessions that overlap `patterns`
     /// (repository-relative).
     pub(crate) fn conflicts_with(&self, patterns: &[ClaimPattern]) -> Result<Vec<Conflict>> {
+        self.conflicts_for(&[], patterns)
+    }
+
+    /// The exclusive claims of other live sessions that cover `files`
+    /// (taken literally) or overlap `patterns`, from one read of the table.
+    pub(crate) fn conflicts_for(&self, files: &[String], patterns: &[ClaimPattern]) -> Result<Vec<Conflict>> {
         let binding = self.binding_claims_of_others()?;
         let mut conflicts = Vec::new();
+        for c in &binding {
+            for file in files.iter().filter(|f| c.covers(f)) {
+                conflicts.push(Conflict { file: file.clone(), claim: c.clone() });
+            }
+        }
         for pattern in patterns {
             for c in binding.iter().filter(|c| c.path.overlaps(pattern)) {
                 conflicts.push(Conflict { file: pattern.to_string(), claim: c.clone() });
@@ -324,7 +349,7 @@ impl Context {
     /// What `check` tests a path as: an existing file exactly as named
     /// (never as a glob, whatever characters its name has), an existing or
     /// `/`-ended folder as everything under it, anything else as a pattern.
-    fn check_pattern(&self, input: &str) -> Result<ClaimPattern> {
+    pub(crate) fn check_pattern(&self, input: &str) -> Result<ClaimPattern> {
         let rel = self.relative_path(input)?;
         let on_disk = self.store.repository().workdir().map(|top| top.join(&rel));
         match on_disk {

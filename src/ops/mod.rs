@@ -7,6 +7,7 @@
 //! ([`Error::Invalid`], exit 2), refused by coordination ([`Error::Refused`],
 //! exit 1), or could not be carried out ([`Error::Store`]).
 
+pub mod agent_hooks;
 pub mod agents;
 pub mod board;
 pub mod claims;

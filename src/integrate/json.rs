@@ -1,0 +1,205 @@
+//! Merging into JSON settings files (Claude Code, Codex `hooks.json`,
+//! Gemini CLI), keeping the user's keys in their order.
+//!
+//! The hooks layout is the same for all three:
+//! `{"hooks": {"<Event>": [{"matcher": "...", "hooks": [{"type": "command",
+//! "command": "...", "timeout": N}]}]}}`; MCP servers are
+//! `{"mcpServers": {"<name>": {"command": "...", "args": [...]}}}`.
+
+use super::{
+    is_our_command, read, HookSpec, IntegrateError, Planned, HOOK_TIMEOUT_SECS, MCP_ARGS, MCP_COMMAND,
+    MCP_NAME,
+};
+use crate::agent_hooks::Agent;
+use serde_json::{json, Map, Value};
+use std::path::Path;
+
+/// Reads `path` (missing or blank: `{}`), lets `edit` change it, and plans
+/// the new text if the value changed. Removing from a missing file plans
+/// nothing.
+pub(super) fn plan(
+    path: &Path,
+    remove: bool,
+    edit: impl FnOnce(&mut Map<String, Value>, &Path) -> Result<(), IntegrateError>,
+) -> Result<Planned, IntegrateError> {
+    let text = read(path)?;
+    let existed = text.is_some();
+    if remove && !existed {
+        return Ok(Planned { path: path.to_path_buf(), existed, new_text: None });
+    }
+    let before: Value = match text.as_deref().filter(|t| !t.trim().is_empty()) {
+        None => Value::Object(Map::new()),
+        Some(t) => serde_json::from_str(t).map_err(|e| {
+            let (line, column) = (e.line(), e.column());
+            let message = e.to_string();
+            let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+            IntegrateError::Unparsable { path: path.to_path_buf(), line, column, message }
+        })?,
+    };
+    let Value::Object(mut doc) = before.clone() else {
+        return Err(shape(path, "the file is not a JSON object"));
+    };
+    edit(&mut doc, path)?;
+    let after = Value::Object(doc);
+    let new_text = (after != before).then(|| {
+        let mut t = serde_json::to_string_pretty(&after).unwrap_or_default();
+        t.push('\n');
+        t
+    });
+    Ok(Planned { path: path.to_path_buf(), existed, new_text })
+}
+
+fn shape(path: &Path, what: impl Into<String>) -> IntegrateError {
+    IntegrateError::Shape { path: path.to_path_buf(), what: what.into() }
+}
+
+/// Whether a hook entry (`{"type": "command", "command": ...}`) is ours.
+fn is_our_entry(entry: &Value) -> bool {
+    entry.get("command").and_then(Value::as_str).is_some_and(is_our_command)
+}
+
+/// One of our hook groups, in the agent's dialect.
+fn group(spec: &HookSpec, agent: Agent) -> Value {
+    let entry = match agent {
+        // Gemini counts milliseconds and shows a name in its logs.
+        Agent::Gemini => json!({
+            "name": "git-orchestrate",
+            "type": "command",
+            "command": spec.command,
+            "timeout": HOOK_TIMEOUT_SECS * 1000,
+        }),
+        Agent::Claude | Agent::Codex => json!({
+            "type": "command",
+            "command": spec.command,
+            "timeout": HOOK_TIMEOUT_SECS,
+        }),
+    };
+    let mut g = Map::new();
+    if let Some(m) = spec.matcher {
+        g.insert("matcher".into(), Value::String(m.into()));
+    }
+    g.insert("hooks".into(), Value::Array(vec![entry]));
+    Value::Object(g)
+}
+
+/// Puts our hook groups in (replacing an earlier one of ours where it
+/// stands), or takes our entries out; groups, events and the `hooks` object
+/// that only we filled are dropped with them.
+pub(super) fn set_hooks(
+    doc: &mut Map<String, Value>,
+    path: &Path,
+    specs: &[HookSpec],
+    agent: Agent,
+    remove: bool,
+) -> Result<(), IntegrateError> {
+    if remove && !doc.contains_key("hooks") {
+        return Ok(());
+    }
+    let hooks = doc.entry("hooks").or_insert_with(|| Value::Object(Map::new()));
+    let Value::Object(events) = hooks else {
+        return Err(shape(path, "\"hooks\" is not an object"));
+    };
+    let mut emptied = false;
+    for spec in specs {
+        if remove && !events.contains_key(spec.event) {
+            continue;
+        }
+        let list = events.entry(spec.event).or_insert_with(|| Value::Array(Vec::new()));
+        let Value::Array(groups) = list else {
+            return Err(shape(path, format!("\"hooks.{}\" is not an array", spec.event)));
+        };
+        let wanted = (!remove).then(|| group(spec, agent));
+        let had_ours = merge_groups(groups, wanted);
+        if remove && had_ours && groups.is_empty() {
+            events.remove(spec.event);
+            emptied = true;
+        }
+    }
+    if emptied && events.is_empty() {
+        doc.remove("hooks");
+    }
+    Ok(())
+}
+
+/// Replaces the first group made only of our entries with `wanted` (or
+/// appends it), and takes our entries out of every other group, dropping
+/// groups left empty. Returns whether any entry of ours was there.
+fn merge_groups(groups: &mut Vec<Value>, wanted: Option<Value>) -> bool {
+    let mut had_ours = false;
+    let mut placed = false;
+    let mut kept = Vec::with_capacity(groups.len() + 1);
+    for mut g in groups.drain(..) {
+        let Some(entries) = g.get_mut("hooks").and_then(Value::as_array_mut) else {
+            kept.push(g);
+            continue;
+        };
+        let ours = entries.iter().filter(|e| is_our_entry(e)).count();
+        if ours == 0 {
+            kept.push(g);
+            continue;
+        }
+        had_ours = true;
+        if ours == entries.len() {
+            // A group of ours: the new one takes its place.
+            if let (false, Some(w)) = (placed, &wanted) {
+                kept.push(w.clone());
+                placed = true;
+            }
+            continue;
+        }
+        entries.retain(|e| !is_our_entry(e));
+        kept.push(g);
+    }
+    if let (false, Some(w)) = (placed, wanted) {
+        kept.push(w);
+    }
+    *groups = kept;
+    had_ours
+}
+
+/// Whether an MCP server entry runs `git-orchestrate mcp`.
+fn is_our_server(server: &Value) -> bool {
+    let command = server.get("command").and_then(Value::as_str);
+    let args: Option<Vec<&str>> =
+        server.get("args").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect());
+    match (command, args) {
+        (Some(MCP_COMMAND), Some(args)) => args == MCP_ARGS,
+        (Some(c), None) => c == format!("{MCP_COMMAND} {}", MCP_ARGS.join(" ")),
+        _ => false,
+    }
+}
+
+/// Registers our MCP server as `mcpServers.orchestrate`, or removes it.
+/// A different server of that name is the user's: refused, never replaced.
+pub(super) fn set_mcp(doc: &mut Map<String, Value>, path: &Path, remove: bool) -> Result<(), IntegrateError> {
+    if remove && !doc.contains_key("mcpServers") {
+        return Ok(());
+    }
+    let servers = doc.entry("mcpServers").or_insert_with(|| Value::Object(Map::new()));
+    let Value::Object(servers) = servers else {
+        return Err(shape(path, "\"mcpServers\" is not an object"));
+    };
+    match servers.get(MCP_NAME) {
+        // Someone else's server of that name: not ours to take out.
+        Some(existing) if remove && !is_our_server(existing) => {}
+        Some(existing) if !is_our_server(existing) => {
+            return Err(IntegrateError::Taken {
+                path: path.to_path_buf(),
+                what: format!("mcpServers.{MCP_NAME}"),
+                found: existing.to_string(),
+            })
+        }
+        Some(_) if remove => {
+            servers.remove(MCP_NAME);
+            if servers.is_empty() {
+                doc.remove("mcpServers");
+            }
+        }
+        Some(_) => {} // ours, as it is (the user may have added env or the like)
+        None if remove => {}
+        None => {
+            servers.insert(MCP_NAME.into(), json!({ "command": MCP_COMMAND, "args": MCP_ARGS }));
+        }
+    }
+    Ok(())
+}

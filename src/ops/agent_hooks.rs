@@ -1,0 +1,322 @@
+//! What the coding agents' hooks ask of the store: whether a tool call
+//! writes paths another live session holds, a briefing at session start,
+//! and the urgent mail that should be read before an agent stops.
+//!
+//! Conflicts are decided by the claim rules of [`super::claims`] (one read
+//! of the claims table for every path of a call); paths outside the
+//! repository are not ours to guard.
+
+use super::claims::Conflict;
+use super::messages::{InboxOptions, Received};
+use super::sessions::StartOptions;
+use super::tasks::TaskFilter;
+use super::{Context, Error, Result};
+use crate::agent_hooks::Target;
+use crate::model::message::MessageKind;
+use crate::model::names::escape_control;
+use crate::model::session::Pulse;
+use crate::model::time::{format_duration, Timestamp};
+use std::path::Path;
+
+/// How many messages and tasks a briefing lists; the rest are counted.
+const BRIEF_ITEMS: usize = 5;
+
+impl Context {
+    /// The exclusive claims of other live sessions that the paths a tool
+    /// is about to write fall under.
+    pub fn tool_conflicts(&self, targets: &[Target]) -> Result<Vec<Conflict>> {
+        let mut files = Vec::new();
+        let mut patterns = Vec::new();
+        for target in targets {
+            match target {
+                Target::File(path) => {
+                    if let Some(rel) = self.inside_repository(path)? {
+                        files.push(rel);
+                    }
+                }
+                Target::Path(path) => {
+                    if let Some(rel) = self.inside_repository(path)? {
+                        // A word that is no valid pattern (`a[`) is the file it names.
+                        match self.check_pattern(&path.to_string_lossy()) {
+                            Ok(pattern) => patterns.push(pattern),
+                            Err(Error::Invalid(_)) => files.push(rel),
+                            Err(e) => return Err(e),
+                        }
+                    } else if self.is_repository_top(path)? {
+                        patterns.push(crate::model::claim::ClaimPattern::parse("**")?);
+                    }
+                }
+            }
+        }
+        if files.is_empty() && patterns.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.conflicts_for(&files, &patterns)
+    }
+
+    /// `path` relative to the repository's top, or `None` when it is
+    /// outside (or is the top itself).
+    fn inside_repository(&self, path: &Path) -> Result<Option<String>> {
+        match self.relative_path(&path.to_string_lossy()) {
+            Ok(rel) => Ok(Some(rel)),
+            Err(Error::Invalid(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn is_repository_top(&self, path: &Path) -> Result<bool> {
+        Ok(self.inside_repository(&path.join("x"))?.as_deref() == Some("x"))
+    }
+
+    /// Makes sure the acting session is registered and active (a session
+    /// that was ended is started again, without a new worktree), then
+    /// briefs it: who it is, its task, claims, unread messages and the ready
+    /// tasks for its role. Without a session name, says how to get one.
+    pub fn agent_briefing(&self) -> Result<String> {
+        let Some(me) = self.session().map(str::to_string) else {
+            let mut text = String::from(
+                "git-orchestrate coordinates the agents on this repository, and this agent has no session yet. \
+                 Start one: `git orchestrate session start <name> --role <role>` and work in the worktree it \
+                 prints (or `export ORCHESTRATE_SESSION=<name>`). `git orchestrate prompt` explains the rest.\n",
+            );
+            text.push_str(&self.ready_lines(None)?);
+            return Ok(text);
+        };
+        match self.heartbeat(&Pulse::default()) {
+            Ok(_) => {}
+            Err(Error::Refused(_)) => {
+                let role = self.show_session(Some(&me)).ok().and_then(|v| v.session.role);
+                let opts = StartOptions { name: me.clone(), role, no_worktree: true, ..Default::default() };
+                self.start_session(opts)?;
+            }
+            Err(e) => return Err(e),
+        }
+        let view = self.show_session(Some(&me))?;
+        let s = &view.session;
+        let now = self.now();
+        let mut text = format!("git-orchestrate: you are session {me}");
+        if let Some(role) = &s.role {
+            text.push_str(&format!(" (role {role})"));
+        }
+        if let (Some(wt), Some(branch)) = (&s.worktree, &s.branch) {
+            text.push_str(&format!(", worktree {wt} on branch {branch}"));
+        }
+        text.push_str(".\n");
+        if let Some(task) = &s.task {
+            text.push_str(&format!("Your task: {task} (`git orchestrate task show {task}`).\n"));
+        }
+        let claims: Vec<String> = self
+            .list_claims(false)?
+            .into_iter()
+            .filter(|c| c.claim.session == me)
+            .map(|c| {
+                format!(
+                    "{} ({}, {} left)",
+                    c.claim.path,
+                    c.claim.mode.as_str(),
+                    left(c.claim.expires_at, now)
+                )
+            })
+            .collect();
+        if !claims.is_empty() {
+            text.push_str(&format!("Your claims: {}.\n", claims.join(", ")));
+        }
+        let unread = self.inbox(&InboxOptions { peek: true, ..Default::default() })?;
+        if !unread.is_empty() {
+            text.push_str(&format!(
+                "Unread messages ({}); read them with `git orchestrate inbox`:\n",
+                unread.len()
+            ));
+            for r in unread.iter().take(BRIEF_ITEMS) {
+                text.push_str(&format!("  {}\n", message_line(r)));
+            }
+        }
+        text.push_str(&self.ready_lines(s.role.as_deref())?);
+        Ok(text)
+    }
+
+    /// Ready tasks, best first: a role's own and those with no role, or all.
+    fn ready_lines(&self, role: Option<&str>) -> Result<String> {
+        let ready = self.list_tasks(&TaskFilter { ready: true, ..Default::default() })?.tasks;
+        let fits: Vec<_> = ready
+            .iter()
+            .filter(|t| role.is_none() || t.task.role.is_none() || t.task.role.as_deref() == role)
+            .collect();
+        if fits.is_empty() {
+            return Ok("No task is ready.\n".to_string());
+        }
+        let mut text = match role {
+            Some(r) => format!("Ready tasks for role {r} ({}):\n", fits.len()),
+            None => format!("Ready tasks ({}):\n", fits.len()),
+        };
+        for t in fits.iter().take(BRIEF_ITEMS) {
+            text.push_str(&format!(
+                "  {} p{} {}\n",
+                t.task.id,
+                t.task.priority,
+                escape_control(&t.task.title)
+            ));
+        }
+        text.push_str("Take the best one with `git orchestrate task claim --next`.\n");
+        Ok(text)
+    }
+
+    /// Unread `help` and `handoff` messages addressed to the acting session
+    /// (directly or to its role), left unread.
+    pub fn urgent_unread(&self) -> Result<Vec<Received>> {
+        if self.session().is_none() {
+            return Ok(Vec::new());
+        }
+        let unread = self.inbox(&InboxOptions { peek: true, ..Default::default() })?;
+        Ok(unread
+            .into_iter()
+            .filter(|r| r.mailbox != "all")
+            .filter(|r| matches!(r.message.kind, MessageKind::Help | MessageKind::Handoff))
+            .collect())
+    }
+}
+
+/// Why a tool call is refused, and what to do instead.
+pub fn refusal(conflicts: &[Conflict], now: Timestamp) -> String {
+    let lines: Vec<String> = conflicts.iter().take(3).map(|c| c.describe(now)).collect();
+    let more = match conflicts.len() {
+        n if n > 3 => format!(" (and {} more)", n - 3),
+        _ => String::new(),
+    };
+    let holder = conflicts.first().map(|c| c.claim.session.as_str()).unwrap_or("the holder");
+    format!(
+        "git-orchestrate: {}{more}. Another agent is working there: do not change it. Ask {holder} to release it \
+         (`git orchestrate send {holder} \"<subject>\" \"<what you need>\" --kind help`), or claim and do something \
+         else (`git orchestrate claims` lists what is taken).",
+        lines.join("; ")
+    )
+}
+
+/// Why an agent should not stop yet.
+pub fn unread_reason(urgent: &[Received]) -> String {
+    let lines: Vec<String> = urgent.iter().take(BRIEF_ITEMS).map(message_line).collect();
+    format!(
+        "git-orchestrate: {} urgent message(s) wait for you: {}. Read them with `git orchestrate inbox`, answer \
+         (`git orchestrate send <from> \"<subject>\" \"<answer>\" --reply-to <id>`), then stop.",
+        urgent.len(),
+        lines.join("; ")
+    )
+}
+
+fn message_line(r: &Received) -> String {
+    let m = &r.message;
+    format!("{} {} from {}: \"{}\"", m.id, m.kind.as_str(), m.from, escape_control(&m.subject))
+}
+
+fn left(until: Timestamp, now: Timestamp) -> String {
+    format_duration(until - now)
+}
+
+impl Context {
+    /// The top of the checkout the command runs in: where agents read
+    /// their project settings and instructions.
+    pub fn checkout_top(&self) -> Result<std::path::PathBuf> {
+        self.store.repository().workdir().map(Path::to_path_buf).ok_or_else(|| {
+            Error::invalid(
+                "this repository has no checkout (bare): run this in a worktree, where the agents work",
+            )
+        })
+    }
+
+    /// Writes (or with `remove`, takes out) our hooks and MCP server in the
+    /// agent's settings files of this checkout.
+    pub fn integrate_agent(
+        &self,
+        agent: crate::agent_hooks::Agent,
+        scope: crate::integrate::Scope,
+        remove: bool,
+    ) -> Result<Vec<crate::integrate::FileReport>> {
+        use crate::integrate::IntegrateError;
+        let top = self.checkout_top()?;
+        crate::integrate::integrate(&top, agent, scope, remove).map_err(|e| match e {
+            IntegrateError::Io { .. } => Error::Store(crate::store::StoreError::Io {
+                action: "write the agent settings".into(),
+                source: std::io::Error::other(e.to_string()),
+            }),
+            other => Error::invalid(other.to_string()),
+        })
+    }
+}
+
+/// Which instructions file `prompt --install` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstructionsFile {
+    Agents,
+    Claude,
+    Gemini,
+}
+
+impl InstructionsFile {
+    pub fn file_name(self) -> &'static str {
+        match self {
+            InstructionsFile::Agents => "AGENTS.md",
+            InstructionsFile::Claude => "CLAUDE.md",
+            InstructionsFile::Gemini => "GEMINI.md",
+        }
+    }
+}
+
+impl Context {
+    /// The instructions for the acting session (if any), for `role` or
+    /// else the session's own role.
+    pub fn prompt_text(&self, role: Option<&str>) -> Result<String> {
+        if let Some(r) = role {
+            crate::model::names::validate_name("role", r)?;
+        }
+        let session = self.session();
+        let own_role = match (role, session) {
+            (None, Some(me)) => self.show_session(Some(me)).ok().and_then(|v| v.session.role),
+            _ => None,
+        };
+        Ok(crate::agent_hooks::prompt::text(
+            session,
+            role.or(own_role.as_deref()),
+            &format_duration(self.stale_after()?),
+        ))
+    }
+
+    /// Puts the instructions (for everyone: no session name, `role` if
+    /// given) in the checkout's AGENTS.md, CLAUDE.md or GEMINI.md, between
+    /// our markers. Returns the file and whether it changed.
+    pub fn install_prompt(
+        &self,
+        file: InstructionsFile,
+        role: Option<&str>,
+    ) -> Result<(std::path::PathBuf, crate::integrate::Change)> {
+        use crate::integrate::Change;
+        if let Some(r) = role {
+            crate::model::names::validate_name("role", r)?;
+        }
+        let path = self.checkout_top()?.join(file.file_name());
+        let io = |action: &str, e: std::io::Error| {
+            Error::Store(crate::store::StoreError::Io {
+                action: format!("{action} {}", path.display()),
+                source: e,
+            })
+        };
+        let existing = match std::fs::read_to_string(&path) {
+            Ok(text) => Some(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io("read", e)),
+        };
+        let block = crate::agent_hooks::prompt::text(None, role, &format_duration(self.stale_after()?));
+        let new = crate::agent_hooks::prompt::splice(existing.as_deref().unwrap_or(""), &block).map_err(|b| {
+            Error::invalid(format!(
+                "{}:{}: our begin marker has no `{}` after it; put the end marker back or delete the block (nothing was changed)",
+                path.display(),
+                b.line,
+                crate::agent_hooks::prompt::END
+            ))
+        })?;
+        if existing.as_deref() == Some(new.as_str()) {
+            return Ok((path, Change::Unchanged));
+        }
+        std::fs::write(&path, new).map_err(|e| io("write", e))?;
+        Ok((path, if existing.is_some() { Change::Updated } else { Change::Created }))
+    }
+}
