@@ -53,4 +53,15 @@ run git orchestrate --session alice task claim --next
 run git orchestrate --session bob task done "$docs"
 run git orchestrate task show "$api"
 run git log --oneline refs/orchestrate/tasks
-echo "The state lives in refs/orchestrate/* of $repo; delete the folder when done."
+
+# Agents in the background: dispatch spawns a supervised agent (here a
+# stand-in shell command) for each ready task, in its own worktree, and the
+# next as dependencies finish.
+run git orchestrate task add "Lint the code"
+lint=$out
+run git orchestrate task add "Package it" --after "$lint"
+run git orchestrate dispatch --max 2 -- sh -c 'echo "working on $ORCHESTRATE_TASK as $ORCHESTRATE_SESSION"; sleep 1'
+run git orchestrate ps
+run git orchestrate logs "agent-$lint"
+echo "The state lives in refs/orchestrate/* of $repo, the agents' worktrees in $repo.worktrees;"
+echo "delete both folders when done."
