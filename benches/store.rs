@@ -11,7 +11,14 @@
 //! 3. `check` of 100 paths against 100 live claims (target: well under
 //!    20 ms), beside the same start-up;
 //! 4. the pre-commit hook on a commit of 100 staged files with 100 live
-//!    claims (target: well under 50 ms), beside the same start-up.
+//!    claims (target: well under 50 ms), beside the same start-up;
+//! 5. the Claude Code `PreToolUse` hook for a `Write` into a claimed
+//!    folder (denied) and an unclaimed one (allowed), against the same 100
+//!    claims, beside the same start-up (the hook must answer well inside
+//!    its timeout: every agent tool call waits for it);
+//! 6. `spawn` of an agent (session, worktree, supervisor, running) against
+//!    `git worktree add` alone, the floor of making a worktree; fewer runs,
+//!    as each leaves a worktree.
 //!
 //! It reports medians of many runs. Set `BENCH_RUNS` to change how many.
 
@@ -48,6 +55,18 @@ fn main() {
     let mut startup = Vec::new();
     let mut check = Vec::new();
     let mut pre_commit = Vec::new();
+    let mut hook_denied = Vec::new();
+    let mut hook_allowed = Vec::new();
+    let write_into = |path: &str| {
+        serde_json::json!({
+            "session_id": "bench", "transcript_path": "/dev/null", "cwd": repo,
+            "hook_event_name": "PreToolUse", "tool_name": "Write",
+            "tool_input": { "file_path": repo.join(path), "content": "x" }
+        })
+        .to_string()
+    };
+    let (denied_input, allowed_input) = (write_into("mod3/lib.rs"), write_into("src/free/lib.rs"));
+    let hook_args = ["--session", "checker", "hook", "claude", "PreToolUse"];
     let check_args: Vec<&str> =
         ["--session", "checker", "check"].into_iter().chain(checked.iter().map(String::as_str)).collect();
     for i in 0..runs {
@@ -59,10 +78,18 @@ fn main() {
         startup.push(time(repo, bin, &["--version"]));
         check.push(time(repo, bin, &check_args));
         pre_commit.push(time(repo, bin, &["--session", "checker", "hook", "pre-commit"]));
+        let (elapsed, out) = time_with_input(repo, bin, &hook_args, &denied_input);
+        assert!(out.contains("\"deny\""), "the claimed path is denied: {out}");
+        hook_denied.push(elapsed);
+        let (elapsed, out) = time_with_input(repo, bin, &hook_args, &allowed_input);
+        assert!(out.is_empty(), "the free path is allowed silently: {out}");
+        hook_allowed.push(elapsed);
     }
+    let (spawn, worktree_add) = spawns(repo, bin, runs.min(12));
     let (u, s, r, v, c) =
         (median(update_ref), median(state_change), median(ready), median(startup), median(check));
     let p = median(pre_commit);
+    let (hd, ha) = (median(hook_denied), median(hook_allowed));
     if std::env::var_os("BENCH_KEEP").is_some() {
         println!("repository kept at {}", repo.display());
     }
@@ -89,6 +116,57 @@ fn main() {
         ms(p),
         ratio(p, v)
     );
+    println!(
+        "  hook claude PreToolUse, denied {:>8.2} ms   ratio {:.2}x start-up (allowed: {:.2} ms, {:.2}x)",
+        ms(hd),
+        ratio(hd, v),
+        ms(ha),
+        ratio(ha, v)
+    );
+    println!(
+        "  spawn (worktree + supervisor)  {:>8.2} ms   ratio {:.2}x git worktree add ({:.2} ms)",
+        ms(spawn),
+        ratio(spawn, worktree_add),
+        ms(worktree_add)
+    );
+}
+
+/// Times `spawn` of an agent that exits at once, each under a new name,
+/// interleaved with `git worktree add` of a new branch. Worktrees go
+/// inside the repository's temporary folder.
+fn spawns(repo: &Path, bin: &str, runs: usize) -> (Duration, Duration) {
+    let root = repo.join(".bench-worktrees");
+    git(repo, &["config", "orchestrate.worktreeRoot", root.to_str().expect("utf-8 path")]);
+    let (mut spawn, mut add) = (Vec::new(), Vec::new());
+    for i in 0..runs {
+        spawn.push(time(repo, bin, &["spawn", &format!("agent{i}"), "--", "true"]));
+        let path = root.join(format!("plain{i}"));
+        add.push(time(
+            repo,
+            "git",
+            &["worktree", "add", "-q", "-b", &format!("plain{i}"), path.to_str().unwrap()],
+        ));
+    }
+    (median(spawn), median(add))
+}
+
+fn time_with_input(dir: &Path, program: &str, args: &[&str], input: &str) -> (Duration, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let start = Instant::now();
+    let mut child = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    let elapsed = start.elapsed();
+    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    (elapsed, String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Writes 10,000 tasks in one commit through the library: 9,000 closed, and

@@ -336,3 +336,66 @@ fn stop_asks_once_to_read_urgent_messages_first() {
     repo.ok_as("bob", &["inbox"]);
     assert_allowed(&hook(&repo, "claude", "Stop", "stop", Some("bob")));
 }
+
+/// A Claude Code `Write` of `file`, from an agent whose cwd is `cwd`.
+fn write_payload(cwd: &Path, file: &Path) -> String {
+    json!({
+        "session_id": "abc", "transcript_path": "/dev/null", "cwd": cwd,
+        "hook_event_name": "PreToolUse", "tool_name": "Write",
+        "tool_input": { "file_path": file, "content": "x" }
+    })
+    .to_string()
+}
+
+#[test]
+fn a_claimed_path_is_guarded_in_every_worktree_and_free_in_the_holders_own() {
+    let repo = claimed_repo();
+    repo.ok(&["session", "start", "bob"]);
+    repo.ok_as("alice", &["release", "--all"]);
+    repo.ok(&["session", "end", "alice"]);
+    repo.ok(&["session", "start", "alice"]);
+    let alice_dir = PathBuf::from(format!("{}.worktrees/alice", repo.path().display()));
+    let run =
+        Run::of(repo.command(BIN).current_dir(&alice_dir).args(["claim", "src/api/", "--reason", "auth"]));
+    assert_eq!(run.code, 0, "{run:?}");
+    let worktrees = PathBuf::from(format!("{}.worktrees", repo.path().canonicalize().unwrap().display()));
+    let (bob, alice) = (worktrees.join("bob"), worktrees.join("alice"));
+    // Bob, in his worktree, writing the claimed file in his, alice's or the main checkout.
+    for target in [&bob, &alice, &repo.path().canonicalize().unwrap()] {
+        let file = target.join("src/api/login.rs");
+        let run = hook_raw(&repo, "claude", "PreToolUse", &write_payload(&bob, &file), &bob, None);
+        assert!(assert_denied(&run).contains("alice"), "{}", file.display());
+    }
+    // An agent started in the main checkout without a session, writing in
+    // alice's worktree, is alice: her own claim does not refuse her.
+    let main = repo.path().canonicalize().unwrap();
+    let file = alice.join("src/api/login.rs");
+    let run = hook_raw(&repo, "claude", "PreToolUse", &write_payload(&main, &file), repo.path(), None);
+    assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{run:?}");
+    // The same from the main checkout with nobody named: refused.
+    let file = main.join("src/api/login.rs");
+    let run = hook_raw(&repo, "claude", "PreToolUse", &write_payload(&main, &file), repo.path(), None);
+    assert_denied(&run);
+}
+
+#[test]
+fn an_existing_file_named_like_a_glob_is_claimed_as_that_file() {
+    let repo = Repo::new();
+    let page = repo.path().join("app/[id]/page.tsx");
+    std::fs::create_dir_all(page.parent().unwrap()).unwrap();
+    std::fs::write(&page, "export default 1\n").unwrap();
+    repo.ok_as("alice", &["claim", "app/[id]/page.tsx"]);
+    let check = repo.run_as("bob", &["check", "app/[id]/page.tsx"]);
+    assert_eq!(check.code, 1, "{check:?}");
+    assert_eq!(repo.run_as("bob", &["check", "app/i/page.tsx"]).code, 0, "not a character class");
+    let main = repo.path().canonicalize().unwrap();
+    let run = hook_raw(
+        &repo,
+        "claude",
+        "PreToolUse",
+        &write_payload(&main, &main.join("app/[id]/page.tsx")),
+        repo.path(),
+        Some("bob"),
+    );
+    assert!(assert_denied(&run).contains("alice"));
+}

@@ -5,9 +5,11 @@
 //! command and answers with the JSON that command prints with `--json`, as
 //! text content and as structured content. An error an agent can act on
 //! (bad input, a refusal, a store failure) is a tool result with `isError`
-//! and `{"error": {"kind", "message"}}`, the CLI's `--json` error; a request
-//! the server cannot route (an unknown tool, arguments that do not fit the
-//! tool's schema) is a JSON-RPC error.
+//! and `{"error": {"kind", "message"}}`, the CLI's `--json` error. A
+//! request the server cannot route (an unknown tool or method, a message
+//! that is not JSON-RPC) is a JSON-RPC error. Arguments that do not fit a
+//! tool's schema are a tool error (text only) naming what the tool takes,
+//! as the MCP specification asks, so the model can correct itself.
 //!
 //! The SDK answers both lifecycles: the `initialize` handshake (protocol
 //! revisions up to 2025-11-25, what Claude Code speaks) and the stateless

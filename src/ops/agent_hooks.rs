@@ -24,10 +24,26 @@ const BRIEF_ITEMS: usize = 5;
 impl Context {
     /// The exclusive claims of other live sessions that the paths a tool
     /// is about to write fall under.
+    ///
+    /// Claims are repository-relative, so a path is guarded in whichever
+    /// worktree it is written. A hook that does not know who is acting
+    /// takes a write into a session's worktree as that session's own.
     pub fn tool_conflicts(&self, targets: &[Target]) -> Result<Vec<Conflict>> {
         let mut files = Vec::new();
         let mut patterns = Vec::new();
+        let mut owners = std::collections::HashMap::new();
         for target in targets {
+            if self.session().is_none() {
+                let path = match target {
+                    Target::File(p) | Target::Path(p) => p,
+                };
+                if let (Ok(rel), Some(owner)) = (
+                    self.relative_path(&path.to_string_lossy()),
+                    self.worktree_owner(&path.to_string_lossy()),
+                ) {
+                    owners.insert(rel, owner);
+                }
+            }
             match target {
                 Target::File(path) => {
                     if let Some(rel) = self.inside_repository(path)? {
@@ -51,7 +67,9 @@ impl Context {
         if files.is_empty() && patterns.is_empty() {
             return Ok(Vec::new());
         }
-        self.conflicts_for(&files, &patterns)
+        let mut conflicts = self.conflicts_for(&files, &patterns)?;
+        conflicts.retain(|c| owners.get(&c.file) != Some(&c.claim.session));
+        Ok(conflicts)
     }
 
     /// `path` relative to the repository's top, or `None` when it is
@@ -77,7 +95,8 @@ impl Context {
             let mut text = String::from(
                 "git-orchestrate coordinates the agents on this repository, and this agent has no session yet. \
                  Start one: `git orchestrate session start <name> --role <role>` and work in the worktree it \
-                 prints (or `export ORCHESTRATE_SESSION=<name>`). `git orchestrate prompt` explains the rest.\n",
+                 prints: the session is recorded there, so the hooks know it is you. `git orchestrate prompt` \
+                 explains the rest.\n",
             );
             text.push_str(&self.ready_lines(None)?);
             return Ok(text);

@@ -360,8 +360,14 @@ impl Context {
     }
 
     /// A claim pattern from user input, relative to the current directory.
+    /// An existing file is claimed exactly as named, whatever characters its
+    /// name has (`app/[id]/page.tsx` is a file, not a glob).
     fn pattern_for(&self, input: &str) -> Result<ClaimPattern> {
         let rel = self.relative_path(input)?;
+        let workdir = self.store.repository().workdir();
+        if workdir.is_some_and(|top| top.join(&rel).is_file()) {
+            return Ok(ClaimPattern::for_file(&rel)?);
+        }
         // A folder, however it is written (`src/`, `src`, `src/.`, `.` in
         // it), is claimed with everything under it.
         let named_dir = input.ends_with('/') || input == "." || input.ends_with("/.");
@@ -378,13 +384,61 @@ impl Context {
     /// current directory) into one relative to the repository's top, without
     /// touching the file system: it may be a glob or not exist yet.
     pub(crate) fn relative_path(&self, input: &str) -> Result<String> {
+        self.locate(input).map(|(rel, _)| rel)
+    }
+
+    /// The session whose worktree `input` lies in, if it lies in one that
+    /// `session start` made: the agent editing there is that session.
+    pub(crate) fn worktree_owner(&self, input: &str) -> Option<String> {
+        self.locate(input).ok().and_then(|(_, owner)| owner)
+    }
+
+    /// Every working tree of the repository: the main one and each linked
+    /// worktree, deepest first (a worktree may sit inside the main one),
+    /// with the session recorded in it.
+    fn worktrees(&self) -> &[WorkTree] {
+        self.worktrees.get_or_init(|| {
+            let repo = self.store.repository();
+            let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+            let mut trees = vec![WorkTree { top: canonical(&self.store.main_root()), session: None }];
+            let names: Option<Vec<String>> = repo
+                .worktrees()
+                .ok()
+                .map(|a| a.iter().filter_map(|n| n.ok().flatten().map(String::from)).collect());
+            for name in names.unwrap_or_default() {
+                let Ok(wt) = repo.find_worktree(&name) else { continue };
+                let top = canonical(wt.path());
+                if trees.iter().any(|t| t.top == top) || !top.exists() {
+                    continue;
+                }
+                let file = self
+                    .store
+                    .common_dir()
+                    .join("worktrees")
+                    .join(&name)
+                    .join(crate::worktree::IDENTITY_FILE);
+                let session = std::fs::read_to_string(file)
+                    .ok()
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty());
+                trees.push(WorkTree { top, session });
+            }
+            trees.sort_by_key(|t| std::cmp::Reverse(t.top.components().count()));
+            trees
+        })
+    }
+
+    /// `input` relative to the top of the working tree it lies in, and
+    /// that worktree's session. Claims are repository-relative, so
+    /// `src/a.rs` is the same path in every worktree.
+    fn locate(&self, input: &str) -> Result<(String, Option<String>)> {
         let outside = || {
             Error::Invalid(Invalid(format!(
                 "'{}' is outside the repository: give paths inside it (relative to the current folder, or absolute)",
                 crate::model::names::escape_control(input)
             )))
         };
-        let Some(top) = self.store.repository().workdir() else { return Ok(input.to_string()) };
+        let Some(top) = self.store.repository().workdir() else { return Ok((input.to_string(), None)) };
         let top = top.canonicalize().unwrap_or_else(|_| top.to_path_buf());
         let cwd =
             std::env::current_dir().ok().and_then(|c| c.canonicalize().ok()).unwrap_or_else(|| top.clone());
@@ -401,24 +455,35 @@ impl Context {
                 Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
             }
         }
-        let top_parts: Vec<String> = top
-            .components()
-            .filter_map(|c| match c {
-                Component::Normal(p) => Some(p.to_string_lossy().into_owned()),
-                _ => None,
-            })
-            .collect();
-        if parts.len() < top_parts.len() || parts[..top_parts.len()] != top_parts[..] {
-            return Err(outside());
-        }
+        let names = |top: &Path| -> Vec<String> {
+            top.components()
+                .filter_map(|c| match c {
+                    Component::Normal(p) => Some(p.to_string_lossy().into_owned()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let (top_parts, owner) = self
+            .worktrees()
+            .iter()
+            .map(|t| (names(&t.top), &t.session))
+            .find(|(top, _)| parts.len() >= top.len() && parts[..top.len()] == top[..])
+            .ok_or_else(outside)?;
         let rel = parts[top_parts.len()..].join("/");
         if rel.is_empty() {
             return Err(Error::invalid(format!(
                 "'{input}' is the whole repository: claim a folder or files in it (for example src/), or '**' for everything"
             )));
         }
-        Ok(rel)
+        Ok((rel, owner.clone()))
     }
+}
+
+/// A working tree of the repository and the session recorded in it.
+#[derive(Debug, Clone)]
+pub(crate) struct WorkTree {
+    top: PathBuf,
+    session: Option<String>,
 }
 
 /// Resolves symbolic links in the longest part of `path` that exists (the

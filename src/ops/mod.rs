@@ -100,6 +100,8 @@ pub struct Context {
     pub store: Store,
     session: Option<String>,
     pinned_now: Option<Timestamp>,
+    /// Every working tree of the repository, read once when first needed.
+    worktrees: std::cell::OnceCell<Vec<claims::WorkTree>>,
 }
 
 impl Context {
@@ -127,7 +129,7 @@ impl Context {
             ),
             Err(_) => None,
         };
-        Ok(Context { store, session, pinned_now })
+        Ok(Context { store, session, pinned_now, worktrees: std::cell::OnceCell::new() })
     }
 
     pub fn now(&self) -> Timestamp {

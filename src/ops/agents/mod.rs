@@ -522,7 +522,7 @@ fn wait_until_started(dir: &AgentDir, supervisor: u32) -> Result<State> {
                     dir.log_file().display()
                 )));
             }
-            _ => std::thread::sleep(Duration::from_millis(10)),
+            _ => std::thread::sleep(Duration::from_millis(2)),
         }
     }
 }

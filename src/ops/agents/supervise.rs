@@ -62,11 +62,8 @@ pub fn supervise(dir: &Path) -> Result<()> {
         tmux: spec.tmux.clone(),
     };
     dir.write_state(&state).map_err(|e| agent_dir_failure(&dir, e))?;
-    let doing: String = format!("agent: {}", spec.display).chars().take(MAX_DOING_CHARS).collect();
-    if let Err(e) = ctx.heartbeat(&Pulse { doing: Some(doing), ..Pulse::default() }) {
-        eprintln!("git-orchestrate supervisor: heartbeat failed: {e}");
-    }
 
+    let mut first_run = true;
     loop {
         if let Some(stop) = dir.stop_requested() {
             state.stopped_by = Some(stop.by);
@@ -79,6 +76,14 @@ pub fn supervise(dir: &Path) -> Result<()> {
                 state.run_started_at = Some(ctx.now());
                 state.phase = Phase::Running;
                 dir.write_state(&state).map_err(|e| agent_dir_failure(&dir, e))?;
+                // Once it runs (so spawn, waiting for this, returns sooner).
+                if std::mem::take(&mut first_run) {
+                    let doing: String =
+                        format!("agent: {}", spec.display).chars().take(MAX_DOING_CHARS).collect();
+                    if let Err(e) = ctx.heartbeat(&Pulse { doing: Some(doing), ..Pulse::default() }) {
+                        let _ = append_log(&dir, &format!("--- supervisor: heartbeat failed: {e}\n"));
+                    }
+                }
                 let exit = watch(&ctx, &mut run, &dir);
                 end_leftovers(&run, &dir);
                 exit
