@@ -421,16 +421,16 @@ fn tmux_runs_the_agent_in_a_window_of_the_repository_session() {
     let repo = Repo::new();
     let sockets = repo.home().join("tmux");
     std::fs::create_dir_all(&sockets).unwrap();
-    let spawn = Run::of(repo.command(common::BIN).env("TMUX_TMPDIR", &sockets).args([
-        "--json",
-        "spawn",
-        "w1",
-        "--tmux",
-        "--",
-        "sh",
-        "-c",
-        "echo in tmux $ORCHESTRATE_SESSION; exit 4",
-    ]));
+    let gate = repo.home().join("gate");
+    let script = format!(
+        "while [ ! -e {} ]; do sleep 0.05; done; echo in tmux $ORCHESTRATE_SESSION; exit 4",
+        gate.display()
+    );
+    let spawn = Run::of(
+        repo.command(common::BIN)
+            .env("TMUX_TMPDIR", &sockets)
+            .args(["--json", "spawn", "w1", "--tmux", "--", "sh", "-c", &script]),
+    );
     assert_eq!(spawn.code, 0, "{spawn:?}");
     let session = spawn.json()["tmux"].as_str().unwrap().to_string();
     let name = repo.path().file_name().unwrap().to_string_lossy().replace('.', "-");
@@ -438,6 +438,7 @@ fn tmux_runs_the_agent_in_a_window_of_the_repository_session() {
     let windows =
         Run::of(repo.command("tmux").env("TMUX_TMPDIR", &sockets).args(["list-sessions", "-F", "#S"]));
     assert!(windows.stdout.lines().any(|s| s == session), "{windows:?}");
+    std::fs::write(&gate, "").unwrap();
     let line = wait_over(&repo, "w1");
     assert_eq!(line["exit"]["code"], 4, "{line:#}");
     assert!(log_of(&repo, "w1").contains("in tmux w1"));

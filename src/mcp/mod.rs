@@ -147,7 +147,9 @@ impl Orchestrate {
         let identity = self.session.clone();
         let outcome =
             tokio::task::spawn_blocking(move || -> ops::Result<serde_json::Result<(String, Value)>> {
-                let ctx = Context::new(Store::open_from_env()?, session)?;
+                let ctx = Context::new(Store::open_from_env()?, session)?.with_session_hint(
+                    "call the session_start tool first (or start the server with --session NAME)",
+                );
                 let value = op(&ctx, &identity)?;
                 ctx.touch();
                 Ok(serde_json::to_string(&value).and_then(|text| Ok((text, serde_json::to_value(&value)?))))

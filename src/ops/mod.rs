@@ -102,6 +102,8 @@ pub struct Context {
     pinned_now: Option<Timestamp>,
     /// Every working tree of the repository, read once when first needed.
     worktrees: std::cell::OnceCell<Vec<claims::WorkTree>>,
+    /// How this front end names a session, for errors that need one.
+    session_hint: &'static str,
 }
 
 impl Context {
@@ -129,7 +131,13 @@ impl Context {
             ),
             Err(_) => None,
         };
-        Ok(Context { store, session, pinned_now, worktrees: std::cell::OnceCell::new() })
+        Ok(Context {
+            store,
+            session,
+            pinned_now,
+            worktrees: std::cell::OnceCell::new(),
+            session_hint: "pass --session NAME or set ORCHESTRATE_SESSION=NAME",
+        })
     }
 
     pub fn now(&self) -> Timestamp {
@@ -143,9 +151,16 @@ impl Context {
 
     /// The acting session, or an error saying how to name one.
     pub fn require_session(&self, what: &str) -> Result<&str> {
-        self.session.as_deref().ok_or_else(|| {
-            Error::invalid(format!("{what} needs a session: pass --session NAME or set {SESSION_ENV}=NAME"))
-        })
+        self.session
+            .as_deref()
+            .ok_or_else(|| Error::invalid(format!("{what} needs a session: {}", self.session_hint)))
+    }
+
+    /// Says how this front end names a session, in errors that need one
+    /// (the MCP server has no `--session` flag to offer).
+    pub fn with_session_hint(mut self, hint: &'static str) -> Context {
+        self.session_hint = hint;
+        self
     }
 
     /// The heartbeat age after which a session is stale

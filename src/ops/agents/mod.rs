@@ -227,6 +227,15 @@ impl Context {
         }
         let holder = task.assignee.as_deref().filter(|h| *h != name);
         if let Some(holder) = holder.filter(|_| task.status == TaskStatus::Claimed) {
+            // An agent of ours that is over still holds it: nobody will answer a message.
+            if self.list_agents().iter().any(|a| a.session == holder && !a.is_active()) {
+                return Err(Error::refused(format!(
+                    "{id} is still held by {holder}, whose agent is over: spawn it again as {holder} \
+                     (`git orchestrate spawn {holder} --task {id} -- ...`), or put it back with \
+                     `git orchestrate task release {id} --force`",
+                    id = task.id
+                )));
+            }
             if self.holder_is_live(task)? {
                 return Err(Error::refused(format!(
                     "{} is held by {holder}, a live session: spawn the agent for another task, or ask {holder} \
@@ -247,9 +256,15 @@ impl Context {
             }
             (None, false) => return Ok(None),
             (Some(preset), true) => preset.clone(),
-            (None, true) => match role.and_then(|r| self.role_agent(r)) {
-                Some(preset) => preset,
-                None => {
+            (None, true) => match (role, role.and_then(|r| self.role_agent(r))) {
+                (_, Some(preset)) => preset,
+                (Some(role), None) => {
+                    return Err(Error::invalid(format!(
+                        "nothing to run: role {role} has no agent; set `git config orchestrate.role.{role}.agent \
+                         <preset>`, or give --agent PRESET or a command after `--`"
+                    )))
+                }
+                (None, None) => {
                     return Err(Error::invalid(
                         "nothing to run: give a command after `--`, or --agent PRESET (define one with \
                          `git config orchestrate.agent.<preset>.command '<command>'`)",
@@ -270,7 +285,7 @@ impl Context {
         let key = format!("orchestrate.agent.{name}.command");
         let command = self.store.config_string(&key).filter(|c| !c.trim().is_empty()).ok_or_else(|| {
             Error::invalid(format!(
-                "no agent preset {name}: define it with `git config {key} '<command>'` (see README, Agent presets)"
+                "no agent preset {name}: define it with `git config {key} '<command>'` (see README, Presets and roles)"
             ))
         })?;
         let prompt_key = format!("orchestrate.agent.{name}.prompt");

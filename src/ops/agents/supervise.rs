@@ -249,27 +249,27 @@ fn start(spec: &Spec, dir: &AgentDir) -> std::io::Result<Run> {
     cmd.spawn().map(Run::Child)
 }
 
-/// Runs the agent in a new window of the repository's tmux session; the
-/// window's shell copies its output to the log and leaves its exit status
-/// in a file.
+/// Runs the agent in a new window of the repository's tmux session (made
+/// with this window as its first, so no idle shell is left when the agents
+/// are done); the window's shell copies its output to the log and leaves
+/// its exit status in a file.
 fn start_in_tmux(spec: &Spec, dir: &AgentDir) -> std::io::Result<Run> {
     let session = spec.tmux.as_deref().unwrap_or("orchestrate");
-    let tmux = |args: &[&str]| Command::new("tmux").args(args).stdin(Stdio::null()).output();
-    let exists = tmux(&["has-session", "-t", &format!("={session}")])?.status.success();
-    if !exists {
-        let repo = spec.repo.to_string_lossy();
-        let out = tmux(&["new-session", "-d", "-s", session, "-c", &repo])?;
-        if !out.status.success() {
-            return Err(std::io::Error::other(String::from_utf8_lossy(&out.stderr).trim().to_string()));
-        }
-    }
+    let exists = Command::new("tmux")
+        .args(["has-session", "-t", &format!("={session}")])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?
+        .success();
     let exit_file = dir.path.join("exit");
     let _ = std::fs::remove_file(&exit_file);
     let stdin = if spec.prompt_on_stdin { dir.prompt_file() } else { PathBuf::from("/dev/null") };
     let script = r#"exit_file=$1 log=$2 input=$3; shift 3; { "$@" < "$input"; echo $? > "$exit_file"; } 2>&1 | tee -a "$log""#;
-    let mut args: Vec<String> =
-        ["new-window", "-d", "-P", "-F", "#{pane_pid}", "-t"].iter().map(|s| s.to_string()).collect();
-    args.push(format!("={session}:"));
+    let mut args: Vec<String> = match exists {
+        true => vec!["new-window".into(), "-t".into(), format!("={session}:")],
+        false => vec!["new-session".into(), "-s".into(), session.into()],
+    };
+    args.extend(["-d", "-P", "-F", "#{pane_pid}"].map(String::from));
     args.extend(["-n".to_string(), spec.name.clone(), "-c".to_string()]);
     args.push(spec.worktree.to_string_lossy().into_owned());
     for (key, value) in environment(spec, dir) {
