@@ -336,3 +336,29 @@ fn stop_asks_once_to_read_urgent_messages_first() {
     repo.ok_as("bob", &["inbox"]);
     assert_allowed(&hook(&repo, "claude", "Stop", "stop", Some("bob")));
 }
+
+#[test]
+fn shell_writes_behind_wrappers_patch_markers_and_git_are_denied() {
+    let repo = claimed_repo();
+    for command in [
+        "echo '*** Begin Patch'; rm -rf src/api",
+        "nice -n 5 rm src/api/login.rs",
+        "timeout 30 rm src/api/login.rs",
+        "find src -name '*.rs' | xargs rm",
+        "bash -c 'cd src && rm -rf api'",
+        "git checkout HEAD -- src/api/login.rs",
+        "git restore src/api/login.rs",
+        "git rm -q src/api/login.rs",
+        "git mv src/api/login.rs src/auth.rs",
+        "unlink src/api/login.rs",
+        "find src/api -name '*.bak' -delete",
+        "perl -pi -e 's/a/b/' src/api/login.rs",
+        "dd if=/dev/zero of=src/api/login.rs count=1",
+    ] {
+        let payload = fixture("claude", "pre-tool-use-bash-redirect")
+            .replace("__REPO__", repo.path().to_str().unwrap())
+            .replace("echo 'pub mod v2;' >> src/api/mod.rs", command);
+        let run = hook_raw(&repo, "claude", "PreToolUse", &payload, repo.path(), Some("bob"));
+        assert!(assert_denied(&run).contains("alice"), "{command}");
+    }
+}

@@ -131,11 +131,12 @@ pub fn write_targets(tool_name: &str, tool_input: &Value, cwd: &Path) -> Vec<Tar
         }
     };
     // A patch, whatever the tool is called (apply_patch, or the shell
-    // running `apply_patch <<'EOF'`).
-    if let Some(command) = text("command").filter(|c| c.contains(patch::BEGIN)) {
-        return patch::patched_paths(command, cwd).into_iter().map(Target::File).collect();
-    }
-    match tool_name {
+    // running `apply_patch <<'EOF'`); a shell command is read as one too.
+    let mut targets: Vec<Target> = text("command")
+        .filter(|c| c.contains(patch::BEGIN))
+        .map(|c| patch::patched_paths(c, cwd).into_iter().map(Target::File).collect())
+        .unwrap_or_default();
+    let more = match tool_name {
         "Write" | "Edit" | "MultiEdit" | "write_file" | "replace" => {
             text("file_path").map(|p| vec![Target::File(absolute(p))]).unwrap_or_default()
         }
@@ -149,7 +150,9 @@ pub fn write_targets(tool_name: &str, tool_input: &Value, cwd: &Path) -> Vec<Tar
             shell::written_paths(command, &dir).into_iter().map(Target::Path).collect()
         }
         _ => Vec::new(),
-    }
+    };
+    targets.extend(more);
+    targets
 }
 
 /// The answer that refuses a tool call, with `reason` for the agent.
@@ -197,6 +200,18 @@ mod tests {
             assert_eq!(write_targets(tool, &input, cwd), [Target::File("/repo/a.rs".into())], "{tool}");
         }
         assert!(write_targets("Read", &json!({"file_path": "/repo/a.rs"}), cwd).is_empty());
+    }
+
+    #[test]
+    fn a_patch_marker_does_not_hide_the_rest_of_a_shell_command() {
+        let cwd = Path::new("/repo");
+        let input = json!({"command": "echo '*** Begin Patch'; rm -rf docs"});
+        assert_eq!(write_targets("Bash", &input, cwd), [Target::Path("/repo/docs".into())]);
+        let both = json!({"command": "apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: a.md\n+x\n*** End Patch\nEOF\nrm b"});
+        assert_eq!(
+            write_targets("Bash", &both, cwd),
+            [Target::File("/repo/a.md".into()), Target::Path("/repo/b".into())]
+        );
     }
 
     #[test]
