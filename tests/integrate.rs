@@ -120,9 +120,16 @@ fn removal_leaves_an_emptied_file_tidy_and_creates_nothing() {
     let out = repo.json(&["integrate", "codex", "--remove"]);
     assert!(changes(&repo, &out).iter().all(|(_, c)| c == "unchanged"), "{out}");
     assert!(!repo.path().join(".codex").exists(), "nothing to remove: nothing written");
+    // Files integrate created go again; one the user had stays, emptied.
+    write(&repo, ".mcp.json", "{}\n");
     repo.ok(&["integrate", "claude"]);
-    repo.ok(&["integrate", "claude", "--remove"]);
-    assert_eq!(read(&repo, ".claude/settings.json"), "{}\n");
+    let out = repo.json(&["integrate", "claude", "--remove"]);
+    assert_eq!(
+        changes(&repo, &out),
+        [(String::new(), "removed".to_string()), (".mcp.json".to_string(), "updated".to_string())],
+        "{out}"
+    );
+    assert!(!repo.path().join(".claude").exists(), "created by integrate: deleted, folder and all");
     assert_eq!(read(&repo, ".mcp.json"), "{}\n");
 }
 
@@ -149,7 +156,7 @@ fn codex_config_keeps_comments_and_hooks_json_has_the_claude_shape() {
     assert!(changes(&repo, &again).iter().all(|(_, c)| c == "unchanged"), "{again}");
     repo.ok(&["integrate", "codex", "--remove"]);
     assert_eq!(read(&repo, ".codex/config.toml"), config);
-    assert_eq!(read(&repo, ".codex/hooks.json"), "{}\n");
+    assert!(!repo.path().join(".codex/hooks.json").exists(), "integrate made it: removal deletes it");
 }
 
 #[test]
@@ -229,4 +236,44 @@ fn a_linked_settings_file_stays_a_link_and_a_file_keeps_its_mode() {
     assert!(through["hooks"]["PreToolUse"].is_array(), "written through the link: {through}");
     let mode = std::fs::metadata(repo.path().join(".mcp.json")).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
+}
+
+#[test]
+fn nothing_is_written_when_one_file_cannot_be() {
+    let repo = Repo::new();
+    write(&repo, ".claude/settings.json", USER_SETTINGS);
+    // .mcp.json links to a file in a folder that does not exist.
+    std::os::unix::fs::symlink(repo.home().join("gone/mcp.json"), repo.path().join(".mcp.json")).unwrap();
+    let run = repo.run(&["integrate", "claude"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains(".mcp.json"), "{}", run.stderr);
+    assert_eq!(read(&repo, ".claude/settings.json"), USER_SETTINGS, "the other file is untouched");
+    let left: Vec<_> =
+        std::fs::read_dir(repo.path().join(".claude")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["settings.json"], "no temporary file is left");
+    // Nothing staged survives in a folder integrate would have made.
+    let run = repo.run(&["integrate", "codex"]);
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+#[test]
+fn numbers_and_indentation_are_kept_as_the_user_wrote_them() {
+    let repo = Repo::new();
+    let tabs = "{\n\t\"big\": 12345678901234567890123,\n\t\"ratio\": 1.50\n}\n";
+    write(&repo, ".claude/settings.json", tabs);
+    let four = "{\n    \"mcpServers\": {\n        \"docs\": {\n            \"command\": \"docs-mcp\"\n        }\n    }\n}\n";
+    write(&repo, ".mcp.json", four);
+    repo.ok(&["integrate", "claude"]);
+    let settings = read(&repo, ".claude/settings.json");
+    assert!(
+        settings.starts_with(
+            "{\n\t\"big\": 12345678901234567890123,\n\t\"ratio\": 1.50,\n\t\"hooks\": {\n\t\t\""
+        ),
+        "{settings}"
+    );
+    let mcp = read(&repo, ".mcp.json");
+    assert!(mcp.contains("\n        \"orchestrate\": {\n            \"command\""), "{mcp}");
+    repo.ok(&["integrate", "claude", "--remove"]);
+    assert_eq!(read(&repo, ".claude/settings.json"), tabs);
+    assert_eq!(read(&repo, ".mcp.json"), four);
 }

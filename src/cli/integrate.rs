@@ -61,6 +61,7 @@ fn render(files: &[FileReport], top: &std::path::Path, removed: bool) -> String 
             (Change::Updated, true) => "took ours out of",
             (Change::Unchanged, false) => "already set up:",
             (Change::Unchanged, true) => "nothing of ours in",
+            (Change::Removed, _) => "removed (integrate had created it)",
         };
         out.push_str(&format!("{what} {path}\n"));
     }

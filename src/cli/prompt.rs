@@ -48,6 +48,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: PromptArgs) -> CmdResult {
             crate::integrate::Change::Created => "created",
             crate::integrate::Change::Updated => "updated",
             crate::integrate::Change::Unchanged => "already up to date:",
+            crate::integrate::Change::Removed => "removed",
         };
         format!("{what} {}", path.display())
     })

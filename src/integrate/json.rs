@@ -11,21 +11,24 @@ use super::{
     MCP_NAME,
 };
 use crate::agent_hooks::Agent;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
 /// Reads `path` (missing or blank: `{}`), lets `edit` change it, and plans
-/// the new text if the value changed. Removing from a missing file plans
-/// nothing.
+/// the new text if the value changed, in the file's own indentation.
+/// Removing from a missing file plans nothing; removal that empties a file
+/// integrate `created` plans its deletion.
 pub(super) fn plan(
     path: &Path,
     remove: bool,
+    created: bool,
     edit: impl FnOnce(&mut Map<String, Value>, &Path) -> Result<(), IntegrateError>,
 ) -> Result<Planned, IntegrateError> {
     let text = read(path)?;
     let existed = text.is_some();
     if remove && !existed {
-        return Ok(Planned { path: path.to_path_buf(), existed, new_text: None });
+        return Ok(Planned::unchanged(path, existed));
     }
     let before: Value = match text.as_deref().filter(|t| !t.trim().is_empty()) {
         None => Value::Object(Map::new()),
@@ -40,13 +43,43 @@ pub(super) fn plan(
         return Err(shape(path, "the file is not a JSON object"));
     };
     edit(&mut doc, path)?;
+    if remove && created && doc.is_empty() {
+        return Ok(Planned { path: path.to_path_buf(), existed, new_text: None, delete: true });
+    }
     let after = Value::Object(doc);
-    let new_text = (after != before).then(|| {
-        let mut t = serde_json::to_string_pretty(&after).unwrap_or_default();
-        t.push('\n');
-        t
-    });
-    Ok(Planned { path: path.to_path_buf(), existed, new_text })
+    let indent = text.as_deref().map_or(DEFAULT_INDENT.to_string(), indentation);
+    let new_text = (after != before).then(|| render(&after, &indent));
+    Ok(Planned { path: path.to_path_buf(), existed, new_text, delete: false })
+}
+
+const DEFAULT_INDENT: &str = "  ";
+
+/// The unit of indentation of a JSON text: the leading white space of its
+/// first indented line (a tab, or so many spaces); two spaces if none.
+fn indentation(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| &l[..l.len() - l.trim_start().len()])
+        .find(|ws| !ws.is_empty())
+        .map(|ws| {
+            if ws.starts_with('\t') {
+                "\t".to_string()
+            } else {
+                " ".repeat(ws.chars().take_while(|c| *c == ' ').count().max(1))
+            }
+        })
+        .unwrap_or_else(|| DEFAULT_INDENT.to_string())
+}
+
+/// `value` pretty-printed with `indent`, with a final newline.
+fn render(value: &Value, indent: &str) -> String {
+    let mut buf = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(indent.as_bytes());
+    let mut serializer = serde_json::Serializer::with_formatter(&mut buf, formatter);
+    value.serialize(&mut serializer).expect("a JSON value always serializes");
+    let mut text = String::from_utf8(buf).expect("serde_json writes UTF-8");
+    text.push('\n');
+    text
 }
 
 fn shape(path: &Path, what: impl Into<String>) -> IntegrateError {

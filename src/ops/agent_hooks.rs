@@ -233,7 +233,8 @@ impl Context {
     ) -> Result<Vec<crate::integrate::FileReport>> {
         use crate::integrate::IntegrateError;
         let top = self.checkout_top()?;
-        crate::integrate::integrate(&top, agent, scope, remove).map_err(|e| match e {
+        let record = self.store.common_dir().join("orchestrate").join("integrated");
+        crate::integrate::integrate(&top, agent, scope, remove, &record).map_err(|e| match e {
             IntegrateError::Io { .. } => Error::Store(crate::store::StoreError::Io {
                 action: "write the agent settings".into(),
                 source: std::io::Error::other(e.to_string()),
