@@ -54,7 +54,8 @@ fn claude_gets_hooks_and_the_mcp_server_once() {
                 {"type": "command", "command": "git-orchestrate hook claude PreToolUse", "timeout": 10}]}],
             "SessionStart": [{"hooks": [{"type": "command", "command": "git-orchestrate hook claude SessionStart", "timeout": 10}]}],
             "Stop": [{"hooks": [{"type": "command", "command": "git-orchestrate hook claude Stop", "timeout": 10}]}],
-        }})
+        },
+        "enabledMcpjsonServers": ["orchestrate"]})
     );
     assert_eq!(
         read_json(&repo, ".mcp.json"),
@@ -88,7 +89,7 @@ fn the_users_settings_are_kept_in_order_and_removal_gives_them_back() {
     write(&repo, ".mcp.json", r#"{"mcpServers": {"docs": {"command": "docs-mcp"}}}"#);
     repo.ok(&["integrate", "claude"]);
     let merged = read_json(&repo, ".claude/settings.json");
-    assert_eq!(keys(&merged), ["permissions", "hooks", "model"]);
+    assert_eq!(keys(&merged), ["permissions", "hooks", "model", "enabledMcpjsonServers"]);
     assert_eq!(keys(&merged["hooks"]), ["PreToolUse", "PostToolUse", "SessionStart", "Stop"]);
     let pre = merged["hooks"]["PreToolUse"].as_array().unwrap();
     assert_eq!(pre.len(), 2);
@@ -97,17 +98,20 @@ fn the_users_settings_are_kept_in_order_and_removal_gives_them_back() {
     assert_eq!(merged["hooks"]["PostToolUse"][0]["hooks"][0]["command"], "prettier --write");
     assert_eq!(keys(&read_json(&repo, ".mcp.json")["mcpServers"]), ["docs", "orchestrate"]);
 
-    // A hook of ours that the user put in a group of their own.
+    // A copy of our entry moved into a group of the user's goes with ours;
+    // a hand-made entry that runs the same command is the user's and stays.
     let mut mixed = merged.clone();
-    mixed["hooks"]["PreToolUse"][0]["hooks"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"type": "command", "command": "git-orchestrate hook claude PreToolUse"}));
+    let ours = json!({"type": "command", "command": "git-orchestrate hook claude PreToolUse", "timeout": 10});
+    let theirs = json!({"type": "command", "command": "git-orchestrate hook claude PreToolUse"});
+    mixed["hooks"]["PreToolUse"][0]["hooks"].as_array_mut().unwrap().push(ours);
+    mixed["hooks"]["PostToolUse"][0]["hooks"].as_array_mut().unwrap().push(theirs.clone());
     write(&repo, ".claude/settings.json", &serde_json::to_string_pretty(&mixed).unwrap());
 
     let out = repo.json(&["integrate", "claude", "--remove"]);
     assert!(changes(&repo, &out).iter().all(|(_, c)| c == "updated"), "{out}");
-    let restored = read_json(&repo, ".claude/settings.json");
+    let mut restored = read_json(&repo, ".claude/settings.json");
+    let post = restored["hooks"]["PostToolUse"][0]["hooks"].as_array_mut().unwrap();
+    assert_eq!(post.pop(), Some(theirs), "the user's own entry is kept");
     assert_eq!(restored, serde_json::from_str::<Value>(USER_SETTINGS).unwrap());
     assert_eq!(keys(&restored), ["permissions", "hooks", "model"]);
     assert_eq!(keys(&restored["hooks"]), ["PreToolUse", "PostToolUse"]);
@@ -276,4 +280,43 @@ fn numbers_and_indentation_are_kept_as_the_user_wrote_them() {
     repo.ok(&["integrate", "claude", "--remove"]);
     assert_eq!(read(&repo, ".claude/settings.json"), tabs);
     assert_eq!(read(&repo, ".mcp.json"), four);
+}
+
+#[test]
+fn claude_approves_our_project_server_by_name_and_takes_only_that_back() {
+    let repo = Repo::new();
+    write(&repo, ".claude/settings.local.json", r#"{"enabledMcpjsonServers": ["docs"]}"#);
+    repo.ok(&["integrate", "claude", "--local"]);
+    let s = read_json(&repo, ".claude/settings.local.json");
+    assert_eq!(s["enabledMcpjsonServers"], json!(["docs", "orchestrate"]));
+    repo.ok(&["integrate", "claude", "--local"]);
+    assert_eq!(
+        read_json(&repo, ".claude/settings.local.json")["enabledMcpjsonServers"],
+        json!(["docs", "orchestrate"])
+    );
+    repo.ok(&["integrate", "claude", "--local", "--remove"]);
+    assert_eq!(read_json(&repo, ".claude/settings.local.json"), json!({"enabledMcpjsonServers": ["docs"]}));
+    write(&repo, ".claude/settings.json", r#"{"enabledMcpjsonServers": "all"}"#);
+    let run = repo.run(&["integrate", "claude"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("\"enabledMcpjsonServers\" is not an array"), "{}", run.stderr);
+}
+
+#[test]
+fn settings_with_comments_are_refused_clearly_and_left_alone() {
+    let repo = Repo::new();
+    let jsonc = "{\n  // my theme\n  \"theme\": \"GitHub\",\n  \"url\": \"http://x/*not a comment*/\"\n}\n";
+    write(&repo, ".gemini/settings.json", jsonc);
+    let run = repo.run(&["integrate", "gemini"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains(".gemini/settings.json has comments, which integrate would drop: the first is at line 2, column 3"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(read(&repo, ".gemini/settings.json"), jsonc);
+    // Comment-like text inside strings is no comment.
+    write(&repo, ".gemini/settings.json", "{\"url\": \"http://x/*y*/\", \"q\": \"a\\\"//b\"}");
+    repo.ok(&["integrate", "gemini"]);
+    assert_eq!(read_json(&repo, ".gemini/settings.json")["url"], "http://x/*y*/");
 }

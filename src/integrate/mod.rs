@@ -4,15 +4,16 @@
 //!
 //! | agent | hooks | MCP server |
 //! | --- | --- | --- |
-//! | Claude Code | `.claude/settings.json` (or `settings.local.json`): `hooks.PreToolUse`, `SessionStart`, `Stop` | `.mcp.json`: `mcpServers.orchestrate` |
+//! | Claude Code | `.claude/settings.json` (or `settings.local.json`): `hooks.PreToolUse`, `SessionStart`, `Stop`, and `enabledMcpjsonServers: ["orchestrate"]` | `.mcp.json`: `mcpServers.orchestrate` |
 //! | Codex CLI | `.codex/hooks.json`: `hooks.PreToolUse`, `SessionStart`, `Stop` | `.codex/config.toml`: `[mcp_servers.orchestrate]` |
 //! | Gemini CLI | `.gemini/settings.json`: `hooks.BeforeTool`, `SessionStart`, `AfterAgent` | `.gemini/settings.json`: `mcpServers.orchestrate` |
 //!
 //! Guarantees: the user's keys, their order and their hooks are kept (JSON
 //! through serde_json with `preserve_order`, TOML through `toml_edit`,
 //! which keeps comments and layout). "Ours" is recognised exactly: a hook
-//! whose command starts with `git-orchestrate hook `, an MCP server named
-//! `orchestrate` that runs `git-orchestrate mcp`. Running twice changes
+//! entry exactly as we write it, an MCP server named `orchestrate` that
+//! runs `git-orchestrate mcp`. JSON with comments (Gemini reads JSONC) is
+//! refused, since serde_json would drop them. Running twice changes
 //! nothing; `--remove` drops only ours and tidies only what it emptied: a
 //! file is deleted only if `integrate` created it (recorded in the
 //! repository's `orchestrate/integrated` file) and removal empties it. A
@@ -43,6 +44,12 @@ const HOOK_TIMEOUT_SECS: u64 = 10;
 pub enum IntegrateError {
     #[error("{}:{line}:{column}: {message}; fix the file (nothing was changed)", path.display())]
     Unparsable { path: PathBuf, line: usize, column: usize, message: String },
+    #[error(
+        "{} has comments, which integrate would drop: the first is at line {line}, column {column}; \
+         take them out, or add the settings by hand (docs/agents.md shows them); nothing was changed",
+        path.display()
+    )]
+    Commented { path: PathBuf, line: usize, column: usize },
     #[error("{}: {what}; fix the file (nothing was changed)", path.display())]
     Shape { path: PathBuf, what: String },
     #[error("{}: {what} is not ours ({found}); rename or remove it and run again (nothing was changed)", path.display())]
@@ -118,12 +125,6 @@ fn hooks_for(agent: Agent) -> Vec<HookSpec> {
         .collect()
 }
 
-/// Whether a hook command is one of ours.
-pub fn is_our_command(command: &str) -> bool {
-    let c = command.trim_start();
-    c.starts_with(&format!("{HOOK_COMMAND} ")) || c.starts_with("git orchestrate hook ")
-}
-
 /// Installs (or with `remove`, takes out) our hooks and MCP server for
 /// `agent` in the checkout at `top`. All files are planned first; nothing
 /// is written if any of them cannot be read, merged or staged. `record`
@@ -147,7 +148,8 @@ pub fn integrate(
                 Scope::Local => ".claude/settings.local.json",
             };
             plans.push(json::plan(&top.join(settings), remove, ours(settings), |doc, path| {
-                json::set_hooks(doc, path, &hooks, agent, remove)
+                json::set_hooks(doc, path, &hooks, agent, remove)?;
+                json::set_mcp_approval(doc, path, remove)
             })?);
             plans.push(json::plan(&top.join(".mcp.json"), remove, ours(".mcp.json"), |doc, path| {
                 json::set_mcp(doc, path, remove)
