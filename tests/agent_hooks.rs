@@ -362,3 +362,14 @@ fn shell_writes_behind_wrappers_patch_markers_and_git_are_denied() {
         assert!(assert_denied(&run).contains("alice"), "{command}");
     }
 }
+
+#[test]
+fn a_field_of_the_wrong_type_that_we_do_not_need_does_not_let_the_call_through() {
+    let repo = claimed_repo();
+    let payload = fixture("claude", "pre-tool-use-write")
+        .replace("__REPO__", repo.path().to_str().unwrap())
+        .replace("\"session_id\": \"abc123\"", "\"session_id\": 5");
+    assert!(payload.contains("\"session_id\": 5"), "{payload}");
+    let run = hook_raw(&repo, "claude", "PreToolUse", &payload, repo.path(), Some("bob"));
+    assert!(assert_denied(&run).contains("alice"));
+}

@@ -91,21 +91,31 @@ pub enum Event {
     Stop,
 }
 
-/// The fields of a hook's stdin that we use; the rest is ignored.
+/// The fields of a hook's stdin that we use; the rest is ignored. A field
+/// of an unexpected type reads as absent rather than failing the whole
+/// payload (which would let the call through unchecked).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct HookInput {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub session_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub cwd: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub hook_event_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub tool_name: Option<String>,
     #[serde(default)]
     pub tool_input: Value,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_bool")]
     pub stop_hook_active: bool,
+}
+
+fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Value::deserialize(d)?.as_str().map(str::to_string))
+}
+
+fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(Value::deserialize(d)?.as_bool().unwrap_or(false))
 }
 
 /// A path a tool is about to write.
