@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::Repo;
+use common::{Repo, Run};
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -319,4 +319,33 @@ fn settings_with_comments_are_refused_clearly_and_left_alone() {
     write(&repo, ".gemini/settings.json", "{\"url\": \"http://x/*y*/\", \"q\": \"a\\\"//b\"}");
     repo.ok(&["integrate", "gemini"]);
     assert_eq!(read_json(&repo, ".gemini/settings.json")["url"], "http://x/*y*/");
+}
+
+#[test]
+fn run_in_a_session_worktree_it_writes_the_main_worktree_and_says_what_to_share() {
+    let repo = Repo::new();
+    let wt = std::path::PathBuf::from(repo.json(&["session", "start", "bob"])["worktree"].as_str().unwrap());
+    let in_wt = |args: &[&str]| Run::of(repo.command(common::BIN).current_dir(&wt).args(args));
+    let run = in_wt(&["integrate", "claude", "--local"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(repo.path().join(".claude/settings.local.json").exists());
+    assert!(repo.path().join(".mcp.json").exists());
+    assert!(!wt.join(".claude").exists() && !wt.join(".mcp.json").exists(), "nothing in bob's worktree");
+    assert!(run.stdout.contains("in the main worktree"), "{}", run.stdout);
+    assert!(run.stdout.contains(".worktreeinclude"), "{}", run.stdout);
+    assert!(run.stdout.contains("\n.claude/settings.local.json\n.mcp.json"), "{}", run.stdout);
+    let run = in_wt(&["prompt", "--install", "agents-md"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(repo.path().join("AGENTS.md").exists() && !wt.join("AGENTS.md").exists());
+    assert!(run.stdout.contains("\nAGENTS.md"), "{}", run.stdout);
+    let status = Run::of(repo.command("git").current_dir(&wt).args(["status", "--porcelain"]));
+    assert_eq!(status.stdout, "", "bob's worktree stays clean");
+    // Committed or listed files need no note.
+    repo.git(&["add", ".mcp.json", "AGENTS.md"]);
+    repo.git(&["commit", "-q", "-m", "share agent settings"]);
+    write(&repo, ".worktreeinclude", ".claude/\n");
+    let out = repo.json(&["integrate", "claude", "--local"]);
+    assert_eq!(out["untracked"], json!([]), "{out}");
+    repo.ok(&["integrate", "claude", "--local", "--remove"]);
+    assert_eq!(repo.json(&["integrate", "claude", "--local"])["untracked"], json!([]));
 }
