@@ -399,3 +399,40 @@ fn an_existing_file_named_like_a_glob_is_claimed_as_that_file() {
     );
     assert!(assert_denied(&run).contains("alice"));
 }
+
+#[test]
+fn shell_writes_behind_wrappers_patch_markers_and_git_are_denied() {
+    let repo = claimed_repo();
+    for command in [
+        "echo '*** Begin Patch'; rm -rf src/api",
+        "nice -n 5 rm src/api/login.rs",
+        "timeout 30 rm src/api/login.rs",
+        "find src -name '*.rs' | xargs rm",
+        "bash -c 'cd src && rm -rf api'",
+        "git checkout HEAD -- src/api/login.rs",
+        "git restore src/api/login.rs",
+        "git rm -q src/api/login.rs",
+        "git mv src/api/login.rs src/auth.rs",
+        "unlink src/api/login.rs",
+        "find src/api -name '*.bak' -delete",
+        "perl -pi -e 's/a/b/' src/api/login.rs",
+        "dd if=/dev/zero of=src/api/login.rs count=1",
+    ] {
+        let payload = fixture("claude", "pre-tool-use-bash-redirect")
+            .replace("__REPO__", repo.path().to_str().unwrap())
+            .replace("echo 'pub mod v2;' >> src/api/mod.rs", command);
+        let run = hook_raw(&repo, "claude", "PreToolUse", &payload, repo.path(), Some("bob"));
+        assert!(assert_denied(&run).contains("alice"), "{command}");
+    }
+}
+
+#[test]
+fn a_field_of_the_wrong_type_that_we_do_not_need_does_not_let_the_call_through() {
+    let repo = claimed_repo();
+    let payload = fixture("claude", "pre-tool-use-write")
+        .replace("__REPO__", repo.path().to_str().unwrap())
+        .replace("\"session_id\": \"abc123\"", "\"session_id\": 5");
+    assert!(payload.contains("\"session_id\": 5"), "{payload}");
+    let run = hook_raw(&repo, "claude", "PreToolUse", &payload, repo.path(), Some("bob"));
+    assert!(assert_denied(&run).contains("alice"));
+}

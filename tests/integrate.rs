@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::Repo;
+use common::{Repo, Run};
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -54,7 +54,8 @@ fn claude_gets_hooks_and_the_mcp_server_once() {
                 {"type": "command", "command": "git-orchestrate hook claude PreToolUse", "timeout": 10}]}],
             "SessionStart": [{"hooks": [{"type": "command", "command": "git-orchestrate hook claude SessionStart", "timeout": 10}]}],
             "Stop": [{"hooks": [{"type": "command", "command": "git-orchestrate hook claude Stop", "timeout": 10}]}],
-        }})
+        },
+        "enabledMcpjsonServers": ["orchestrate"]})
     );
     assert_eq!(
         read_json(&repo, ".mcp.json"),
@@ -88,7 +89,7 @@ fn the_users_settings_are_kept_in_order_and_removal_gives_them_back() {
     write(&repo, ".mcp.json", r#"{"mcpServers": {"docs": {"command": "docs-mcp"}}}"#);
     repo.ok(&["integrate", "claude"]);
     let merged = read_json(&repo, ".claude/settings.json");
-    assert_eq!(keys(&merged), ["permissions", "hooks", "model"]);
+    assert_eq!(keys(&merged), ["permissions", "hooks", "model", "enabledMcpjsonServers"]);
     assert_eq!(keys(&merged["hooks"]), ["PreToolUse", "PostToolUse", "SessionStart", "Stop"]);
     let pre = merged["hooks"]["PreToolUse"].as_array().unwrap();
     assert_eq!(pre.len(), 2);
@@ -97,17 +98,20 @@ fn the_users_settings_are_kept_in_order_and_removal_gives_them_back() {
     assert_eq!(merged["hooks"]["PostToolUse"][0]["hooks"][0]["command"], "prettier --write");
     assert_eq!(keys(&read_json(&repo, ".mcp.json")["mcpServers"]), ["docs", "orchestrate"]);
 
-    // A hook of ours that the user put in a group of their own.
+    // A copy of our entry moved into a group of the user's goes with ours;
+    // a hand-made entry that runs the same command is the user's and stays.
     let mut mixed = merged.clone();
-    mixed["hooks"]["PreToolUse"][0]["hooks"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"type": "command", "command": "git-orchestrate hook claude PreToolUse"}));
+    let ours = json!({"type": "command", "command": "git-orchestrate hook claude PreToolUse", "timeout": 10});
+    let theirs = json!({"type": "command", "command": "git-orchestrate hook claude PreToolUse"});
+    mixed["hooks"]["PreToolUse"][0]["hooks"].as_array_mut().unwrap().push(ours);
+    mixed["hooks"]["PostToolUse"][0]["hooks"].as_array_mut().unwrap().push(theirs.clone());
     write(&repo, ".claude/settings.json", &serde_json::to_string_pretty(&mixed).unwrap());
 
     let out = repo.json(&["integrate", "claude", "--remove"]);
     assert!(changes(&repo, &out).iter().all(|(_, c)| c == "updated"), "{out}");
-    let restored = read_json(&repo, ".claude/settings.json");
+    let mut restored = read_json(&repo, ".claude/settings.json");
+    let post = restored["hooks"]["PostToolUse"][0]["hooks"].as_array_mut().unwrap();
+    assert_eq!(post.pop(), Some(theirs), "the user's own entry is kept");
     assert_eq!(restored, serde_json::from_str::<Value>(USER_SETTINGS).unwrap());
     assert_eq!(keys(&restored), ["permissions", "hooks", "model"]);
     assert_eq!(keys(&restored["hooks"]), ["PreToolUse", "PostToolUse"]);
@@ -120,9 +124,16 @@ fn removal_leaves_an_emptied_file_tidy_and_creates_nothing() {
     let out = repo.json(&["integrate", "codex", "--remove"]);
     assert!(changes(&repo, &out).iter().all(|(_, c)| c == "unchanged"), "{out}");
     assert!(!repo.path().join(".codex").exists(), "nothing to remove: nothing written");
+    // Files integrate created go again; one the user had stays, emptied.
+    write(&repo, ".mcp.json", "{}\n");
     repo.ok(&["integrate", "claude"]);
-    repo.ok(&["integrate", "claude", "--remove"]);
-    assert_eq!(read(&repo, ".claude/settings.json"), "{}\n");
+    let out = repo.json(&["integrate", "claude", "--remove"]);
+    assert_eq!(
+        changes(&repo, &out),
+        [(String::new(), "removed".to_string()), (".mcp.json".to_string(), "updated".to_string())],
+        "{out}"
+    );
+    assert!(!repo.path().join(".claude").exists(), "created by integrate: deleted, folder and all");
     assert_eq!(read(&repo, ".mcp.json"), "{}\n");
 }
 
@@ -149,7 +160,7 @@ fn codex_config_keeps_comments_and_hooks_json_has_the_claude_shape() {
     assert!(changes(&repo, &again).iter().all(|(_, c)| c == "unchanged"), "{again}");
     repo.ok(&["integrate", "codex", "--remove"]);
     assert_eq!(read(&repo, ".codex/config.toml"), config);
-    assert_eq!(read(&repo, ".codex/hooks.json"), "{}\n");
+    assert!(!repo.path().join(".codex/hooks.json").exists(), "integrate made it: removal deletes it");
 }
 
 #[test]
@@ -229,4 +240,112 @@ fn a_linked_settings_file_stays_a_link_and_a_file_keeps_its_mode() {
     assert!(through["hooks"]["PreToolUse"].is_array(), "written through the link: {through}");
     let mode = std::fs::metadata(repo.path().join(".mcp.json")).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
+}
+
+#[test]
+fn nothing_is_written_when_one_file_cannot_be() {
+    let repo = Repo::new();
+    write(&repo, ".claude/settings.json", USER_SETTINGS);
+    // .mcp.json links to a file in a folder that does not exist.
+    std::os::unix::fs::symlink(repo.home().join("gone/mcp.json"), repo.path().join(".mcp.json")).unwrap();
+    let run = repo.run(&["integrate", "claude"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains(".mcp.json"), "{}", run.stderr);
+    assert_eq!(read(&repo, ".claude/settings.json"), USER_SETTINGS, "the other file is untouched");
+    let left: Vec<_> =
+        std::fs::read_dir(repo.path().join(".claude")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["settings.json"], "no temporary file is left");
+    // Nothing staged survives in a folder integrate would have made.
+    let run = repo.run(&["integrate", "codex"]);
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+#[test]
+fn numbers_and_indentation_are_kept_as_the_user_wrote_them() {
+    let repo = Repo::new();
+    let tabs = "{\n\t\"big\": 12345678901234567890123,\n\t\"ratio\": 1.50\n}\n";
+    write(&repo, ".claude/settings.json", tabs);
+    let four = "{\n    \"mcpServers\": {\n        \"docs\": {\n            \"command\": \"docs-mcp\"\n        }\n    }\n}\n";
+    write(&repo, ".mcp.json", four);
+    repo.ok(&["integrate", "claude"]);
+    let settings = read(&repo, ".claude/settings.json");
+    assert!(
+        settings.starts_with(
+            "{\n\t\"big\": 12345678901234567890123,\n\t\"ratio\": 1.50,\n\t\"hooks\": {\n\t\t\""
+        ),
+        "{settings}"
+    );
+    let mcp = read(&repo, ".mcp.json");
+    assert!(mcp.contains("\n        \"orchestrate\": {\n            \"command\""), "{mcp}");
+    repo.ok(&["integrate", "claude", "--remove"]);
+    assert_eq!(read(&repo, ".claude/settings.json"), tabs);
+    assert_eq!(read(&repo, ".mcp.json"), four);
+}
+
+#[test]
+fn claude_approves_our_project_server_by_name_and_takes_only_that_back() {
+    let repo = Repo::new();
+    write(&repo, ".claude/settings.local.json", r#"{"enabledMcpjsonServers": ["docs"]}"#);
+    repo.ok(&["integrate", "claude", "--local"]);
+    let s = read_json(&repo, ".claude/settings.local.json");
+    assert_eq!(s["enabledMcpjsonServers"], json!(["docs", "orchestrate"]));
+    repo.ok(&["integrate", "claude", "--local"]);
+    assert_eq!(
+        read_json(&repo, ".claude/settings.local.json")["enabledMcpjsonServers"],
+        json!(["docs", "orchestrate"])
+    );
+    repo.ok(&["integrate", "claude", "--local", "--remove"]);
+    assert_eq!(read_json(&repo, ".claude/settings.local.json"), json!({"enabledMcpjsonServers": ["docs"]}));
+    write(&repo, ".claude/settings.json", r#"{"enabledMcpjsonServers": "all"}"#);
+    let run = repo.run(&["integrate", "claude"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("\"enabledMcpjsonServers\" is not an array"), "{}", run.stderr);
+}
+
+#[test]
+fn settings_with_comments_are_refused_clearly_and_left_alone() {
+    let repo = Repo::new();
+    let jsonc = "{\n  // my theme\n  \"theme\": \"GitHub\",\n  \"url\": \"http://x/*not a comment*/\"\n}\n";
+    write(&repo, ".gemini/settings.json", jsonc);
+    let run = repo.run(&["integrate", "gemini"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains(".gemini/settings.json has comments, which integrate would drop: the first is at line 2, column 3"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(read(&repo, ".gemini/settings.json"), jsonc);
+    // Comment-like text inside strings is no comment.
+    write(&repo, ".gemini/settings.json", "{\"url\": \"http://x/*y*/\", \"q\": \"a\\\"//b\"}");
+    repo.ok(&["integrate", "gemini"]);
+    assert_eq!(read_json(&repo, ".gemini/settings.json")["url"], "http://x/*y*/");
+}
+
+#[test]
+fn run_in_a_session_worktree_it_writes_the_main_worktree_and_says_what_to_share() {
+    let repo = Repo::new();
+    let wt = std::path::PathBuf::from(repo.json(&["session", "start", "bob"])["worktree"].as_str().unwrap());
+    let in_wt = |args: &[&str]| Run::of(repo.command(common::BIN).current_dir(&wt).args(args));
+    let run = in_wt(&["integrate", "claude", "--local"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(repo.path().join(".claude/settings.local.json").exists());
+    assert!(repo.path().join(".mcp.json").exists());
+    assert!(!wt.join(".claude").exists() && !wt.join(".mcp.json").exists(), "nothing in bob's worktree");
+    assert!(run.stdout.contains("in the main worktree"), "{}", run.stdout);
+    assert!(run.stdout.contains(".worktreeinclude"), "{}", run.stdout);
+    assert!(run.stdout.contains("\n.claude/settings.local.json\n.mcp.json"), "{}", run.stdout);
+    let run = in_wt(&["prompt", "--install", "agents-md"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(repo.path().join("AGENTS.md").exists() && !wt.join("AGENTS.md").exists());
+    assert!(run.stdout.contains("\nAGENTS.md"), "{}", run.stdout);
+    let status = Run::of(repo.command("git").current_dir(&wt).args(["status", "--porcelain"]));
+    assert_eq!(status.stdout, "", "bob's worktree stays clean");
+    // Committed or listed files need no note.
+    repo.git(&["add", ".mcp.json", "AGENTS.md"]);
+    repo.git(&["commit", "-q", "-m", "share agent settings"]);
+    write(&repo, ".worktreeinclude", ".claude/\n");
+    let out = repo.json(&["integrate", "claude", "--local"]);
+    assert_eq!(out["untracked"], json!([]), "{out}");
+    repo.ok(&["integrate", "claude", "--local", "--remove"]);
+    assert_eq!(repo.json(&["integrate", "claude", "--local"])["untracked"], json!([]));
 }

@@ -91,21 +91,31 @@ pub enum Event {
     Stop,
 }
 
-/// The fields of a hook's stdin that we use; the rest is ignored.
+/// The fields of a hook's stdin that we use; the rest is ignored. A field
+/// of an unexpected type reads as absent rather than failing the whole
+/// payload (which would let the call through unchecked).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct HookInput {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub session_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub cwd: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub hook_event_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub tool_name: Option<String>,
     #[serde(default)]
     pub tool_input: Value,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_bool")]
     pub stop_hook_active: bool,
+}
+
+fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Value::deserialize(d)?.as_str().map(str::to_string))
+}
+
+fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(Value::deserialize(d)?.as_bool().unwrap_or(false))
 }
 
 /// A path a tool is about to write.
@@ -131,11 +141,12 @@ pub fn write_targets(tool_name: &str, tool_input: &Value, cwd: &Path) -> Vec<Tar
         }
     };
     // A patch, whatever the tool is called (apply_patch, or the shell
-    // running `apply_patch <<'EOF'`).
-    if let Some(command) = text("command").filter(|c| c.contains(patch::BEGIN)) {
-        return patch::patched_paths(command, cwd).into_iter().map(Target::File).collect();
-    }
-    match tool_name {
+    // running `apply_patch <<'EOF'`); a shell command is read as one too.
+    let mut targets: Vec<Target> = text("command")
+        .filter(|c| c.contains(patch::BEGIN))
+        .map(|c| patch::patched_paths(c, cwd).into_iter().map(Target::File).collect())
+        .unwrap_or_default();
+    let more = match tool_name {
         "Write" | "Edit" | "MultiEdit" | "write_file" | "replace" => {
             text("file_path").map(|p| vec![Target::File(absolute(p))]).unwrap_or_default()
         }
@@ -149,7 +160,9 @@ pub fn write_targets(tool_name: &str, tool_input: &Value, cwd: &Path) -> Vec<Tar
             shell::written_paths(command, &dir).into_iter().map(Target::Path).collect()
         }
         _ => Vec::new(),
-    }
+    };
+    targets.extend(more);
+    targets
 }
 
 /// The answer that refuses a tool call, with `reason` for the agent.
@@ -197,6 +210,18 @@ mod tests {
             assert_eq!(write_targets(tool, &input, cwd), [Target::File("/repo/a.rs".into())], "{tool}");
         }
         assert!(write_targets("Read", &json!({"file_path": "/repo/a.rs"}), cwd).is_empty());
+    }
+
+    #[test]
+    fn a_patch_marker_does_not_hide_the_rest_of_a_shell_command() {
+        let cwd = Path::new("/repo");
+        let input = json!({"command": "echo '*** Begin Patch'; rm -rf docs"});
+        assert_eq!(write_targets("Bash", &input, cwd), [Target::Path("/repo/docs".into())]);
+        let both = json!({"command": "apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: a.md\n+x\n*** End Patch\nEOF\nrm b"});
+        assert_eq!(
+            write_targets("Bash", &both, cwd),
+            [Target::File("/repo/a.md".into()), Target::Path("/repo/b".into())]
+        );
     }
 
     #[test]

@@ -19,9 +19,10 @@ pub fn text(session: Option<&str>, role: Option<&str>, stale_after: &str) -> Str
         (Some(s), Some(r)) => format!("You are session `{s}` (role `{r}`); every command acts as it."),
         (Some(s), None) => format!("You are session `{s}`; every command acts as it."),
         (None, _) => format!(
-            "Every command acts as your session: work in the worktree that `git orchestrate session start <name>{role_flag}` \
-             made (it prints the path), or set `ORCHESTRATE_SESSION=<name>`. After a restart: \
-             `git orchestrate session start <name> --resume`."
+            "Every command acts as your session: work inside the worktree that `git orchestrate session start <name>{role_flag}` \
+             made (it prints the path and records who you are there), or have the agent started with \
+             `ORCHESTRATE_SESSION=<name>` in its environment (an `export` in your shell does not reach the hooks). \
+             After a restart: `git orchestrate session start <name> --resume`."
         ),
     };
     format!(
@@ -45,7 +46,7 @@ Several agents change this repository at once. `git orchestrate` coordinates the
 **Talk.**
 - `git orchestrate send <session>|all|role:<r> "<subject>" "<body>" --kind note|help|handoff|status --reply-to <id>` (kind and reply optional).
 - `git orchestrate inbox`: your unread messages. Read it when you start a task and whenever told you have mail.
-- `git orchestrate inbox --wait 600`: wait for a reply (exit 1 after 600 s) instead of polling.
+- `git orchestrate inbox --wait 110`: wait for a reply instead of polling (exit 1 after 110 s; then run it again). Keep each wait under 2 minutes, the usual shell tool timeout.
 
 **Stay visible.** `git orchestrate heartbeat --doing "<step>" --progress <0-100>` at each step, at least every 10 minutes (any command counts). After {stale_after} of silence you are stale: your claims stop protecting you and your tasks can be taken.
 
@@ -54,7 +55,7 @@ Several agents change this repository at once. `git orchestrate` coordinates the
 - Progress: `git orchestrate task note <id> "<text>" --progress 50`. Cannot finish: `task fail <id> --note "<why>"` or `task release <id>`.
 - `git orchestrate release --all`, `send` a `handoff` to whoever continues, then claim the next task.
 
-Add `--json` to any command for one JSON value. Exit codes: 0 done, 1 refused (held by someone, nothing ready), 2 bad input.
+Add `--json` to any command for one JSON value. Exit codes: 0 done, 1 refused (held by someone, nothing ready), 2 bad input, 3 failure (retry or report it).
 "#
     )
 }
@@ -68,23 +69,54 @@ pub struct BrokenBlock {
 
 /// `existing` with our block set to `block`: replaced where it is, or
 /// appended after a blank line. Everything outside the markers is kept
-/// byte for byte.
+/// byte for byte; the block takes the file's line ending (CRLF if its first
+/// line ends so), and markers quoted inside ``` or ~~~ fences are text.
 pub fn splice(existing: &str, block: &str) -> Result<String, BrokenBlock> {
-    let wrapped = format!("{BEGIN}\n{}\n{END}\n", block.trim_end());
+    let eol = match existing.find('\n') {
+        Some(i) if existing[..i].ends_with('\r') => "\r\n",
+        _ => "\n",
+    };
+    let mut wrapped = String::new();
+    for line in [BEGIN].into_iter().chain(block.trim_end().lines()).chain([END]) {
+        wrapped.push_str(line.trim_end_matches('\r'));
+        wrapped.push_str(eol);
+    }
     let lines: Vec<&str> = existing.split_inclusive('\n').collect();
-    let begin = lines.iter().position(|l| l.trim_end().starts_with("<!-- git-orchestrate:begin"));
+    // Which lines are inside a fenced code block.
+    let mut fence: Option<&str> = None;
+    let outside: Vec<bool> = lines
+        .iter()
+        .map(|l| {
+            let t = l.trim();
+            let marker = ["```", "~~~"].into_iter().find(|m| t.starts_with(m));
+            match (fence, marker) {
+                (None, Some(m)) => {
+                    fence = Some(m);
+                    false
+                }
+                (Some(f), Some(m)) if f == m && t.trim_start_matches(m).is_empty() => {
+                    fence = None;
+                    false
+                }
+                (Some(_), _) => false,
+                (None, None) => true,
+            }
+        })
+        .collect();
+    let begin = (0..lines.len())
+        .find(|&i| outside[i] && lines[i].trim_end().starts_with("<!-- git-orchestrate:begin"));
     let Some(begin) = begin else {
         let mut out = existing.to_string();
         if !out.is_empty() {
             if !out.ends_with('\n') {
-                out.push('\n');
+                out.push_str(eol);
             }
-            out.push('\n');
+            out.push_str(eol);
         }
         out.push_str(&wrapped);
         return Ok(out);
     };
-    let end = lines[begin..].iter().position(|l| l.trim_end() == END).map(|e| begin + e);
+    let end = (begin..lines.len()).find(|&i| outside[i] && lines[i].trim_end() == END);
     let Some(end) = end else { return Err(BrokenBlock { line: begin + 1 }) };
     let mut out: String = lines[..begin].concat();
     out.push_str(&wrapped);
@@ -109,6 +141,18 @@ mod tests {
         );
         assert_eq!(splice("", "v1").unwrap(), format!("{BEGIN}\nv1\n{END}\n"));
         assert_eq!(splice("a\n<!-- git-orchestrate:begin -->\nb\n", "v"), Err(BrokenBlock { line: 2 }));
+    }
+
+    #[test]
+    fn splice_keeps_crlf_and_ignores_markers_in_fences() {
+        let crlf = "# Project\r\nRules.\r\n";
+        let once = splice(crlf, "v1\nv2").unwrap();
+        assert_eq!(once, format!("# Project\r\nRules.\r\n\r\n{BEGIN}\r\nv1\r\nv2\r\n{END}\r\n"));
+        assert_eq!(splice(&once, "v1\nv2").unwrap(), once);
+        let quoted = "Our block looks like:\n```md\n<!-- git-orchestrate:begin -->\n```\n";
+        let added = splice(quoted, "v").unwrap();
+        assert_eq!(added, format!("{quoted}\n{BEGIN}\nv\n{END}\n"));
+        assert_eq!(splice(&added, "w").unwrap(), format!("{quoted}\n{BEGIN}\nw\n{END}\n"));
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! The paths a shell command writes, as far as a careful reading of the
 //! common forms can tell: redirections (`>`, `>>`, `&>`, `N>`), `tee`,
-//! `sed -i`, `mv`, `cp`, `rm`, `rmdir` and `touch`, in every command of a
-//! list or pipeline (`;`, `&&`, `||`, `|`, newlines), after `cd` into a
-//! folder, behind `sudo`/`env`/`command`/`nohup`/`time` and variable
-//! assignments. Heredoc bodies are text, not commands.
+//! `sed -i`, `perl -i`, `mv`, `cp`, `rm`, `rmdir`, `unlink`, `touch`,
+//! `dd of=`, `find … -delete`, `git checkout -- / restore / rm / mv`, in
+//! every command of a list or pipeline (`;`, `&&`, `||`, `|`, newlines),
+//! after `cd` into a folder, behind `sudo`/`env`/`command`/`nohup`/`time`/
+//! `nice`/`timeout`/`xargs` and variable assignments, and inside `bash -c`
+//! and `eval` (a few levels deep). Heredoc bodies are text, not commands.
 //!
 //! This is a guard against mistakes, not a sandbox: a write it cannot see
 //! (a script, `python -c`, a path in a variable) is allowed, and the git
@@ -23,53 +25,145 @@ enum Token {
     Input,
     /// `<<DELIM` / `<<-DELIM`: the body, up to a line holding DELIM, is text.
     Heredoc(String),
-    /// Between commands: `;`, `&&`, `||`, `|`, `&`, a newline.
+    /// Between commands: `;`, `&&`, `||`, `&`, a newline.
     Separator,
+    /// `|` or `|&`: the next command reads this one's output.
+    Pipe,
 }
+
+/// How deep `bash -c "…"` and `eval` are followed into each other.
+const MAX_DEPTH: usize = 3;
 
 /// Absolute paths (or glob patterns) that `command`, run in `cwd`, writes.
 pub fn written_paths(command: &str, cwd: &Path) -> Vec<PathBuf> {
-    let mut cwd = cwd.to_path_buf();
     let mut out = Vec::new();
+    collect(command, cwd, 0, &mut out);
+    out
+}
+
+fn collect(command: &str, cwd: &Path, depth: usize, out: &mut Vec<PathBuf>) {
+    let mut cwd = cwd.to_path_buf();
+    // What the previous command of a pipeline prints as paths, for `| xargs rm`.
+    let mut listed: Vec<Option<String>> = Vec::new();
     for words in commands(&tokenize(command)) {
-        let Some(words) = words else { continue };
-        let resolve = |w: &String, cwd: &Path| resolve(w, cwd);
+        let upstream = std::mem::take(&mut listed);
         for target in &words.redirects {
             if let Some(p) = target.as_ref().and_then(|t| resolve(t, &cwd)) {
                 out.push(p);
             }
         }
-        let args = strip_wrappers(&words.args);
+        let (args, via_xargs) = strip_wrappers(&words.args);
         let Some((name, rest)) = args.split_first() else { continue };
         let name = match name {
             Some(n) => n.rsplit('/').next().unwrap_or(n).to_string(),
             None => continue,
         };
-        if name == "cd" {
+        if name == "cd" && !via_xargs {
             match rest.first() {
                 Some(Some(dir)) => match resolve(dir, &cwd) {
                     Some(d) => cwd = d,
-                    None => return out, // unknown folder: later paths cannot be placed
+                    None => return, // unknown folder: later paths cannot be placed
                 },
-                Some(None) => return out,
+                Some(None) => return,
                 None => {}
             }
             continue;
         }
-        for target in command_targets(&name, rest) {
-            match target {
-                Some(t) => out.extend(resolve(&t, &cwd)),
-                None => continue,
+        listed = listed_paths(&name, rest);
+        if let Some(script) = inner_script(&name, rest) {
+            if depth < MAX_DEPTH {
+                collect(&script, &cwd, depth + 1, out);
             }
+            continue;
+        }
+        let mut targets = command_targets(&name, rest);
+        // `find src -name x | xargs rm`: xargs hands the listed paths to rm.
+        if via_xargs && words.piped && writes_operands(&name, rest) {
+            targets.extend(upstream);
+        }
+        for target in targets.into_iter().flatten() {
+            out.extend(resolve(&target, &cwd));
         }
     }
-    out
+}
+
+/// The command text a shell runs for us: `bash -c "…"` (also `sh`, `zsh`,
+/// `dash`, `ksh`) and `eval …`; `None` when there is none or it is unknown.
+fn inner_script(name: &str, args: &[Option<String>]) -> Option<String> {
+    match name {
+        "eval" => args.iter().cloned().collect::<Option<Vec<String>>>().map(|w| w.join(" ")),
+        "bash" | "sh" | "zsh" | "dash" | "ksh" => {
+            let mut inline = false;
+            let mut iter = args.iter();
+            while let Some(arg) = iter.next() {
+                let arg = arg.as_deref()?;
+                if arg == "--" {
+                    break;
+                }
+                if let Some(flags) = arg.strip_prefix('-').or(arg.strip_prefix('+')) {
+                    if matches!(arg, "-o" | "+o" | "-O" | "+O") {
+                        iter.next();
+                    } else if !flags.starts_with('-') && flags.contains('c') {
+                        inline = true;
+                    }
+                    continue;
+                }
+                return inline.then(|| arg.to_string());
+            }
+            inline.then(|| iter.next().cloned().flatten()).flatten()
+        }
+        _ => None,
+    }
+}
+
+/// The paths a command prints, one a line, for the next command of a
+/// pipeline: `find`'s search roots, `ls` and `echo` operands, the files
+/// `grep -l` searches.
+fn listed_paths(name: &str, args: &[Option<String>]) -> Vec<Option<String>> {
+    match name {
+        "find" => find_roots(args).0,
+        "ls" | "echo" => split_options(args, &[]).1,
+        "grep" | "egrep" | "fgrep" => {
+            let (options, operands) =
+                split_options(args, &["-e", "-f", "-m", "-A", "-B", "-C", "--regexp", "--file"]);
+            let lists = options.iter().any(|(o, _)| {
+                matches!(o.as_str(), "--files-with-matches" | "--files-without-match")
+                    || (!o.starts_with("--") && (o.contains('l') || o.contains('L')))
+            });
+            if !lists {
+                return Vec::new();
+            }
+            let pattern_given =
+                options.iter().any(|(o, _)| matches!(o.as_str(), "-e" | "-f" | "--regexp" | "--file"));
+            let files: Vec<_> = operands.into_iter().skip(if pattern_given { 0 } else { 1 }).collect();
+            let recursive = options.iter().any(|(o, _)| {
+                o == "--recursive" || (!o.starts_with("--") && (o.contains('r') || o.contains('R')))
+            });
+            if files.is_empty() && recursive {
+                vec![Some(".".to_string())]
+            } else {
+                files
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a command run by xargs writes the paths it is handed.
+fn writes_operands(name: &str, args: &[Option<String>]) -> bool {
+    match name {
+        "rm" | "rmdir" | "unlink" | "shred" | "truncate" | "touch" => true,
+        "sed" => sed_in_place(&split_options(args, takes_value("sed")).0),
+        "perl" => perl_script(args).in_place,
+        _ => false,
+    }
 }
 
 /// A path as the shell would see it, made absolute; `None` for what is not
 /// a file (`/dev/null`) or what cannot be known.
 fn resolve(word: &str, cwd: &Path) -> Option<PathBuf> {
-    if word.is_empty() || word.starts_with("/dev/") {
+    // `{}` is what xargs -I and find -exec put a path in place of.
+    if word.is_empty() || word == "{}" || word.starts_with("/dev/") {
         return None;
     }
     let expanded = match word.strip_prefix('~') {
@@ -98,15 +192,18 @@ fn resolve(word: &str, cwd: &Path) -> Option<PathBuf> {
 }
 
 /// One simple command: its words and its output redirection targets
-/// (`None` where the value is unknown).
+/// (`None` where the value is unknown), and whether it reads the previous
+/// command's output.
+#[derive(Default)]
 struct Simple {
     args: Vec<Option<String>>,
     redirects: Vec<Option<String>>,
+    piped: bool,
 }
 
-fn commands(tokens: &[Token]) -> Vec<Option<Simple>> {
+fn commands(tokens: &[Token]) -> Vec<Simple> {
     let mut out = Vec::new();
-    let mut current = Simple { args: Vec::new(), redirects: Vec::new() };
+    let mut current = Simple::default();
     let mut iter = tokens.iter().peekable();
     while let Some(token) = iter.next() {
         match token {
@@ -123,21 +220,21 @@ fn commands(tokens: &[Token]) -> Vec<Option<Simple>> {
                 }
             }
             Token::Heredoc(_) => {}
-            Token::Separator => {
-                let done =
-                    std::mem::replace(&mut current, Simple { args: Vec::new(), redirects: Vec::new() });
-                out.push(Some(done));
+            Token::Separator | Token::Pipe => {
+                let next = Simple { piped: *token == Token::Pipe, ..Simple::default() };
+                out.push(std::mem::replace(&mut current, next));
             }
         }
     }
-    out.push(Some(current));
+    out.push(current);
     out
 }
 
-/// Drops what runs the real command: assignments, `sudo`, `env`, ...
-/// with their options.
-fn strip_wrappers(args: &[Option<String>]) -> &[Option<String>] {
+/// Drops what runs the real command: assignments, `sudo`, `env`, `nice`,
+/// `timeout N`, `xargs`, ... with their options. Says whether xargs runs it.
+fn strip_wrappers(args: &[Option<String>]) -> (&[Option<String>], bool) {
     let mut i = 0;
+    let mut via_xargs = false;
     while let Some(Some(word)) = args.get(i) {
         let assignment = word
             .split_once('=')
@@ -146,10 +243,35 @@ fn strip_wrappers(args: &[Option<String>]) -> &[Option<String>] {
             i += 1;
             continue;
         }
-        let with_value: &[&str] = match word.as_str() {
-            "sudo" => &["-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U"],
-            "env" => &["-u", "-C", "-S", "--unset", "--chdir"],
-            "command" | "nohup" | "time" | "exec" => &[],
+        // Options that take a value, and operands before the command.
+        let (with_value, operands): (&[&str], usize) = match word.as_str() {
+            "sudo" => (&["-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U"], 0),
+            "env" => (&["-u", "-C", "-S", "--unset", "--chdir"], 0),
+            "command" | "nohup" | "time" | "exec" | "builtin" => (&[], 0),
+            "nice" => (&["-n", "--adjustment"], 0),
+            "ionice" => (&["-c", "-n", "-p", "--class", "--classdata"], 0),
+            "stdbuf" => (&["-i", "-o", "-e"], 0),
+            "timeout" => (&["-s", "-k", "--signal", "--kill-after"], 1),
+            "xargs" => {
+                via_xargs = true;
+                (
+                    &[
+                        "-I",
+                        "-L",
+                        "-n",
+                        "-P",
+                        "-s",
+                        "-d",
+                        "-E",
+                        "-a",
+                        "--max-args",
+                        "--max-procs",
+                        "--delimiter",
+                        "--arg-file",
+                    ],
+                    0,
+                )
+            }
             _ => break,
         };
         i += 1;
@@ -159,15 +281,34 @@ fn strip_wrappers(args: &[Option<String>]) -> &[Option<String>] {
             }
             i += if with_value.contains(&option.as_str()) { 2 } else { 1 };
         }
+        i += operands;
     }
-    &args[i.min(args.len())..]
+    (&args[i.min(args.len())..], via_xargs)
 }
 
 /// The paths one command writes (`None` for unknown words).
 fn command_targets(name: &str, args: &[Option<String>]) -> Vec<Option<String>> {
+    match name {
+        "git" => return git_targets(args),
+        "find" => {
+            let (roots, deletes) = find_roots(args);
+            return if deletes { roots } else { Vec::new() };
+        }
+        "perl" => {
+            let perl = perl_script(args);
+            return if perl.in_place { perl.files } else { Vec::new() };
+        }
+        "dd" => {
+            return args
+                .iter()
+                .filter_map(|a| a.as_deref()?.strip_prefix("of=").map(|f| Some(f.to_string())))
+                .collect()
+        }
+        _ => {}
+    }
     let (options, operands) = split_options(args, takes_value(name));
     match name {
-        "tee" | "rm" | "rmdir" | "touch" | "truncate" => operands,
+        "tee" | "rm" | "rmdir" | "touch" | "truncate" | "unlink" | "shred" => operands,
         "mv" | "cp" | "install" | "ln" => {
             let target_dir = options
                 .iter()
@@ -181,10 +322,7 @@ fn command_targets(name: &str, args: &[Option<String>]) -> Vec<Option<String>> {
             }
         }
         "sed" => {
-            let in_place = options.iter().any(|(o, _)| {
-                o == "--in-place" || (!o.starts_with("--") && o.starts_with('-') && o.contains('i'))
-            });
-            if !in_place {
+            if !sed_in_place(&options) {
                 return Vec::new();
             }
             let script_given =
@@ -193,6 +331,137 @@ fn command_targets(name: &str, args: &[Option<String>]) -> Vec<Option<String>> {
         }
         _ => Vec::new(),
     }
+}
+
+fn sed_in_place(options: &Options) -> bool {
+    options
+        .iter()
+        .any(|(o, _)| o == "--in-place" || (!o.starts_with("--") && o.starts_with('-') && o.contains('i')))
+}
+
+/// The files `git` changes in the worktree: `checkout [<rev>] -- <paths>`,
+/// `restore <paths>`, `rm <paths>`, `mv <from> <to>` (after `-C <dir>`).
+fn git_targets(args: &[Option<String>]) -> Vec<Option<String>> {
+    let mut dir: Option<String> = None;
+    let mut i = 0;
+    while let Some(Some(arg)) = args.get(i) {
+        match arg.as_str() {
+            "-C" => {
+                let Some(Some(d)) = args.get(i + 1) else { return Vec::new() };
+                dir = Some(match &dir {
+                    Some(outer) if !d.starts_with('/') => format!("{outer}/{d}"),
+                    _ => d.clone(),
+                });
+                i += 2;
+            }
+            "-c" | "--git-dir" | "--work-tree" | "--namespace" | "--exec-path" => i += 2,
+            a if a.starts_with('-') => i += 1,
+            _ => break,
+        }
+    }
+    let Some(Some(sub)) = args.get(i) else { return Vec::new() };
+    let rest = &args[i + 1..];
+    let paths: Vec<Option<String>> = match sub.as_str() {
+        "checkout" => match rest.iter().position(|a| a.as_deref() == Some("--")) {
+            Some(dash) => rest[dash + 1..].to_vec(),
+            None => Vec::new(), // a branch, or a path only git can tell apart: not guessed
+        },
+        "restore" => split_options(rest, &["-s", "--source"]).1,
+        "rm" | "mv" => split_options(rest, &[]).1,
+        _ => Vec::new(),
+    };
+    match dir {
+        None => paths,
+        Some(dir) => paths
+            .into_iter()
+            .map(|p| p.map(|p| if p.starts_with('/') { p } else { format!("{dir}/{p}") }))
+            .collect(),
+    }
+}
+
+/// `find`'s search roots (`.` when none is named), and whether it deletes
+/// what it finds (`-delete`, or `-exec rm …`).
+fn find_roots(args: &[Option<String>]) -> (Vec<Option<String>>, bool) {
+    let mut i = 0;
+    while let Some(Some(option)) = args.get(i) {
+        match option.as_str() {
+            "-H" | "-L" | "-P" => i += 1,
+            "-D" => i += 2,
+            o if o.starts_with("-O") => i += 1,
+            _ => break,
+        }
+    }
+    let mut roots = Vec::new();
+    while let Some(arg) = args.get(i) {
+        if arg.as_deref().is_some_and(|a| a.starts_with('-') || a == "(" || a == "!" || a == ",") {
+            break;
+        }
+        roots.push(arg.clone());
+        i += 1;
+    }
+    if roots.is_empty() {
+        roots.push(Some(".".to_string()));
+    }
+    let expression = &args[i..];
+    let deletes = expression.iter().enumerate().any(|(k, a)| match a.as_deref() {
+        Some("-delete") => true,
+        Some("-exec" | "-execdir" | "-ok" | "-okdir") => expression
+            .get(k + 1)
+            .and_then(|c| c.as_deref())
+            .map(|c| c.rsplit('/').next().unwrap_or(c))
+            .is_some_and(|c| matches!(c, "rm" | "rmdir" | "unlink" | "shred" | "truncate")),
+        _ => false,
+    });
+    (roots, deletes)
+}
+
+/// What a `perl` command line says: whether it edits in place (`-i`,
+/// `-pi`, `-i.bak`) and the files it is given.
+struct Perl {
+    in_place: bool,
+    files: Vec<Option<String>>,
+}
+
+fn perl_script(args: &[Option<String>]) -> Perl {
+    let mut in_place = false;
+    let mut script_given = false;
+    let mut iter = args.iter();
+    let mut operands = Vec::new();
+    while let Some(arg) = iter.next() {
+        let Some(word) = arg.as_deref() else {
+            operands.push(None);
+            operands.extend(iter.cloned());
+            break;
+        };
+        if word == "--" || !word.starts_with('-') || word == "-" {
+            if word != "--" {
+                operands.push(arg.clone());
+            }
+            operands.extend(iter.cloned());
+            break;
+        }
+        // A cluster of switches; some take the rest of the word as their value.
+        let cluster: Vec<char> = word[1..].chars().collect();
+        for (k, c) in cluster.iter().enumerate() {
+            match c {
+                'i' => {
+                    in_place = true;
+                    break; // the rest is the backup suffix
+                }
+                'e' | 'E' => {
+                    script_given = true;
+                    if k + 1 == cluster.len() {
+                        iter.next();
+                    }
+                    break;
+                }
+                'M' | 'm' | 'I' | 'x' | 'd' | 'D' | 'C' | '0' | 'l' => break,
+                _ => {}
+            }
+        }
+    }
+    let files = operands.into_iter().skip(if script_given { 0 } else { 1 }).collect();
+    Perl { in_place, files }
 }
 
 /// Options that take the next word as their value, per command.
@@ -345,6 +614,15 @@ fn tokenize(text: &str) -> Vec<Token> {
                     continue;
                 }
                 flush(&mut tokens, &mut word, &mut in_word, &mut opaque);
+                if c == '|' && chars.get(i + 1) != Some(&'|') {
+                    // `|&` pipes both streams.
+                    if chars.get(i + 1) == Some(&'&') {
+                        i += 1;
+                    }
+                    tokens.push(Token::Pipe);
+                    i += 1;
+                    continue;
+                }
                 tokens.push(Token::Separator);
                 while i + 1 < chars.len() && matches!(chars[i + 1], '|' | '&' | ';') && chars[i + 1] == c {
                     i += 1;
@@ -458,5 +736,52 @@ mod tests {
         assert!(paths("rm \"$FILE\" $(pwd)/x").is_empty(), "unknown values are not guessed");
         assert_eq!(paths("# rm commented\nrm real"), ["/repo/real"]);
         assert_eq!(paths("rm a\\ b"), ["/repo/a b"]);
+    }
+
+    #[test]
+    fn wrappers_are_seen_through() {
+        assert_eq!(paths("nice -n 5 rm a"), ["/repo/a"]);
+        assert_eq!(paths("nice -10 rm a"), ["/repo/a"]);
+        assert_eq!(paths("timeout 10 rm a"), ["/repo/a"]);
+        assert_eq!(paths("timeout -k 5 30s rm a"), ["/repo/a"]);
+        assert_eq!(paths("nohup rm a &"), ["/repo/a"]);
+        assert_eq!(paths("xargs rm -f b < list"), ["/repo/b"]);
+        assert_eq!(paths("find docs -name '*.md' | xargs rm"), ["/repo/docs"]);
+        assert_eq!(paths("ls *.log | xargs -0 rm -f"), ["/repo/*.log"]);
+        assert_eq!(paths("grep -rl foo src | xargs sed -i s/foo/bar/"), ["/repo/src"]);
+        assert!(paths("find docs | xargs grep x").is_empty(), "xargs running a reader");
+        assert!(paths("cat list || xargs rm").is_empty(), "|| is no pipe");
+        assert_eq!(paths("bash -c 'cd src && rm a.rs'; rm b"), ["/repo/src/a.rs", "/repo/b"]);
+        assert_eq!(paths("sh -ec \"echo x > out\""), ["/repo/out"]);
+        assert_eq!(paths("zsh -c 'bash -c \"touch deep\"'"), ["/repo/deep"]);
+        assert_eq!(paths("sudo bash -c 'rm -rf build'"), ["/repo/build"]);
+        assert_eq!(paths("eval rm x"), ["/repo/x"]);
+        assert!(paths("bash script.sh").is_empty());
+        assert!(paths("bash -c \"rm $X\"").is_empty(), "an unknown script is not guessed");
+        let wrap = |c: String| format!("bash -c '{}'", c.replace('\'', "'\\''"));
+        let three = (0..3).fold("rm z".to_string(), |c, _| wrap(c));
+        assert_eq!(paths(&three), ["/repo/z"], "{three}");
+        assert!(paths(&wrap(three.clone())).is_empty(), "recursion is bounded");
+    }
+
+    #[test]
+    fn more_commands_that_write() {
+        assert_eq!(paths("git checkout -- a.rs b.rs"), ["/repo/a.rs", "/repo/b.rs"]);
+        assert_eq!(paths("git checkout HEAD~1 -- src/x.rs"), ["/repo/src/x.rs"]);
+        assert!(paths("git checkout -b topic").is_empty());
+        assert_eq!(paths("git restore --source HEAD --staged f"), ["/repo/f"]);
+        assert_eq!(paths("git rm -r --cached old/"), ["/repo/old/"]);
+        assert_eq!(paths("git mv a b"), ["/repo/a", "/repo/b"]);
+        assert_eq!(paths("git -C sub restore f"), ["/repo/sub/f"]);
+        assert!(paths("git status && git log -- a.rs").is_empty());
+        assert_eq!(paths("unlink f"), ["/repo/f"]);
+        assert_eq!(paths("find docs build -name '*.tmp' -delete"), ["/repo/docs", "/repo/build"]);
+        assert_eq!(paths("find -L src -exec rm {} +"), ["/repo/src"]);
+        assert_eq!(paths("find -name x -delete"), ["/repo"]);
+        assert!(paths("find docs -name '*.md'").is_empty());
+        assert_eq!(paths("perl -pi -e 's/a/b/' x.rs y.rs"), ["/repo/x.rs", "/repo/y.rs"]);
+        assert_eq!(paths("perl -i.bak -pe 's/a/b/' x.rs"), ["/repo/x.rs"]);
+        assert!(paths("perl -Mstrict -ne 'print' x.rs").is_empty(), "no -i: reads");
+        assert_eq!(paths("dd if=/dev/zero of=disk.img bs=1M count=1"), ["/repo/disk.img"]);
     }
 }

@@ -25,7 +25,7 @@ pub struct PromptArgs {
     /// Write the task commands for this role (default: your session's role)
     #[arg(long, value_name = "R")]
     role: Option<String>,
-    /// Add or refresh the instructions in this file at the top of the checkout, between markers
+    /// Add or refresh the instructions in this file at the top of the main worktree, between markers
     #[arg(long, value_name = "FILE")]
     install: Option<InstallTarget>,
 }
@@ -42,13 +42,21 @@ pub fn run(ctx: &Context, ui: &Ui, a: PromptArgs) -> CmdResult {
         InstallTarget::Gemini => InstructionsFile::Gemini,
     };
     let (path, change) = ctx.install_prompt(file, a.role.as_deref())?;
-    let json = serde_json::json!({ "path": path, "change": change });
+    let top = path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+    let untracked = ctx.not_shared(&top, std::slice::from_ref(&path));
+    let json = serde_json::json!({ "path": path, "change": change, "untracked": !untracked.is_empty() });
     ui.emit(&json, || {
         let what = match change {
             crate::integrate::Change::Created => "created",
             crate::integrate::Change::Updated => "updated",
             crate::integrate::Change::Unchanged => "already up to date:",
+            crate::integrate::Change::Removed => "removed",
         };
-        format!("{what} {}", path.display())
+        let mut out = format!(
+            "{what} {} (in the main worktree, which session worktrees are made from)\n",
+            path.display()
+        );
+        out.push_str(&super::integrate::untracked_note(&untracked));
+        out
     })
 }

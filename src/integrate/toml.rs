@@ -11,11 +11,13 @@ use super::{line_column, read, IntegrateError, Planned, MCP_ARGS, MCP_COMMAND, M
 use std::path::Path;
 use toml_edit::{value, Array, DocumentMut, Item, Table};
 
-pub(super) fn plan(path: &Path, remove: bool) -> Result<Planned, IntegrateError> {
+/// Plans our server in (or out of) `path`; `created` says integrate made
+/// the file, so removal that empties it deletes it.
+pub(super) fn plan(path: &Path, remove: bool, created: bool) -> Result<Planned, IntegrateError> {
     let text = read(path)?;
     let existed = text.is_some();
     if remove && !existed {
-        return Ok(Planned { path: path.to_path_buf(), existed, new_text: None });
+        return Ok(Planned::unchanged(path, existed));
     }
     let text = text.unwrap_or_default();
     let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
@@ -59,11 +61,19 @@ pub(super) fn plan(path: &Path, remove: bool) -> Result<Planned, IntegrateError>
         }
     }
     let new_text = doc.to_string();
-    Ok(Planned { path: path.to_path_buf(), existed, new_text: (new_text != text).then_some(new_text) })
+    if remove && created && new_text.trim().is_empty() {
+        return Ok(Planned { path: path.to_path_buf(), existed, new_text: None, delete: true });
+    }
+    Ok(Planned {
+        path: path.to_path_buf(),
+        existed,
+        new_text: (new_text != text).then_some(new_text),
+        delete: false,
+    })
 }
 
 fn unchanged(path: &Path, existed: bool) -> Planned {
-    Planned { path: path.to_path_buf(), existed, new_text: None }
+    Planned::unchanged(path, existed)
 }
 
 /// Whether a server entry runs `git-orchestrate mcp`.
@@ -83,7 +93,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
         std::fs::write(&path, text).unwrap();
-        plan(&path, remove).unwrap().new_text
+        plan(&path, remove, false).unwrap().new_text
     }
 
     #[test]

@@ -242,23 +242,57 @@ impl Context {
         })
     }
 
+    /// Where `integrate` and `prompt --install` write: the top of the main
+    /// worktree, which session worktrees are made from, wherever the command
+    /// runs (a session's worktree must not collect our untracked files); the
+    /// checkout it runs in when the repository itself is bare.
+    pub fn settings_top(&self) -> Result<std::path::PathBuf> {
+        let main = self.store.main_root();
+        if main.join(".git").exists() {
+            Ok(main)
+        } else {
+            self.checkout_top()
+        }
+    }
+
+    /// Those of `paths` (files under `top`) that a new session worktree
+    /// would not get: neither tracked in `top`'s index nor listed in its
+    /// `.worktreeinclude`. Relative to `top`.
+    pub fn not_shared(&self, top: &Path, paths: &[std::path::PathBuf]) -> Vec<String> {
+        let index = git2::Repository::open(top).ok().and_then(|r| r.index().ok());
+        let (listed, _) = crate::worktree::include_list(top);
+        paths
+            .iter()
+            .filter_map(|p| {
+                let rel = p.strip_prefix(top).ok()?.to_string_lossy().into_owned();
+                let tracked = index.as_ref().is_some_and(|i| i.get_path(Path::new(&rel), 0).is_some());
+                let included = listed.iter().any(|l| rel == *l || rel.starts_with(&format!("{l}/")));
+                (!tracked && !included).then_some(rel)
+            })
+            .collect()
+    }
+
     /// Writes (or with `remove`, takes out) our hooks and MCP server in the
-    /// agent's settings files of this checkout.
+    /// agent's settings files of the main worktree (see [`Self::settings_top`]).
+    /// Returns that folder and what happened to each file.
     pub fn integrate_agent(
         &self,
         agent: crate::agent_hooks::Agent,
         scope: crate::integrate::Scope,
         remove: bool,
-    ) -> Result<Vec<crate::integrate::FileReport>> {
+    ) -> Result<(std::path::PathBuf, Vec<crate::integrate::FileReport>)> {
         use crate::integrate::IntegrateError;
-        let top = self.checkout_top()?;
-        crate::integrate::integrate(&top, agent, scope, remove).map_err(|e| match e {
-            IntegrateError::Io { .. } => Error::Store(crate::store::StoreError::Io {
-                action: "write the agent settings".into(),
-                source: std::io::Error::other(e.to_string()),
-            }),
-            other => Error::invalid(other.to_string()),
-        })
+        let top = self.settings_top()?;
+        let record = self.store.common_dir().join("orchestrate").join("integrated");
+        let files =
+            crate::integrate::integrate(&top, agent, scope, remove, &record).map_err(|e| match e {
+                IntegrateError::Io { .. } => Error::Store(crate::store::StoreError::Io {
+                    action: "write the agent settings".into(),
+                    source: std::io::Error::other(e.to_string()),
+                }),
+                other => Error::invalid(other.to_string()),
+            })?;
+        Ok((top, files))
     }
 }
 
@@ -300,8 +334,9 @@ impl Context {
     }
 
     /// Puts the instructions (for everyone: no session name, `role` if
-    /// given) in the checkout's AGENTS.md, CLAUDE.md or GEMINI.md, between
-    /// our markers. Returns the file and whether it changed.
+    /// given) in the main worktree's AGENTS.md, CLAUDE.md or GEMINI.md (see
+    /// [`Self::settings_top`]), between our markers. Returns the file and
+    /// whether it changed.
     pub fn install_prompt(
         &self,
         file: InstructionsFile,
@@ -311,7 +346,7 @@ impl Context {
         if let Some(r) = role {
             crate::model::names::validate_name("role", r)?;
         }
-        let path = self.checkout_top()?.join(file.file_name());
+        let path = self.settings_top()?.join(file.file_name());
         let io = |action: &str, e: std::io::Error| {
             Error::Store(crate::store::StoreError::Io {
                 action: format!("{action} {}", path.display()),
