@@ -171,6 +171,7 @@ fn malformed_requests_and_unknown_tools_are_json_rpc_errors_while_refusals_are_t
             init,
             initialized,
             json!({ "not": "a JSON-RPC message" }),
+            Value::String("this line is not JSON {".to_string()),
             call(2, "no_such_tool", json!({})),
             request(3, "no/such/method", json!({})),
             request(4, "tools/call", json!({ "arguments": {} })),
@@ -180,9 +181,10 @@ fn malformed_requests_and_unknown_tools_are_json_rpc_errors_while_refusals_are_t
         ],
     );
     assert_eq!(reply(&replies, 1)["result"]["serverInfo"]["name"], "git-orchestrate");
-    let invalid =
-        replies.iter().find(|r| r["id"].is_null()).expect("a reply to the message that is not JSON-RPC");
-    assert_eq!(invalid["error"]["code"], -32600);
+    let codes: Vec<&Value> =
+        replies.iter().filter(|r| r["id"].is_null()).map(|r| &r["error"]["code"]).collect();
+    assert!(codes.contains(&&json!(-32600)), "a reply to the message that is not JSON-RPC: {replies:#?}");
+    assert!(codes.contains(&&json!(-32700)), "a parse error for the line that is not JSON: {replies:#?}");
     assert_eq!(reply(&replies, 2)["error"]["code"], -32602, "unknown tool");
     assert_eq!(reply(&replies, 3)["error"]["code"], -32601, "unknown method");
     assert!(reply(&replies, 4)["error"]["code"].is_i64(), "a tools/call without a name");
