@@ -4,9 +4,12 @@
 use super::output::Style;
 use super::{CmdResult, Failure, Ui};
 use crate::agents::process;
+use crate::agents::Phase;
 use crate::model::names::escape_control;
 use crate::model::time::{format_duration, parse_duration};
-use crate::ops::agents::{AgentView, DispatchEvent, DispatchOptions, SpawnOptions, DEFAULT_GRACE};
+use crate::ops::agents::{
+    AgentState, AgentView, DispatchEvent, DispatchOptions, SpawnOptions, DEFAULT_GRACE,
+};
 use crate::ops::Context;
 use clap::Args;
 use std::io::{Read, Write};
@@ -124,12 +127,13 @@ pub fn ps(ctx: &Context, ui: &Ui) -> CmdResult {
             "SESSION", "TASK", "PID", "STATE", "RESTARTS", "UPTIME", "EXIT"
         );
         for a in &agents {
-            let state = match a.state.as_str() {
-                "running" => ui.paint(Style::Green, "running"),
-                "failed" | "lost" => ui.paint(Style::Red, &a.state),
-                s => s.to_string(),
+            let name = a.state.as_str();
+            let state = match a.state {
+                AgentState::Supervised(Phase::Running) => ui.paint(Style::Green, name),
+                AgentState::Supervised(Phase::Failed) | AgentState::Lost => ui.paint(Style::Red, name),
+                _ => name.to_string(),
             };
-            let pad = " ".repeat(10usize.saturating_sub(a.state.len()));
+            let pad = " ".repeat(10usize.saturating_sub(name.len()));
             out.push_str(&format!(
                 "{:<20} {:<12} {:>8} {state}{pad} {:>8} {:>8}  {}\n",
                 a.session,
@@ -145,8 +149,8 @@ pub fn ps(ctx: &Context, ui: &Ui) -> CmdResult {
 }
 
 fn exit_of(a: &AgentView) -> String {
-    match (&a.exit, a.state.as_str()) {
-        (_, "lost") => "supervisor gone".to_string(),
+    match (&a.exit, a.state) {
+        (_, AgentState::Lost) => "supervisor gone".to_string(),
         (Some(e), _) if !a.is_active() => e.describe(),
         _ => "-".to_string(),
     }
@@ -280,7 +284,9 @@ pub fn dispatch(ctx: &Context, ui: &Ui, a: DispatchArgs) -> CmdResult {
     let failed: Vec<String> = events
         .iter()
         .filter_map(|e| match e {
-            DispatchEvent::Finished { task: Some(task), state, .. } if state != "exited" => {
+            DispatchEvent::Finished { task: Some(task), state, .. }
+                if *state != AgentState::Supervised(Phase::Exited) =>
+            {
                 Some(task.clone())
             }
             _ => None,

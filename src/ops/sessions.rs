@@ -479,7 +479,7 @@ impl Context {
             return Err(Error::refused(format!("session {name} has already ended")));
         }
         // Never pull the worktree from under a running agent.
-        if let Some(agent) = self.list_agents().into_iter().find(|a| a.session == name && a.is_active()) {
+        if let Some(agent) = self.agent_view(&name).filter(|a| a.is_active()) {
             return Err(Error::refused(format!(
                 "agent {name} is {} in this session (pid {}): stop it first with `git orchestrate stop {name}`",
                 agent.state,

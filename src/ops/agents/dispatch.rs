@@ -8,7 +8,7 @@
 
 use super::super::tasks::{Finish, TaskFilter};
 use super::super::{Context, Error, Result};
-use super::{check_program, SpawnOptions, Spawned, MAX_RESTARTS};
+use super::{check_program, AgentState, SpawnOptions, Spawned, MAX_RESTARTS};
 use crate::model::names::validate_name;
 use crate::model::task::TaskStatus;
 use serde::Serialize;
@@ -47,7 +47,7 @@ pub enum DispatchEvent {
     Finished {
         session: String,
         task: Option<String>,
-        state: String,
+        state: AgentState,
         exit: Option<String>,
     },
 }
@@ -66,7 +66,7 @@ impl Context {
                     report(&DispatchEvent::Finished {
                         session: agent.session.clone(),
                         task: agent.task.clone(),
-                        state: agent.state.clone(),
+                        state: agent.state,
                         exit: agent.exit.map(|e| e.describe()),
                     });
                 }
@@ -139,7 +139,7 @@ impl Context {
     /// Agents of this repository running now (a lost one is not counted:
     /// nothing supervises it, and `ps` shows it).
     fn running_agents(&self) -> usize {
-        self.list_agents().iter().filter(|a| a.is_active() && a.state != "lost").count()
+        self.list_agents().iter().filter(|a| a.is_active() && a.state != AgentState::Lost).count()
     }
 
     /// Everything about the options that can be wrong, before any task is

@@ -67,9 +67,7 @@ pub struct AgentView {
     /// The agent's pid (also its process group).
     pub pid: Option<u32>,
     pub supervisor: u32,
-    /// The supervisor's phase, or `lost` when the supervisor died while it
-    /// should still be supervising.
-    pub state: String,
+    pub state: AgentState,
     pub restarts: u32,
     pub max_restarts: u32,
     pub started_at: Timestamp,
@@ -85,10 +83,43 @@ pub struct AgentView {
 }
 
 impl AgentView {
-    /// Not over: running, between runs, or lost (its supervisor died, so
-    /// it may still run unwatched).
     pub fn is_active(&self) -> bool {
-        matches!(self.state.as_str(), "starting" | "running" | "restarting" | "stopping" | "lost")
+        self.state.is_active()
+    }
+}
+
+/// What `ps` says of an agent: its supervisor's phase, or `lost` when the
+/// supervisor died while it should still be supervising.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentState {
+    Supervised(Phase),
+    Lost,
+}
+
+impl AgentState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentState::Supervised(phase) => phase.as_str(),
+            AgentState::Lost => "lost",
+        }
+    }
+
+    /// Not over: running, between runs, or lost (so it may still run,
+    /// unwatched).
+    pub fn is_active(self) -> bool {
+        !matches!(self, AgentState::Supervised(phase) if phase.is_over())
+    }
+}
+
+impl std::fmt::Display for AgentState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for AgentState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -228,7 +259,7 @@ impl Context {
         let holder = task.assignee.as_deref().filter(|h| *h != name);
         if let Some(holder) = holder.filter(|_| task.status == TaskStatus::Claimed) {
             // An agent of ours that is over still holds it: nobody will answer a message.
-            if self.list_agents().iter().any(|a| a.session == holder && !a.is_active()) {
+            if self.agent_view(holder).is_some_and(|a| !a.is_active()) {
                 return Err(Error::refused(format!(
                     "{id} is still held by {holder}, whose agent is over: spawn it again as {holder} \
                      (`git orchestrate spawn {holder} --task {id} -- ...`), or put it back with \
@@ -388,6 +419,13 @@ impl Context {
             .collect()
     }
 
+    /// Agent `name` as `ps` shows it, if one was spawned under that name.
+    pub fn agent_view(&self, name: &str) -> Option<AgentView> {
+        let dir = AgentDir::new(self.store.common_dir(), name);
+        let state = dir.read_state()?;
+        Some(view(&dir, state, self.now()))
+    }
+
     /// One agent, or an error naming the ones there are.
     pub fn agent(&self, name: &str) -> Result<(AgentDir, Option<State>)> {
         validate_session_name(name)?;
@@ -461,11 +499,9 @@ impl Context {
                 }
                 state.phase = Phase::Stopped;
                 state.stopped_by = Some(by);
-                state.ended_at = Some(self.now());
-                let _ = append_log(&dir, "--- stopped (its supervisor was gone)\n");
+                let _ = append_log(&dir, "--- its supervisor was gone: stopped here\n");
                 let spec = dir.read_spec().map_err(|e| agent_dir_failure(&dir, e))?;
-                supervise::record_outcome(&spec, &state, &dir);
-                dir.write_state(&state).map_err(|e| agent_dir_failure(&dir, e))?;
+                let state = supervise::conclude(&supervise::agent_context(&spec)?, &spec, &dir, state)?;
                 return Ok(view(&dir, state, self.now()));
             }
             if Instant::now() > deadline {
@@ -497,7 +533,7 @@ fn view(dir: &AgentDir, state: State, now: Timestamp) -> AgentView {
         task: state.task,
         pid: state.agent.map(|a| a.pid),
         supervisor: state.supervisor.pid,
-        state: if lost { "lost".to_string() } else { state.phase.as_str().to_string() },
+        state: if lost { AgentState::Lost } else { AgentState::Supervised(state.phase) },
         restarts: state.restarts,
         max_restarts: state.max_restarts,
         started_at: state.started_at,

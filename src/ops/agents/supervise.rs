@@ -123,14 +123,23 @@ pub fn supervise(dir: &Path) -> Result<()> {
         );
         pause(&dir, delay);
     }
+    conclude(&ctx, &spec, &dir, state)?;
+    Ok(())
+}
+
+/// Ends an agent's account once its final phase is known: notes it in the
+/// log, records the outcome, then writes the final state. The outcome goes
+/// to the refs before the state says "over", so whoever sees the agent
+/// over (dispatch) also sees its task finished. `ctx` acts as the agent.
+pub(super) fn conclude(ctx: &Context, spec: &Spec, dir: &AgentDir, mut state: State) -> Result<State> {
     state.ended_at = Some(ctx.now());
     let exit = state.exit.map(|e| e.describe()).unwrap_or_else(|| "never started".into());
-    let _ = append_log(&dir, &format!("--- {}: {exit}\n", state.phase.as_str()));
-    // The outcome goes to the refs before the state says "over", so whoever
-    // sees the agent over (dispatch) also sees its task finished.
-    record_outcome(&spec, &state, &dir);
-    dir.write_state(&state).map_err(|e| agent_dir_failure(&dir, e))?;
-    Ok(())
+    let _ = append_log(dir, &format!("--- {}: {exit}\n", state.phase.as_str()));
+    if let Err(e) = record_outcome(ctx, spec, &state, dir) {
+        eprintln!("git-orchestrate: could not record how agent {} ended: {e}", spec.name);
+    }
+    dir.write_state(&state).map_err(|e| agent_dir_failure(dir, e))?;
+    Ok(state)
 }
 
 /// Waits for the run to end, heartbeating for the session meanwhile, and
@@ -307,7 +316,7 @@ fn keep_lock_from_agent() {
 }
 
 /// A context acting as the agent's session.
-fn agent_context(spec: &Spec) -> Result<Context> {
+pub(super) fn agent_context(spec: &Spec) -> Result<Context> {
     let at = if spec.worktree.exists() { &spec.worktree } else { &spec.repo };
     let store = Store::open(at)?;
     Context::new(store, Some(spec.name.clone()))
@@ -315,15 +324,8 @@ fn agent_context(spec: &Spec) -> Result<Context> {
 
 /// Records how the agent ended: on the task (done, failed with the log's
 /// tail, or a note that it was stopped), on the session, and in a message
-/// to the spawner. Best effort: problems go to stderr (the log).
-pub(super) fn record_outcome(spec: &Spec, state: &State, dir: &AgentDir) {
-    if let Err(e) = try_record_outcome(spec, state, dir) {
-        eprintln!("git-orchestrate: could not record how agent {} ended: {e}", spec.name);
-    }
-}
-
-fn try_record_outcome(spec: &Spec, state: &State, dir: &AgentDir) -> Result<()> {
-    let ctx = agent_context(spec)?;
+/// to the spawner.
+fn record_outcome(ctx: &Context, spec: &Spec, state: &State, dir: &AgentDir) -> Result<()> {
     let name = &spec.name;
     let exit = state.exit.map(|e| e.describe()).unwrap_or_else(|| "never started".into());
     let restarts = match state.restarts {
