@@ -33,35 +33,35 @@ impl Context {
         let mut patterns = Vec::new();
         let mut owners = std::collections::HashMap::new();
         for target in targets {
-            if self.session().is_none() {
-                let path = match target {
-                    Target::File(p) | Target::Path(p) => p,
-                };
-                if let (Ok(rel), Some(owner)) = (
-                    self.relative_path(&path.to_string_lossy()),
-                    self.worktree_owner(&path.to_string_lossy()),
-                ) {
-                    owners.insert(rel, owner);
-                }
-            }
-            match target {
-                Target::File(path) => {
-                    if let Some(rel) = self.inside_repository(path)? {
-                        files.push(rel);
-                    }
-                }
-                Target::Path(path) => {
-                    if let Some(rel) = self.inside_repository(path)? {
-                        // A word that is no valid pattern (`a[`) is the file it names.
-                        match self.check_pattern(&path.to_string_lossy()) {
-                            Ok(pattern) => patterns.push(pattern),
-                            Err(Error::Invalid(_)) => files.push(rel),
-                            Err(e) => return Err(e),
-                        }
-                    } else if self.is_repository_top(path)? {
+            let (path, exact) = match target {
+                Target::File(path) => (path, true),
+                Target::Path(path) => (path, false),
+            };
+            let input = path.to_string_lossy();
+            let at = match self.locate(&input) {
+                Ok(at) => at,
+                // Outside the repository, or its top (which a shell command
+                // like `rm -rf .` may name as a whole).
+                Err(Error::Invalid(_)) => {
+                    if !exact && self.is_repository_top(path)? {
                         patterns.push(crate::model::claim::ClaimPattern::parse("**")?);
                     }
+                    continue;
                 }
+                Err(e) => return Err(e),
+            };
+            if let (None, Some(owner)) = (self.session(), at.owner()) {
+                owners.insert(at.rel.clone(), owner.to_string());
+            }
+            if exact {
+                files.push(at.rel);
+                continue;
+            }
+            // A word that is no valid pattern (`a[`) is the file it names.
+            match self.check_pattern_at(&at, &input) {
+                Ok(pattern) => patterns.push(pattern),
+                Err(Error::Invalid(_)) => files.push(at.rel),
+                Err(e) => return Err(e),
             }
         }
         if files.is_empty() && patterns.is_empty() {
@@ -72,18 +72,12 @@ impl Context {
         Ok(conflicts)
     }
 
-    /// `path` relative to the repository's top, or `None` when it is
-    /// outside (or is the top itself).
-    fn inside_repository(&self, path: &Path) -> Result<Option<String>> {
-        match self.relative_path(&path.to_string_lossy()) {
-            Ok(rel) => Ok(Some(rel)),
-            Err(Error::Invalid(_)) => Ok(None),
+    fn is_repository_top(&self, path: &Path) -> Result<bool> {
+        match self.relative_path(&path.join("x").to_string_lossy()) {
+            Ok(rel) => Ok(rel == "x"),
+            Err(Error::Invalid(_)) => Ok(false),
             Err(e) => Err(e),
         }
-    }
-
-    fn is_repository_top(&self, path: &Path) -> Result<bool> {
-        Ok(self.inside_repository(&path.join("x"))?.as_deref() == Some("x"))
     }
 
     /// Makes sure the acting session is registered and active (a session

@@ -350,30 +350,35 @@ impl Context {
     /// (never as a glob, whatever characters its name has), an existing or
     /// `/`-ended folder as everything under it, anything else as a pattern.
     pub(crate) fn check_pattern(&self, input: &str) -> Result<ClaimPattern> {
-        let rel = self.relative_path(input)?;
-        let on_disk = self.store.repository().workdir().map(|top| top.join(&rel));
-        match on_disk {
-            Some(p) if p.is_file() => Ok(ClaimPattern::for_file(&rel)?),
-            Some(p) if p.is_dir() && !rel.ends_with('/') => Ok(ClaimPattern::parse(&format!("{rel}/"))?),
-            _ => self.pattern_for(input),
+        self.check_pattern_at(&self.locate(input)?, input)
+    }
+
+    /// [`Context::check_pattern`] of a path already located.
+    pub(crate) fn check_pattern_at(&self, at: &Located<'_>, input: &str) -> Result<ClaimPattern> {
+        match at.on_disk() {
+            Some(p) if p.is_dir() => Ok(ClaimPattern::parse(&format!("{}/", at.rel))?),
+            _ => self.pattern_at(at, input),
         }
     }
 
     /// A claim pattern from user input, relative to the current directory.
-    /// An existing file is claimed exactly as named, whatever characters its
-    /// name has (`app/[id]/page.tsx` is a file, not a glob).
     fn pattern_for(&self, input: &str) -> Result<ClaimPattern> {
-        let rel = self.relative_path(input)?;
-        let workdir = self.store.repository().workdir();
-        if workdir.is_some_and(|top| top.join(&rel).is_file()) {
-            return Ok(ClaimPattern::for_file(&rel)?);
+        self.pattern_at(&self.locate(input)?, input)
+    }
+
+    /// An existing file is claimed exactly as named, whatever characters
+    /// its name has (`app/[id]/page.tsx` is a file, not a glob). A folder,
+    /// however it is written (`src/`, `src`, `src/.`, `.` in it), is claimed
+    /// with everything under it.
+    fn pattern_at(&self, at: &Located<'_>, input: &str) -> Result<ClaimPattern> {
+        let on_disk = at.on_disk();
+        if on_disk.as_ref().is_some_and(|p| p.is_file()) {
+            return Ok(ClaimPattern::for_file(&at.rel)?);
         }
-        // A folder, however it is written (`src/`, `src`, `src/.`, `.` in
-        // it), is claimed with everything under it.
         let named_dir = input.ends_with('/') || input == "." || input.ends_with("/.");
-        let existing_dir = self.store.repository().workdir().is_some_and(|top| top.join(&rel).is_dir());
-        let dir = named_dir || (existing_dir && !rel.contains(['*', '?', '[']));
-        let mut rel = rel;
+        let existing_dir = on_disk.is_some_and(|p| p.is_dir());
+        let dir = named_dir || (existing_dir && !at.rel.contains(['*', '?', '[']));
+        let mut rel = at.rel.clone();
         if dir && !rel.ends_with('/') {
             rel.push('/');
         }
@@ -384,13 +389,7 @@ impl Context {
     /// current directory) into one relative to the repository's top, without
     /// touching the file system: it may be a glob or not exist yet.
     pub(crate) fn relative_path(&self, input: &str) -> Result<String> {
-        self.locate(input).map(|(rel, _)| rel)
-    }
-
-    /// The session whose worktree `input` lies in, if it lies in one that
-    /// `session start` made: the agent editing there is that session.
-    pub(crate) fn worktree_owner(&self, input: &str) -> Option<String> {
-        self.locate(input).ok().and_then(|(_, owner)| owner)
+        self.locate(input).map(|at| at.rel)
     }
 
     /// Every working tree of the repository: the main one and each linked
@@ -400,7 +399,7 @@ impl Context {
         self.worktrees.get_or_init(|| {
             let repo = self.store.repository();
             let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
-            let mut trees = vec![WorkTree { top: canonical(&self.store.main_root()), session: None }];
+            let mut trees = vec![WorkTree::new(canonical(&self.store.main_root()), None)];
             let names: Option<Vec<String>> = repo
                 .worktrees()
                 .ok()
@@ -421,24 +420,26 @@ impl Context {
                     .ok()
                     .map(|s| s.trim().to_string())
                     .filter(|s| !s.is_empty());
-                trees.push(WorkTree { top, session });
+                trees.push(WorkTree::new(top, session));
             }
-            trees.sort_by_key(|t| std::cmp::Reverse(t.top.components().count()));
+            trees.sort_by_key(|t| std::cmp::Reverse(t.parts.len()));
             trees
         })
     }
 
-    /// `input` relative to the top of the working tree it lies in, and
-    /// that worktree's session. Claims are repository-relative, so
+    /// `input` relative to the top of the working tree it lies in, with
+    /// that tree and its session. Claims are repository-relative, so
     /// `src/a.rs` is the same path in every worktree.
-    fn locate(&self, input: &str) -> Result<(String, Option<String>)> {
+    pub(crate) fn locate(&self, input: &str) -> Result<Located<'_>> {
         let outside = || {
             Error::Invalid(Invalid(format!(
                 "'{}' is outside the repository: give paths inside it (relative to the current folder, or absolute)",
                 crate::model::names::escape_control(input)
             )))
         };
-        let Some(top) = self.store.repository().workdir() else { return Ok((input.to_string(), None)) };
+        let Some(top) = self.store.repository().workdir() else {
+            return Ok(Located { rel: input.to_string(), tree: None });
+        };
         let top = top.canonicalize().unwrap_or_else(|_| top.to_path_buf());
         let cwd =
             std::env::current_dir().ok().and_then(|c| c.canonicalize().ok()).unwrap_or_else(|| top.clone());
@@ -455,27 +456,18 @@ impl Context {
                 Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
             }
         }
-        let names = |top: &Path| -> Vec<String> {
-            top.components()
-                .filter_map(|c| match c {
-                    Component::Normal(p) => Some(p.to_string_lossy().into_owned()),
-                    _ => None,
-                })
-                .collect()
-        };
-        let (top_parts, owner) = self
+        let tree = self
             .worktrees()
             .iter()
-            .map(|t| (names(&t.top), &t.session))
-            .find(|(top, _)| parts.len() >= top.len() && parts[..top.len()] == top[..])
+            .find(|t| parts.len() >= t.parts.len() && parts[..t.parts.len()] == t.parts[..])
             .ok_or_else(outside)?;
-        let rel = parts[top_parts.len()..].join("/");
+        let rel = parts[tree.parts.len()..].join("/");
         if rel.is_empty() {
             return Err(Error::invalid(format!(
                 "'{input}' is the whole repository: claim a folder or files in it (for example src/), or '**' for everything"
             )));
         }
-        Ok((rel, owner.clone()))
+        Ok(Located { rel, tree: Some(tree) })
     }
 }
 
@@ -483,7 +475,42 @@ impl Context {
 #[derive(Debug, Clone)]
 pub(crate) struct WorkTree {
     top: PathBuf,
+    /// The names that make up `top`, to compare paths with.
+    parts: Vec<String>,
     session: Option<String>,
+}
+
+impl WorkTree {
+    fn new(top: PathBuf, session: Option<String>) -> WorkTree {
+        let parts = top
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(p) => Some(p.to_string_lossy().into_owned()),
+                _ => None,
+            })
+            .collect();
+        WorkTree { top, parts, session }
+    }
+}
+
+/// A path the user named, found in a working tree of the repository.
+pub(crate) struct Located<'a> {
+    /// Relative to the top of its working tree (and so of every one).
+    pub rel: String,
+    tree: Option<&'a WorkTree>,
+}
+
+impl Located<'_> {
+    /// The session whose worktree the path lies in, if `session start`
+    /// made it: the agent editing there is that session.
+    pub fn owner(&self) -> Option<&str> {
+        self.tree.and_then(|t| t.session.as_deref())
+    }
+
+    /// Where it is on disk.
+    fn on_disk(&self) -> Option<PathBuf> {
+        self.tree.map(|t| t.top.join(&self.rel))
+    }
 }
 
 /// Resolves symbolic links in the longest part of `path` that exists (the
