@@ -6,9 +6,7 @@ mod common;
 
 use common::{Repo, Run, BIN};
 use serde_json::{json, Value};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 fn fixture(agent: &str, name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -21,22 +19,11 @@ fn fixture(agent: &str, name: &str) -> String {
 /// Pipes `payload` to the hook, run from `dir` (the payload names its own cwd).
 fn hook_raw(repo: &Repo, agent: &str, event: &str, payload: &str, dir: &Path, session: Option<&str>) -> Run {
     let mut cmd = repo.command(BIN);
-    cmd.current_dir(dir)
-        .args(["hook", agent, event])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.current_dir(dir).args(["hook", agent, event]);
     if let Some(s) = session {
         cmd.env("ORCHESTRATE_SESSION", s);
     }
-    let mut child = cmd.spawn().unwrap();
-    child.stdin.take().unwrap().write_all(payload.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::with_input(&mut cmd, payload.as_bytes())
 }
 
 /// The fixture with `__REPO__` set to `root`, piped to the hook.
@@ -154,20 +141,8 @@ fn expired_and_shared_claims_and_stale_holders_do_not_deny() {
     cmd.args(["hook", "claude", "PreToolUse"])
         .env("ORCHESTRATE_SESSION", "bob")
         .env("ORCHESTRATE_NOW", later);
-    let run = pipe(cmd, &payload);
+    let run = Run::with_input(&mut cmd, payload.as_bytes());
     assert_allowed(&run);
-}
-
-fn pipe(mut cmd: std::process::Command, payload: &str) -> Run {
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    child.stdin.take().unwrap().write_all(payload.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
 }
 
 #[test]

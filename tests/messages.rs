@@ -70,16 +70,21 @@ fn replies_thread_and_bodies_come_from_stdin() {
     sessions(&repo, &[("alice", None), ("bob", None)]);
     let question = repo.json_as("alice", &["send", "bob", "which port?"]);
     let id = question["id"].as_str().unwrap();
-    let mut child = repo
-        .command(common::BIN)
-        .args(["--json", "--session", "bob", "send", "alice", "re: which port?", "-", "--reply-to", id])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"8080, see config/dev.toml\n").unwrap();
-    assert!(child.wait_with_output().unwrap().status.success());
+    let sent = common::Run::with_input(
+        repo.command(common::BIN).args([
+            "--json",
+            "--session",
+            "bob",
+            "send",
+            "alice",
+            "re: which port?",
+            "-",
+            "--reply-to",
+            id,
+        ]),
+        b"8080, see config/dev.toml\n",
+    );
+    assert_eq!(sent.code, 0, "{sent:?}");
     let answer = repo.json_as("alice", &["inbox"]);
     assert_eq!(answer[0]["reply_to"], id);
     assert_eq!(answer[0]["body"], "8080, see config/dev.toml\n");

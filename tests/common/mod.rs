@@ -38,6 +38,16 @@ impl Run {
         Run::from(cmd.output().unwrap())
     }
 
+    /// Runs a prepared command with `input` on its stdin.
+    pub fn with_input(cmd: &mut Command, input: &[u8]) -> Run {
+        use std::io::Write;
+        use std::process::Stdio;
+        let mut child =
+            cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        Run::from(child.wait_with_output().unwrap())
+    }
+
     fn from(out: Output) -> Run {
         Run {
             code: out.status.code().unwrap_or(-1),
