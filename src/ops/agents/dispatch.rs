@@ -81,16 +81,17 @@ impl Context {
                 if !wanted || skipped.contains(&id) {
                     continue;
                 }
-                if opts.command.is_empty()
-                    && opts.agent.is_none()
-                    && task.role.as_deref().and_then(|r| self.role_agent(r)).is_none()
-                {
-                    let role = task.role.as_deref().unwrap_or("none");
-                    let reason = format!(
-                        "no agent for role {role}: set `git config orchestrate.role.{role}.agent <preset>`, or run \
-                         dispatch with --agent PRESET"
-                    );
-                    report(&DispatchEvent::Skipped { task: id.clone(), reason });
+                let spawn = SpawnOptions {
+                    name: agent_name(task.role.as_deref(), &id),
+                    task: Some(id.clone()),
+                    restarts: opts.restarts,
+                    agent: opts.agent.clone(),
+                    command: opts.command.clone(),
+                    ..SpawnOptions::default()
+                };
+                // Nothing to run it with: say so once, leave it for a human.
+                if let Err(e) = self.preset_for(&spawn, task.role.as_deref()) {
+                    report(&DispatchEvent::Skipped { task: id.clone(), reason: e.to_string() });
                     skipped.insert(id);
                     continue;
                 }
@@ -102,20 +103,12 @@ impl Context {
                     full = true;
                     break;
                 }
-                let name = agent_name(task.role.as_deref(), &id);
+                let name = spawn.name.clone();
                 match self.claim_open_task_as(&name, &id) {
                     Ok(_) => {}
                     Err(Error::Refused(_)) => continue, // another dispatcher was first
                     Err(e) => return Err(e),
                 }
-                let spawn = SpawnOptions {
-                    name: name.clone(),
-                    task: Some(id.clone()),
-                    restarts: opts.restarts,
-                    agent: opts.agent.clone(),
-                    command: opts.command.clone(),
-                    ..SpawnOptions::default()
-                };
                 match self.spawn(spawn) {
                     Ok(spawned) => {
                         mine.insert(name);
@@ -151,27 +144,19 @@ impl Context {
         if opts.restarts > MAX_RESTARTS {
             return Err(Error::invalid(format!("--restart {}: at most {MAX_RESTARTS}", opts.restarts)));
         }
-        if opts.agent.is_some() && !opts.command.is_empty() {
-            return Err(Error::invalid("give either --agent PRESET or a command after `--`, not both"));
-        }
-        if let Some(preset) = &opts.agent {
-            self.preset(preset)?;
-        }
         if let Some(program) = opts.command.first() {
             check_program(program)?;
         }
         self.backoff()?;
+        // What each role would run (or the one preset or command for all).
+        let probe =
+            SpawnOptions { agent: opts.agent.clone(), command: opts.command.clone(), ..Default::default() };
+        if opts.agent.is_some() || !opts.command.is_empty() {
+            self.preset_for(&probe, None)?;
+        }
         for role in &opts.roles {
             validate_name("role", role)?;
-            if opts.command.is_empty() && opts.agent.is_none() {
-                let preset = self.role_agent(role).ok_or_else(|| {
-                    Error::invalid(format!(
-                        "no agent for role {role}: set `git config orchestrate.role.{role}.agent <preset>`, \
-                         or give --agent PRESET or a command after `--`"
-                    ))
-                })?;
-                self.preset(&preset)?;
-            }
+            self.preset_for(&probe, Some(role))?;
         }
         Ok(())
     }
