@@ -72,11 +72,9 @@ pub fn supervise(dir: &Path) -> Result<()> {
         }
         let exit = match start(&spec, &dir) {
             Ok(mut run) => {
-                state.agent = Some(run.proc());
-                state.run_started_at = Some(ctx.now());
-                state.phase = Phase::Running;
-                dir.write_state(&state).map_err(|e| agent_dir_failure(&dir, e))?;
-                // Once it runs (so spawn, waiting for this, returns sooner).
+                // Once it has started (so it does not wait on the write),
+                // but before the state says so: when spawn returns, the
+                // session already says what it is doing.
                 if std::mem::take(&mut first_run) {
                     let doing: String =
                         format!("agent: {}", spec.display).chars().take(MAX_DOING_CHARS).collect();
@@ -84,6 +82,10 @@ pub fn supervise(dir: &Path) -> Result<()> {
                         let _ = append_log(&dir, &format!("--- supervisor: heartbeat failed: {e}\n"));
                     }
                 }
+                state.agent = Some(run.proc());
+                state.run_started_at = Some(ctx.now());
+                state.phase = Phase::Running;
+                dir.write_state(&state).map_err(|e| agent_dir_failure(&dir, e))?;
                 let exit = watch(&ctx, &mut run, &dir);
                 end_leftovers(&run, &dir);
                 exit
