@@ -33,4 +33,5 @@ pub mod mcp;
 pub mod model;
 pub mod ops;
 pub mod store;
+pub mod web;
 pub mod worktree;
