@@ -13,7 +13,7 @@ use crate::model::message::{
 };
 use crate::model::session::Session;
 use crate::model::FORMAT;
-use crate::store::{refs, Change, Document, Event, Expected, StoreError};
+use crate::store::{refs, Change, Document, Event, StoreError};
 use git2::Oid;
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -210,21 +210,17 @@ impl Context {
 
     /// Moves the read cursor forward to `head`, never backwards: if another
     /// process of the same session moved it meanwhile, the furthest wins.
-    fn advance_cursor(&self, me: &str, mailbox: &str, mut cursor: Option<Oid>, head: Oid) -> Result<()> {
-        let name = refs::read_cursor(me, mailbox);
-        for _ in 0..50 {
-            if let Some(current) = cursor {
-                if current == head || self.store.is_descendant(current, head)? {
-                    return Ok(());
-                }
-            }
-            let expected = cursor.map_or(Expected::Absent, Expected::At);
-            if self.store.move_ref(&name, head, expected, &format!("read {mailbox} by {me}"))?.is_none() {
-                return Ok(());
-            }
-            cursor = self.store.head(&name)?;
+    fn advance_cursor(&self, me: &str, mailbox: &str, cursor: Option<Oid>, head: Oid) -> Result<()> {
+        if cursor == Some(head) {
+            return Ok(());
         }
-        Err(Error::Store(StoreError::Contended { refname: name, attempts: 50, elapsed: Duration::ZERO }))
+        let name = refs::read_cursor(me, mailbox);
+        self.store.move_pointer(&name, &format!("read {mailbox} by {me}"), |current| {
+            Ok::<_, Error>(match current {
+                Some(current) if current == head || self.store.is_descendant(current, head)? => None,
+                _ => Some(head),
+            })
+        })
     }
 
     fn wait_for_unread(&self, me: &str, boxes: &[String], limit: Option<Duration>) -> Result<()> {

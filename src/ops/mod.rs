@@ -131,6 +131,7 @@ impl Context {
             ),
             Err(_) => None,
         };
+        store.pin_clock(pinned_now);
         Ok(Context {
             store,
             session,

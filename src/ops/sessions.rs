@@ -414,28 +414,39 @@ impl Context {
 
     /// Refreshes the acting session's heartbeat if it is older than the
     /// heartbeat interval: every command a session runs keeps it live, at
-    /// most one write per interval. Best effort: a failure here never fails
-    /// the command.
+    /// most one write per interval. It never fails the command, but it is
+    /// never silent either: a heartbeat or claim renewal that could not be
+    /// written is said on stderr, since a session that believes it is live
+    /// while others see it stale loses its claims to them.
     pub fn touch(&self) {
-        let Some(me) = self.session().map(str::to_string) else { return };
+        if let Err(e) = self.try_touch() {
+            let me = self.session().unwrap_or("?");
+            eprintln!(
+                "warning: session {me}: the heartbeat (or claim renewal) was not recorded: {}",
+                e.message()
+            );
+        }
+    }
+
+    /// [`Context::touch`], saying what went wrong.
+    pub fn try_touch(&self) -> Result<()> {
+        let Some(me) = self.session().map(str::to_string) else { return Ok(()) };
         let now = self.now();
         let due =
             |s: &Session| s.status == SessionStatus::Active && now - s.heartbeat_at >= heartbeat_interval();
-        match self.session_snapshot_get(&me) {
-            Ok(Some(s)) if due(&s) => {}
-            _ => return,
+        match self.session_snapshot_get(&me)? {
+            Some(s) if due(&s) => {}
+            _ => return Ok(()),
         }
-        let beat = self.update_session(&me, "heartbeat", |s| {
+        self.update_session(&me, "heartbeat", |s| {
             if !due(s) {
                 return false;
             }
             s.heartbeat_at = now;
             true
-        });
+        })?;
         // Activity renews the session's claims too.
-        if beat.is_ok() {
-            let _ = self.renew_claims_of(&me);
-        }
+        self.renew_claims_of(&me)
     }
 
     /// Changes one session document; `edit` returns false for "no change".

@@ -26,10 +26,22 @@ pub enum StoreError {
     Contended { refname: String, attempts: u32, elapsed: Duration },
 
     #[error(
-        "{lock} has been held for {held:?}: a git or git-orchestrate process that died left it behind; \
-         if none is running, remove that file and try again"
+        "{lock} was left {age} ago by a writer that died, and cannot be removed ({source}); \
+         remove it by hand (`rm {lock}`) and try again"
     )]
-    StaleLock { lock: PathBuf, held: Duration },
+    StaleLock {
+        lock: PathBuf,
+        /// How long ago the lock file was last written, from its mtime.
+        age: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(
+        "waited {waited:?} for the other writers of this collection (queued on {lock}); one of them is stuck \
+         or stopped: find it with `fuser {lock}` (or `lsof`), let it finish, and try again"
+    )]
+    QueueTimeout { lock: PathBuf, waited: Duration },
 
     #[error("git: {action}: {source}")]
     Git {
