@@ -11,7 +11,7 @@ use super::{Context, Error, Result};
 use crate::model::message::{
     validate_body, validate_message_id, validate_subject, Message, MessageKind, Recipient,
 };
-use crate::model::session::Session;
+use crate::model::session::{session_path, Session};
 use crate::model::FORMAT;
 use crate::store::{refs, Change, Document, Event, StoreError};
 use git2::Oid;
@@ -103,9 +103,10 @@ impl Context {
         };
         match recipient {
             Recipient::All => Ok(()),
-            Recipient::Session(name) => match sessions()?.iter().any(|s| &s.name == name) {
-                true => Ok(()),
-                false => Err(Error::invalid(format!(
+            // A session whose document is corrupt exists: say so, not "no session".
+            Recipient::Session(name) => match self.store.snapshot(refs::SESSIONS)?.get::<Session>(&session_path(name))? {
+                Some(_) => Ok(()),
+                None => Err(Error::invalid(format!(
                     "no session named {name}: see `git orchestrate session list --all` (or send to all or role:<r>)"
                 ))),
             },

@@ -509,7 +509,19 @@ impl Context {
             }
         }
         let released_tasks = self.release_tasks_of(&name)?;
-        let released_claims = self.release_all_claims_of(&name)?;
+        // A corrupt claims table must not keep a session from ending: its
+        // claims bind nobody once it has ended, and the table is named.
+        let released_claims = match self.release_all_claims_of(&name) {
+            Ok(n) => n,
+            Err(Error::Store(StoreError::Corrupt { refname, path, reason })) => {
+                saved.notes.push(format!(
+                    "the claims of {name} were not released: {}; they bind nobody now that it has ended",
+                    Corrupt { refname, path, reason }
+                ));
+                0
+            }
+            Err(e) => return Err(e),
+        };
         let now = self.now();
         let session = self.store.update(refs::SESSIONS, |snap| {
             let mut s = snap.get::<Session>(&session_path(&name))?.ok_or_else(|| unknown_session(&name))?;

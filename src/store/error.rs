@@ -18,7 +18,8 @@ pub enum StoreError {
     NewerFormat { refname: String, found: u32, supported: u32 },
 
     #[error(
-        "{refname}:{path} is not a valid document: {reason} (inspect it with `git show {refname}:{path}`)"
+        "{refname}:{path} is corrupt ({reason}); inspect it with `git show {refname}:{path}`, and move it \
+         aside with `git orchestrate doctor --repair` so the rest works again"
     )]
     Corrupt { refname: String, path: String, reason: String },
 
@@ -82,6 +83,6 @@ impl From<Corrupt> for StoreError {
 
 impl std::fmt::Display for Corrupt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{} is not a valid document: {}", self.refname, self.path, self.reason)
+        write!(f, "{}:{} is corrupt: {}", self.refname, self.path, self.reason)
     }
 }
