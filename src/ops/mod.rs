@@ -11,6 +11,7 @@ pub mod agent_hooks;
 pub mod agents;
 pub mod board;
 pub mod claims;
+pub mod doctor;
 pub mod hooks;
 pub mod log;
 pub mod messages;

@@ -281,6 +281,12 @@ impl Context {
     /// `orchestrate.worktreeRoot/<name>`, or `<repo>.worktrees/<name>` beside
     /// the repository.
     fn worktree_path(&self, name: &str) -> Result<PathBuf> {
+        Ok(lexically_normal(&self.worktree_root()?.join(name)))
+    }
+
+    /// The folder session worktrees are made in (`orchestrate.worktreeRoot`,
+    /// else `<repo>.worktrees` beside the main worktree).
+    pub(crate) fn worktree_root(&self) -> Result<PathBuf> {
         let root = match self.store.config_string("orchestrate.worktreeRoot") {
             Some(configured) => {
                 let p = PathBuf::from(configured);
@@ -297,7 +303,7 @@ impl Context {
                 main.with_file_name(folder)
             }
         };
-        Ok(lexically_normal(&root.join(name)))
+        Ok(lexically_normal(&root))
     }
 
     pub fn list_sessions(&self, include_ended: bool) -> Result<(Vec<SessionView>, Vec<Corrupt>)> {

@@ -531,6 +531,13 @@ impl Store {
         }
     }
 
+    /// Removes `<ref>.lock` if it was left by a writer that died, as the
+    /// next writer would (`doctor --repair`). Returns whether it did.
+    pub fn heal_stale_lock(&self, refname: &str) -> Result<bool, StoreError> {
+        let _turn = self.queue.wait_turn(self.common_dir(), refname)?;
+        self.heal_ref_lock(refname)
+    }
+
     /// Removes `<ref>.lock` if it was left by a writer that died (see
     /// [`STALE_REF_LOCK`]); the caller holds the ref's place in the queue.
     /// Says so on stderr and records it on the `meta` chain, so `log` shows
