@@ -29,13 +29,13 @@ const EXTRA: &str = r#".SH "EXIT STATUS"
 done
 .TP
 1
-refused by coordination: held by another session, nothing ready, a check failed, uncommitted work; the reason is on stderr
+refused by coordination: held by another session, nothing ready, a check failed, uncommitted work; the reason is on stderr (with --json, as {"error":{"kind":"refused","reason":...}} on stdout); doctor: problems left
 .TP
 2
 bad input or usage; nothing was changed
 .TP
 3
-failure: not a repository, a corrupt document, a newer storage format, a git error
+failure: not a repository, a corrupt document (doctor --repair moves it aside), a newer storage format, a lock that cannot be removed, a git error
 .SH ENVIRONMENT
 .TP
 ORCHESTRATE_SESSION

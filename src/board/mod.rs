@@ -20,6 +20,17 @@ pub struct Board {
     pub in_progress: Vec<TaskRow>,
     pub claims: Vec<ClaimRow>,
     pub messages: Vec<MessageRow>,
+    /// Documents that could not be read: the sections that need them show
+    /// what they could, and the board names each one.
+    pub unreadable: Vec<UnreadableRow>,
+}
+
+/// A stored document that could not be read, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnreadableRow {
+    /// `<ref>:<path>`, as `git show` takes it.
+    pub document: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -196,6 +207,15 @@ impl Board {
                 ));
             }
         }
+        if !self.unreadable.is_empty() {
+            out.push_str(&format!("\n{}\n", style.paint("31", &head("UNREADABLE"))));
+            for u in &self.unreadable {
+                out.push_str(&format!("  {} is corrupt: {}\n", u.document, text(&u.reason)));
+            }
+            out.push_str(
+                "  what they hold is missing above; `git orchestrate doctor --repair` moves them aside\n",
+            );
+        }
         out
     }
 
@@ -282,6 +302,12 @@ impl Board {
                     m.kind,
                     cell(&m.subject)
                 ));
+            }
+        }
+        if !self.unreadable.is_empty() {
+            out.push_str("\n## Unreadable documents\n\n");
+            for u in &self.unreadable {
+                out.push_str(&format!("- `{}` is corrupt: {}\n", u.document, cell(&u.reason)));
             }
         }
         out

@@ -9,6 +9,7 @@ mod agent_hook;
 mod agents;
 mod board;
 mod claim;
+mod doctor;
 mod hooks;
 mod init;
 mod integrate;
@@ -70,6 +71,8 @@ pub enum Command {
     Inbox(message::InboxArgs),
     /// Every event of every collection in one timeline, newest first
     Log(log::LogArgs),
+    /// Check the coordination state for damage; --repair fixes what is safe (exit 1: problems left)
+    Doctor(doctor::DoctorArgs),
     /// Install, remove or inspect the git hooks (commit trailers, claim guard)
     #[command(subcommand)]
     Hooks(hooks::HooksCommand),
@@ -239,6 +242,7 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Send(args) => message::send(&ctx, ui, args),
         Command::Inbox(args) => message::inbox(&ctx, ui, args),
         Command::Log(args) => log::run(&ctx, ui, args),
+        Command::Doctor(args) => doctor::run(&ctx, ui, args),
         Command::Hooks(cmd) => hooks::hooks(&ctx, ui, cmd),
         Command::Hook(args) => hooks::hook(&ctx, ui, args),
         Command::Spawn(args) => agents::spawn(&ctx, ui, args),

@@ -90,7 +90,7 @@ pub fn run(ctx: &Context, ui: &Ui, command: SessionCommand) -> CmdResult {
         SessionCommand::List(a) => {
             let (sessions, corrupt) = ctx.list_sessions(a.all)?;
             for c in &corrupt {
-                ui.warn(&format!("skipped {c}"));
+                ui.warn(&format!("skipped {c} (`git orchestrate doctor --repair` moves it aside)"));
             }
             ui.emit(&sessions, || render_list(ctx, ui, &sessions))
         }

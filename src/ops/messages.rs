@@ -11,9 +11,9 @@ use super::{Context, Error, Result};
 use crate::model::message::{
     validate_body, validate_message_id, validate_subject, Message, MessageKind, Recipient,
 };
-use crate::model::session::Session;
+use crate::model::session::{session_path, Session};
 use crate::model::FORMAT;
-use crate::store::{refs, Change, Document, Event, Expected, StoreError};
+use crate::store::{refs, Change, Document, Event, StoreError};
 use git2::Oid;
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -103,9 +103,10 @@ impl Context {
         };
         match recipient {
             Recipient::All => Ok(()),
-            Recipient::Session(name) => match sessions()?.iter().any(|s| &s.name == name) {
-                true => Ok(()),
-                false => Err(Error::invalid(format!(
+            // A session whose document is corrupt exists: say so, not "no session".
+            Recipient::Session(name) => match self.store.snapshot(refs::SESSIONS)?.get::<Session>(&session_path(name))? {
+                Some(_) => Ok(()),
+                None => Err(Error::invalid(format!(
                     "no session named {name}: see `git orchestrate session list --all` (or send to all or role:<r>)"
                 ))),
             },
@@ -210,21 +211,17 @@ impl Context {
 
     /// Moves the read cursor forward to `head`, never backwards: if another
     /// process of the same session moved it meanwhile, the furthest wins.
-    fn advance_cursor(&self, me: &str, mailbox: &str, mut cursor: Option<Oid>, head: Oid) -> Result<()> {
-        let name = refs::read_cursor(me, mailbox);
-        for _ in 0..50 {
-            if let Some(current) = cursor {
-                if current == head || self.store.is_descendant(current, head)? {
-                    return Ok(());
-                }
-            }
-            let expected = cursor.map_or(Expected::Absent, Expected::At);
-            if self.store.move_ref(&name, head, expected, &format!("read {mailbox} by {me}"))?.is_none() {
-                return Ok(());
-            }
-            cursor = self.store.head(&name)?;
+    fn advance_cursor(&self, me: &str, mailbox: &str, cursor: Option<Oid>, head: Oid) -> Result<()> {
+        if cursor == Some(head) {
+            return Ok(());
         }
-        Err(Error::Store(StoreError::Contended { refname: name, attempts: 50, elapsed: Duration::ZERO }))
+        let name = refs::read_cursor(me, mailbox);
+        self.store.move_pointer(&name, &format!("read {mailbox} by {me}"), |current| {
+            Ok::<_, Error>(match current {
+                Some(current) if current == head || self.store.is_descendant(current, head)? => None,
+                _ => Some(head),
+            })
+        })
     }
 
     fn wait_for_unread(&self, me: &str, boxes: &[String], limit: Option<Duration>) -> Result<()> {

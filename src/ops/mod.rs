@@ -11,6 +11,7 @@ pub mod agent_hooks;
 pub mod agents;
 pub mod board;
 pub mod claims;
+pub mod doctor;
 pub mod hooks;
 pub mod log;
 pub mod messages;
@@ -131,6 +132,7 @@ impl Context {
             ),
             Err(_) => None,
         };
+        store.pin_clock(pinned_now);
         Ok(Context {
             store,
             session,

@@ -8,7 +8,7 @@
 
 mod table;
 
-pub use table::{TaskSummary, TaskTable, TaskWriter};
+pub use table::{index_problems, rebuild_index, TaskSummary, TaskTable, TaskWriter};
 
 use super::{Context, Error, Result};
 use crate::model::ids::{digest_from, IdPrefix, TaskId};
