@@ -99,33 +99,60 @@ impl Context {
         let base_commit = match opts.no_worktree {
             true => None,
             false => Some(worktree::resolve_commit(&here, &base).ok_or_else(|| {
-                Error::invalid(format!(
-                    "--base {base}: no such commit in this repository (give a branch, tag or commit)"
-                ))
+                match worktree::has_commits(&here) {
+                    false => Error::invalid(
+                        "this repository has no commits yet, so a session worktree has nothing to start from: \
+                         make a first commit, or start the session with --no-worktree",
+                    ),
+                    true => Error::invalid(format!(
+                        "--base {base}: no such commit in this repository (give a branch, tag or commit)"
+                    )),
+                }
             })?),
         };
         let task = opts.task.as_deref().map(|t| self.resolve_task_id(t)).transpose()?;
         let path = (!opts.no_worktree).then(|| self.worktree_path(&opts.name)).transpose()?;
         let branch = format!("orchestrate/{}", opts.name);
-        if let Some(path) = &path {
-            self.check_worktree_path(&root, path, &branch)?;
-        }
         let now = self.now();
         let stale_after = self.stale_after()?;
+        // Whether the name was free when this start began: if it is taken
+        // when the write lands, another process started it meanwhile.
+        let free_before =
+            self.session_snapshot_get(&opts.name)?.is_none_or(|s| s.status != SessionStatus::Active);
+        let taken = |s: &Session| match free_before {
+            true => Error::refused(format!(
+                "session {} was just started by another process; resume it with \
+                 `git orchestrate session start {} --resume`, or pick another name",
+                s.name, s.name
+            )),
+            false => Error::refused(format!(
+                "session {} is already active ({}, last heard {} ago); \
+                 resume it with `git orchestrate session start {} --resume`, or pick another name",
+                s.name,
+                if s.is_stale(now, stale_after) { "stale" } else { "live" },
+                format_duration(now - s.heartbeat_at),
+                s.name
+            )),
+        };
+        // A folder in the way is refused before anything is written. But
+        // the process that wins a race for the name makes its worktree
+        // right after registering it, so a folder that looks foreign (not
+        // yet a worktree, or one still on a detached HEAD) may be the
+        // winner's, half made: if the name has been taken meanwhile, that
+        // is what this start is told.
+        if let (Some(path), false) = (&path, opts.resume) {
+            if let Err(e) = self.check_worktree_path(&root, path, &branch) {
+                return Err(match self.session_snapshot_get(&opts.name)? {
+                    Some(s) if s.status == SessionStatus::Active => taken(&s),
+                    _ => e,
+                });
+            }
+        }
 
         let (session, previous) = self.store.update(refs::SESSIONS, |snap| {
             let existing = snap.get::<Session>(&session_path(&opts.name))?;
             let resumed = match &existing {
-                Some(s) if s.status == SessionStatus::Active && !opts.resume => {
-                    let state = if s.is_stale(now, stale_after) { "stale" } else { "live" };
-                    return Err(Error::refused(format!(
-                        "session {} is already active ({state}, last heard {} ago); \
-                         resume it with `git orchestrate session start {} --resume`, or pick another name",
-                        s.name,
-                        format_duration(now - s.heartbeat_at),
-                        s.name
-                    )));
-                }
+                Some(s) if s.status == SessionStatus::Active && !opts.resume => return Err(taken(s)),
                 Some(s) => s.status == SessionStatus::Active,
                 None => false,
             };
@@ -172,6 +199,14 @@ impl Context {
         };
         if let (Some(wt), Some(base_commit)) = (started.session.worktree.clone(), base_commit) {
             let wt = PathBuf::from(wt);
+            // Checked again now that the name is ours: only the winner of a
+            // race may judge (and make) the folder.
+            if let Err(e) = self.check_worktree_path(&root, &wt, &branch) {
+                if let Some(previous) = previous {
+                    self.restore_session(&opts.name, previous)?;
+                }
+                return Err(e);
+            }
             if let Some(tip) = worktree::branch_tip(&root, &branch).filter(|tip| *tip != base_commit) {
                 if opts.base.is_some() && !wt.exists() {
                     started.notes.push(format!(

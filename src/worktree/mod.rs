@@ -64,6 +64,14 @@ pub fn resolve_commit(dir: &Path, rev: &str) -> Option<String> {
     git(dir, &["rev-parse", "--verify", "--quiet", &spec]).ok().map(|o| stdout(&o))
 }
 
+/// Whether the repository at `dir` has any commit at all: a branch, a tag
+/// or a HEAD to start from. A fresh `git init` has none.
+pub fn has_commits(dir: &Path) -> bool {
+    resolve_commit(dir, "HEAD").is_some()
+        || git(dir, &["for-each-ref", "--count=1", "--format=x", "refs/heads/", "refs/tags/"])
+            .is_ok_and(|o| !stdout(&o).is_empty())
+}
+
 pub fn branch_exists(dir: &Path, branch: &str) -> bool {
     git(dir, &["rev-parse", "--verify", "--quiet", &format!("refs/heads/{branch}")]).is_ok()
 }
