@@ -532,6 +532,14 @@ impl Context {
         let root = self.store.main_root();
         let mut saved = Saved::default();
         if let Some(wt) = self.locate_worktree(&root, &session, &mut saved)? {
+            if !worktree::relink(&root, &wt) {
+                return Err(worktree_failure(
+                    &wt,
+                    "is no longer a worktree of this repository (its .git is gone and `git worktree repair` \
+                     could not restore it): move what you need out of it, then run `git worktree prune`"
+                        .to_string(),
+                ));
+            }
             self.save_or_refuse(&root, &session, &wt, force, &mut saved)?;
             if let Err(e) = worktree::remove(&root, &wt, true) {
                 // Refused before touching anything (a locked worktree): it

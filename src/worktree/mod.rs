@@ -439,6 +439,18 @@ pub fn registered(repo: &Path) -> Result<Vec<Registered>, WorktreeError> {
     Ok(list)
 }
 
+/// Gives back a worktree folder the `.git` file that ties it to the
+/// repository, if it lost it (a removal cut short can take it first).
+/// Returns whether the worktree is usable now.
+pub fn relink(repo: &Path, worktree: &Path) -> bool {
+    if std::fs::symlink_metadata(worktree.join(".git")).is_err() {
+        // git repairs the file and still exits 1, having complained first
+        // that the folder is not a repository: the outcome is what counts.
+        let _ = git(repo, &["worktree", "repair", &worktree.to_string_lossy()]);
+    }
+    git(worktree, &["rev-parse", "--absolute-git-dir"]).is_ok()
+}
+
 /// Forgets worktrees whose folders were deleted by hand.
 pub fn prune(repo: &Path) -> Result<(), WorktreeError> {
     git(repo, &["worktree", "prune"]).map(|_| ())
