@@ -298,3 +298,33 @@ fn an_end_killed_half_way_through_the_removal_is_finished_by_the_next_without_co
         assert!(!wt.exists(), "round {round}");
     }
 }
+
+#[test]
+fn a_repository_copied_in_as_an_include_is_a_copy_not_the_agents_work() {
+    let repo = Repo::new();
+    let tools = repo.path().join("tools");
+    std::fs::create_dir(&tools).unwrap();
+    git_in(&repo, &tools, &["init", "-q"]);
+    std::fs::write(tools.join("t.sh"), "echo t\n").unwrap();
+    commit_all(&repo, &tools, "t");
+    std::fs::write(repo.path().join(".worktreeinclude"), "tools/\n").unwrap();
+
+    // Unchanged: it goes with the worktree, no refusal, nothing moved.
+    let wt = start(&repo, "copier");
+    assert!(wt.join("tools/.git").exists());
+    let ended = repo.json(&["session", "end", "copier"]);
+    assert_eq!(strings(&ended["repositories"]), Vec::<String>::new(), "{ended}");
+    assert!(!wt.exists());
+
+    // Changed: backed up whole like any changed copy, history included.
+    let wt = start(&repo, "changer");
+    std::fs::write(wt.join("tools/t.sh"), "echo changed\n").unwrap();
+    commit_all(&repo, &wt.join("tools"), "changed");
+    let head = git_in(&repo, &wt.join("tools"), &["rev-parse", "HEAD"]);
+    assert_eq!(repo.run(&["session", "end", "changer"]).code, 1);
+    let ended = repo.json(&["session", "end", "changer", "--force"]);
+    let kept = PathBuf::from(ended["backup"].as_str().unwrap()).join("tools");
+    assert_eq!(git_in(&repo, &kept, &["rev-parse", "HEAD"]), head);
+    let tree = repo.git(&["ls-tree", "-r", "orchestrate/changer"]);
+    assert!(!tree.contains("tools"), "{tree}");
+}

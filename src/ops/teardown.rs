@@ -55,7 +55,8 @@ impl Context {
         let name = &session.name;
         let fail = |e: worktree::WorktreeError| super::sessions::worktree_failure(wt, e.to_string());
         let includes = includes_of(root, wt);
-        let changed_copies = worktree::changed_includes(root, wt, &includes);
+        let changed_copies =
+            whole_repositories(wt, &includes, worktree::changed_includes(root, wt, &includes));
         let interrupted = worktree::removal_interrupted(wt);
         if interrupted {
             saved.notes.push(
@@ -65,7 +66,13 @@ impl Context {
             );
         }
         let status = worktree::status(wt).map_err(fail)?;
-        let nested = nested::find(wt, &status).map_err(fail)?;
+        // A repository copied in as an include is a copy like any other:
+        // the include rules (back up if changed) govern it.
+        let nested: Vec<nested::Nested> = nested::find(wt, &status)
+            .map_err(fail)?
+            .into_iter()
+            .filter(|n| !worktree::is_include(&includes, &n.path))
+            .collect();
         let is_nested = |path: &str| nested.iter().any(|n| n.path == path.trim_end_matches('/'));
         // What `git add` gets: every change but include copies, files an
         // interrupted removal took, and untracked nested repositories
@@ -198,6 +205,24 @@ fn includes_of(root: &Path, wt: &Path) -> Vec<String> {
         }
     }
     includes
+}
+
+/// Changed files of an include that is a repository stand for the whole
+/// repository: a backup of only the files that differ (new objects, a
+/// moved ref) would not be a repository at all.
+fn whole_repositories(wt: &Path, includes: &[String], changed: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for path in changed {
+        let repository = includes.iter().find(|inc| {
+            (path == **inc || path.starts_with(&format!("{inc}/")))
+                && std::fs::symlink_metadata(wt.join(inc).join(".git")).is_ok()
+        });
+        let kept = repository.cloned().unwrap_or(path);
+        if !out.contains(&kept) {
+            out.push(kept);
+        }
+    }
+    out
 }
 
 /// The first few paths of a list, for a message.

@@ -130,30 +130,45 @@ fn canonical(path: &Path) -> PathBuf {
 /// `.git` file pointing into the worktree's private git directory), that
 /// history is moved in as its `.git`, and the setting that tied it to the
 /// old folder is dropped. Returns where it is now.
+///
+/// The history moves first, the files after: a process killed in between
+/// leaves the history safe in the backup and the files in the worktree,
+/// where the next `end` finds them and keeps them too.
 pub fn move_whole(worktree: &Path, nested: &Nested, backup: &Path) -> Result<PathBuf, WorktreeError> {
-    let to = backup.join(&nested.path);
-    move_out(worktree, &nested.path, backup)?;
-    let dot_git = to.join(".git");
-    let gitfile = std::fs::symlink_metadata(&dot_git).map(|m| m.is_file()).unwrap_or(false);
-    if !gitfile {
-        return Ok(to); // its history was in its own .git folder, moved with it
-    }
-    if nested.history_goes_with_worktree {
-        std::fs::remove_file(&dot_git).map_err(io(format!("remove {}", dot_git.display())))?;
-        if std::fs::rename(&nested.git_dir, &dot_git).is_err() {
-            super::copy_recursively(&nested.git_dir, &dot_git)?;
-            std::fs::remove_dir_all(&nested.git_dir)
-                .map_err(io(format!("remove {}", nested.git_dir.display())))?;
+    let (from, to) = (worktree.join(&nested.path), backup.join(&nested.path));
+    let gitfile = std::fs::symlink_metadata(from.join(".git")).map(|m| m.is_file()).unwrap_or(false);
+    if !gitfile || !nested.history_goes_with_worktree || !nested.git_dir.is_dir() {
+        if gitfile && nested.git_dir.is_dir() {
+            // The history stays where it is: point the moved checkout at it.
+            let text = format!("gitdir: {}\n", nested.git_dir.display());
+            let dot_git = from.join(".git");
+            std::fs::write(&dot_git, text).map_err(io(format!("write {}", dot_git.display())))?;
         }
-        // A submodule's git directory names its checkout's old folder.
-        // (Through --file: git refuses to start in a repository whose
-        // core.worktree names a folder that is gone.)
-        let config = dot_git.join("config");
-        let _ = git(backup, &["config", "--file", &config.to_string_lossy(), "--unset", "core.worktree"]);
-    } else {
-        // The history stays where it is: point the moved checkout at it.
-        let text = format!("gitdir: {}\n", nested.git_dir.display());
-        std::fs::write(&dot_git, text).map_err(io(format!("write {}", dot_git.display())))?;
+        // Its history is in its own .git folder (or stays put): one rename.
+        move_out(worktree, &nested.path, backup)?;
+        return Ok(to);
     }
+    std::fs::create_dir_all(&to).map_err(io(format!("create {}", to.display())))?;
+    let dot_git = to.join(".git");
+    if std::fs::rename(&nested.git_dir, &dot_git).is_err() {
+        super::copy_recursively(&nested.git_dir, &dot_git)?;
+        std::fs::remove_dir_all(&nested.git_dir)
+            .map_err(io(format!("remove {}", nested.git_dir.display())))?;
+    }
+    // A submodule's git directory names its checkout's old folder. (Set
+    // through --file: git will not start in a repository whose
+    // core.worktree names a folder that is gone.)
+    let config = dot_git.join("config");
+    let _ = git(backup, &["config", "--file", &config.to_string_lossy(), "--unset", "core.worktree"]);
+    let read = |e| WorktreeError::Io { action: format!("read {}", from.display()), source: e };
+    for entry in std::fs::read_dir(&from).map_err(read)? {
+        let name = entry.map_err(read)?.file_name();
+        if name != ".git" {
+            let rel = format!("{}/{}", nested.path, name.to_string_lossy());
+            move_out(worktree, &rel, backup)?;
+        }
+    }
+    std::fs::remove_file(from.join(".git")).map_err(io(format!("remove {}", from.join(".git").display())))?;
+    std::fs::remove_dir(&from).map_err(io(format!("remove {}", from.display())))?;
     Ok(to)
 }
