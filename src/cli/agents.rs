@@ -207,13 +207,14 @@ pub fn logs(ctx: &Context, ui: &Ui, a: LogsArgs) -> CmdResult {
 }
 
 pub fn stop(ctx: &Context, ui: &Ui, a: StopArgs) -> CmdResult {
-    let grace = match &a.grace {
-        None => DEFAULT_GRACE,
-        Some(text) => parse_duration(text)
-            .ok()
-            .and_then(|d| d.to_std().ok())
-            .ok_or_else(|| Failure::Invalid(format!("--grace {text}: give a duration like 5s or 1m")))?,
-    };
+    let grace =
+        match &a.grace {
+            None => DEFAULT_GRACE,
+            Some(text) => parse_duration(text)
+                .map_err(|e| Failure::Invalid(format!("--grace: {e}")))?
+                .to_std()
+                .map_err(|_| Failure::Invalid(format!("--grace {text}: give a duration like 5s or 1m")))?,
+        };
     let Some(name) = a.name else { return stop_all(ctx, ui, grace) };
     let stopped = vec![ctx.stop_agent(&name, grace)?];
     ui.emit(&stopped, || render_stopped(&stopped))

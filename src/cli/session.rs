@@ -66,7 +66,7 @@ pub struct NameArgs {
 pub struct EndArgs {
     /// Session name (default: the acting session)
     name: Option<String>,
-    /// Save uncommitted work as a commit on the session's branch, then end
+    /// Save uncommitted work as a commit on the branch the worktree has checked out, move nested repositories and changed include copies aside, then end
     #[arg(long)]
     force: bool,
 }

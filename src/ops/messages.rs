@@ -71,6 +71,13 @@ impl Context {
             validate_message_id(id)?;
         }
         self.check_recipient(&recipient)?;
+        if let Some(id) = &out.reply_to {
+            if !self.message_exists(id)? {
+                return Err(Error::invalid(format!(
+                    "no message {id} to reply to: give the id of a message from `git orchestrate inbox --all`"
+                )));
+            }
+        }
         let from = self.actor();
         let now = self.now();
         let message = Message {
@@ -92,6 +99,23 @@ impl Context {
             change.put(MESSAGE_PATH, &message);
             Ok::<_, Error>(change.write(message.clone()))
         })
+    }
+
+    /// Whether any mailbox holds the message `id`. Each send records the
+    /// message id as the commit's entity, so this reads commit messages
+    /// only, never a message document.
+    fn message_exists(&self, id: &str) -> Result<bool> {
+        for (refname, _) in self.store.refs_under(&refs::mailbox(""))? {
+            let mut found = false;
+            self.store.history(&refname, |commit| {
+                found = Event::from_commit(commit).entities.iter().any(|e| e == id);
+                !found
+            })?;
+            if found {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Unknown recipients are bad input: a session that was never started,
@@ -135,6 +159,16 @@ impl Context {
     /// marks them read unless `peek`. With `wait`, blocks until something
     /// unread arrives; a timeout is a refusal (exit 1).
     pub fn inbox(&self, opts: &InboxOptions) -> Result<Vec<Received>> {
+        if let Some(Some(limit)) = opts.wait {
+            let seconds = limit.as_secs();
+            let as_chrono = i64::try_from(seconds).ok().and_then(chrono::Duration::try_seconds);
+            crate::model::time::check_duration(
+                &format!("{seconds}s"),
+                as_chrono
+                    .unwrap_or_else(|| crate::model::time::max_duration() + chrono::Duration::seconds(1)),
+            )
+            .map_err(|e| Error::invalid(format!("wait: {e}")))?;
+        }
         let me = self.require_session("`inbox`")?.to_string();
         let boxes = self.my_mailboxes(&me)?;
         if let Some(limit) = opts.wait {

@@ -17,6 +17,7 @@ pub mod log;
 pub mod messages;
 pub mod sessions;
 pub mod tasks;
+mod teardown;
 
 use crate::model::names::validate_session_name;
 use crate::model::time::{to_stored, Timestamp};

@@ -338,15 +338,23 @@ impl Context {
         let Some(text) = self.store.config_string("orchestrate.agentBackoff") else {
             return Ok(Duration::from_secs(1));
         };
-        let parsed = match text.trim().strip_suffix("ms") {
-            Some(ms) => ms.parse().ok().map(Duration::from_millis),
-            None => crate::model::time::parse_duration(&text).ok().and_then(|d| d.to_std().ok()),
-        };
-        parsed.ok_or_else(|| {
+        let malformed = || {
             Error::invalid(format!(
                 "git config orchestrate.agentBackoff is '{text}': write a duration like 500ms or 2s"
             ))
-        })
+        };
+        let parsed = match text.trim().strip_suffix("ms") {
+            Some(ms) => {
+                let ms: u64 = ms.parse().map_err(|_| malformed())?;
+                let too_long = crate::model::time::max_duration() + chrono::Duration::seconds(1);
+                let d =
+                    i64::try_from(ms).ok().and_then(chrono::Duration::try_milliseconds).unwrap_or(too_long);
+                crate::model::time::check_duration(&text, d)
+            }
+            None => crate::model::time::parse_duration(&text),
+        }
+        .map_err(|e| Error::invalid(format!("git config orchestrate.agentBackoff: {e}")))?;
+        parsed.to_std().map_err(|_| malformed())
     }
 
     /// The tmux session agents of this repository run in: the repository's
