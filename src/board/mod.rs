@@ -171,12 +171,12 @@ impl Board {
         }
         if !self.claims.is_empty() {
             out.push_str(&format!("\n{}\n", head("CLAIMS")));
-            let w = self.claims.iter().map(|c| c.path.len()).max().unwrap_or(0);
+            let w = self.claims.iter().map(|c| text(&c.path).chars().count()).max().unwrap_or(0);
             for c in &self.claims {
                 let reason = c.reason.as_deref().map(|r| format!("  {}", text(r))).unwrap_or_default();
                 out.push_str(&format!(
                     "  {:<w$}  {:<9}  {:<12} {:>6} left{reason}\n",
-                    c.path,
+                    text(&c.path),
                     c.mode,
                     c.session,
                     left(now, c.expires_at)
@@ -261,7 +261,7 @@ impl Board {
             for c in &self.claims {
                 out.push_str(&format!(
                     "| `{}` | {} | {} | {} | {} |\n",
-                    c.path,
+                    cell(&c.path),
                     c.mode,
                     c.session,
                     left(now, c.expires_at),
