@@ -2,7 +2,7 @@
 
 use super::tasks::TaskFilter;
 use super::{Context, Result};
-use crate::board::{Board, ClaimRow, MessageRow, SessionRow, TaskCounts, TaskRow};
+use crate::board::{AgentRow, Board, ClaimRow, MessageRow, SessionRow, TaskCounts, TaskRow};
 use crate::model::message::Message;
 use crate::model::task::{Readiness, TaskStatus};
 use crate::store::refs;
@@ -17,9 +17,17 @@ impl Context {
         let listing = self.list_tasks(&TaskFilter::default())?;
         let current = super::sessions::current_tasks_of(&listing.tasks);
         let (sessions, _) = self.list_sessions_on(false, &current)?;
+        let agents = self.list_agents();
+        let agent_of = |name: &str| {
+            agents.iter().find(|a| a.session == name).map(|a| AgentRow {
+                state: a.state.as_str().to_string(),
+                supervisor_lost_at: a.supervisor_lost_at,
+            })
+        };
         let sessions = sessions
             .into_iter()
             .map(|v| SessionRow {
+                agent: agent_of(&v.session.name),
                 name: v.session.name,
                 role: v.session.role,
                 stale: v.stale,
