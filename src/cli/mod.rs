@@ -81,7 +81,7 @@ pub enum Command {
     Ps,
     /// Show (or follow, -f) an agent's output
     Logs(agents::LogsArgs),
-    /// Stop an agent (SIGTERM to its process group, then SIGKILL), or --all
+    /// Stop an agent (SIGTERM to all its processes, then SIGKILL), or --all
     Stop(agents::StopArgs),
     /// Spawn agents for ready tasks, up to --max at once, until all is done
     Dispatch(agents::DispatchArgs),
