@@ -13,8 +13,9 @@
 //!   the format guard in `refs/orchestrate/meta`, and every ref name.
 //! - [`ops`]: the use cases (`add_task`, `claim_next`, ...) that every front end
 //!   shares, and the acting identity and clock.
-//! - [`agents`]: what a spawned agent's supervisor keeps on disk, and the
-//!   Unix process plumbing (sessions, process groups, pid reuse).
+//! - [`agents`]: what a spawned agent's supervisor keeps on disk, the wrapper
+//!   each run goes through (it records the exit status), and the Unix process
+//!   plumbing (sessions, process groups, process trees, pid reuse).
 //! - [`mcp`]: the same use cases as MCP tools (`git orchestrate mcp`).
 //! - [`agent_hooks`]: what the coding agents' hooks send and read back (pure).
 //! - [`cli`]: the `git orchestrate` command line: argument parsing, text and

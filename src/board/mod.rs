@@ -43,6 +43,32 @@ pub struct SessionRow {
     pub progress: Option<u8>,
     pub phase: Option<String>,
     pub heartbeat_at: Timestamp,
+    /// The agent spawned under this session's name, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentRow>,
+}
+
+/// A spawned agent as the board shows it: its `ps` state (`lost` while its
+/// supervisor is dead and not replaced), and when a dead supervisor was
+/// last found and replaced.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentRow {
+    pub state: String,
+    pub supervisor_lost_at: Option<Timestamp>,
+}
+
+impl AgentRow {
+    /// `agent running`, `agent lost (supervisor gone)`, `agent exited
+    /// (supervisor lost 5m ago, replaced)`.
+    fn describe(&self, now: Timestamp) -> String {
+        let mut out = format!("agent {}", self.state);
+        if self.state == "lost" {
+            out.push_str(" (supervisor gone)");
+        } else if let Some(at) = self.supervisor_lost_at {
+            out.push_str(&format!(" (supervisor lost {} ago, replaced)", age(now, at)));
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -141,8 +167,13 @@ impl Board {
             let progress = s.progress.map(|p| format!(" {} {p:>3}%", bar(p, 10))).unwrap_or_default();
             let doing = s.doing.as_deref().map(|d| format!("  {}", text(d))).unwrap_or_default();
             let phase = s.phase.as_deref().map(|p| format!(" ({p})")).unwrap_or_default();
+            let agent = s.agent.as_ref().map(|a| format!("  {}", a.describe(now))).unwrap_or_default();
+            let agent = match s.agent.as_ref().is_some_and(|a| a.state == "lost") {
+                true => style.paint("31", &agent),
+                false => agent,
+            };
             out.push_str(&format!(
-                "  {:<width$}  {state}  hb {:>5} ago{role}{task}{progress}{doing}{phase}\n",
+                "  {:<width$}  {state}  hb {:>5} ago{role}{task}{progress}{doing}{phase}{agent}\n",
                 s.name,
                 age(now, s.heartbeat_at)
             ));
@@ -182,12 +213,12 @@ impl Board {
         }
         if !self.claims.is_empty() {
             out.push_str(&format!("\n{}\n", head("CLAIMS")));
-            let w = self.claims.iter().map(|c| c.path.len()).max().unwrap_or(0);
+            let w = self.claims.iter().map(|c| text(&c.path).chars().count()).max().unwrap_or(0);
             for c in &self.claims {
                 let reason = c.reason.as_deref().map(|r| format!("  {}", text(r))).unwrap_or_default();
                 out.push_str(&format!(
                     "  {:<w$}  {:<9}  {:<12} {:>6} left{reason}\n",
-                    c.path,
+                    text(&c.path),
                     c.mode,
                     c.session,
                     left(now, c.expires_at)
@@ -233,9 +264,10 @@ impl Board {
             out.push_str("| session | state | role | task | progress | doing | heartbeat |\n| --- | --- | --- | --- | --- | --- | --- |\n");
             for s in &self.sessions {
                 out.push_str(&format!(
-                    "| {} | {} | {} | {} | {} | {} | {} ago |\n",
+                    "| {} | {}{} | {} | {} | {} | {} | {} ago |\n",
                     s.name,
                     if s.stale { "stale" } else { "live" },
+                    s.agent.as_ref().map(|a| format!(", {}", a.describe(now))).unwrap_or_default(),
                     s.role.as_deref().unwrap_or(""),
                     s.task.as_deref().unwrap_or(""),
                     s.progress.map(|p| format!("{p}%")).unwrap_or_default(),
@@ -281,7 +313,7 @@ impl Board {
             for c in &self.claims {
                 out.push_str(&format!(
                     "| `{}` | {} | {} | {} | {} |\n",
-                    c.path,
+                    cell(&c.path),
                     c.mode,
                     c.session,
                     left(now, c.expires_at),
@@ -317,6 +349,39 @@ impl Board {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_agent_that_lost_its_supervisor_shows_on_the_board() {
+        let now: Timestamp = "2030-01-01T10:10:00Z".parse().unwrap();
+        let row = |state: &str, lost: Option<Timestamp>| SessionRow {
+            name: "w1".into(),
+            role: None,
+            stale: false,
+            task: None,
+            doing: None,
+            progress: None,
+            phase: None,
+            heartbeat_at: now,
+            agent: Some(AgentRow { state: state.into(), supervisor_lost_at: lost }),
+        };
+        let board = |rows: Vec<SessionRow>| Board {
+            generated_at: now,
+            sessions: rows,
+            tasks: TaskCounts::default(),
+            done_percent: 0,
+            ready: vec![],
+            in_progress: vec![],
+            claims: vec![],
+            messages: vec![],
+        };
+        let lost_at = Some("2030-01-01T10:05:00Z".parse().unwrap());
+        let b = board(vec![row("lost", None)]);
+        assert!(b.render_text(Style { color: false }).contains("agent lost (supervisor gone)"));
+        assert!(b.render_markdown().contains("| w1 | live, agent lost (supervisor gone) |"));
+        let b = board(vec![row("running", lost_at)]);
+        let text = b.render_text(Style { color: false });
+        assert!(text.contains("agent running (supervisor lost 5m ago, replaced)"), "{text}");
+    }
 
     #[test]
     fn bars_round_to_the_nearest_cell() {

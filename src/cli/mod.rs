@@ -84,13 +84,16 @@ pub enum Command {
     Ps,
     /// Show (or follow, -f) an agent's output
     Logs(agents::LogsArgs),
-    /// Stop an agent (SIGTERM to its process group, then SIGKILL), or --all
+    /// Stop an agent (SIGTERM to all its processes, then SIGKILL), or --all
     Stop(agents::StopArgs),
     /// Spawn agents for ready tasks, up to --max at once, until all is done
     Dispatch(agents::DispatchArgs),
     /// Supervise one spawned agent (what spawn starts; not for people)
     #[command(hide = true)]
     Supervise(agents::SuperviseArgs),
+    /// Run one agent run and record its exit status (what the supervisor starts; not for people)
+    #[command(hide = true)]
+    RunAgent(agents::RunAgentArgs),
     /// Serve these operations as MCP tools on stdio (for Claude Code and other agents)
     Mcp(mcp::McpArgs),
     /// Print the instructions an agent needs to take part (or put them in AGENTS.md, CLAUDE.md, GEMINI.md)
@@ -220,6 +223,9 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
     if let Command::Supervise(args) = cli.command {
         return agents::supervise(args);
     }
+    if let Command::RunAgent(args) = cli.command {
+        return agents::run_agent(args);
+    }
     let ctx = match (context(), &cli.command) {
         (Ok(ctx), _) => ctx,
         // A hook never blocks a commit because the coordinator is broken.
@@ -250,7 +256,7 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Logs(args) => agents::logs(&ctx, ui, args),
         Command::Stop(args) => agents::stop(&ctx, ui, args),
         Command::Dispatch(args) => agents::dispatch(&ctx, ui, args),
-        Command::Supervise(_) => unreachable!("handled above"),
+        Command::Supervise(_) | Command::RunAgent(_) => unreachable!("handled above"),
         Command::Mcp(args) => mcp::run(&ctx, args),
         Command::Integrate(args) => integrate::run(&ctx, ui, args),
         Command::Prompt(args) => prompt::run(&ctx, ui, args),

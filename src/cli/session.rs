@@ -221,10 +221,10 @@ fn render_one(ctx: &Context, view: &SessionView) -> String {
         line("caps:", s.capabilities.join(", "));
     }
     if let Some(wt) = &s.worktree {
-        line("worktree:", wt.clone());
+        line("worktree:", escape_control(wt));
     }
     if let Some(b) = &s.branch {
-        line("branch:", b.clone());
+        line("branch:", escape_control(b));
     }
     if let Some(into) = &s.into {
         line("lands on:", into.clone());

@@ -2,7 +2,7 @@
 
 use super::tasks::TaskFilter;
 use super::{Context, Result};
-use crate::board::{Board, ClaimRow, MessageRow, SessionRow, TaskCounts, TaskRow, UnreadableRow};
+use crate::board::{AgentRow, Board, ClaimRow, MessageRow, SessionRow, TaskCounts, TaskRow, UnreadableRow};
 use crate::model::message::Message;
 use crate::model::task::{Readiness, TaskStatus};
 use crate::store::{refs, Corrupt, StoreError};
@@ -21,9 +21,17 @@ impl Context {
         // not need it is shown, and it is named.
         let mut unreadable: Vec<Corrupt> = listing.corrupt.clone();
         unreadable.extend(corrupt_sessions);
+        let agents = self.list_agents();
+        let agent_of = |name: &str| {
+            agents.iter().find(|a| a.session == name).map(|a| AgentRow {
+                state: a.state.as_str().to_string(),
+                supervisor_lost_at: a.supervisor_lost_at,
+            })
+        };
         let sessions = sessions
             .into_iter()
             .map(|v| SessionRow {
+                agent: agent_of(&v.session.name),
                 name: v.session.name,
                 role: v.session.role,
                 stale: v.stale,

@@ -93,6 +93,10 @@ impl Context {
         };
         let mailbox = refs::mailbox(&recipient.mailbox());
         self.store.update(&mailbox, |_| {
+            // Stamped at each attempt, so that a send which lost a race and
+            // was delivered after another also says it was sent after it.
+            let message = Message { sent_at: self.now(), ..message.clone() };
+            let now = message.sent_at;
             let summary = format!("send {} from {from} to {recipient}: {}", message.id, message.subject);
             let event = Event::new("send", &from, now, summary).entity(&message.id);
             let mut change = Change::new(event);
@@ -174,7 +178,7 @@ impl Context {
         if let Some(limit) = opts.wait {
             self.wait_for_unread(&me, &boxes, limit)?;
         }
-        let mut received = Vec::new();
+        let mut per_box = Vec::new();
         let mut seen_heads = Vec::new();
         for mailbox in &boxes {
             let head = self.store.head(&refs::mailbox(mailbox))?;
@@ -183,14 +187,12 @@ impl Context {
             self.collect(mailbox, head, cursor, opts.all, &me, &mut from_box)?;
             // The chain is the authoritative order within a mailbox.
             from_box.reverse();
-            received.extend(from_box);
+            per_box.push(from_box);
             if head != cursor {
                 seen_heads.push((mailbox.clone(), head, cursor));
             }
         }
-        // Merge the mailboxes by time; the sort is stable, so each
-        // mailbox keeps its own order.
-        received.sort_by_key(|r| r.message.sent_at);
+        let received = merge_in_delivery_order(per_box);
         if !opts.peek {
             for (mailbox, head, cursor) in seen_heads {
                 if let Some(head) = head {
@@ -288,5 +290,27 @@ impl Context {
         let mut found = Vec::new();
         self.collect(mailbox, head, cursor, false, me, &mut found)?;
         Ok(!found.is_empty())
+    }
+}
+
+/// Merges mailboxes, each in its chain order (the order its messages were
+/// delivered in), into one list: each mailbox keeps its own order, and
+/// between mailboxes the earlier sent comes first. (Sorting everything by
+/// `sent_at` would not do: a sender that stamped its message first can
+/// lose the race to append it, so times within one chain can go back.)
+fn merge_in_delivery_order(per_box: Vec<Vec<Received>>) -> Vec<Received> {
+    let mut queues: Vec<std::collections::VecDeque<Received>> = per_box.into_iter().map(Into::into).collect();
+    let mut merged = Vec::with_capacity(queues.iter().map(|q| q.len()).sum());
+    loop {
+        let next = queues
+            .iter()
+            .enumerate()
+            .filter_map(|(i, q)| q.front().map(|r| (r.message.sent_at, i)))
+            .min()
+            .map(|(_, i)| i);
+        match next.and_then(|i| queues[i].pop_front()) {
+            Some(received) => merged.push(received),
+            None => return merged,
+        }
     }
 }

@@ -81,8 +81,10 @@ impl Event {
     }
 
     fn message(&self) -> String {
-        // The summary may quote text written by an agent: keep it one line.
-        let summary: String = self.summary.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        // The summary may quote text written by an agent: keep it one line,
+        // and escape what would reorder or hide text in `git log`.
+        let one_line: String = self.summary.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        let summary = crate::model::names::escape_control(&one_line);
         let mut message = format!(
             "{summary}\n\nAction: {}\nActor: {}\nAt: {}\n",
             self.action,
