@@ -16,6 +16,7 @@ pub mod log;
 pub mod messages;
 pub mod sessions;
 pub mod tasks;
+pub mod trust;
 
 use crate::model::names::validate_session_name;
 use crate::model::time::{to_stored, Timestamp};
