@@ -202,3 +202,17 @@ fn session_start_says_nothing_once_the_worktrees_are_trusted() {
     let started = repo.json(&["session", "start", "first"]);
     assert!(started["notes"].as_array().unwrap().is_empty(), "{started}");
 }
+
+#[test]
+fn gemini_with_folder_trust_turned_off_needs_no_step() {
+    let repo = Repo::new();
+    write(
+        &repo.home().join(".gemini/settings.json"),
+        "{\n  // mine\n  \"security\": {\"folderTrust\": {\"enabled\": false}}\n}\n",
+    );
+    let out = repo.json(&["integrate", "gemini"]);
+    assert_eq!((&out["trust"]["project"], &out["trust"]["worktrees"]), (&json!(true), &json!(true)));
+    assert!(steps(&out).is_empty(), "{out}");
+    let started = repo.json(&["session", "start", "first"]);
+    assert!(started["notes"].as_array().unwrap().is_empty(), "{started}");
+}

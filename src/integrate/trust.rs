@@ -148,8 +148,18 @@ pub fn gemini_trusts(folder: &Path) -> Option<bool> {
     match std::env::var("GEMINI_CLI_TRUST_WORKSPACE").as_deref() {
         Ok("true") => Some(true),
         Ok("false") => Some(false),
+        _ if !gemini_checks_trust() => Some(true),
         _ => gemini_file_trusts(folder),
     }
+}
+
+/// Whether the user's Gemini settings leave folder trust on (the
+/// default): `security.folderTrust.enabled: false` turns it off.
+fn gemini_checks_trust() -> bool {
+    let Some(settings) = gemini_home().map(|h| h.join(".gemini").join("settings.json")) else { return true };
+    let Ok(text) = std::fs::read_to_string(settings) else { return true };
+    let Ok(doc) = serde_json::from_str::<Value>(&strip_comments(&text)) else { return true };
+    doc.pointer("/security/folderTrust/enabled") != Some(&Value::Bool(false))
 }
 
 /// What Gemini's trusted folders file alone says of `folder`.
