@@ -235,7 +235,7 @@ fn codex_calls_every_list_tool_through_its_own_mcp_client_in_a_session_worktree(
 
     // Every tool that answers a list, through Codex's client, acting as the worktree's session.
     let tasks = codex.call(&thread, "task_list", json!({}));
-    assert_eq!(common::strings(&tasks["tasks"], "id"), [task.clone()]);
+    assert_eq!(common::strings(&tasks["tasks"], "id"), std::slice::from_ref(&task));
     let peeked = codex.call(&thread, "inbox", json!({ "peek": true }));
     assert_eq!(common::strings(&peeked["messages"], "subject"), ["src/ is yours today"]);
     let claimed = codex.call(&thread, "claim", json!({ "paths": ["src/"] }));
