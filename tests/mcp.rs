@@ -1,7 +1,8 @@
 //! `git orchestrate mcp`: a client we did not write (the official MCP Python
 //! SDK, PyPI `mcp`) drives two sessions through the server, and raw
-//! JSON-RPC lines check both lifecycles, the errors, and that a tool answers
-//! with the JSON the CLI prints.
+//! JSON-RPC lines check both lifecycles, the errors, that a tool answers
+//! with the JSON the CLI prints, and that every tool answers with a JSON
+//! object (a list under a key), as its output schema says.
 //!
 //! The Python SDK is installed once into a virtual environment under the
 //! cargo target directory (`target/mcp-venv-<version>`); later runs reuse
