@@ -47,6 +47,9 @@ an RFC 3339 time that pins the clock, for tests and demos
 NO_COLOR
 no colour, even on a terminal
 .TP
+GEMINI_CLI_TRUSTED_FOLDERS_PATH, GEMINI_CLI_HOME, CODEX_HOME
+where integrate reads (and with \-\-trust\-worktrees writes) the agents' trust: Gemini CLI's trustedFolders.json and Codex CLI's config.toml, as the agents themselves do
+.TP
 ORCHESTRATE_TASK, ORCHESTRATE_REPO, ORCHESTRATE_LOG, ORCHESTRATE_PROMPT_FILE
 set by spawn for the agent: its task, the main working tree, its log, and the file holding its prompt
 .SH CONFIGURATION

@@ -293,7 +293,7 @@ impl Context {
                 )
             });
         }
-        let root = self.worktree_root()?;
+        let root = self.worktree_root();
         let Ok(entries) = std::fs::read_dir(&root) else { return Ok(()) };
         for entry in entries.flatten() {
             let path = entry.path();

@@ -18,6 +18,7 @@ pub mod messages;
 pub mod sessions;
 pub mod tasks;
 mod teardown;
+pub mod trust;
 
 use crate::model::names::validate_session_name;
 use crate::model::time::{to_stored, Timestamp};

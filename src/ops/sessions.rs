@@ -235,6 +235,7 @@ impl Context {
                 }
                 return Err(e);
             }
+            started.notes.extend(self.untrusted_worktree_notes(&wt));
         }
         if let Some(task) = task {
             match self.claim_task_as(&opts.name, task.as_str(), false) {
@@ -363,12 +364,12 @@ impl Context {
     /// `orchestrate.worktreeRoot/<name>`, or `<repo>.worktrees/<name>` beside
     /// the repository.
     fn worktree_path(&self, name: &str) -> Result<PathBuf> {
-        Ok(lexically_normal(&self.worktree_root()?.join(name)))
+        Ok(lexically_normal(&self.worktree_root().join(name)))
     }
 
-    /// The folder session worktrees are made in (`orchestrate.worktreeRoot`,
-    /// else `<repo>.worktrees` beside the main worktree).
-    pub(crate) fn worktree_root(&self) -> Result<PathBuf> {
+    /// Where session worktrees go: `orchestrate.worktreeRoot` (relative to
+    /// the main worktree), or `<repo>.worktrees` beside the repository.
+    pub fn worktree_root(&self) -> PathBuf {
         let root = match self.store.config_string("orchestrate.worktreeRoot") {
             Some(configured) => {
                 let p = PathBuf::from(configured);
@@ -385,7 +386,7 @@ impl Context {
                 main.with_file_name(folder)
             }
         };
-        Ok(lexically_normal(&root))
+        lexically_normal(&root)
     }
 
     pub fn list_sessions(&self, include_ended: bool) -> Result<(Vec<SessionView>, Vec<Corrupt>)> {
