@@ -217,8 +217,11 @@ pub(crate) fn forward_checkout(worktree: &Path, old: Oid, new: Oid) -> Result<()
         // paths indented by a tab; older wording names one entry per line.
         if let Some(path) = line.strip_prefix('\t') {
             files.push(path.trim().to_string());
-        } else if let Some(rest) = line.strip_prefix("error: Entry '") {
-            if let Some((path, _)) = rest.split_once('\'') {
+        } else if let Some(rest) = line
+            .strip_prefix("error: Entry '")
+            .or_else(|| line.strip_prefix("error: Untracked working tree file '"))
+        {
+            if let Some((path, _)) = rest.split_once("' ") {
                 files.push(path.to_string());
             }
         }
