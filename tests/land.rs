@@ -4,8 +4,13 @@
 
 mod common;
 
-use common::Repo;
+use common::{Repo, Run, BIN};
 use std::path::{Path, PathBuf};
+
+/// Runs the binary inside `dir` (a session worktree) with no --session.
+fn run_in(repo: &Repo, dir: &Path, args: &[&str]) -> Run {
+    Run::of(repo.command(BIN).current_dir(dir).args(args))
+}
 
 /// Starts a session and returns its worktree.
 fn start(repo: &Repo, name: &str, extra: &[&str]) -> PathBuf {
@@ -364,4 +369,234 @@ fn bad_input_exits_2_and_nothing_to_land_exits_1_changing_nothing() {
     }
     assert_eq!(repo.refs(), before);
     assert_eq!(tip(&repo, "main"), main);
+}
+
+/// The subjects of the target's first-parent history, oldest first.
+fn first_parent_subjects(repo: &Repo, branch: &str) -> Vec<String> {
+    repo.git(&["log", "--first-parent", "--reverse", "--format=%s", branch])
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn two_landers_racing_over_a_queue_of_ten_land_each_entry_once_in_order() {
+    let repo = Repo::new();
+    let names: Vec<String> = (0..10).map(|i| format!("s{i}")).collect();
+    for name in &names {
+        let wt = start(&repo, name, &[]);
+        commit_in(&repo, &wt, &format!("{name}.txt"), &format!("{name}\n"), &format!("{name} work"));
+    }
+    for name in &names {
+        let queued = repo.json(&["land", "--queue", name]);
+        assert_eq!(queued[0]["action"], "added");
+    }
+    let listed = repo.json(&["land", "--list"]);
+    assert_eq!(common::strings(&listed, "session"), names);
+
+    let landers: Vec<std::process::Child> = (0..2)
+        .map(|i| {
+            repo.command(BIN)
+                .args(["--session", &format!("lander{i}"), "--json", "land", "--all"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut landed: Vec<u64> = Vec::new();
+    for child in landers {
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        let results: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        for r in results.as_array().unwrap() {
+            assert_eq!(r["result"], "landed", "{r}");
+            assert_eq!(r["outcome"]["status"], "landed", "landed by this lander, not found landed: {r}");
+            landed.push(r["entry"]["seq"].as_u64().unwrap());
+        }
+    }
+    landed.sort();
+    assert_eq!(landed, (1..=10).collect::<Vec<u64>>(), "each entry exactly once");
+    assert_eq!(repo.json(&["land", "--list"]), serde_json::json!([]));
+    // In queue order on the target: s0 fast-forwarded, then one merge each.
+    let subjects = first_parent_subjects(&repo, "main");
+    let mut expected = vec!["initial".to_string(), "s0 work".to_string()];
+    expected.extend((1..10).map(|i| format!("Merge session s{i} into main")));
+    assert_eq!(subjects, expected);
+    for name in &names {
+        assert_eq!(repo.git(&["show", &format!("main:{name}.txt")]), *name);
+    }
+    // The queue's own history says the same: landed q-1 … q-10, in order.
+    let events = repo.git(&["log", "--reverse", "--format=%s", "refs/orchestrate/queue"]);
+    let order: Vec<&str> =
+        events.lines().filter(|l| l.starts_with("landed ")).map(|l| l.split(' ').nth(1).unwrap()).collect();
+    let wanted: Vec<String> = (1..=10).map(|i| format!("q-{i}")).collect();
+    assert_eq!(order, wanted.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+#[test]
+fn an_entry_that_cannot_land_is_set_aside_without_blocking_and_requeued_in_one_command() {
+    let repo = Repo::new();
+    commit_in(&repo, repo.path(), "shared.txt", "base\n", "shared");
+    let a = start(&repo, "a", &[]);
+    let b = start(&repo, "b", &[]);
+    let c = start(&repo, "c", &[]);
+    commit_in(&repo, &a, "a.txt", "a\n", "a work");
+    commit_in(&repo, &b, "shared.txt", "b's version\n", "b work");
+    commit_in(&repo, &c, "c.txt", "c\n", "c work");
+    commit_in(&repo, repo.path(), "shared.txt", "main's version\n", "main edits shared");
+    for name in ["a", "b", "c"] {
+        repo.json(&["land", "--queue", name]);
+    }
+    let run = repo.run(&["--json", "land", "--all"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let results = run.json();
+    let summary: Vec<(String, String)> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["entry"]["session"].as_str().unwrap().into(), r["result"].as_str().unwrap().into()))
+        .collect();
+    assert_eq!(
+        summary,
+        [("a", "landed"), ("b", "set_aside"), ("c", "landed")].map(|(s, r)| (s.to_string(), r.to_string()))
+    );
+    assert!(repo.path().join("a.txt").exists() && repo.path().join("c.txt").exists());
+    let listed = repo.json(&["land", "--list"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["session"], "b");
+    assert_eq!(listed[0]["state"], "set_aside");
+    assert!(listed[0]["reason"].as_str().unwrap().contains("shared.txt"), "{listed}");
+    assert!(repo.ok(&["land", "--list"]).contains("set aside"));
+    // Set aside, it is skipped: the queue counts as empty.
+    assert_eq!(repo.run(&["land", "--next"]).code, 1);
+
+    // b resolves (merging main, keeping its own version) and queues again.
+    let d = b.to_str().unwrap();
+    let _ = repo.command("git").args(["-C", d, "merge", "-q", "main"]).output().unwrap();
+    std::fs::write(b.join("shared.txt"), "b's version\n").unwrap();
+    repo.git(&["-C", d, "commit", "-qam", "b resolves"]);
+    let queued = repo.json(&["land", "--queue", "b"]);
+    assert_eq!(queued[0]["action"], "requeued");
+    let listed = repo.json(&["land", "--list"]);
+    assert_eq!((listed.as_array().unwrap().len(), &listed[0]["state"]), (1, &serde_json::json!("queued")));
+    let next = repo.json(&["land", "--next"]);
+    assert_eq!(next["result"], "landed", "{next}");
+    assert_eq!(repo.git(&["show", "main:shared.txt"]), "b's version");
+    assert_eq!(repo.json(&["land", "--list"]), serde_json::json!([]));
+}
+
+#[test]
+fn five_sessions_changing_different_files_all_land_every_line() {
+    let repo = Repo::new();
+    let modes = ["--merge", "--squash", "--rebase", "--merge", "--rebase"];
+    let mut written: Vec<(String, Vec<String>)> = Vec::new();
+    for (i, _) in modes.iter().enumerate() {
+        let name = format!("w{i}");
+        let wt = start(&repo, &name, &[]);
+        let file = format!("dir{i}/file.txt");
+        let mut lines = Vec::new();
+        for n in 0..3 {
+            lines.push(format!("{name} line {n}"));
+            commit_in(&repo, &wt, &file, &(lines.join("\n") + "\n"), &format!("{name} commit {n}"));
+        }
+        written.push((file, lines));
+    }
+    // The target moves between landings too.
+    for (i, mode) in modes.iter().enumerate() {
+        commit_in(&repo, repo.path(), &format!("main{i}.txt"), "m\n", &format!("main {i}"));
+        let (code, out) = land(&repo, &[&format!("w{i}"), mode]);
+        assert_eq!(code, 0, "w{i} {mode}: {out}");
+    }
+    for (file, lines) in &written {
+        let content = repo.git(&["show", &format!("main:{file}")]);
+        for line in lines {
+            assert!(content.lines().any(|l| l == line), "{line} missing from {file}: {content}");
+        }
+    }
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+}
+
+#[test]
+fn a_branch_is_deleted_with_its_session_only_when_fully_landed() {
+    let repo = Repo::new();
+    let wt = start(&repo, "alice", &[]);
+    commit_in(&repo, &wt, "a.txt", "a\n", "a");
+    let before = repo.refs();
+    let run = repo.run(&["session", "end", "alice", "--delete-branch"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("1 commit(s) not landed on main"), "{}", run.stderr);
+    assert_eq!(repo.refs(), before, "nothing changed");
+    assert!(wt.exists());
+    assert_eq!(repo.json(&["session", "show", "alice"])["status"], "active");
+
+    assert_eq!(land(&repo, &["alice"]).0, 0);
+    // Landed: it ends with no --force, and the branch goes.
+    let ended = repo.json(&["session", "end", "alice", "--delete-branch"]);
+    assert_eq!(ended["deleted_branch"], "orchestrate/alice");
+    assert!(!wt.exists());
+    assert!(repo.run(&["rev-parse", "--verify", "-q", "refs/heads/orchestrate/alice"]).code != 0);
+    assert!(repo.path().join("a.txt").exists(), "the work is on main");
+}
+
+#[test]
+fn with_land_on_done_a_finished_task_queues_its_sessions_branch() {
+    let repo = Repo::new();
+    repo.git(&["config", "orchestrate.landOnDone", "queue"]);
+    repo.ok(&["hooks", "install"]);
+    // By command.
+    let t1 = repo.add("one", &[]);
+    let wt = start(&repo, "alice", &[]);
+    run_in(&repo, &wt, &["task", "claim", &t1]);
+    commit_in(&repo, &wt, "a.txt", "a\n", "a");
+    let done = run_in(&repo, &wt, &["task", "done", &t1]);
+    assert_eq!(done.code, 0, "{done:?}");
+    // By a Closes: trailer, through the post-commit hook.
+    let t2 = repo.add("two", &[]);
+    let wt_b = start(&repo, "bob", &[]);
+    run_in(&repo, &wt_b, &["task", "claim", &t2]);
+    commit_in(&repo, &wt_b, "b.txt", "b\n", &format!("b\n\nCloses: {t2}"));
+    let listed = repo.json(&["land", "--list"]);
+    assert_eq!(common::strings(&listed, "session"), ["alice", "bob"]);
+    assert_eq!(listed[0]["task"], t1.as_str());
+    assert_eq!(listed[1]["task"], t2.as_str());
+    assert_eq!(listed[1]["head"], tip(&repo, "orchestrate/bob").as_str());
+    let all = repo.json(&["land", "--all"]);
+    assert_eq!(all.as_array().unwrap().len(), 2);
+    assert!(repo.path().join("a.txt").exists() && repo.path().join("b.txt").exists());
+    assert_eq!(repo.json(&["task", "show", &t2])["landed"]["into"], "main");
+}
+
+#[test]
+fn landers_racing_for_one_target_recompute_and_never_overwrite_each_other() {
+    let repo = Repo::new();
+    let names: Vec<String> = (0..6).map(|i| format!("r{i}")).collect();
+    for name in &names {
+        let wt = start(&repo, name, &[]);
+        commit_in(&repo, &wt, &format!("{name}.txt"), &format!("{name}\n"), &format!("{name} work"));
+    }
+    let children: Vec<std::process::Child> = names
+        .iter()
+        .map(|name| {
+            repo.command(BIN)
+                .args(["--json", "land", name])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    for name in &names {
+        assert_eq!(repo.git(&["show", &format!("main:{name}.txt")]), *name, "{name}'s work was overwritten");
+        let head = tip(&repo, &format!("orchestrate/{name}"));
+        assert!(repo.run(&["land", name]).stderr.contains("nothing to land"));
+        repo.git(&["merge-base", "--is-ancestor", &head, "main"]);
+    }
+    // The checkout followed every move.
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
 }

@@ -74,18 +74,23 @@ impl Context {
             false => names.iter().map(|n| self.plan_landing(Some(n), opts)).collect::<Result<_>>()?,
         };
         for plan in &plans {
-            let target = super::branch_tip(self.store.repository(), &plan.into)
-                .ok_or_else(|| super::not_a_branch(&plan.into))?;
-            if self.already_landed(plan, target)? {
-                return Err(Error::refused(format!(
-                    "nothing to land: {} already has every commit of {} (at {})",
-                    plan.into,
-                    plan.branch,
-                    super::short(plan.head)
-                )));
-            }
+            self.refuse_if_landed(plan)?;
         }
         plans.iter().map(|plan| self.enqueue(plan)).collect()
+    }
+
+    fn refuse_if_landed(&self, plan: &Plan) -> Result<()> {
+        let target = super::branch_tip(self.store.repository(), &plan.into)
+            .ok_or_else(|| super::not_a_branch(&plan.into))?;
+        if self.already_landed(plan, target)? {
+            return Err(Error::refused(format!(
+                "nothing to land: {} already has every commit of {} (at {})",
+                plan.into,
+                plan.branch,
+                super::short(plan.head)
+            )));
+        }
+        Ok(())
     }
 
     fn enqueue(&self, plan: &Plan) -> Result<Queued> {
@@ -371,17 +376,25 @@ impl Context {
     /// that just finished a task. Returns what happened worth saying: the
     /// queue entry, or why it was not queued. `None` when not configured or
     /// when the acting party is not a session with a branch.
-    pub(crate) fn queue_on_done(&self, session: &str) -> Option<std::result::Result<Queued, String>> {
+    pub(crate) fn queue_on_done(
+        &self,
+        session: &str,
+        task: &str,
+    ) -> Option<std::result::Result<Queued, String>> {
         let wanted = self.store.config_string("orchestrate.landOnDone")?;
         if wanted.trim() != "queue" {
             return None;
         }
         let doc = self.session_document(session).ok()??;
         doc.branch.as_ref()?;
-        Some(
-            self.queue_landing(&[session.to_string()], &LandOptions::default())
-                .map_err(|e| e.message())
-                .and_then(|mut queued| queued.pop().ok_or_else(|| "nothing was queued".to_string())),
-        )
+        let queue = || {
+            let mut plan = self.plan_landing(Some(session), &LandOptions::default())?;
+            if !plan.tasks.iter().any(|t| t == task) {
+                plan.tasks.insert(0, task.to_string());
+            }
+            self.refuse_if_landed(&plan)?;
+            self.enqueue(&plan)
+        };
+        Some(queue().map_err(|e| e.message()))
     }
 }

@@ -539,7 +539,7 @@ impl Context {
         // queue by itself. Best effort: the task is done either way.
         if how == Finish::Done {
             if let Some(me) = self.session() {
-                let _ = self.queue_on_done(me);
+                let _ = self.queue_on_done(me, task.id.as_str());
             }
         }
         Ok(task)
