@@ -13,6 +13,7 @@ mod doctor;
 mod hooks;
 mod init;
 mod integrate;
+pub(crate) mod land;
 mod log;
 mod mcp;
 mod message;
@@ -100,6 +101,8 @@ pub enum Command {
     Prompt(prompt::PromptArgs),
     /// Put our hooks and MCP server in a coding agent's settings (or take them out)
     Integrate(integrate::IntegrateArgs),
+    /// Land sessions' work on their target branch (merge, squash or rebase), or queue it
+    Land(land::LandArgs),
 }
 
 /// How a command failed, which decides the exit code.
@@ -260,6 +263,7 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Mcp(args) => mcp::run(&ctx, args),
         Command::Integrate(args) => integrate::run(&ctx, ui, args),
         Command::Prompt(args) => prompt::run(&ctx, ui, args),
+        Command::Land(args) => land::run(&ctx, ui, args),
     };
     // Any command a session runs counts as a sign of life (at most one
     // write per interval; never fails the command).

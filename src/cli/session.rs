@@ -69,6 +69,9 @@ pub struct EndArgs {
     /// Save uncommitted work as a commit on the branch the worktree has checked out, move nested repositories and changed include copies aside, then end
     #[arg(long)]
     force: bool,
+    /// Delete the session's branch too; refused unless all of its work has landed
+    #[arg(long)]
+    delete_branch: bool,
 }
 
 #[derive(Debug, Args)]
@@ -97,6 +100,9 @@ pub fn run(ctx: &Context, ui: &Ui, command: SessionCommand) -> CmdResult {
         SessionCommand::Show(a) => {
             let view = ctx.show_session(a.name.as_deref())?;
             ui.emit(&view, || render_one(ctx, &view))
+        }
+        SessionCommand::End(a) if a.delete_branch => {
+            super::land::end_deleting_branch(ctx, ui, a.name, a.force)
         }
         SessionCommand::End(a) => {
             let ended = ctx.end_session(a.name.as_deref(), a.force)?;

@@ -13,6 +13,7 @@ pub mod board;
 pub mod claims;
 pub mod doctor;
 pub mod hooks;
+pub mod land;
 pub mod log;
 pub mod messages;
 pub mod sessions;

@@ -538,6 +538,39 @@ impl Context {
         self.renew_claims_of(&me)
     }
 
+    /// Records a session's landing on its document (ended sessions too: a
+    /// queued branch may land after its session ended).
+    pub(crate) fn record_session_landing(
+        &self,
+        name: &str,
+        landed: &crate::model::land::Landed,
+    ) -> Result<Session> {
+        let by = self.actor();
+        let now = self.now();
+        self.store.update(refs::SESSIONS, |snap| {
+            let mut session =
+                snap.get::<Session>(&session_path(name))?.ok_or_else(|| unknown_session(name))?;
+            session.landed = Some(landed.clone());
+            let short = &landed.commit[..landed.commit.len().min(10)];
+            let summary = format!("land {name} on {} at {short} ({}) by {by}", landed.into, landed.mode);
+            let event = Event::new("land", &by, now, summary).entity(name);
+            let mut change = Change::new(event);
+            change.put(session.path(), &session);
+            Ok::<_, Error>(change.write(session))
+        })
+    }
+
+    /// A session's stored document, if there is one.
+    pub(crate) fn session_document(&self, name: &str) -> Result<Option<Session>> {
+        self.session_snapshot_get(name)
+    }
+
+    /// Every session document that can be read.
+    pub(crate) fn all_sessions(&self) -> Result<Vec<Session>> {
+        let snap = self.store.snapshot(refs::SESSIONS)?;
+        Ok(snap.decode_all::<Session>(&snap.list("")?)?.0)
+    }
+
     /// Changes one session document; `edit` returns false for "no change".
     fn update_session(
         &self,
