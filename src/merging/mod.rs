@@ -71,7 +71,13 @@ pub fn snapshot_worktree(path: &Path, skip: &dyn Fn(&str) -> bool) -> Result<Wor
         return Ok(WorktreeState { head: head.id(), tip: head.id() });
     }
     index.update_all(["*"], None).map_err(git(format!("look at the changes in {at}")))?;
-    let mut leave_out = |p: &Path, _: &[u8]| -> i32 { i32::from(skip(&p.to_string_lossy())) };
+    // A nested repository comes as its folder (`nested/`): git would add it
+    // as a gitlink, libgit2 refuses it; its files are not this worktree's
+    // to compare, so it is left out.
+    let mut leave_out = |p: &Path, _: &[u8]| -> i32 {
+        let p = p.to_string_lossy();
+        i32::from(p.ends_with('/') || skip(&p))
+    };
     index
         .add_all(["*"], IndexAddOption::DEFAULT, Some(&mut leave_out))
         .map_err(git(format!("look at the untracked files in {at}")))?;
