@@ -194,14 +194,16 @@ pub fn merge_onto(
             current = tip;
             continue;
         }
+        // Through the memo: a dispatcher asks again at every poll until the
+        // branches are reconciled.
+        let files = conflicting_paths(repo, current, tip)?;
+        if !files.is_empty() {
+            return Err(MergeError::Conflict { branch: name.clone(), files });
+        }
         let ours = repo.find_commit(current).map_err(git("read a commit"))?;
         let theirs = repo.find_commit(tip).map_err(git(format!("read {name}")))?;
         let mut index =
             repo.merge_commits(&ours, &theirs, None).map_err(git(format!("merge {name} in memory")))?;
-        let files = index_conflicts(&index)?;
-        if !files.is_empty() {
-            return Err(MergeError::Conflict { branch: name.clone(), files });
-        }
         let tree = index.write_tree_to(repo).map_err(git(format!("write the merge of {name}")))?;
         let tree = repo.find_tree(tree).map_err(git(format!("write the merge of {name}")))?;
         current = repo

@@ -19,6 +19,7 @@ use crate::model::ids::TaskId;
 use crate::model::task::{Task, TaskStatus};
 use git2::Oid;
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// Where a dependent task's worktree starts, and the work it builds on.
 #[derive(Debug, Clone, Serialize)]
@@ -105,14 +106,17 @@ impl Context {
                 .map(|c| c.id())
                 .map_err(|e| Error::failed(format!("cannot read HEAD to start {session} from: {e}")))?,
         };
+        let (sessions, _) = self.list_sessions_on(true, &HashMap::new())?;
+        let branches: HashMap<String, String> =
+            sessions.into_iter().filter_map(|v| Some((v.session.name, v.session.branch?))).collect();
         let mut builds_on = Vec::new();
         let mut unlanded = Vec::new();
         for dep in depends_on {
-            let dep = self.show_task(dep.as_str())?.task;
+            let dep = self.task_document(dep.as_str())?;
             if dep.status != TaskStatus::Done {
                 continue;
             }
-            let Some((branch, tip)) = self.work_of(&dep) else { continue };
+            let Some((branch, tip)) = self.work_of(&dep, &branches) else { continue };
             let landed = tip == start || repo.graph_descendant_of(start, tip).unwrap_or(false);
             if !landed {
                 unlanded.push((branch.clone().unwrap_or_else(|| short(&tip.to_string()).to_string()), tip));
@@ -158,14 +162,11 @@ impl Context {
 
     /// A finished task's work: the head of the branch of the session that
     /// did it, else the last commit recorded on the task, if any exists.
-    fn work_of(&self, task: &Task) -> Option<(Option<String>, Oid)> {
+    /// `branches` maps session names to their branches.
+    fn work_of(&self, task: &Task, branches: &HashMap<String, String>) -> Option<(Option<String>, Oid)> {
         let repo = self.store.repository();
         if let Some(holder) = task.assignee.as_deref() {
-            let branch = self
-                .show_session(Some(holder))
-                .ok()
-                .and_then(|v| v.session.branch)
-                .unwrap_or_else(|| format!("orchestrate/{holder}"));
+            let branch = branches.get(holder).cloned().unwrap_or_else(|| format!("orchestrate/{holder}"));
             if let Some(tip) = self.branch_tip(&branch) {
                 return Some((Some(branch), tip));
             }

@@ -98,6 +98,14 @@ impl Context {
                     skipped.insert(id);
                     continue;
                 }
+                // Counting and starting under one lock keeps every
+                // dispatcher together within --max.
+                let _turn = crate::agents::lock(&lock_file, true)
+                    .map_err(|e| Error::failed(format!("cannot lock {}: {e}", lock_file.display())))?;
+                if self.running_agents() >= opts.max {
+                    full = true;
+                    break;
+                }
                 // Dependents start from their dependencies' work.
                 match self.start_point_for(&id, &task.depends_on, &spawn.name) {
                     Ok(Some(start)) => {
@@ -115,15 +123,11 @@ impl Context {
                         }
                         continue;
                     }
-                    Err(e) => return Err(e),
-                }
-                // Counting and starting under one lock keeps every
-                // dispatcher together within --max.
-                let _turn = crate::agents::lock(&lock_file, true)
-                    .map_err(|e| Error::failed(format!("cannot lock {}: {e}", lock_file.display())))?;
-                if self.running_agents() >= opts.max {
-                    full = true;
-                    break;
+                    Err(e) => {
+                        report(&DispatchEvent::Skipped { task: id.clone(), reason: e.to_string() });
+                        skipped.insert(id);
+                        continue;
+                    }
                 }
                 let name = spawn.name.clone();
                 match self.claim_open_task_as(&name, &id) {
