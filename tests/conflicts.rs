@@ -311,3 +311,19 @@ fn stale_sessions_are_not_compared() {
     assert!(later.json()["sessions"].as_array().unwrap().is_empty(), "{}", later.stdout);
     assert!(overlap(&repo.json(&["conflicts"]), "alice", "bob").is_some());
 }
+
+#[test]
+fn a_session_is_compared_with_the_target_it_recorded() {
+    let repo = scene(&[]);
+    repo.git(&["branch", "release"]);
+    repo.ok(&["session", "start", "carol", "--into", "release"]);
+    repo.git(&["checkout", "-q", "release"]);
+    commit(&repo, repo.path(), "g.txt", "release's g\n");
+    repo.git(&["checkout", "-q", "main"]);
+    commit(&repo, &wt(&repo, "carol"), "g.txt", "carol's g\n");
+    let radar = repo.json(&["conflicts"]);
+    assert_eq!(radar["sessions"][0]["target"], "release");
+    let row = overlap(&radar, "carol", "release").unwrap_or_else(|| panic!("{radar:#}"));
+    assert_eq!(list(&row["conflicts"]), ["g.txt"]);
+    assert!(overlap(&radar, "carol", "main").is_none());
+}

@@ -126,13 +126,14 @@ impl Context {
         Ok(sessions)
     }
 
-    /// The branch a session's work lands on: the main worktree's branch,
-    /// else `orchestrate.landInto`.
-    pub(crate) fn target_of(&self, _session: &Session) -> Option<String> {
-        self.default_target()
+    /// The branch a session's work lands on: the one it recorded (`into`),
+    /// else, for a session started before sessions recorded it, the
+    /// default target.
+    pub(crate) fn target_of(&self, session: &Session) -> Option<String> {
+        session.into.clone().or_else(|| self.default_target())
     }
 
-    /// The branch work lands on when nothing more specific is known: the
+    /// The branch work lands on when a session did not record one: the
     /// branch the main worktree has checked out, else `orchestrate.landInto`.
     pub(crate) fn default_target(&self) -> Option<String> {
         let head = std::fs::read_to_string(self.store.common_dir().join("HEAD")).ok();

@@ -97,7 +97,8 @@ impl Context {
             return Ok(None);
         }
         let repo = self.store.repository();
-        let target = self.default_target();
+        // The target the new session will record (see `landing_target`).
+        let target = self.landing_target(None, None)?;
         let start = match target.as_deref().and_then(|t| self.branch_tip(t)) {
             Some(tip) => tip,
             None => repo
