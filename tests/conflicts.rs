@@ -327,3 +327,19 @@ fn a_session_is_compared_with_the_target_it_recorded() {
     assert_eq!(list(&row["conflicts"]), ["g.txt"]);
     assert!(overlap(&radar, "carol", "main").is_none());
 }
+
+#[test]
+fn sessions_without_a_target_are_compared_from_their_merge_base() {
+    let repo = scene(&[]);
+    repo.git(&["checkout", "-q", "--detach"]);
+    repo.ok(&["session", "start", "alice"]);
+    repo.ok(&["session", "start", "bob"]);
+    commit(&repo, &wt(&repo, "alice"), "g.txt", "alice\n");
+    commit(&repo, &wt(&repo, "bob"), "g.txt", "bob\n");
+    let radar = repo.json(&["conflicts"]);
+    for s in radar["sessions"].as_array().unwrap() {
+        assert!(s["target"].is_null() && s["changed"].is_null(), "{s}");
+    }
+    assert_eq!(list(&overlap(&radar, "alice", "bob").unwrap()["conflicts"]), ["g.txt"]);
+    assert_eq!(radar["overlaps"].as_array().unwrap().len(), 1, "no target rows: {radar:#}");
+}

@@ -57,8 +57,9 @@ pub struct Looked {
     /// on top of its HEAD when it has uncommitted work.
     pub commit: String,
     pub uncommitted: bool,
-    /// The session's own changes (see the module guide).
-    pub changed: Vec<String>,
+    /// The session's own changes (see the module guide); `None` when it
+    /// has no target to measure them from (pairs then use their merge base).
+    pub changed: Option<Vec<String>>,
 }
 
 /// A live session the radar could not look at, and why.
@@ -215,10 +216,10 @@ impl Context {
             .map(|s| Looked {
                 session: s.name,
                 branch: s.branch,
-                target: s.target.map(|(t, _)| t),
+                target: s.target.as_ref().map(|(t, _)| t.clone()),
                 commit: s.tip.to_string(),
                 uncommitted: s.uncommitted,
-                changed: s.own.into_iter().collect(),
+                changed: s.target.is_some().then(|| s.own.iter().cloned().collect()),
             })
             .collect();
         Ok(Radar { uncommitted: scope.uncommitted, sessions, overlaps, unseen })
