@@ -19,6 +19,11 @@ pub struct Board {
     pub ready: Vec<TaskRow>,
     pub in_progress: Vec<TaskRow>,
     pub claims: Vec<ClaimRow>,
+    /// Overlapping changes between live sessions' branches and with their
+    /// targets (committed work only: see `ops::board`), conflicts first.
+    pub conflicts: Vec<ConflictRow>,
+    /// Why the conflicts section is partial or missing, if it is.
+    pub conflicts_note: Option<String>,
     pub messages: Vec<MessageRow>,
     /// Documents that could not be read: the sections that need them show
     /// what they could, and the board names each one.
@@ -31,6 +36,41 @@ pub struct UnreadableRow {
     /// `<ref>:<path>`, as `git show` takes it.
     pub document: String,
     pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConflictRow {
+    pub session: String,
+    /// Another session, or the session's target branch.
+    pub other: String,
+    /// `session` or `target`.
+    pub against: String,
+    pub files: Vec<String>,
+    pub conflicts: Vec<String>,
+}
+
+impl ConflictRow {
+    /// "alice and bob" or "alice and main (target)".
+    fn sides(&self) -> String {
+        match self.against.as_str() {
+            "target" => format!("{} and {} (target)", self.session, self.other),
+            _ => format!("{} and {}", self.session, self.other),
+        }
+    }
+
+    /// What the row says: the conflicting files, then the clean overlaps.
+    fn summary(&self) -> String {
+        let clean: Vec<&str> =
+            self.files.iter().filter(|f| !self.conflicts.contains(f)).map(String::as_str).collect();
+        let mut parts = Vec::new();
+        if !self.conflicts.is_empty() {
+            parts.push(format!("conflict: {}", self.conflicts.join(", ")));
+        }
+        if !clean.is_empty() {
+            parts.push(format!("both change: {}", clean.join(", ")));
+        }
+        parts.join("; ")
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -225,6 +265,23 @@ impl Board {
                 ));
             }
         }
+        if !self.conflicts.is_empty() || self.conflicts_note.is_some() {
+            let n = self.conflicts.iter().filter(|c| !c.conflicts.is_empty()).count();
+            out.push_str(&format!(
+                "\n{}\n",
+                head(&format!("CONFLICTS  {n} would conflict (committed work)"))
+            ));
+            for c in &self.conflicts {
+                let summary = match c.conflicts.is_empty() {
+                    true => c.summary(),
+                    false => style.paint("31", &c.summary()),
+                };
+                out.push_str(&format!("  {}: {summary}\n", c.sides()));
+            }
+            if let Some(note) = &self.conflicts_note {
+                out.push_str(&format!("  {note}\n"));
+            }
+        }
         if !self.messages.is_empty() {
             out.push_str(&format!("\n{}\n", head("MESSAGES")));
             for m in &self.messages {
@@ -320,6 +377,25 @@ impl Board {
                     cell(c.reason.as_deref().unwrap_or(""))
                 ));
             }
+        }
+        out.push_str("\n## Conflicts\n\n");
+        if self.conflicts.is_empty() {
+            out.push_str("No overlapping changes between live sessions' branches.\n");
+        } else {
+            out.push_str("| sides | would conflict | both change |\n| --- | --- | --- |\n");
+            for c in &self.conflicts {
+                let clean: Vec<&str> =
+                    c.files.iter().filter(|f| !c.conflicts.contains(f)).map(String::as_str).collect();
+                out.push_str(&format!(
+                    "| {} | {} | {} |\n",
+                    c.sides(),
+                    cell(&c.conflicts.join(", ")),
+                    cell(&clean.join(", "))
+                ));
+            }
+        }
+        if let Some(note) = &self.conflicts_note {
+            out.push_str(&format!("\n_{}_\n", cell(note)));
         }
         out.push_str("\n## Recent messages\n\n");
         if self.messages.is_empty() {

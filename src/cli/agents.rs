@@ -35,6 +35,9 @@ pub struct SpawnArgs {
     /// Run in a window of a tmux session named after the repository, to watch live
     #[arg(long)]
     tmux: bool,
+    /// Start a new session's worktree from this branch, tag or commit (default: HEAD)
+    #[arg(long, value_name = "REV")]
+    base: Option<String>,
     /// The command to run, after `--`
     #[arg(last = true, value_name = "COMMAND")]
     command: Vec<String>,
@@ -111,6 +114,8 @@ pub fn spawn(ctx: &Context, ui: &Ui, a: SpawnArgs) -> CmdResult {
         agent: a.agent,
         command: a.command,
         tmux: a.tmux,
+        base: a.base,
+        builds_on: None,
     })?;
     ui.emit(&spawned, || {
         let task = spawned.task.as_ref().map(|t| format!(" on {t}")).unwrap_or_default();

@@ -9,6 +9,7 @@ mod agent_hook;
 mod agents;
 mod board;
 mod claim;
+mod conflicts;
 mod doctor;
 mod hooks;
 mod init;
@@ -68,6 +69,8 @@ pub enum Command {
     Check(claim::CheckArgs),
     /// Send a message to a session, to all, or to role:<r>
     Send(message::SendArgs),
+    /// Which live sessions' changes (committed or not) overlap, and which would conflict
+    Conflicts(conflicts::ConflictsArgs),
     /// Read your unread messages (own box, all, your role's), oldest first
     Inbox(message::InboxArgs),
     /// Every event of every collection in one timeline, newest first
@@ -250,6 +253,7 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Check(args) => claim::check(&ctx, ui, args),
         Command::Send(args) => message::send(&ctx, ui, args),
         Command::Inbox(args) => message::inbox(&ctx, ui, args),
+        Command::Conflicts(args) => conflicts::run(&ctx, ui, args),
         Command::Log(args) => log::run(&ctx, ui, args),
         Command::Doctor(args) => doctor::run(&ctx, ui, args),
         Command::Hooks(cmd) => hooks::hooks(&ctx, ui, cmd),

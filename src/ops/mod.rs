@@ -11,6 +11,8 @@ pub mod agent_hooks;
 pub mod agents;
 pub mod board;
 pub mod claims;
+pub mod conflicts;
+pub mod dependents;
 pub mod doctor;
 pub mod hooks;
 pub mod land;

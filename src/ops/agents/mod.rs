@@ -43,6 +43,10 @@ pub struct SpawnOptions {
     /// The command to run (empty: use the preset).
     pub command: Vec<String>,
     pub tmux: bool,
+    /// The commit (or branch, tag) a new session's worktree starts from.
+    pub base: Option<String>,
+    /// What the prompt says about the work the agent's builds on.
+    pub builds_on: Option<String>,
 }
 
 /// What `spawn` started.
@@ -158,6 +162,7 @@ impl Context {
         if let Some(program) = opts.command.first() {
             check_program(program)?;
         }
+        let base_commit = opts.base.as_deref().map(|base| self.resolve_base(base)).transpose()?;
         let role = opts.role.clone().or_else(|| task.as_ref().and_then(|t| t.role.clone()));
         let preset = self.preset_for(&opts, role.as_deref())?;
         let backoff = self.backoff()?;
@@ -196,6 +201,7 @@ impl Context {
             role: role.clone(),
             task: task.as_ref().map(|t| t.id.to_string()),
             resume: true,
+            base: base_commit.clone(),
             ..StartOptions::default()
         })?;
         let worktree = started.session.worktree.clone().map(PathBuf::from).ok_or_else(|| {
@@ -209,7 +215,15 @@ impl Context {
         let (command, display, prompt_on_stdin) = match preset {
             None => (opts.command.clone(), shell_words(&opts.command), false),
             Some(preset) => {
-                let prompt = task.as_ref().map(|t| prompt_for(t, &opts.name));
+                let builds_on = match (&opts.builds_on, &opts.base, &base_commit) {
+                    (Some(text), _, _) => Some(text.clone()),
+                    (None, Some(base), Some(commit)) => Some(format!(
+                        "Your worktree starts from {base} (commit {}).\n",
+                        &commit[..commit.len().min(10)]
+                    )),
+                    _ => None,
+                };
+                let prompt = task.as_ref().map(|t| prompt_for(t, &opts.name, builds_on.as_deref()));
                 if let Some(prompt) = &prompt {
                     std::fs::write(dir.prompt_file(), prompt).map_err(|e| agent_dir_failure(&dir, e))?;
                 }
@@ -634,8 +648,8 @@ fn check_program(program: &str) -> Result<()> {
     }
 }
 
-/// The prompt an agent gets for a task.
-fn prompt_for(task: &Task, session: &str) -> String {
+/// The prompt an agent gets for a task, with what its work builds on.
+fn prompt_for(task: &Task, session: &str, builds_on: Option<&str>) -> String {
     let mut prompt = format!("{}\n", task.title);
     if !task.description.trim().is_empty() {
         prompt.push('\n');
@@ -648,6 +662,10 @@ fn prompt_for(task: &Task, session: &str) -> String {
          `git orchestrate prompt` tells how to coordinate with the other agents.\n",
         id = task.id
     ));
+    if let Some(text) = builds_on {
+        prompt.push('\n');
+        prompt.push_str(text);
+    }
     prompt
 }
 

@@ -287,6 +287,13 @@ impl Context {
         Ok(TaskDetail { ready: readiness == Readiness::Ready, readiness, history, task })
     }
 
+    /// One task as stored, without its history (which `show_task` walks).
+    pub(crate) fn task_document(&self, id: &str) -> Result<Task> {
+        let prefix = IdPrefix::parse(id)?;
+        let snap = self.store.snapshot(refs::TASKS)?;
+        Ok(resolve(&snap, &prefix)?.1)
+    }
+
     /// The events that touched one task, oldest first. The walk stops at
     /// the task's creation, so it costs the task's lifetime, not the queue's.
     fn task_history(&self, id: &TaskId) -> Result<Vec<HistoryEntry>> {
