@@ -37,4 +37,5 @@ pub mod merging;
 pub mod model;
 pub mod ops;
 pub mod store;
+pub mod web;
 pub mod worktree;

@@ -8,6 +8,7 @@
 mod agent_hook;
 mod agents;
 mod board;
+mod board_serve;
 mod claim;
 mod conflicts;
 mod doctor;
