@@ -18,6 +18,7 @@ mod message;
 mod output;
 mod prompt;
 mod session;
+mod sync;
 mod task;
 
 pub use output::Ui;
@@ -70,6 +71,8 @@ pub enum Command {
     Inbox(message::InboxArgs),
     /// Every event of every collection in one timeline, newest first
     Log(log::LogArgs),
+    /// Fetch the coordination refs from orchestrate.remote and say what changed
+    Sync,
     /// Install, remove or inspect the git hooks (commit trailers, claim guard)
     #[command(subcommand)]
     Hooks(hooks::HooksCommand),
@@ -148,7 +151,11 @@ impl From<ops::Error> for Failure {
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Failure {
-        Failure::Error(ops::error_chain(&e))
+        match e {
+            // A coordination remote that is not one is a configuration mistake.
+            StoreError::BadRemote { .. } => Failure::Invalid(ops::error_chain(&e)),
+            e => Failure::Error(ops::error_chain(&e)),
+        }
     }
 }
 
@@ -239,6 +246,7 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Send(args) => message::send(&ctx, ui, args),
         Command::Inbox(args) => message::inbox(&ctx, ui, args),
         Command::Log(args) => log::run(&ctx, ui, args),
+        Command::Sync => sync::run(&ctx, ui),
         Command::Hooks(cmd) => hooks::hooks(&ctx, ui, cmd),
         Command::Hook(args) => hooks::hook(&ctx, ui, args),
         Command::Spawn(args) => agents::spawn(&ctx, ui, args),

@@ -15,6 +15,7 @@ pub mod hooks;
 pub mod log;
 pub mod messages;
 pub mod sessions;
+pub mod sync;
 pub mod tasks;
 
 use crate::model::names::validate_session_name;
@@ -55,7 +56,7 @@ impl Error {
     /// `invalid` (exit 2), `refused` (exit 1) or `error` (exit 3).
     pub fn kind(&self) -> &'static str {
         match self {
-            Error::Invalid(_) => "invalid",
+            Error::Invalid(_) | Error::Store(StoreError::BadRemote { .. }) => "invalid",
             Error::Refused(_) => "refused",
             Error::Store(_) | Error::Failed(_) => "error",
         }
