@@ -175,6 +175,28 @@ impl Context {
         }
     }
 
+    /// How often liveness (heartbeats, claim renewals) is written: every
+    /// 30 s, or with a coordination remote every `orchestrate.remoteHeartbeat`
+    /// (default 60 s), since hosted remotes ask for few pushes a minute.
+    pub fn heartbeat_interval(&self) -> chrono::Duration {
+        if self.store.remote().is_none() {
+            return crate::model::session::heartbeat_interval();
+        }
+        let default = chrono::Duration::seconds(60);
+        let Some(text) = self.store.config_string("orchestrate.remoteHeartbeat") else { return default };
+        match crate::model::time::parse_duration(&text) {
+            Ok(d) if d >= chrono::Duration::seconds(1) => d,
+            _ => {
+                eprintln!(
+                    "warning: git config orchestrate.remoteHeartbeat = '{}' is not a duration of 1s or more \
+                     (like 60s or 2m); using 60s",
+                    crate::model::names::escape_control(&text)
+                );
+                default
+            }
+        }
+    }
+
     /// Who to record as the author of an event: the session, or else the
     /// human at the keyboard (git's `user.name`).
     pub fn actor(&self) -> String {

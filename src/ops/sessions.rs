@@ -9,9 +9,7 @@
 use super::tasks::Finish;
 use super::{Context, Error, Result};
 use crate::model::names::{validate_name, validate_session_name};
-use crate::model::session::{
-    heartbeat_interval, session_path, validate_capabilities, Pulse, Session, SessionStatus,
-};
+use crate::model::session::{session_path, validate_capabilities, Pulse, Session, SessionStatus};
 use crate::model::task::TaskStatus;
 use crate::model::time::format_duration;
 use crate::store::{refs, Change, Corrupt, Event, Outcome, StoreError};
@@ -432,8 +430,8 @@ impl Context {
     pub fn try_touch(&self) -> Result<()> {
         let Some(me) = self.session().map(str::to_string) else { return Ok(()) };
         let now = self.now();
-        let due =
-            |s: &Session| s.status == SessionStatus::Active && now - s.heartbeat_at >= heartbeat_interval();
+        let interval = self.heartbeat_interval();
+        let due = |s: &Session| s.status == SessionStatus::Active && now - s.heartbeat_at >= interval;
         match self.session_snapshot_get(&me)? {
             Some(s) if due(&s) => {}
             _ => return Ok(()),

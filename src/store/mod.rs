@@ -127,7 +127,8 @@ impl Store {
         if self.refreshed.replace(true) || !remote.view_is_old() {
             return Ok(());
         }
-        match remote.fetch_all() {
+        let timeout = if strict { remote::WRITE_TIMEOUT } else { remote::READ_TIMEOUT };
+        match remote.fetch_all(timeout) {
             Ok(_) => Ok(()),
             Err(e) if strict => Err(e),
             Err(e) => {
@@ -149,7 +150,7 @@ impl Store {
     pub fn sync(&self) -> Result<Vec<remote::Moved>, StoreError> {
         let Some(remote) = &self.remote else { return Ok(Vec::new()) };
         self.refreshed.set(true);
-        remote.fetch_all()
+        remote.fetch_all(remote::WRITE_TIMEOUT)
     }
 
     pub fn repository(&self) -> &Repository {

@@ -34,8 +34,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// How old the local copies may get before a read fetches, by default.
 pub const DEFAULT_FETCH_INTERVAL: Duration = Duration::from_secs(3);
-/// How long one fetch or push may take before it counts as unreachable.
-const GIT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a fetch or push for a write may take before the remote counts
+/// as unreachable.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a read waits for fresh copies before it goes on with the local
+/// ones: short, since a git hook (the pre-commit claim check) waits for it.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(4);
+/// A fetch that touches nothing but the refs it names.
+const FETCH: &[&str] = &["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules"];
 /// The refspec that mirrors the whole coordination namespace.
 const ALL: &str = "+refs/orchestrate/*:refs/orchestrate/*";
 
@@ -117,10 +123,7 @@ impl Remote {
     /// Fetches one ref into its local copy and says what the remote holds.
     pub fn fetch_ref(&self, refname: &str) -> Result<RemoteHead, StoreError> {
         let refspec = format!("+{refname}:{refname}");
-        let out = self.git(
-            &["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules"],
-            &[&self.spec, &refspec],
-        )?;
+        let out = self.git(FETCH, &[&self.spec, &refspec])?;
         if out.ok {
             return self.local(refname).map(|oid| oid.map_or(RemoteHead::Absent, RemoteHead::At));
         }
@@ -135,7 +138,7 @@ impl Remote {
     /// says whether any moved. Cheap enough to ask every second.
     pub fn fetch_if_moved(&self, refnames: &[String]) -> Result<bool, StoreError> {
         let mut stale = Vec::new();
-        for (name, oid) in self.ls_remote(refnames)? {
+        for (name, oid) in self.ls_remote_within(READ_TIMEOUT, refnames)? {
             if self.local(&name)? != Some(oid) {
                 stale.push(format!("+{name}:{name}"));
             }
@@ -145,10 +148,7 @@ impl Remote {
         }
         let mut args: Vec<&str> = vec![&self.spec];
         args.extend(stale.iter().map(String::as_str));
-        let out = self.git(
-            &["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules"],
-            &args,
-        )?;
+        let out = self.git_within(READ_TIMEOUT, FETCH, &args)?;
         if !out.ok {
             return Err(self.failure("fetch", &out.text));
         }
@@ -156,12 +156,9 @@ impl Remote {
     }
 
     /// Fetches every ref under `refs/orchestrate/` and says which moved.
-    pub fn fetch_all(&self) -> Result<Vec<Moved>, StoreError> {
+    pub fn fetch_all(&self, timeout: Duration) -> Result<Vec<Moved>, StoreError> {
         let before = self.local_refs()?;
-        let out = self.git(
-            &["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules"],
-            &[&self.spec, ALL],
-        )?;
+        let out = self.git_within(timeout, FETCH, &[&self.spec, ALL])?;
         if !out.ok {
             return Err(self.failure("fetch", &out.text));
         }
@@ -180,9 +177,17 @@ impl Remote {
     /// The remote's current value of each of `refnames` (absent ones are
     /// left out), without fetching any object: one cheap round trip.
     pub fn ls_remote(&self, refnames: &[String]) -> Result<Vec<(String, Oid)>, StoreError> {
+        self.ls_remote_within(WRITE_TIMEOUT, refnames)
+    }
+
+    fn ls_remote_within(
+        &self,
+        timeout: Duration,
+        refnames: &[String],
+    ) -> Result<Vec<(String, Oid)>, StoreError> {
         let mut args: Vec<&str> = vec![&self.spec];
         args.extend(refnames.iter().map(String::as_str));
-        let out = self.git(&["ls-remote", "--refs"], &args)?;
+        let out = self.git_within(timeout, &["ls-remote", "--refs"], &args)?;
         if !out.ok {
             return Err(self.failure("ls-remote", &out.text));
         }
@@ -269,6 +274,15 @@ impl Remote {
     /// Runs the git CLI in the common git directory, bounded in time, with
     /// no terminal prompt and none of the caller's repository overrides.
     fn git(&self, command: &[&str], args: &[&str]) -> Result<GitOutput, StoreError> {
+        self.git_within(WRITE_TIMEOUT, command, args)
+    }
+
+    fn git_within(
+        &self,
+        timeout: Duration,
+        command: &[&str],
+        args: &[&str],
+    ) -> Result<GitOutput, StoreError> {
         let mut cmd = Command::new("git");
         cmd.arg("--git-dir")
             .arg(&self.git_dir)
@@ -301,13 +315,13 @@ impl Remote {
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
-                Ok(None) if started.elapsed() >= GIT_TIMEOUT => {
+                Ok(None) if started.elapsed() >= timeout => {
                     let _ = child.kill();
                     let _ = child.wait();
                     return Err(StoreError::Remote {
                         remote: self.spec.clone(),
                         action: command.first().copied().unwrap_or("git").to_string(),
-                        message: format!("no answer within {}s", GIT_TIMEOUT.as_secs()),
+                        message: format!("no answer within {}s", timeout.as_secs()),
                     });
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(2)),

@@ -10,7 +10,7 @@ use super::super::{Context, Error, Result};
 use super::{agent_dir_failure, append_log, open_log, LOCK_FD_ENV};
 use crate::agents::process::{self, Proc};
 use crate::agents::{AgentDir, Exit, Phase, Spec, State};
-use crate::model::session::{heartbeat_interval, Pulse, MAX_DOING_CHARS};
+use crate::model::session::{Pulse, MAX_DOING_CHARS};
 use crate::model::task::TaskStatus;
 use crate::store::Store;
 use std::path::{Path, PathBuf};
@@ -148,7 +148,7 @@ pub(super) fn conclude(ctx: &Context, spec: &Spec, dir: &AgentDir, mut state: St
 /// ends it if a stop is asked for.
 fn watch(ctx: &Context, run: &mut Run, dir: &AgentDir) -> Exit {
     let mut last_beat = Instant::now();
-    let interval = heartbeat_interval().to_std().unwrap_or(Duration::from_secs(30));
+    let interval = ctx.heartbeat_interval().to_std().unwrap_or(Duration::from_secs(30));
     let mut stopping = false;
     loop {
         if let Some(exit) = run.try_wait() {
