@@ -454,3 +454,31 @@ fn over_git_daemon_on_loopback_every_task_is_claimed_exactly_once() {
     let claims = race_claims(net.clone(), 6);
     assert_exactly_once(&net, &claims, 24);
 }
+
+#[test]
+fn a_session_of_another_host_is_ended_there_and_its_worktree_left_to_that_host() {
+    let net = Net::new(2, file_url);
+    let on = |clone: usize, host: &str, args: &[&str]| {
+        let run = Run::of(net.command(clone).env("ORCHESTRATE_HOST", host).args(args));
+        assert_eq!(run.code, 0, "{host}: {args:?}:\n{}{}", run.stdout, run.stderr);
+        run
+    };
+    let started = on(0, "laptop", &["--json", "session", "start", "alice"]).json();
+    let worktree = PathBuf::from(started["worktree"].as_str().unwrap());
+    assert_eq!(started["host"], "laptop");
+    assert!(worktree.is_dir());
+    // The build box sees alice on the laptop, in its list and on its board.
+    let list = on(1, "buildbox", &["session", "list"]);
+    assert!(list.stdout.contains("alice") && list.stdout.contains("@laptop"), "{}", list.stdout);
+    let board = on(1, "buildbox", &["--json", "board"]).json();
+    assert_eq!(board["sessions"][0]["host"], "laptop", "{board}");
+    assert_eq!(board["remote"]["host"], "buildbox");
+    let ps = on(1, "buildbox", &["ps"]);
+    assert!(ps.stdout.contains("alice @laptop"), "{}", ps.stdout);
+    // Ending it there ends the session but leaves the laptop's worktree.
+    let ended = on(1, "buildbox", &["session", "end", "alice"]);
+    assert!(ended.stdout.contains("on host laptop"), "{}", ended.stdout);
+    assert!(worktree.is_dir(), "the other host's worktree is left alone");
+    let show = on(0, "laptop", &["--json", "session", "show", "alice"]).json();
+    assert_eq!(show["status"], "ended", "{show}");
+}

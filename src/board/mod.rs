@@ -20,6 +20,18 @@ pub struct Board {
     pub in_progress: Vec<TaskRow>,
     pub claims: Vec<ClaimRow>,
     pub messages: Vec<MessageRow>,
+    /// With a coordination remote: which, and how old this view of it is.
+    pub remote: Option<RemoteView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RemoteView {
+    /// `orchestrate.remote` as configured.
+    pub remote: String,
+    /// This machine, so rows of sessions on other hosts can be told apart.
+    pub host: String,
+    /// When the local copies were last fetched from the remote, if ever.
+    pub fetched_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -32,6 +44,8 @@ pub struct SessionRow {
     pub progress: Option<u8>,
     pub phase: Option<String>,
     pub heartbeat_at: Timestamp,
+    /// The machine the session runs on.
+    pub host: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -98,6 +112,22 @@ pub fn bar(percent: u8, width: usize) -> String {
     format!("{}{}", "█".repeat(full), "░".repeat(width - full))
 }
 
+impl Board {
+    /// The host of a session that runs on another machine than this one.
+    fn elsewhere<'b>(&self, s: &'b SessionRow) -> Option<&'b str> {
+        let here = self.remote.as_ref().map(|r| r.host.as_str());
+        s.host.as_deref().filter(|h| Some(*h) != here && self.remote.is_some())
+    }
+}
+
+/// "fetched 5s ago", or that it never was.
+fn fetched(now: Timestamp, at: Option<Timestamp>) -> String {
+    match at {
+        Some(at) => format!("fetched {} ago", age(now, at)),
+        None => "never fetched (run `git orchestrate sync`)".to_string(),
+    }
+}
+
 fn age(now: Timestamp, then: Timestamp) -> String {
     format_duration(now - then)
 }
@@ -115,7 +145,11 @@ impl Board {
     pub fn render_text(&self, style: Style) -> String {
         let now = self.generated_at;
         let head = |s: &str| style.paint("1", s);
-        let mut out = format!("{}  {}\n\n", head("git orchestrate board"), now.format("%Y-%m-%d %H:%M:%SZ"));
+        let mut out = format!("{}  {}\n", head("git orchestrate board"), now.format("%Y-%m-%d %H:%M:%SZ"));
+        if let Some(r) = &self.remote {
+            out.push_str(&format!("view of {} {}\n", text(&r.remote), fetched(now, r.fetched_at)));
+        }
+        out.push('\n');
 
         let live = self.sessions.iter().filter(|s| !s.stale).count();
         out.push_str(&head(&format!("SESSIONS  {live} live, {} stale\n", self.sessions.len() - live)));
@@ -130,8 +164,9 @@ impl Board {
             let progress = s.progress.map(|p| format!(" {} {p:>3}%", bar(p, 10))).unwrap_or_default();
             let doing = s.doing.as_deref().map(|d| format!("  {}", text(d))).unwrap_or_default();
             let phase = s.phase.as_deref().map(|p| format!(" ({p})")).unwrap_or_default();
+            let host = self.elsewhere(s).map(|h| format!(" @{}", text(h))).unwrap_or_default();
             out.push_str(&format!(
-                "  {:<width$}  {state}  hb {:>5} ago{role}{task}{progress}{doing}{phase}\n",
+                "  {:<width$}  {state}  hb {:>5} ago{host}{role}{task}{progress}{doing}{phase}\n",
                 s.name,
                 age(now, s.heartbeat_at)
             ));
@@ -206,6 +241,9 @@ impl Board {
         // the characters that would break the table.
         let cell = |s: &str| text(s).replace('|', "\\|");
         let mut out = format!("# Status board\n\n_Generated {}._\n\n", now.format("%Y-%m-%d %H:%M:%SZ"));
+        if let Some(r) = &self.remote {
+            out.push_str(&format!("_View of {} {}._\n\n", cell(&r.remote), fetched(now, r.fetched_at)));
+        }
         out.push_str("## Sessions\n\n");
         if self.sessions.is_empty() {
             out.push_str("No active sessions.\n");
@@ -213,8 +251,9 @@ impl Board {
             out.push_str("| session | state | role | task | progress | doing | heartbeat |\n| --- | --- | --- | --- | --- | --- | --- |\n");
             for s in &self.sessions {
                 out.push_str(&format!(
-                    "| {} | {} | {} | {} | {} | {} | {} ago |\n",
+                    "| {}{} | {} | {} | {} | {} | {} | {} ago |\n",
                     s.name,
+                    self.elsewhere(s).map(|h| format!(" @{}", cell(h))).unwrap_or_default(),
                     if s.stale { "stale" } else { "live" },
                     s.role.as_deref().unwrap_or(""),
                     s.task.as_deref().unwrap_or(""),

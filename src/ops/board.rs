@@ -28,6 +28,7 @@ impl Context {
                 progress: v.session.progress,
                 phase: v.session.phase,
                 heartbeat_at: v.session.heartbeat_at,
+                host: v.session.host,
             })
             .collect();
 
@@ -96,6 +97,14 @@ impl Context {
             in_progress,
             claims,
             messages: self.recent_messages(MESSAGES_SHOWN)?,
+            remote: self.store.remote().map(|r| crate::board::RemoteView {
+                remote: r.spec().to_string(),
+                host: self.host(),
+                fetched_at: r
+                    .view_age()
+                    .and_then(|age| chrono::Duration::from_std(age).ok())
+                    .map(|age| now - age),
+            }),
         })
     }
 

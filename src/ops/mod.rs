@@ -91,6 +91,25 @@ pub fn error_json(kind: &str, message: &str) -> serde_json::Value {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Environment variable naming this machine (else its host name): sessions
+/// record it, so another machine leaves their worktrees alone.
+pub const HOST_ENV: &str = "ORCHESTRATE_HOST";
+
+/// This machine's name: `$ORCHESTRATE_HOST`, else the kernel's host name.
+pub fn this_host() -> String {
+    if let Some(host) = std::env::var(HOST_ENV).ok().filter(|h| !h.trim().is_empty()) {
+        return host.trim().to_string();
+    }
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into a buffer we own.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    match std::str::from_utf8(&buf[..end]) {
+        Ok(name) if rc == 0 && !name.is_empty() => name.to_string(),
+        _ => "localhost".to_string(),
+    }
+}
+
 /// Environment variable naming the acting session.
 pub const SESSION_ENV: &str = "ORCHESTRATE_SESSION";
 /// Environment variable pinning the clock (RFC 3339), for tests and demos.
@@ -195,6 +214,12 @@ impl Context {
                 default
             }
         }
+    }
+
+    /// The machine this runs on, as sessions record it: `$ORCHESTRATE_HOST`,
+    /// else the host name.
+    pub fn host(&self) -> String {
+        this_host()
     }
 
     /// Who to record as the author of an event: the session, or else the

@@ -139,6 +139,7 @@ impl Context {
                     if opts.into.is_some() || s.into.is_none() {
                         s.into = into.clone();
                     }
+                    s.host = Some(self.host());
                     s
                 }
                 _ => Session {
@@ -147,6 +148,7 @@ impl Context {
                     worktree: path.as_ref().map(|p| p.to_string_lossy().into_owned()),
                     branch: path.as_ref().map(|_| branch.clone()),
                     into: into.clone(),
+                    host: Some(self.host()),
                     ..Session::new(&opts.name, now)
                 },
             };
@@ -408,7 +410,7 @@ impl Context {
         self.store.update(refs::SESSIONS, |snap| match snap.get::<Session>(&session_path(me))? {
             Some(_) => Ok(Outcome::Unchanged(())),
             None => {
-                let session = Session::new(me, now);
+                let session = Session { host: Some(self.host()), ..Session::new(me, now) };
                 let event =
                     Event::new("start", me, now, format!("start session {me} (first use)")).entity(me);
                 let mut change = Change::new(event);
@@ -538,7 +540,14 @@ impl Context {
         }
         let root = self.store.main_root();
         let mut saved = Saved::default();
-        if let Some(wt) = self.locate_worktree(&root, &session, &mut saved)? {
+        let elsewhere = session.host.as_deref().filter(|h| *h != self.host());
+        if let (Some(host), Some(wt)) = (elsewhere, &session.worktree) {
+            // Another machine's worktree is not here to save or remove.
+            saved.notes.push(format!(
+                "its worktree {wt} is on host {host} and was left there: remove it on {host} with \
+                 `git worktree remove {wt}` once its work is safe"
+            ));
+        } else if let Some(wt) = self.locate_worktree(&root, &session, &mut saved)? {
             self.save_or_refuse(&root, &session, &wt, force, &mut saved)?;
             worktree::remove(&root, &wt, true).map_err(|e| worktree_failure(&wt, e.to_string()))?;
             // The folder holding session worktrees goes once it is empty
