@@ -40,6 +40,10 @@ pub struct PageView {
     pub dependencies: HashMap<String, DepNode>,
     pub messages: Vec<MessageView>,
     pub agents: Vec<AgentRow>,
+    /// The landing queue, oldest first.
+    pub queue: Vec<crate::model::land::QueueEntry>,
+    /// Why the queue could not be read, when it could not.
+    pub queue_note: Option<String>,
     pub actions: Actions,
 }
 
@@ -120,6 +124,11 @@ pub fn page_view(ctx: &Context, actions: &Actions, closed: &mut ClosedTasks) -> 
     let table = TaskTable::new(&snap);
     let closed = closed.refresh(&table)?;
     let (sessions, _) = ctx.list_sessions(true)?;
+    // A queue that cannot be read leaves the rest of the page standing.
+    let (queue, queue_note) = match ctx.queue_list() {
+        Ok(queue) => (queue, None),
+        Err(e) => (Vec::new(), Some(format!("the landing queue cannot be read: {}", e.message()))),
+    };
     let columns = columns(&open, &closed);
     let by_id: HashMap<&str, &TaskSummary> = open
         .iter()
@@ -135,6 +144,8 @@ pub fn page_view(ctx: &Context, actions: &Actions, closed: &mut ClosedTasks) -> 
         columns,
         messages: messages(ctx)?,
         agents: agents(ctx),
+        queue,
+        queue_note,
         actions: actions.clone(),
     })
 }
