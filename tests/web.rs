@@ -479,3 +479,46 @@ fn serve_flags_are_checked_before_anything_listens() {
         assert_eq!(run.code, 2, "{args:?}: {}{}", run.stdout, run.stderr);
     }
 }
+
+/// Runs git in `dir` (a session's worktree) with the sandboxed config.
+fn git_in(repo: &Repo, dir: &Path, args: &[&str]) {
+    let out = repo.command("git").current_dir(dir).args(args).output().unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn the_page_shows_the_conflict_radar_and_the_landing_queue() {
+    let repo = Repo::new();
+    repo.ok(&["init"]);
+    for (name, line) in [("alice", "alice's line\n"), ("bob", "bob's line\n")] {
+        let started = repo.json(&["session", "start", name]);
+        let dir = PathBuf::from(started["worktree"].as_str().unwrap());
+        std::fs::write(dir.join("README"), line).unwrap();
+        git_in(&repo, &dir, &["commit", "-q", "-am", &format!("{name} rewrites README")]);
+    }
+    repo.ok(&["land", "--queue", "alice"]);
+    let server = Server::start(&repo, &[]);
+    let browser = Browser::start();
+    browser.open(&server.url);
+    browser.wait_for_script(
+        "the radar and the queue to render",
+        "return !!document.querySelector('[data-section=conflicts] .radar.conflict') \
+         && !!document.querySelector('[data-section=queue] .chip.queued')",
+    );
+    let shown = browser.run(
+        "const text = s => [...document.querySelectorAll(s)].map(e => e.textContent);
+         return { radar: text('[data-section=conflicts] .radar.conflict'),
+                  queue: text('[data-section=queue] li'),
+                  alice: text('[data-session=alice] .chip'), bob: text('[data-session=bob] .chip') }",
+    );
+    let radar = shown["radar"].to_string();
+    assert!(radar.contains("alice") && radar.contains("bob") && radar.contains("README"), "{shown}");
+    assert!(shown["queue"].to_string().contains("alice"), "{shown}");
+    let chips = |who: &str| {
+        shown[who].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    assert!(chips("alice").contains(&"conflicting".to_string()), "{shown}");
+    assert!(chips("alice").iter().any(|c| c.starts_with("queued")), "{shown}");
+    assert!(chips("bob").contains(&"conflicting".to_string()), "{shown}");
+    assert!(!chips("bob").iter().any(|c| c.starts_with("queued")), "{shown}");
+}
