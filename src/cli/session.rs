@@ -43,6 +43,10 @@ pub struct StartArgs {
     /// Reattach to an active session of this name (a restarted agent)
     #[arg(long)]
     resume: bool,
+    /// The branch this session's work lands on (default: the branch --base names,
+    /// else the branch HEAD is on, else orchestrate.landInto)
+    #[arg(long, value_name = "BRANCH")]
+    into: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -143,6 +147,7 @@ fn start(ctx: &Context, ui: &Ui, a: StartArgs) -> CmdResult {
         no_worktree: a.no_worktree,
         task: a.task,
         resume: a.resume,
+        into: a.into,
     })?;
     for note in &started.notes {
         ui.warn(note);
@@ -220,6 +225,9 @@ fn render_one(ctx: &Context, view: &SessionView) -> String {
     }
     if let Some(b) = &s.branch {
         line("branch:", b.clone());
+    }
+    if let Some(into) = &s.into {
+        line("lands on:", into.clone());
     }
     if let Some(t) = &s.task {
         line("task:", t.clone());

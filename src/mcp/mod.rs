@@ -418,6 +418,7 @@ impl Orchestrate {
                 no_worktree: a.no_worktree,
                 task: a.task,
                 resume: a.resume,
+                into: None,
             })?;
             set_identity(identity, Some(started.session.name.clone()));
             Ok(started)

@@ -44,6 +44,10 @@ pub struct Session {
     pub worktree: Option<String>,
     #[serde(default)]
     pub branch: Option<String>,
+    /// The branch the session's work lands on (`land`), without `refs/heads/`.
+    /// Absent in documents written before sessions knew their target.
+    #[serde(default)]
+    pub into: Option<String>,
     /// The task the session is working on, if known.
     #[serde(default)]
     pub task: Option<String>,
@@ -70,6 +74,7 @@ impl Session {
             status: SessionStatus::Active,
             worktree: None,
             branch: None,
+            into: None,
             task: None,
             doing: None,
             progress: None,

@@ -45,6 +45,8 @@ pub struct StartOptions {
     pub no_worktree: bool,
     pub task: Option<String>,
     pub resume: bool,
+    /// The branch the session's work lands on (default: see [`Context::landing_target`]).
+    pub into: Option<String>,
 }
 
 /// What `session start` did beyond registering.
@@ -116,6 +118,7 @@ impl Context {
             })?),
         };
         let task = opts.task.as_deref().map(|t| self.resolve_task_id(t)).transpose()?;
+        let into = self.landing_target(opts.into.as_deref(), opts.base.as_deref())?;
         let path = (!opts.no_worktree).then(|| self.worktree_path(&opts.name)).transpose()?;
         let branch = format!("orchestrate/{}", opts.name);
         let now = self.now();
@@ -165,6 +168,11 @@ impl Context {
                 (Some(s), true) => {
                     let mut s = s.clone();
                     s.heartbeat_at = now;
+                    // A resumed session keeps its target unless told otherwise
+                    // (documents from before `into` existed get one now).
+                    if opts.into.is_some() || s.into.is_none() {
+                        s.into = into.clone();
+                    }
                     s
                 }
                 _ => Session {
@@ -172,6 +180,7 @@ impl Context {
                     capabilities: opts.capabilities.clone(),
                     worktree: path.as_ref().map(|p| p.to_string_lossy().into_owned()),
                     branch: path.as_ref().map(|_| branch.clone()),
+                    into: into.clone(),
                     ..Session::new(&opts.name, now)
                 },
             };
@@ -240,6 +249,38 @@ impl Context {
             }
         }
         Ok(started)
+    }
+
+    /// The branch a new session's work lands on: `into` if given (it must
+    /// name an existing local branch), else the branch `base` names, else the
+    /// branch HEAD is on here, else `orchestrate.landInto`, else none.
+    pub(crate) fn landing_target(&self, into: Option<&str>, base: Option<&str>) -> Result<Option<String>> {
+        let repo = self.store.repository();
+        let local = |name: &str| repo.find_branch(name, git2::BranchType::Local).is_ok();
+        if let Some(given) = into {
+            let name = given.strip_prefix("refs/heads/").unwrap_or(given);
+            if !git2::Branch::name_is_valid(name).unwrap_or(false) || !local(name) {
+                return Err(Error::invalid(format!(
+                    "--into {}: no local branch of that name; give an existing branch (see `git branch`)",
+                    crate::model::names::escape_control(given)
+                )));
+            }
+            return Ok(Some(name.to_string()));
+        }
+        if let Some(base) = base {
+            let name = base.strip_prefix("refs/heads/").unwrap_or(base);
+            if local(name) {
+                return Ok(Some(name.to_string()));
+            }
+        }
+        if let Ok(head) = repo.head() {
+            if head.is_branch() {
+                if let Ok(name) = head.shorthand() {
+                    return Ok(Some(name.to_string()));
+                }
+            }
+        }
+        Ok(self.store.config_string("orchestrate.landInto").filter(|b| !b.trim().is_empty()))
     }
 
     /// Refuses a worktree path that holds anything but this session's own
