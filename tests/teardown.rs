@@ -328,3 +328,35 @@ fn a_repository_copied_in_as_an_include_is_a_copy_not_the_agents_work() {
     let tree = repo.git(&["ls-tree", "-r", "orchestrate/changer"]);
     assert!(!tree.contains("tools"), "{tree}");
 }
+
+#[test]
+fn two_ends_in_the_same_second_keep_both_backups_and_both_saved_branches() {
+    let repo = Repo::new();
+    std::fs::write(repo.path().join(".gitignore"), "*.log\n").unwrap();
+    repo.git(&["add", ".gitignore"]);
+    repo.git(&["commit", "-q", "-m", "ignore"]);
+    let at = |args: &[&str]| {
+        let out =
+            repo.command(BIN).env("ORCHESTRATE_NOW", "2030-01-01T00:00:00Z").args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let (mut backups, mut branches) = (Vec::new(), Vec::new());
+    for round in ["first", "second"] {
+        let wt = PathBuf::from(at(&["--json", "session", "start", "again"])["worktree"].as_str().unwrap());
+        std::fs::write(wt.join("run.log"), format!("{round}\n")).unwrap();
+        // And a commit on a detached HEAD, which gets a branch of its own.
+        git_in(&repo, &wt, &["checkout", "-q", "--detach"]);
+        std::fs::write(wt.join("detached.txt"), format!("{round}\n")).unwrap();
+        commit_all(&repo, &wt, round);
+        let ended = at(&["--json", "session", "end", "again", "--force"]);
+        backups.push(PathBuf::from(ended["backup"].as_str().unwrap()));
+        branches.push(ended["saved_branch"].as_str().unwrap().to_string());
+    }
+    assert_ne!(backups[0], backups[1]);
+    assert_eq!(std::fs::read_to_string(backups[0].join("run.log")).unwrap(), "first\n");
+    assert_eq!(std::fs::read_to_string(backups[1].join("run.log")).unwrap(), "second\n");
+    assert_ne!(branches[0], branches[1]);
+    assert_eq!(repo.git(&["show", &format!("{}:detached.txt", branches[0])]), "first");
+    assert_eq!(repo.git(&["show", &format!("{}:detached.txt", branches[1])]), "second");
+}

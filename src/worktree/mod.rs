@@ -407,9 +407,9 @@ pub fn head_is_on_a_branch(worktree: &Path) -> Result<bool, WorktreeError> {
     Ok(!stdout(&out).is_empty())
 }
 
-/// Creates (or moves) `branch` to the worktree's HEAD.
+/// Creates `branch` at the worktree's HEAD (never moving an existing one).
 pub fn branch_at_head(worktree: &Path, branch: &str) -> Result<(), WorktreeError> {
-    git(worktree, &["branch", "--force", branch, "HEAD"]).map(|_| ())
+    git(worktree, &["branch", branch, "HEAD"]).map(|_| ())
 }
 
 /// A worktree registered in the repository.
