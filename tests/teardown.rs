@@ -360,3 +360,41 @@ fn two_ends_in_the_same_second_keep_both_backups_and_both_saved_branches() {
     assert_eq!(repo.git(&["show", &format!("{}:detached.txt", branches[0])]), "first");
     assert_eq!(repo.git(&["show", &format!("{}:detached.txt", branches[1])]), "second");
 }
+
+#[test]
+fn the_main_checkout_is_never_taken_for_a_session_worktree_and_a_moved_one_is_found() {
+    let repo = Repo::new();
+    std::fs::write(repo.path().join(".gitignore"), "*.log\n").unwrap();
+    repo.git(&["add", ".gitignore"]);
+    repo.git(&["commit", "-q", "-m", "ignore"]);
+
+    // The worktree was deleted by hand and its branch checked out in the
+    // main checkout, which is dirty: ending touches none of it.
+    let wt = start(&repo, "gone");
+    std::fs::remove_dir_all(&wt).unwrap();
+    repo.git(&["worktree", "prune"]);
+    repo.git(&["checkout", "-q", "orchestrate/gone"]);
+    std::fs::write(repo.path().join("README"), "user's edit\n").unwrap();
+    std::fs::write(repo.path().join("user.log"), "user's log\n").unwrap();
+    let tip = repo.git(&["rev-parse", "orchestrate/gone"]);
+    let ended = repo.json(&["session", "end", "gone", "--force"]);
+    assert!(ended["saved_commit"].is_null() && ended["backup"].is_null(), "{ended}");
+    assert!(ended["notes"].to_string().contains("already gone"), "{ended}");
+    assert_eq!(repo.git(&["rev-parse", "orchestrate/gone"]), tip);
+    assert_eq!(std::fs::read_to_string(repo.path().join("README")).unwrap(), "user's edit\n");
+    assert_eq!(std::fs::read_to_string(repo.path().join("user.log")).unwrap(), "user's log\n");
+    repo.git(&["checkout", "-q", "-f", "main"]);
+
+    // Moved and switched to another branch: still found, by its name.
+    let wt = start(&repo, "wander");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let to = elsewhere.path().join("wt");
+    repo.git(&["worktree", "move", wt.to_str().unwrap(), to.to_str().unwrap()]);
+    git_in(&repo, &to, &["checkout", "-q", "-b", "feature-y"]);
+    std::fs::write(to.join("w.txt"), "work\n").unwrap();
+    let ended = repo.json(&["session", "end", "wander", "--force"]);
+    assert!(ended["notes"].to_string().contains("moved to"), "{ended}");
+    assert_eq!(ended["branch"], "feature-y");
+    assert_eq!(repo.git(&["show", "feature-y:w.txt"]), "work");
+    assert!(!to.exists());
+}

@@ -647,16 +647,30 @@ impl Context {
         let fail = |e: worktree::WorktreeError| worktree_failure(&recorded, e.to_string());
         let registered = worktree::registered(root).map_err(fail)?;
         let branch = session.branch.as_deref();
-        let here = registered.iter().find(|r| r.path.canonicalize().ok() == recorded.canonicalize().ok());
-        let found = match here {
-            Some(r) if !r.missing => Some(r.path.clone()),
-            _ => registered
+        // The main worktree (listed first) is never a session's, even if it
+        // has the session's branch checked out: ending must not commit the
+        // user's changes or move their ignored files away.
+        let linked: Vec<&worktree::Registered> = registered.iter().skip(1).filter(|r| !r.missing).collect();
+        let here = linked.iter().find(|r| r.path.canonicalize().ok() == recorded.canonicalize().ok());
+        let mut moved = || {
+            // Moved: found by its branch, or by the session name recorded in
+            // it (it may have switched branch too).
+            linked
                 .iter()
-                .find(|r| !r.missing && branch.is_some() && r.branch.as_deref() == branch)
+                .find(|r| branch.is_some() && r.branch.as_deref() == branch)
+                .or_else(|| {
+                    linked
+                        .iter()
+                        .find(|r| worktree::identity(&r.path).as_deref() == Some(session.name.as_str()))
+                })
                 .map(|r| {
                     saved.notes.push(format!("the worktree had moved to {}", r.path.display()));
                     r.path.clone()
-                }),
+                })
+        };
+        let found = match here {
+            Some(r) => Some(r.path.clone()),
+            None => moved(),
         };
         if found.is_none() {
             if registered.iter().any(|r| r.missing) {

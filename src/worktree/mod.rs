@@ -139,6 +139,12 @@ pub fn record_identity(worktree: &Path, session: &str) -> Result<(), WorktreeErr
     std::fs::write(&file, format!("{session}\n")).map_err(io(format!("write {}", file.display())))
 }
 
+/// The session named in a worktree's private git directory, if any.
+pub fn identity(worktree: &Path) -> Option<String> {
+    let name = std::fs::read_to_string(private_dir(worktree).ok()?.join(IDENTITY_FILE)).ok()?;
+    Some(name.trim().to_string()).filter(|n| !n.is_empty())
+}
+
 /// The paths listed in the main worktree's `.worktreeinclude` that exist
 /// there, relative to it, and a warning for every line that was skipped.
 /// Lines are literal paths (files or folders); entries outside the
