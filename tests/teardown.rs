@@ -398,3 +398,15 @@ fn the_main_checkout_is_never_taken_for_a_session_worktree_and_a_moved_one_is_fo
     assert_eq!(repo.git(&["show", "feature-y:w.txt"]), "work");
     assert!(!to.exists());
 }
+
+#[test]
+fn a_signing_setup_that_cannot_sign_does_not_stop_the_save() {
+    let repo = Repo::new();
+    repo.git(&["config", "commit.gpgSign", "true"]);
+    repo.git(&["config", "gpg.program", "false"]);
+    let wt = start(&repo, "signer");
+    std::fs::write(wt.join("w.txt"), "work\n").unwrap();
+    let ended = repo.json(&["session", "end", "signer", "--force"]);
+    let commit = ended["saved_commit"].as_str().unwrap();
+    assert_eq!(repo.git(&["show", &format!("{commit}:w.txt")]), "work");
+}

@@ -521,6 +521,10 @@ pub fn save_work(
             "user.name=git-orchestrate",
             "-c",
             "user.email=git-orchestrate@localhost",
+            // A signing prompt (gpg, ssh) would hang or fail an unattended
+            // end; the commit is the tool's, under its own name.
+            "-c",
+            "commit.gpgSign=false",
             "commit",
             "--quiet",
             "--no-verify",
