@@ -410,3 +410,54 @@ fn a_signing_setup_that_cannot_sign_does_not_stop_the_save() {
     let commit = ended["saved_commit"].as_str().unwrap();
     assert_eq!(repo.git(&["show", &format!("{commit}:w.txt")]), "work");
 }
+
+#[test]
+fn many_processes_ending_one_session_save_its_work_once_and_tell_the_rest_why() {
+    for round in 0..3 {
+        let repo = std::sync::Arc::new(Repo::new());
+        std::fs::write(repo.path().join(".gitignore"), "*.log\n").unwrap();
+        repo.git(&["add", ".gitignore"]);
+        repo.git(&["commit", "-q", "-m", "ignore"]);
+        let wt = start(&repo, "busy");
+        std::fs::write(wt.join("work.txt"), "work\n").unwrap();
+        std::fs::write(wt.join("run.log"), "log\n").unwrap();
+        let lib = wt.join("lib");
+        std::fs::create_dir(&lib).unwrap();
+        git_in(&repo, &lib, &["init", "-q"]);
+        std::fs::write(lib.join("p.txt"), "p\n").unwrap();
+        commit_all(&repo, &lib, "p");
+
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let (repo, barrier) = (repo.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    repo.run(&["--json", "session", "end", "busy", "--force"])
+                })
+            })
+            .collect();
+        let runs: Vec<Run> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let winners: Vec<&Run> = runs.iter().filter(|r| r.code == 0).collect();
+        assert_eq!(winners.len(), 1, "round {round}: {runs:?}");
+        for loser in runs.iter().filter(|r| r.code != 0) {
+            assert_eq!(loser.code, 1, "round {round}: {loser:?}");
+            assert!(
+                loser.stderr.contains("is being ended by another process")
+                    || loser.stderr.contains("has already ended"),
+                "round {round}: {}",
+                loser.stderr
+            );
+        }
+        // Saved exactly once, and everything is somewhere.
+        let saves = repo.git(&["log", "--format=%s", "orchestrate/busy"]);
+        assert_eq!(saves.lines().filter(|l| l.contains("save uncommitted work")).count(), 1, "{saves}");
+        assert_eq!(repo.git(&["show", "orchestrate/busy:work.txt"]), "work");
+        let ended = winners[0].json();
+        let backup = PathBuf::from(ended["backup"].as_str().unwrap());
+        assert_eq!(std::fs::read_to_string(backup.join("run.log")).unwrap(), "log\n");
+        assert_eq!(std::fs::read_to_string(backup.join("lib/p.txt")).unwrap(), "p\n");
+        assert_eq!(repo.json(&["session", "show", "busy"])["status"], "ended");
+        assert!(!wt.exists());
+    }
+}

@@ -558,6 +558,11 @@ impl Context {
     /// session's record, tasks and claims exactly as they were.
     pub fn end_session(&self, name: Option<&str>, force: bool) -> Result<Ended> {
         let name = self.name_or_me(name, "`session end`")?;
+        self.session_snapshot_get(&name)?.ok_or_else(|| unknown_session(&name))?;
+        // One end of a session at a time: two would race over the same
+        // files (one committing while the other removes). Held until this
+        // end returns; the kernel drops it if the process dies.
+        let _ending = self.lock_ending(&name)?;
         let session = self.session_snapshot_get(&name)?.ok_or_else(|| unknown_session(&name))?;
         if session.status == SessionStatus::Ended {
             return Err(Error::refused(format!("session {name} has already ended")));
@@ -637,6 +642,28 @@ impl Context {
             released_tasks,
             released_claims,
         })
+    }
+
+    /// Takes the lock that makes ends of one session run one at a time, or
+    /// refuses (exit 1) while another process holds it.
+    fn lock_ending(&self, name: &str) -> Result<std::fs::File> {
+        let dir = self.store.common_dir().join("orchestrate").join("end-locks");
+        let path = dir.join(name);
+        let failed = |e: std::io::Error| worktree_failure(&path, e.to_string());
+        std::fs::create_dir_all(&dir).map_err(failed)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(failed)?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::refused(format!(
+                "session {name} is being ended by another process right now; see `git orchestrate session show {name}` once it is done"
+            ))),
+            Err(std::fs::TryLockError::Error(e)) => Err(failed(e)),
+        }
     }
 
     /// Where the session's worktree is now: where it was made, or where git
