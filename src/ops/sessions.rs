@@ -647,22 +647,14 @@ impl Context {
     /// Takes the lock that makes ends of one session run one at a time, or
     /// refuses (exit 1) while another process holds it.
     fn lock_ending(&self, name: &str) -> Result<std::fs::File> {
-        let dir = self.store.common_dir().join("orchestrate").join("end-locks");
-        let path = dir.join(name);
-        let failed = |e: std::io::Error| worktree_failure(&path, e.to_string());
-        std::fs::create_dir_all(&dir).map_err(failed)?;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(failed)?;
-        match file.try_lock() {
-            Ok(()) => Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) => Err(Error::refused(format!(
-                "session {name} is being ended by another process right now; see `git orchestrate session show {name}` once it is done"
+        let path = self.store.common_dir().join("orchestrate").join("end-locks").join(name);
+        match crate::agents::lock(&path, false) {
+            Ok(Some(file)) => Ok(file),
+            Ok(None) => Err(Error::refused(format!(
+                "session {name} is being ended by another process right now; see \
+                 `git orchestrate session show {name}` once it is done"
             ))),
-            Err(std::fs::TryLockError::Error(e)) => Err(failed(e)),
+            Err(e) => Err(worktree_failure(&path, e.to_string())),
         }
     }
 
