@@ -279,19 +279,6 @@ fn usage_errors_are_json_when_json_is_asked_for() {
 }
 
 #[test]
-fn a_lock_file_left_by_a_dead_process_is_named_with_the_way_out() {
-    let repo = Repo::new();
-    let id = repo.add("locked out", &[]);
-    let lock = repo.path().join(".git/refs/orchestrate/tasks.lock");
-    std::fs::write(&lock, "").unwrap();
-    let run = repo.run_as("a", &["task", "claim", &id]);
-    assert_eq!(run.code, 3, "{run:?}");
-    assert!(run.stderr.contains("tasks.lock") && run.stderr.contains("remove"), "{}", run.stderr);
-    std::fs::remove_file(&lock).unwrap();
-    repo.ok_as("a", &["task", "claim", &id]);
-}
-
-#[test]
 fn finished_tasks_take_no_notes_and_repeated_finishes_keep_their_note() {
     let repo = Repo::new();
     let id = repo.add("finish me", &[]);

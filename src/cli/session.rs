@@ -69,6 +69,9 @@ pub struct EndArgs {
     /// Save uncommitted work as a commit on the branch the worktree has checked out, move nested repositories and changed include copies aside, then end
     #[arg(long)]
     force: bool,
+    /// Delete the session's branch too; refused unless all of its work has landed
+    #[arg(long)]
+    delete_branch: bool,
 }
 
 #[derive(Debug, Args)]
@@ -90,13 +93,16 @@ pub fn run(ctx: &Context, ui: &Ui, command: SessionCommand) -> CmdResult {
         SessionCommand::List(a) => {
             let (sessions, corrupt) = ctx.list_sessions(a.all)?;
             for c in &corrupt {
-                ui.warn(&format!("skipped {c}"));
+                ui.warn(&format!("skipped {c} (`git orchestrate doctor --repair` moves it aside)"));
             }
             ui.emit(&sessions, || render_list(ctx, ui, &sessions))
         }
         SessionCommand::Show(a) => {
             let view = ctx.show_session(a.name.as_deref())?;
             ui.emit(&view, || render_one(ctx, &view))
+        }
+        SessionCommand::End(a) if a.delete_branch => {
+            super::land::end_deleting_branch(ctx, ui, a.name, a.force)
         }
         SessionCommand::End(a) => {
             let ended = ctx.end_session(a.name.as_deref(), a.force)?;
@@ -221,10 +227,10 @@ fn render_one(ctx: &Context, view: &SessionView) -> String {
         line("caps:", s.capabilities.join(", "));
     }
     if let Some(wt) = &s.worktree {
-        line("worktree:", wt.clone());
+        line("worktree:", escape_control(wt));
     }
     if let Some(b) = &s.branch {
-        line("branch:", b.clone());
+        line("branch:", escape_control(b));
     }
     if let Some(into) = &s.into {
         line("lands on:", into.clone());

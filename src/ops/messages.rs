@@ -11,9 +11,9 @@ use super::{Context, Error, Result};
 use crate::model::message::{
     validate_body, validate_message_id, validate_subject, Message, MessageKind, Recipient,
 };
-use crate::model::session::Session;
+use crate::model::session::{session_path, Session};
 use crate::model::FORMAT;
-use crate::store::{refs, Change, Document, Event, Expected, StoreError};
+use crate::store::{refs, Change, Document, Event, StoreError};
 use git2::Oid;
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -93,6 +93,10 @@ impl Context {
         };
         let mailbox = refs::mailbox(&recipient.mailbox());
         self.store.update(&mailbox, |_| {
+            // Stamped at each attempt, so that a send which lost a race and
+            // was delivered after another also says it was sent after it.
+            let message = Message { sent_at: self.now(), ..message.clone() };
+            let now = message.sent_at;
             let summary = format!("send {} from {from} to {recipient}: {}", message.id, message.subject);
             let event = Event::new("send", &from, now, summary).entity(&message.id);
             let mut change = Change::new(event);
@@ -127,9 +131,10 @@ impl Context {
         };
         match recipient {
             Recipient::All => Ok(()),
-            Recipient::Session(name) => match sessions()?.iter().any(|s| &s.name == name) {
-                true => Ok(()),
-                false => Err(Error::invalid(format!(
+            // A session whose document is corrupt exists: say so, not "no session".
+            Recipient::Session(name) => match self.store.snapshot(refs::SESSIONS)?.get::<Session>(&session_path(name))? {
+                Some(_) => Ok(()),
+                None => Err(Error::invalid(format!(
                     "no session named {name}: see `git orchestrate session list --all` (or send to all or role:<r>)"
                 ))),
             },
@@ -173,7 +178,7 @@ impl Context {
         if let Some(limit) = opts.wait {
             self.wait_for_unread(&me, &boxes, limit)?;
         }
-        let mut received = Vec::new();
+        let mut per_box = Vec::new();
         let mut seen_heads = Vec::new();
         for mailbox in &boxes {
             let head = self.store.head(&refs::mailbox(mailbox))?;
@@ -182,14 +187,12 @@ impl Context {
             self.collect(mailbox, head, cursor, opts.all, &me, &mut from_box)?;
             // The chain is the authoritative order within a mailbox.
             from_box.reverse();
-            received.extend(from_box);
+            per_box.push(from_box);
             if head != cursor {
                 seen_heads.push((mailbox.clone(), head, cursor));
             }
         }
-        // Merge the mailboxes by time; the sort is stable, so each
-        // mailbox keeps its own order.
-        received.sort_by_key(|r| r.message.sent_at);
+        let received = merge_in_delivery_order(per_box);
         if !opts.peek {
             for (mailbox, head, cursor) in seen_heads {
                 if let Some(head) = head {
@@ -244,21 +247,17 @@ impl Context {
 
     /// Moves the read cursor forward to `head`, never backwards: if another
     /// process of the same session moved it meanwhile, the furthest wins.
-    fn advance_cursor(&self, me: &str, mailbox: &str, mut cursor: Option<Oid>, head: Oid) -> Result<()> {
-        let name = refs::read_cursor(me, mailbox);
-        for _ in 0..50 {
-            if let Some(current) = cursor {
-                if current == head || self.store.is_descendant(current, head)? {
-                    return Ok(());
-                }
-            }
-            let expected = cursor.map_or(Expected::Absent, Expected::At);
-            if self.store.move_ref(&name, head, expected, &format!("read {mailbox} by {me}"))?.is_none() {
-                return Ok(());
-            }
-            cursor = self.store.head(&name)?;
+    fn advance_cursor(&self, me: &str, mailbox: &str, cursor: Option<Oid>, head: Oid) -> Result<()> {
+        if cursor == Some(head) {
+            return Ok(());
         }
-        Err(Error::Store(StoreError::Contended { refname: name, attempts: 50, elapsed: Duration::ZERO }))
+        let name = refs::read_cursor(me, mailbox);
+        self.store.move_pointer(&name, &format!("read {mailbox} by {me}"), |current| {
+            Ok::<_, Error>(match current {
+                Some(current) if current == head || self.store.is_descendant(current, head)? => None,
+                _ => Some(head),
+            })
+        })
     }
 
     fn wait_for_unread(&self, me: &str, boxes: &[String], limit: Option<Duration>) -> Result<()> {
@@ -291,5 +290,27 @@ impl Context {
         let mut found = Vec::new();
         self.collect(mailbox, head, cursor, false, me, &mut found)?;
         Ok(!found.is_empty())
+    }
+}
+
+/// Merges mailboxes, each in its chain order (the order its messages were
+/// delivered in), into one list: each mailbox keeps its own order, and
+/// between mailboxes the earlier sent comes first. (Sorting everything by
+/// `sent_at` would not do: a sender that stamped its message first can
+/// lose the race to append it, so times within one chain can go back.)
+fn merge_in_delivery_order(per_box: Vec<Vec<Received>>) -> Vec<Received> {
+    let mut queues: Vec<std::collections::VecDeque<Received>> = per_box.into_iter().map(Into::into).collect();
+    let mut merged = Vec::with_capacity(queues.iter().map(|q| q.len()).sum());
+    loop {
+        let next = queues
+            .iter()
+            .enumerate()
+            .filter_map(|(i, q)| q.front().map(|r| (r.message.sent_at, i)))
+            .min()
+            .map(|(_, i)| i);
+        match next.and_then(|i| queues[i].pop_front()) {
+            Some(received) => merged.push(received),
+            None => return merged,
+        }
     }
 }

@@ -11,12 +11,17 @@ pub mod agent_hooks;
 pub mod agents;
 pub mod board;
 pub mod claims;
+pub mod conflicts;
+pub mod dependents;
+pub mod doctor;
 pub mod hooks;
+pub mod land;
 pub mod log;
 pub mod messages;
 pub mod sessions;
 pub mod tasks;
 mod teardown;
+pub mod trust;
 
 use crate::model::names::validate_session_name;
 use crate::model::time::{to_stored, Timestamp};
@@ -132,6 +137,7 @@ impl Context {
             ),
             Err(_) => None,
         };
+        store.pin_clock(pinned_now);
         Ok(Context {
             store,
             session,

@@ -235,6 +235,7 @@ impl Context {
                 }
                 return Err(e);
             }
+            started.notes.extend(self.untrusted_worktree_notes(&wt));
         }
         if let Some(task) = task {
             match self.claim_task_as(&opts.name, task.as_str(), false) {
@@ -363,6 +364,12 @@ impl Context {
     /// `orchestrate.worktreeRoot/<name>`, or `<repo>.worktrees/<name>` beside
     /// the repository.
     fn worktree_path(&self, name: &str) -> Result<PathBuf> {
+        Ok(lexically_normal(&self.worktree_root().join(name)))
+    }
+
+    /// Where session worktrees go: `orchestrate.worktreeRoot` (relative to
+    /// the main worktree), or `<repo>.worktrees` beside the repository.
+    pub fn worktree_root(&self) -> PathBuf {
         let root = match self.store.config_string("orchestrate.worktreeRoot") {
             Some(configured) => {
                 let p = PathBuf::from(configured);
@@ -379,7 +386,7 @@ impl Context {
                 main.with_file_name(folder)
             }
         };
-        Ok(lexically_normal(&root.join(name)))
+        lexically_normal(&root)
     }
 
     pub fn list_sessions(&self, include_ended: bool) -> Result<(Vec<SessionView>, Vec<Corrupt>)> {
@@ -496,28 +503,72 @@ impl Context {
 
     /// Refreshes the acting session's heartbeat if it is older than the
     /// heartbeat interval: every command a session runs keeps it live, at
-    /// most one write per interval. Best effort: a failure here never fails
-    /// the command.
+    /// most one write per interval. It never fails the command, but it is
+    /// never silent either: a heartbeat or claim renewal that could not be
+    /// written is said on stderr, since a session that believes it is live
+    /// while others see it stale loses its claims to them.
     pub fn touch(&self) {
-        let Some(me) = self.session().map(str::to_string) else { return };
+        if let Err(e) = self.try_touch() {
+            let me = self.session().unwrap_or("?");
+            eprintln!(
+                "warning: session {me}: the heartbeat (or claim renewal) was not recorded: {}",
+                e.message()
+            );
+        }
+    }
+
+    /// [`Context::touch`], saying what went wrong.
+    pub fn try_touch(&self) -> Result<()> {
+        let Some(me) = self.session().map(str::to_string) else { return Ok(()) };
         let now = self.now();
         let due =
             |s: &Session| s.status == SessionStatus::Active && now - s.heartbeat_at >= heartbeat_interval();
-        match self.session_snapshot_get(&me) {
-            Ok(Some(s)) if due(&s) => {}
-            _ => return,
+        match self.session_snapshot_get(&me)? {
+            Some(s) if due(&s) => {}
+            _ => return Ok(()),
         }
-        let beat = self.update_session(&me, "heartbeat", |s| {
+        self.update_session(&me, "heartbeat", |s| {
             if !due(s) {
                 return false;
             }
             s.heartbeat_at = now;
             true
-        });
+        })?;
         // Activity renews the session's claims too.
-        if beat.is_ok() {
-            let _ = self.renew_claims_of(&me);
-        }
+        self.renew_claims_of(&me)
+    }
+
+    /// Records a session's landing on its document (ended sessions too: a
+    /// queued branch may land after its session ended).
+    pub(crate) fn record_session_landing(
+        &self,
+        name: &str,
+        landed: &crate::model::land::Landed,
+    ) -> Result<Session> {
+        let by = self.actor();
+        let now = self.now();
+        self.store.update(refs::SESSIONS, |snap| {
+            let mut session =
+                snap.get::<Session>(&session_path(name))?.ok_or_else(|| unknown_session(name))?;
+            session.landed = Some(landed.clone());
+            let short = &landed.commit[..landed.commit.len().min(10)];
+            let summary = format!("land {name} on {} at {short} ({}) by {by}", landed.into, landed.mode);
+            let event = Event::new("land", &by, now, summary).entity(name);
+            let mut change = Change::new(event);
+            change.put(session.path(), &session);
+            Ok::<_, Error>(change.write(session))
+        })
+    }
+
+    /// A session's stored document, if there is one.
+    pub(crate) fn session_document(&self, name: &str) -> Result<Option<Session>> {
+        self.session_snapshot_get(name)
+    }
+
+    /// Every session document that can be read.
+    pub(crate) fn all_sessions(&self) -> Result<Vec<Session>> {
+        let snap = self.store.snapshot(refs::SESSIONS)?;
+        Ok(snap.decode_all::<Session>(&snap.list("")?)?.0)
     }
 
     /// Changes one session document; `edit` returns false for "no change".
@@ -616,7 +667,19 @@ impl Context {
             }
         }
         let released_tasks = self.release_tasks_of(&name)?;
-        let released_claims = self.release_all_claims_of(&name)?;
+        // A corrupt claims table must not keep a session from ending: its
+        // claims bind nobody once it has ended, and the table is named.
+        let released_claims = match self.release_all_claims_of(&name) {
+            Ok(n) => n,
+            Err(Error::Store(StoreError::Corrupt { refname, path, reason })) => {
+                saved.notes.push(format!(
+                    "the claims of {name} were not released: {}; they bind nobody now that it has ended",
+                    Corrupt { refname, path, reason }
+                ));
+                0
+            }
+            Err(e) => return Err(e),
+        };
         let now = self.now();
         let session = self.store.update(refs::SESSIONS, |snap| {
             let mut s = snap.get::<Session>(&session_path(&name))?.ok_or_else(|| unknown_session(&name))?;
