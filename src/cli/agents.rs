@@ -135,9 +135,12 @@ pub fn spawn(ctx: &Context, ui: &Ui, a: SpawnArgs) -> CmdResult {
 
 pub fn ps(ctx: &Context, ui: &Ui) -> CmdResult {
     let agents = ctx.list_agents();
+    let elsewhere = sessions_elsewhere(ctx);
     ui.emit(&agents, || {
         if agents.is_empty() {
-            return "no agents: start one with `git orchestrate spawn <name> -- <command>`\n".to_string();
+            return format!(
+                "no agents: start one with `git orchestrate spawn <name> -- <command>`\n{elsewhere}"
+            );
         }
         let mut out = format!(
             "{:<20} {:<12} {:>8} {:<10} {:>8} {:>8}  {}\n",
@@ -161,8 +164,30 @@ pub fn ps(ctx: &Context, ui: &Ui) -> CmdResult {
                 exit_of(a),
             ));
         }
+        out.push_str(&elsewhere);
         out
     })
+}
+
+/// Agents run on the machine that spawned them: with a coordination
+/// remote, name the live sessions on other hosts, whose agents `ps` there
+/// shows.
+fn sessions_elsewhere(ctx: &Context) -> String {
+    if ctx.store.remote().is_none() {
+        return String::new();
+    }
+    let Ok((sessions, _)) = ctx.list_sessions(false) else { return String::new() };
+    let others: Vec<String> = sessions
+        .iter()
+        .filter_map(|v| {
+            super::session::other_host(ctx, &v.session)
+                .map(|h| format!("{} @{}", v.session.name, escape_control(h)))
+        })
+        .collect();
+    if others.is_empty() {
+        return String::new();
+    }
+    format!("on other hosts (run `git orchestrate ps` there): {}\n", others.join(", "))
 }
 
 fn exit_of(a: &AgentView) -> String {

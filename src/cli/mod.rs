@@ -22,6 +22,7 @@ mod message;
 mod output;
 mod prompt;
 mod session;
+mod sync;
 mod task;
 
 pub use output::Ui;
@@ -78,6 +79,8 @@ pub enum Command {
     Log(log::LogArgs),
     /// Check the coordination state for damage; --repair fixes what is safe (exit 1: problems left)
     Doctor(doctor::DoctorArgs),
+    /// Fetch the coordination refs from orchestrate.remote and say what changed
+    Sync,
     /// Install, remove or inspect the git hooks (commit trailers, claim guard)
     #[command(subcommand)]
     Hooks(hooks::HooksCommand),
@@ -161,7 +164,11 @@ impl From<ops::Error> for Failure {
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Failure {
-        Failure::Error(ops::error_chain(&e))
+        match e {
+            // A coordination remote that is not one is a configuration mistake.
+            StoreError::BadRemote { .. } => Failure::Invalid(ops::error_chain(&e)),
+            e => Failure::Error(ops::error_chain(&e)),
+        }
     }
 }
 
@@ -257,6 +264,7 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Conflicts(args) => conflicts::run(&ctx, ui, args),
         Command::Log(args) => log::run(&ctx, ui, args),
         Command::Doctor(args) => doctor::run(&ctx, ui, args),
+        Command::Sync => sync::run(&ctx, ui),
         Command::Hooks(cmd) => hooks::hooks(&ctx, ui, cmd),
         Command::Hook(args) => hooks::hook(&ctx, ui, args),
         Command::Spawn(args) => agents::spawn(&ctx, ui, args),

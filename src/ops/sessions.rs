@@ -10,9 +10,7 @@ use super::tasks::Finish;
 use super::teardown::Saved;
 use super::{Context, Error, Result};
 use crate::model::names::{validate_name, validate_session_name};
-use crate::model::session::{
-    heartbeat_interval, session_path, validate_capabilities, Pulse, Session, SessionStatus,
-};
+use crate::model::session::{session_path, validate_capabilities, Pulse, Session, SessionStatus};
 use crate::model::task::TaskStatus;
 use crate::model::time::format_duration;
 use crate::store::{refs, Change, Corrupt, Event, Outcome, StoreError};
@@ -173,6 +171,7 @@ impl Context {
                     if opts.into.is_some() || s.into.is_none() {
                         s.into = into.clone();
                     }
+                    s.host = Some(self.host());
                     s
                 }
                 _ => Session {
@@ -181,6 +180,7 @@ impl Context {
                     worktree: path.as_ref().map(|p| p.to_string_lossy().into_owned()),
                     branch: path.as_ref().map(|_| branch.clone()),
                     into: into.clone(),
+                    host: Some(self.host()),
                     ..Session::new(&opts.name, now)
                 },
             };
@@ -458,7 +458,7 @@ impl Context {
         self.store.update(refs::SESSIONS, |snap| match snap.get::<Session>(&session_path(me))? {
             Some(_) => Ok(Outcome::Unchanged(())),
             None => {
-                let session = Session::new(me, now);
+                let session = Session { host: Some(self.host()), ..Session::new(me, now) };
                 let event =
                     Event::new("start", me, now, format!("start session {me} (first use)")).entity(me);
                 let mut change = Change::new(event);
@@ -521,8 +521,8 @@ impl Context {
     pub fn try_touch(&self) -> Result<()> {
         let Some(me) = self.session().map(str::to_string) else { return Ok(()) };
         let now = self.now();
-        let due =
-            |s: &Session| s.status == SessionStatus::Active && now - s.heartbeat_at >= heartbeat_interval();
+        let interval = self.heartbeat_interval();
+        let due = |s: &Session| s.status == SessionStatus::Active && now - s.heartbeat_at >= interval;
         match self.session_snapshot_get(&me)? {
             Some(s) if due(&s) => {}
             _ => return Ok(()),
@@ -628,7 +628,14 @@ impl Context {
         }
         let root = self.store.main_root();
         let mut saved = Saved::default();
-        if let Some(wt) = self.locate_worktree(&root, &session, &mut saved)? {
+        let elsewhere = session.host.as_deref().filter(|h| *h != self.host());
+        if let (Some(host), Some(wt)) = (elsewhere, &session.worktree) {
+            // Another machine's worktree is not here to save or remove.
+            saved.notes.push(format!(
+                "its worktree {wt} is on host {host} and was left there: remove it on {host} with \
+                 `git worktree remove {wt}` once its work is safe"
+            ));
+        } else if let Some(wt) = self.locate_worktree(&root, &session, &mut saved)? {
             if !worktree::relink(&root, &wt) {
                 return Err(worktree_failure(
                     &wt,
