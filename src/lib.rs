@@ -13,6 +13,8 @@
 //!   the format guard in `refs/orchestrate/meta`, and every ref name.
 //! - [`ops`]: the use cases (`add_task`, `claim_next`, ...) that every front end
 //!   shares, and the acting identity and clock.
+//! - [`merging`]: diffs, in-memory merges and worktree snapshots in the
+//!   object database (the conflict radar's and dependents' git work).
 //! - [`agents`]: what a spawned agent's supervisor keeps on disk, the wrapper
 //!   each run goes through (it records the exit status), and the Unix process
 //!   plumbing (sessions, process groups, process trees, pid reuse).
@@ -31,7 +33,9 @@ pub mod cli;
 pub mod hooks;
 pub mod integrate;
 pub mod mcp;
+pub mod merging;
 pub mod model;
 pub mod ops;
 pub mod store;
+pub mod web;
 pub mod worktree;

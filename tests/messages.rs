@@ -227,3 +227,21 @@ fn bad_messages_exit_2_and_send_nothing() {
     }
     assert_eq!(repo.run(&["inbox"]).code, 2, "inbox needs a session");
 }
+
+#[test]
+fn a_reply_to_a_message_that_does_not_exist_is_refused_and_nothing_is_sent() {
+    let repo = Repo::new();
+    sessions(&repo, &[("alice", None), ("bob", None)]);
+    let direct = repo.json_as("alice", &["send", "bob", "direct"]);
+    let broadcast = repo.json_as("alice", &["send", "all", "to everyone"]);
+    let before = repo.refs();
+    let run = repo.run_as("bob", &["send", "alice", "re: ghost", "--reply-to", "m-00000000"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("m-00000000") && run.stderr.contains("inbox"), "{}", run.stderr);
+    assert_eq!(repo.refs(), before, "nothing sent");
+    // Replies to messages in any mailbox (direct or broadcast) still go.
+    for parent in [&direct, &broadcast] {
+        let id = parent["id"].as_str().unwrap();
+        assert_eq!(repo.json_as("bob", &["send", "alice", "re", "--reply-to", id])["reply_to"], id);
+    }
+}

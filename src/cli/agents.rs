@@ -35,6 +35,9 @@ pub struct SpawnArgs {
     /// Run in a window of a tmux session named after the repository, to watch live
     #[arg(long)]
     tmux: bool,
+    /// Start a new session's worktree from this branch, tag or commit (default: HEAD)
+    #[arg(long, value_name = "REV")]
+    base: Option<String>,
     /// The command to run, after `--`
     #[arg(last = true, value_name = "COMMAND")]
     command: Vec<String>,
@@ -114,6 +117,8 @@ pub fn spawn(ctx: &Context, ui: &Ui, a: SpawnArgs) -> CmdResult {
         agent: a.agent,
         command: a.command,
         tmux: a.tmux,
+        base: a.base,
+        builds_on: None,
     })?;
     ui.emit(&spawned, || {
         let task = spawned.task.as_ref().map(|t| format!(" on {t}")).unwrap_or_default();
@@ -133,9 +138,12 @@ pub fn spawn(ctx: &Context, ui: &Ui, a: SpawnArgs) -> CmdResult {
 
 pub fn ps(ctx: &Context, ui: &Ui) -> CmdResult {
     let agents = ctx.list_agents();
+    let elsewhere = sessions_elsewhere(ctx);
     ui.emit(&agents, || {
         if agents.is_empty() {
-            return "no agents: start one with `git orchestrate spawn <name> -- <command>`\n".to_string();
+            return format!(
+                "no agents: start one with `git orchestrate spawn <name> -- <command>`\n{elsewhere}"
+            );
         }
         let mut out = format!(
             "{:<20} {:<12} {:>8} {:<10} {:>8} {:>8}  {}\n",
@@ -159,8 +167,30 @@ pub fn ps(ctx: &Context, ui: &Ui) -> CmdResult {
                 exit_of(a),
             ));
         }
+        out.push_str(&elsewhere);
         out
     })
+}
+
+/// Agents run on the machine that spawned them: with a coordination
+/// remote, name the live sessions on other hosts, whose agents `ps` there
+/// shows.
+fn sessions_elsewhere(ctx: &Context) -> String {
+    if ctx.store.remote().is_none() {
+        return String::new();
+    }
+    let Ok((sessions, _)) = ctx.list_sessions(false) else { return String::new() };
+    let others: Vec<String> = sessions
+        .iter()
+        .filter_map(|v| {
+            super::session::other_host(ctx, &v.session)
+                .map(|h| format!("{} @{}", v.session.name, escape_control(h)))
+        })
+        .collect();
+    if others.is_empty() {
+        return String::new();
+    }
+    format!("on other hosts (run `git orchestrate ps` there): {}\n", others.join(", "))
 }
 
 fn exit_of(a: &AgentView) -> String {
@@ -234,13 +264,14 @@ pub fn logs(ctx: &Context, ui: &Ui, a: LogsArgs) -> CmdResult {
 }
 
 pub fn stop(ctx: &Context, ui: &Ui, a: StopArgs) -> CmdResult {
-    let grace = match &a.grace {
-        None => DEFAULT_GRACE,
-        Some(text) => parse_duration(text)
-            .ok()
-            .and_then(|d| d.to_std().ok())
-            .ok_or_else(|| Failure::Invalid(format!("--grace {text}: give a duration like 5s or 1m")))?,
-    };
+    let grace =
+        match &a.grace {
+            None => DEFAULT_GRACE,
+            Some(text) => parse_duration(text)
+                .map_err(|e| Failure::Invalid(format!("--grace: {e}")))?
+                .to_std()
+                .map_err(|_| Failure::Invalid(format!("--grace {text}: give a duration like 5s or 1m")))?,
+        };
     let Some(name) = a.name else { return stop_all(ctx, ui, grace) };
     let stopped = vec![ctx.stop_agent(&name, grace)?];
     ui.emit(&stopped, || render_stopped(&stopped))?;

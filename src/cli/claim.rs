@@ -14,7 +14,7 @@ pub struct ClaimArgs {
     /// Files, directories (ending in /) or globs (src/**/*.rs), relative to the current folder
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<String>,
-    /// How long the lease lasts without activity (default 2h)
+    /// How long the lease lasts without activity (default 2h, at most 365d)
     #[arg(long, value_name = "DURATION")]
     ttl: Option<String>,
     /// A notice that others may share, not a lock

@@ -200,7 +200,7 @@ fn list(ctx: &Context, ui: &Ui, a: ListArgs) -> CmdResult {
     let filter = ctx.task_filter(&req)?;
     let listing = ctx.list_tasks(&filter)?;
     for c in &listing.corrupt {
-        ui.warn(&format!("skipped {c}"));
+        ui.warn(&format!("skipped {c} (`git orchestrate doctor --repair` moves it aside)"));
     }
     ui.emit(&listing.tasks, || render_list(ui, &listing.tasks))
 }

@@ -28,7 +28,7 @@ pub fn default_ttl() -> Duration {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct ClaimsDoc {
+pub(crate) struct ClaimsDoc {
     format: u32,
     claims: Vec<Claim>,
 }

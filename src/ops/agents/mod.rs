@@ -43,6 +43,10 @@ pub struct SpawnOptions {
     /// The command to run (empty: use the preset).
     pub command: Vec<String>,
     pub tmux: bool,
+    /// The commit (or branch, tag) a new session's worktree starts from.
+    pub base: Option<String>,
+    /// What the prompt says about the work the agent's builds on.
+    pub builds_on: Option<String>,
 }
 
 /// What `spawn` started.
@@ -158,6 +162,7 @@ impl Context {
         if let Some(program) = opts.command.first() {
             check_program(program)?;
         }
+        let base_commit = opts.base.as_deref().map(|base| self.resolve_base(base)).transpose()?;
         let role = opts.role.clone().or_else(|| task.as_ref().and_then(|t| t.role.clone()));
         let preset = self.preset_for(&opts, role.as_deref())?;
         let backoff = self.backoff()?;
@@ -193,6 +198,7 @@ impl Context {
             role: role.clone(),
             task: task.as_ref().map(|t| t.id.to_string()),
             resume: true,
+            base: base_commit.clone(),
             ..StartOptions::default()
         })?;
         let worktree = started.session.worktree.clone().map(PathBuf::from).ok_or_else(|| {
@@ -206,7 +212,15 @@ impl Context {
         let (command, display, prompt_on_stdin) = match preset {
             None => (opts.command.clone(), shell_words(&opts.command), false),
             Some(preset) => {
-                let prompt = task.as_ref().map(|t| prompt_for(t, &opts.name));
+                let builds_on = match (&opts.builds_on, &opts.base, &base_commit) {
+                    (Some(text), _, _) => Some(text.clone()),
+                    (None, Some(base), Some(commit)) => Some(format!(
+                        "Your worktree starts from {base} (commit {}).\n",
+                        &commit[..commit.len().min(10)]
+                    )),
+                    _ => None,
+                };
+                let prompt = task.as_ref().map(|t| prompt_for(t, &opts.name, builds_on.as_deref()));
                 if let Some(prompt) = &prompt {
                     std::fs::write(dir.prompt_file(), prompt).map_err(|e| agent_dir_failure(&dir, e))?;
                 }
@@ -345,15 +359,23 @@ impl Context {
         let Some(text) = self.store.config_string("orchestrate.agentBackoff") else {
             return Ok(Duration::from_secs(1));
         };
-        let parsed = match text.trim().strip_suffix("ms") {
-            Some(ms) => ms.parse().ok().map(Duration::from_millis),
-            None => crate::model::time::parse_duration(&text).ok().and_then(|d| d.to_std().ok()),
-        };
-        parsed.ok_or_else(|| {
+        let malformed = || {
             Error::invalid(format!(
                 "git config orchestrate.agentBackoff is '{text}': write a duration like 500ms or 2s"
             ))
-        })
+        };
+        let parsed = match text.trim().strip_suffix("ms") {
+            Some(ms) => {
+                let ms: u64 = ms.parse().map_err(|_| malformed())?;
+                let too_long = crate::model::time::max_duration() + chrono::Duration::seconds(1);
+                let d =
+                    i64::try_from(ms).ok().and_then(chrono::Duration::try_milliseconds).unwrap_or(too_long);
+                crate::model::time::check_duration(&text, d)
+            }
+            None => crate::model::time::parse_duration(&text),
+        }
+        .map_err(|e| Error::invalid(format!("git config orchestrate.agentBackoff: {e}")))?;
+        parsed.to_std().map_err(|_| malformed())
     }
 
     /// The tmux session agents of this repository run in: the repository's
@@ -645,8 +667,8 @@ fn check_program(program: &str) -> Result<()> {
     }
 }
 
-/// The prompt an agent gets for a task.
-fn prompt_for(task: &Task, session: &str) -> String {
+/// The prompt an agent gets for a task, with what its work builds on.
+fn prompt_for(task: &Task, session: &str, builds_on: Option<&str>) -> String {
     let mut prompt = format!("{}\n", task.title);
     if !task.description.trim().is_empty() {
         prompt.push('\n');
@@ -659,6 +681,10 @@ fn prompt_for(task: &Task, session: &str) -> String {
          `git orchestrate prompt` tells how to coordinate with the other agents.\n",
         id = task.id
     ));
+    if let Some(text) = builds_on {
+        prompt.push('\n');
+        prompt.push_str(text);
+    }
     prompt
 }
 

@@ -16,7 +16,7 @@ use super::{agent_dir_failure, append_log, open_log, LOCK_FD_ENV};
 use crate::agents::process::{self, Proc};
 use crate::agents::wrapper::LEFTOVER_GRACE;
 use crate::agents::{AgentDir, Exit, LostSupervisor, Phase, Spec, State};
-use crate::model::session::{heartbeat_interval, Pulse, MAX_DOING_CHARS};
+use crate::model::session::{Pulse, MAX_DOING_CHARS};
 use crate::model::task::TaskStatus;
 use crate::store::Store;
 use std::path::{Path, PathBuf};
@@ -257,7 +257,7 @@ pub(super) fn conclude(ctx: &Context, spec: &Spec, dir: &AgentDir, mut state: St
 /// ends it (its whole process tree) if a stop is asked for.
 fn watch(ctx: &Context, run: &mut Run, dir: &AgentDir, survivors: &mut Vec<u32>) -> Exit {
     let mut last_beat = Instant::now();
-    let interval = heartbeat_interval().to_std().unwrap_or(Duration::from_secs(30));
+    let interval = ctx.heartbeat_interval().to_std().unwrap_or(Duration::from_secs(30));
     let mut stopping = false;
     loop {
         if let Some(exit) = run.try_wait() {
