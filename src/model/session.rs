@@ -48,6 +48,12 @@ pub struct Session {
     /// Absent in documents written before sessions knew their target.
     #[serde(default)]
     pub into: Option<String>,
+    /// The session's last landing: which branch head went where.
+    #[serde(default)]
+    pub landed: Option<super::land::Landed>,
+    /// The machine the session runs on (its worktree and agents are there).
+    #[serde(default)]
+    pub host: Option<String>,
     /// The task the session is working on, if known.
     #[serde(default)]
     pub task: Option<String>,
@@ -75,6 +81,8 @@ impl Session {
             worktree: None,
             branch: None,
             into: None,
+            landed: None,
+            host: None,
             task: None,
             doing: None,
             progress: None,

@@ -186,6 +186,9 @@ impl Context {
             match self.finish_task_as(&by, &id, Finish::Done, Some(&note), true) {
                 Ok(task) => {
                     report.closed.push(task.id.to_string());
+                    if let Some(Err(why)) = self.queue_on_done(&by, task.id.as_str()) {
+                        report.warnings.push(format!("{}: not queued for landing: {why}", task.id));
+                    }
                     let out = Outgoing {
                         to: "all".into(),
                         subject: format!("{} done: {}", task.id, task.title),

@@ -8,7 +8,7 @@
 
 mod table;
 
-pub use table::{TaskSummary, TaskTable, TaskWriter};
+pub use table::{index_problems, rebuild_index, TaskSummary, TaskTable, TaskWriter};
 
 use super::{Context, Error, Result};
 use crate::model::ids::{digest_from, IdPrefix, TaskId};
@@ -162,6 +162,37 @@ impl Context {
             task.updated_at = now;
             let summary = format!("commit {} on {} by {by}", &commit[..commit.len().min(10)], task.id);
             write_task(snap, Event::new("commit", &by, now, summary), task)
+        })
+    }
+
+    /// Records on a task where its work landed (`land`), with a note.
+    pub(crate) fn record_landing(&self, id: &str, landed: &crate::model::land::Landed) -> Result<Task> {
+        let prefix = IdPrefix::parse(id)?;
+        let by = self.actor();
+        let now = self.now();
+        self.store.update(refs::TASKS, |snap| {
+            let (_, mut task) = resolve(snap, &prefix)?;
+            task.landed = Some(landed.clone());
+            task.updated_at = now;
+            let short = &landed.commit[..landed.commit.len().min(10)];
+            let summary = format!("land {} on {} at {short} by {by}", task.id, landed.into);
+            write_task(snap, Event::new("land", &by, now, summary), task)
+        })
+    }
+
+    /// Leaves a note on a task whatever its state (what a failed landing
+    /// check printed, for whoever picks the work up again).
+    pub(crate) fn note_task_anyway(&self, id: &str, text: &str) -> Result<Task> {
+        let prefix = IdPrefix::parse(id)?;
+        validate_note(text)?;
+        let by = self.actor();
+        let now = self.now();
+        self.store.update(refs::TASKS, |snap| {
+            let (_, mut task) = resolve(snap, &prefix)?;
+            task.add_note(&by, text, now);
+            task.updated_at = now;
+            let summary = format!("note {} by {by}: {}", task.id, first_line(text, 80));
+            write_task(snap, Event::new("note", &by, now, summary), task)
         })
     }
 
@@ -510,7 +541,15 @@ impl Context {
             self.require_session(&format!("`task {}` (or, for a human, --force)", how.verb()))?;
         }
         let by = self.actor();
-        self.finish_task_as(&by, id, how, note, force)
+        let task = self.finish_task_as(&by, id, how, note, force)?;
+        // orchestrate.landOnDone=queue: finished work goes to the landing
+        // queue by itself. Best effort: the task is done either way.
+        if how == Finish::Done {
+            if let Some(me) = self.session() {
+                let _ = self.queue_on_done(me, task.id.as_str());
+            }
+        }
+        Ok(task)
     }
 
     /// Finishes a task on behalf of `by` (a session name, or a human's name
