@@ -44,6 +44,9 @@ pub enum StoreError {
     )]
     QueueTimeout { lock: PathBuf, waited: Duration },
 
+    #[error("cannot encode the document for {path}: {reason}; nothing was written")]
+    Encode { path: String, reason: String },
+
     #[error("git: {action}: {source}")]
     Git {
         action: String,
