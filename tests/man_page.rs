@@ -29,13 +29,13 @@ const EXTRA: &str = r#".SH "EXIT STATUS"
 done
 .TP
 1
-refused by coordination: held by another session, nothing ready, a check failed, uncommitted work; the reason is on stderr
+refused by coordination: held by another session, nothing ready, a check failed, uncommitted work; the reason is on stderr (with --json, as {"error":{"kind":"refused","reason":...}} on stdout); doctor: problems left
 .TP
 2
 bad input or usage; nothing was changed
 .TP
 3
-failure: not a repository, a corrupt document, a newer storage format, a git error
+failure: not a repository, a corrupt document (doctor --repair moves it aside), a newer storage format, a lock that cannot be removed, a git error
 .SH ENVIRONMENT
 .TP
 ORCHESTRATE_SESSION
@@ -46,6 +46,9 @@ an RFC 3339 time that pins the clock, for tests and demos
 .TP
 NO_COLOR
 no colour, even on a terminal
+.TP
+GEMINI_CLI_TRUSTED_FOLDERS_PATH, GEMINI_CLI_HOME, CODEX_HOME
+where integrate reads (and with \-\-trust\-worktrees writes) the agents' trust: Gemini CLI's trustedFolders.json and Codex CLI's config.toml, as the agents themselves do
 .TP
 ORCHESTRATE_TASK, ORCHESTRATE_REPO, ORCHESTRATE_LOG, ORCHESTRATE_PROMPT_FILE
 set by spawn for the agent: its task, the main working tree, its log, and the file holding its prompt

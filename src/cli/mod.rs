@@ -8,7 +8,10 @@
 mod agent_hook;
 mod agents;
 mod board;
+mod board_serve;
 mod claim;
+mod conflicts;
+mod doctor;
 mod hooks;
 mod init;
 mod integrate;
@@ -19,6 +22,7 @@ mod message;
 mod output;
 mod prompt;
 mod session;
+mod sync;
 mod task;
 
 pub use output::Ui;
@@ -67,10 +71,16 @@ pub enum Command {
     Check(claim::CheckArgs),
     /// Send a message to a session, to all, or to role:<r>
     Send(message::SendArgs),
+    /// Which live sessions' changes (committed or not) overlap, and which would conflict
+    Conflicts(conflicts::ConflictsArgs),
     /// Read your unread messages (own box, all, your role's), oldest first
     Inbox(message::InboxArgs),
     /// Every event of every collection in one timeline, newest first
     Log(log::LogArgs),
+    /// Check the coordination state for damage; --repair fixes what is safe (exit 1: problems left)
+    Doctor(doctor::DoctorArgs),
+    /// Fetch the coordination refs from orchestrate.remote and say what changed
+    Sync,
     /// Install, remove or inspect the git hooks (commit trailers, claim guard)
     #[command(subcommand)]
     Hooks(hooks::HooksCommand),
@@ -82,13 +92,16 @@ pub enum Command {
     Ps,
     /// Show (or follow, -f) an agent's output
     Logs(agents::LogsArgs),
-    /// Stop an agent (SIGTERM to its process group, then SIGKILL), or --all
+    /// Stop an agent (SIGTERM to all its processes, then SIGKILL), or --all
     Stop(agents::StopArgs),
     /// Spawn agents for ready tasks, up to --max at once, until all is done
     Dispatch(agents::DispatchArgs),
     /// Supervise one spawned agent (what spawn starts; not for people)
     #[command(hide = true)]
     Supervise(agents::SuperviseArgs),
+    /// Run one agent run and record its exit status (what the supervisor starts; not for people)
+    #[command(hide = true)]
+    RunAgent(agents::RunAgentArgs),
     /// Serve these operations as MCP tools on stdio (for Claude Code and other agents)
     Mcp(mcp::McpArgs),
     /// Print the instructions an agent needs to take part (or put them in AGENTS.md, CLAUDE.md, GEMINI.md)
@@ -151,7 +164,11 @@ impl From<ops::Error> for Failure {
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Failure {
-        Failure::Error(ops::error_chain(&e))
+        match e {
+            // A coordination remote that is not one is a configuration mistake.
+            StoreError::BadRemote { .. } => Failure::Invalid(ops::error_chain(&e)),
+            e => Failure::Error(ops::error_chain(&e)),
+        }
     }
 }
 
@@ -220,6 +237,9 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
     if let Command::Supervise(args) = cli.command {
         return agents::supervise(args);
     }
+    if let Command::RunAgent(args) = cli.command {
+        return agents::run_agent(args);
+    }
     let ctx = match (context(), &cli.command) {
         (Ok(ctx), _) => ctx,
         // A hook never blocks a commit because the coordinator is broken.
@@ -241,7 +261,10 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Check(args) => claim::check(&ctx, ui, args),
         Command::Send(args) => message::send(&ctx, ui, args),
         Command::Inbox(args) => message::inbox(&ctx, ui, args),
+        Command::Conflicts(args) => conflicts::run(&ctx, ui, args),
         Command::Log(args) => log::run(&ctx, ui, args),
+        Command::Doctor(args) => doctor::run(&ctx, ui, args),
+        Command::Sync => sync::run(&ctx, ui),
         Command::Hooks(cmd) => hooks::hooks(&ctx, ui, cmd),
         Command::Hook(args) => hooks::hook(&ctx, ui, args),
         Command::Spawn(args) => agents::spawn(&ctx, ui, args),
@@ -249,7 +272,7 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Logs(args) => agents::logs(&ctx, ui, args),
         Command::Stop(args) => agents::stop(&ctx, ui, args),
         Command::Dispatch(args) => agents::dispatch(&ctx, ui, args),
-        Command::Supervise(_) => unreachable!("handled above"),
+        Command::Supervise(_) | Command::RunAgent(_) => unreachable!("handled above"),
         Command::Mcp(args) => mcp::run(&ctx, args),
         Command::Integrate(args) => integrate::run(&ctx, ui, args),
         Command::Prompt(args) => prompt::run(&ctx, ui, args),

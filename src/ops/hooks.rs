@@ -23,6 +23,9 @@ pub struct PostCommit {
     pub commit: String,
     pub recorded: Vec<String>,
     pub closed: Vec<String>,
+    /// Textual conflicts with other live sessions that this commit made
+    /// (announced to both sides once).
+    pub conflicts: Vec<crate::ops::conflicts::NewConflict>,
     pub warnings: Vec<String>,
 }
 
@@ -201,6 +204,15 @@ impl Context {
                 }
                 Err(e) => report.warnings.push(format!("{id}: {e}")),
             }
+        }
+        // The conflict radar: a commit that makes a new textual conflict
+        // with another live session tells both, once.
+        match self.radar_after_commit() {
+            Ok((conflicts, warnings)) => {
+                report.conflicts = conflicts;
+                report.warnings.extend(warnings);
+            }
+            Err(e) => report.warnings.push(format!("conflict radar: {}", e.message())),
         }
         // A commit is a sign of life.
         self.touch();

@@ -4,15 +4,19 @@
 //! parent is the previous state. An update reads the ref, lets the caller
 //! compute a [`Change`] from that [`Snapshot`], writes blobs, trees and the
 //! commit, and only then moves the ref with compare-and-swap from the commit
-//! it read. If another writer moved the ref first (`Modified`) or holds its
-//! lock (`Locked`), the update starts over from a fresh snapshot after a short
-//! jittered pause, a bounded number of times. So:
+//! it read. Local writers of one ref take turns through a kernel lock
+//! ([`super::queue`]), so the move normally succeeds first time. If a writer
+//! that does not queue (plain git, a fetch) moved the ref first (`Modified`)
+//! or holds its lock (`Locked`), the update starts over from a fresh snapshot
+//! after a short jittered pause, a bounded number of times; a `<ref>.lock`
+//! left by a writer that died is removed, and the removal recorded. So:
 //!
 //! - every write is atomic: readers see the old tree or the new one;
 //! - a crash leaves at most unreachable objects, never a half-written state;
 //! - `git log <ref>` is the collection's event log, one commit per event.
 
 use super::error::{Corrupt, StoreError};
+use super::remote::{Pushed, Remote, RemoteHead};
 use super::Store;
 use crate::model::time::Timestamp;
 use git2::build::TreeUpdateBuilder;
@@ -78,8 +82,10 @@ impl Event {
     }
 
     fn message(&self) -> String {
-        // The summary may quote text written by an agent: keep it one line.
-        let summary: String = self.summary.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        // The summary may quote text written by an agent: keep it one line,
+        // and escape what would reorder or hide text in `git log`.
+        let one_line: String = self.summary.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        let summary = crate::model::names::escape_control(&one_line);
         let mut message = format!(
             "{summary}\n\nAction: {}\nActor: {}\nAt: {}\n",
             self.action,
@@ -346,13 +352,14 @@ impl<'r> Snapshot<'r> {
     }
 }
 
-/// Bounded, jittered exponential backoff for compare-and-swap retries.
+/// Bounded, jittered exponential backoff for compare-and-swap retries. With
+/// the writers' queue ([`super::queue`]) a retry means a writer that does
+/// not queue (plain git, a fetch) moved the ref or holds its lock.
 struct Backoff {
     attempt: u32,
     started: Instant,
-    /// When the ref's lock file was first found in the current unbroken run
-    /// of `Locked` failures.
-    locked_since: Option<Instant>,
+    base: Duration,
+    cap: Duration,
 }
 
 /// Why a ref move did not happen.
@@ -369,27 +376,24 @@ impl Backoff {
     const MAX_TIME: Duration = Duration::from_secs(30);
     const BASE: Duration = Duration::from_micros(500);
     const CAP: Duration = Duration::from_millis(40);
-    /// A live writer holds a lock for about a millisecond; one held this
-    /// long was left by a process that died.
-    const STALE_LOCK: Duration = Duration::from_secs(2);
 
     fn new() -> Backoff {
-        Backoff { attempt: 0, started: Instant::now(), locked_since: None }
+        Backoff { attempt: 0, started: Instant::now(), base: Self::BASE, cap: Self::CAP }
+    }
+
+    /// For pushes to a remote, which take milliseconds each.
+    fn remote() -> Backoff {
+        Backoff {
+            attempt: 0,
+            started: Instant::now(),
+            base: Duration::from_millis(5),
+            cap: Duration::from_millis(250),
+        }
     }
 
     /// Sleeps before the next attempt, or says the budget is spent.
-    fn wait(&mut self, store: &Store, refname: &str, why: Lost) -> Result<(), StoreError> {
+    fn wait(&mut self, refname: &str) -> Result<(), StoreError> {
         self.attempt += 1;
-        match why {
-            Lost::Moved => self.locked_since = None,
-            Lost::Locked => {
-                let since = *self.locked_since.get_or_insert_with(Instant::now);
-                if since.elapsed() >= Self::STALE_LOCK {
-                    let lock = store.common_dir().join(format!("{refname}.lock"));
-                    return Err(StoreError::StaleLock { lock, held: since.elapsed() });
-                }
-            }
-        }
         let elapsed = self.started.elapsed();
         if self.attempt >= Self::MAX_ATTEMPTS || elapsed >= Self::MAX_TIME {
             return Err(StoreError::Contended {
@@ -398,16 +402,123 @@ impl Backoff {
                 elapsed,
             });
         }
-        let exp = Self::BASE.saturating_mul(1 << self.attempt.min(10)).min(Self::CAP);
+        let exp = self.base.saturating_mul(1 << self.attempt.min(10)).min(self.cap);
         // Jitter in [0.5, 1.5) spreads writers that collided apart.
         std::thread::sleep(exp.mul_f64(0.5 + fastrand::f64()));
         Ok(())
     }
 }
 
+/// Where a write is decided: by the compare-and-swap of a local ref, or by
+/// a push with a lease to the coordination remote ([`super::remote`]).
+enum Authority<'s> {
+    Local,
+    Remote {
+        remote: &'s Remote,
+        /// What the remote holds, if fetched since the last attempt; `None`
+        /// while the attempt goes on the local copy alone.
+        known: Option<RemoteHead>,
+    },
+}
+
+impl Authority<'_> {
+    fn backoff(&self) -> Backoff {
+        match self {
+            Authority::Local => Backoff::new(),
+            // A push takes milliseconds: spread the losers further apart.
+            Authority::Remote { .. } => Backoff::remote(),
+        }
+    }
+
+    /// The commit the next attempt builds on: the local copy, which is the
+    /// remote's value once fetched. When the remote has no such ref, what
+    /// this clone has is what gets published.
+    fn base(&self, store: &Store, refname: &str) -> Result<Option<Oid>, StoreError> {
+        store.head(refname)
+    }
+
+    /// Makes `new` the ref's value if it still is `base`.
+    fn publish(
+        &self,
+        store: &Store,
+        refname: &str,
+        new: Oid,
+        base: Option<Oid>,
+        message: &str,
+    ) -> Result<Option<Lost>, StoreError> {
+        match self {
+            Authority::Local => store.move_ref(refname, new, Expected::of(base), message),
+            Authority::Remote { remote, known } => {
+                let expected = match known {
+                    Some(RemoteHead::Absent) => None,
+                    Some(RemoteHead::At(_)) | None => base,
+                };
+                match remote.push(refname, new, expected)? {
+                    Pushed::Lost => Ok(Some(Lost::Moved)),
+                    Pushed::Done => {
+                        // The remote has it: the local copy follows. Should this
+                        // fail (a fetch holds the ref's lock), the next fetch
+                        // brings the same value.
+                        let _ = store.repo.reference(refname, new, true, message);
+                        Ok(None)
+                    }
+                }
+            }
+        }
+    }
+
+    /// After a lost attempt: heal a dead writer's lock, or wait, and learn
+    /// what the remote holds now.
+    fn lost(
+        &mut self,
+        store: &Store,
+        refname: &str,
+        lost: Lost,
+        backoff: &mut Backoff,
+    ) -> Result<(), StoreError> {
+        match self {
+            Authority::Local => {
+                if lost == Lost::Locked && store.heal_ref_lock(refname)? {
+                    return Ok(());
+                }
+                backoff.wait(refname)
+            }
+            Authority::Remote { remote, known } => {
+                backoff.wait(refname)?;
+                *known = Some(remote.fetch_ref(refname)?);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A `<ref>.lock` this old, found by a writer holding the ref's place in
+/// the writers' queue, was left by a process that died: a live git process
+/// holds a ref lock for about a millisecond, and no queued writer can be
+/// holding it.
+pub const STALE_REF_LOCK: Duration = Duration::from_secs(3);
+
+/// The age of a file from its mtime, or `None` if it is gone.
+fn file_age(path: &std::path::Path) -> Option<Duration> {
+    let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
+    Some(std::time::SystemTime::now().duration_since(modified).unwrap_or_default())
+}
+
+/// A lock file's age as people read it: `850ms`, `12.3s`, `5m`.
+pub fn lock_age(age: Duration) -> String {
+    if age < Duration::from_secs(1) {
+        format!("{}ms", age.as_millis())
+    } else if age < Duration::from_secs(60) {
+        format!("{:.1}s", age.as_secs_f64())
+    } else {
+        crate::model::time::format_duration(chrono::Duration::seconds(age.as_secs() as i64))
+    }
+}
+
 impl Store {
     /// The current commit of `refname`, if the ref exists.
     pub fn head(&self, refname: &str) -> Result<Option<Oid>, StoreError> {
+        self.refresh_view(false)?;
         match self.repo.refname_to_id(refname) {
             Ok(oid) => Ok(Some(oid)),
             Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
@@ -458,7 +569,7 @@ impl Store {
         self.compare_and_swap(refname, |snapshot| {
             let outcome = compute(snapshot)?;
             if !initialised && matches!(outcome, Outcome::Write(..)) {
-                self.init(crate::model::time::to_stored(chrono::Utc::now()))?;
+                self.init(self.now())?;
                 initialised = true;
             }
             Ok(outcome)
@@ -475,20 +586,96 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let mut backoff = Backoff::new();
+        let _turn = self.queue.wait_turn(self.common_dir(), refname)?;
+        let mut authority = self.authority()?;
+        let mut backoff = authority.backoff();
         loop {
-            let snapshot = self.snapshot(refname)?;
+            let base = authority.base(self, refname)?;
+            let snapshot = self.snapshot_at(refname, base)?;
             let (change, value) = match compute(&snapshot)? {
                 Outcome::Unchanged(value) => return Ok(value),
                 Outcome::Write(change, value) => (change, value),
             };
-            let expected = Expected::of(snapshot.head());
             let commit = self.write_commit(&snapshot, &change)?;
-            match self.move_ref(refname, commit, expected, &change.event.summary)? {
+            match authority.publish(self, refname, commit, base, &change.event.summary)? {
                 None => return Ok(value),
-                Some(lost) => backoff.wait(self, refname, lost)?,
+                Some(lost) => authority.lost(self, refname, lost, &mut backoff)?,
             }
         }
+    }
+
+    /// Moves a ref that is not a collection but points into one (a read
+    /// cursor pointing at a mailbox commit), with the same queue, retries
+    /// and healing as [`Store::update`]. `decide` sees where the ref points
+    /// now and says where it should point, or `None` to leave it.
+    pub fn move_pointer<E>(
+        &self,
+        refname: &str,
+        message: &str,
+        mut decide: impl FnMut(Option<Oid>) -> Result<Option<Oid>, E>,
+    ) -> Result<(), E>
+    where
+        E: From<StoreError>,
+    {
+        let _turn = self.queue.wait_turn(self.common_dir(), refname)?;
+        let mut authority = self.authority()?;
+        let mut backoff = authority.backoff();
+        loop {
+            let current = authority.base(self, refname)?;
+            let Some(target) = decide(current)? else { return Ok(()) };
+            match authority.publish(self, refname, target, current, message)? {
+                None => return Ok(()),
+                Some(lost) => authority.lost(self, refname, lost, &mut backoff)?,
+            }
+        }
+    }
+
+    /// Removes `<ref>.lock` if it was left by a writer that died, as the
+    /// next writer would (`doctor --repair`). Returns whether it did.
+    pub fn heal_stale_lock(&self, refname: &str) -> Result<bool, StoreError> {
+        let _turn = self.queue.wait_turn(self.common_dir(), refname)?;
+        self.heal_ref_lock(refname)
+    }
+
+    /// Who decides whether a write of `refname` happens: this repository,
+    /// or the coordination remote (the one seam between the two).
+    fn authority(&self) -> Result<Authority<'_>, StoreError> {
+        let Some(remote) = self.remote() else { return Ok(Authority::Local) };
+        // A write starts from the local copy (fetched first if it is old):
+        // the lease tells it when the copy was stale, and then it fetches.
+        self.refresh_view(true)?;
+        Ok(Authority::Remote { remote, known: None })
+    }
+
+    /// Removes `<ref>.lock` if it was left by a writer that died (see
+    /// [`STALE_REF_LOCK`]); the caller holds the ref's place in the queue.
+    /// Says so on stderr and records it on the `meta` chain, so `log` shows
+    /// it. Returns false if the lock is young (a live writer that does not
+    /// queue holds it) or already gone.
+    fn heal_ref_lock(&self, refname: &str) -> Result<bool, StoreError> {
+        let lock = self.common_dir().join(format!("{refname}.lock"));
+        let Some(age) = file_age(&lock) else { return Ok(false) };
+        if age < STALE_REF_LOCK {
+            return Ok(false);
+        }
+        let age = lock_age(age);
+        match std::fs::remove_file(&lock) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+            Err(source) => return Err(StoreError::StaleLock { lock, age, source }),
+        }
+        let summary = format!("heal: removed {refname}.lock, left {age} ago by a writer that died");
+        eprintln!("git-orchestrate: {summary}");
+        let event = Event::new("heal", "git-orchestrate", self.now(), summary).entity(refname);
+        // The store's own events go on the meta chain; a store with no
+        // format marker yet has no chain to record on.
+        self.compare_and_swap(super::refs::META, |snapshot| {
+            Ok::<_, StoreError>(match snapshot.head() {
+                None => Outcome::Unchanged(()),
+                Some(_) => Change::new(event.clone()).write(()),
+            })
+        })?;
+        Ok(true)
     }
 
     /// Writes the change's blobs, trees and commit (objects first; the ref
@@ -554,6 +741,7 @@ impl Store {
 
     /// Every ref whose name starts with `prefix`, with its target.
     pub fn refs_under(&self, prefix: &str) -> Result<Vec<(String, Oid)>, StoreError> {
+        self.refresh_view(false)?;
         let read = StoreError::git(format!("list {prefix}*"));
         let mut found = Vec::new();
         for r in self.repo.references_glob(&format!("{prefix}*")).map_err(read)? {

@@ -8,7 +8,7 @@
 
 mod table;
 
-pub use table::{TaskSummary, TaskTable, TaskWriter};
+pub use table::{index_problems, rebuild_index, TaskSummary, TaskTable, TaskWriter};
 
 use super::{Context, Error, Result};
 use crate::model::ids::{digest_from, IdPrefix, TaskId};
@@ -285,6 +285,13 @@ impl Context {
         let readiness = Statuses::new(&[]).readiness(&mut table, task.status, &task.depends_on)?;
         let history = self.task_history(&task.id)?;
         Ok(TaskDetail { ready: readiness == Readiness::Ready, readiness, history, task })
+    }
+
+    /// One task as stored, without its history (which `show_task` walks).
+    pub(crate) fn task_document(&self, id: &str) -> Result<Task> {
+        let prefix = IdPrefix::parse(id)?;
+        let snap = self.store.snapshot(refs::TASKS)?;
+        Ok(resolve(&snap, &prefix)?.1)
     }
 
     /// The events that touched one task, oldest first. The walk stops at
