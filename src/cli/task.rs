@@ -30,6 +30,18 @@ pub enum TaskCommand {
     Release(FinishArgs),
     /// Cancel a task
     Cancel(FinishArgs),
+    /// Put a failed or cancelled task back in the queue (notes and history kept)
+    #[command(visible_alias = "reopen")]
+    Retry(RetryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RetryArgs {
+    /// Task id or a unique prefix of one
+    id: String,
+    /// Why it is worth another try (recorded with the change)
+    #[arg(long, value_name = "TEXT")]
+    note: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -179,6 +191,10 @@ pub fn run(ctx: &Context, ui: &Ui, command: TaskCommand) -> CmdResult {
         TaskCommand::Fail(a) => finish(ctx, ui, a, Finish::Failed),
         TaskCommand::Release(a) => finish(ctx, ui, a, Finish::Released),
         TaskCommand::Cancel(a) => finish(ctx, ui, a, Finish::Cancelled),
+        TaskCommand::Retry(a) => {
+            let task = ctx.retry_task(&a.id, a.note.as_deref())?;
+            emit_task(ui, &task, "reopened")
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! only one of their commits can replace it; the other re-reads and picks
 //! again.
 
+mod retry;
 mod table;
 
 pub use table::{TaskSummary, TaskTable, TaskWriter};

@@ -312,7 +312,9 @@ impl<'s, 'r> TaskWriter<'s, 'r> {
         if closed {
             self.closed_part(digit)?.tasks.insert(task.id.clone(), task.status);
         } else {
-            // Closed is final: a task never moves back to open/.
+            // A retried task moves back from closed/ (the closed part is
+            // read for this write anyway, to vouch for its shard).
+            self.closed_part(digit)?.tasks.remove(&task.id);
             self.open_part(digit)?.tasks.insert(task.id.clone(), TaskSummary::from(task));
         }
         Ok(())
