@@ -74,6 +74,12 @@ the preset spawn and dispatch use for tasks and sessions of that role
 .TP
 orchestrate.agentBackoff
 delay before the first restart of a failed agent, doubled for each next one (default 1s)
+.TP
+orchestrate.agent.<preset>.timeout, orchestrate.agent.<preset>.idleTimeout
+stop that preset's agents after this long, or after this long without output (spawn --timeout, --idle-timeout)
+.TP
+orchestrate.landInto
+the branch a session's work lands on; an ended agent's worktree is kept while its branch has commits this one lacks (default: the main checkout's branch)
 .SH "SEE ALSO"
 README.md, docs/data-model.md and docs/claims.md in the git-orchestrate sources.
 "#;

@@ -77,8 +77,8 @@ pub enum Command {
     Hook(hooks::HookArgs),
     /// Start an agent command in the background, in its own session and worktree
     Spawn(agents::SpawnArgs),
-    /// List spawned agents: task, pid, state, restarts, uptime, exit
-    Ps,
+    /// List running and recently ended agents: task, pid, state, restarts, uptime, exit
+    Ps(agents::PsArgs),
     /// Show (or follow, -f) an agent's output
     Logs(agents::LogsArgs),
     /// Stop an agent (SIGTERM to its process group, then SIGKILL), or --all
@@ -242,7 +242,7 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Hooks(cmd) => hooks::hooks(&ctx, ui, cmd),
         Command::Hook(args) => hooks::hook(&ctx, ui, args),
         Command::Spawn(args) => agents::spawn(&ctx, ui, args),
-        Command::Ps => agents::ps(&ctx, ui),
+        Command::Ps(args) => agents::ps(&ctx, ui, args),
         Command::Logs(args) => agents::logs(&ctx, ui, args),
         Command::Stop(args) => agents::stop(&ctx, ui, args),
         Command::Dispatch(args) => agents::dispatch(&ctx, ui, args),

@@ -1,11 +1,11 @@
 //! `git orchestrate session …` and `git orchestrate heartbeat`.
 
 use super::output::{time, Style};
-use super::{CmdResult, Ui};
+use super::{CmdResult, Failure, Ui};
 use crate::model::names::escape_control;
 use crate::model::session::{Pulse, SessionStatus};
 use crate::model::time::format_duration;
-use crate::ops::sessions::{SessionView, StartOptions};
+use crate::ops::sessions::{Ended, SessionView, StartOptions};
 use crate::ops::Context;
 use clap::{Args, Subcommand};
 
@@ -60,8 +60,11 @@ pub struct NameArgs {
 
 #[derive(Debug, Args)]
 pub struct EndArgs {
-    /// Session name (default: the acting session)
-    name: Option<String>,
+    /// Session names (default: the acting session)
+    names: Vec<String>,
+    /// Also end the sessions of agents that are over, and remove kept worktrees whose work has landed
+    #[arg(long)]
+    ended_agents: bool,
     /// Save uncommitted work as a commit on the session's branch, then end
     #[arg(long)]
     force: bool,
@@ -94,44 +97,84 @@ pub fn run(ctx: &Context, ui: &Ui, command: SessionCommand) -> CmdResult {
             let view = ctx.show_session(a.name.as_deref())?;
             ui.emit(&view, || render_one(ctx, &view))
         }
+        SessionCommand::End(a) if a.names.len() > 1 || a.ended_agents => end_many(ctx, ui, a),
         SessionCommand::End(a) => {
-            let ended = ctx.end_session(a.name.as_deref(), a.force)?;
-            ui.emit(&ended, || {
-                let mut out = format!("ended session {}", ended.session.name);
-                for note in &ended.notes {
-                    out.push_str(&format!("\nnote: {note}"));
-                }
-                let branch = ended.saved_branch.as_deref().or(ended.session.branch.as_deref());
-                match (&ended.saved_commit, &ended.saved_branch) {
-                    (Some(commit), _) => out.push_str(&format!(
-                        "\nsaved uncommitted work as {commit} on {}",
-                        branch.unwrap_or("its branch")
-                    )),
-                    (None, Some(kept)) => {
-                        out.push_str(&format!("\nkept the detached HEAD's commits on branch {kept}"))
-                    }
-                    _ => {}
-                }
-                if let Some(backup) = &ended.backup {
-                    let ignored = match ended.moved.is_empty() {
-                        true => String::new(),
-                        false => format!(" (ignored files: {})", ended.moved.join(", ")),
-                    };
-                    out.push_str(&format!("\nfiles git does not track were kept in {backup}{ignored}"));
-                }
-                if !ended.released_tasks.is_empty() {
-                    out.push_str(&format!("\nreleased tasks: {}", ended.released_tasks.join(", ")));
-                }
-                if ended.released_claims > 0 {
-                    out.push_str(&format!("\nreleased {} claim(s)", ended.released_claims));
-                }
-                if let Some(branch) = &ended.session.branch {
-                    out.push_str(&format!("\nbranch {branch} is kept"));
-                }
-                out
-            })
+            let ended = ctx.end_session(a.names.first().map(String::as_str), a.force)?;
+            ui.emit(&ended, || render_ended(&ended))
         }
     }
+}
+
+/// Ends several sessions: one that cannot be ended does not keep the
+/// others from ending; each failure is reported, and the exit code is the
+/// first failure's.
+fn end_many(ctx: &Context, ui: &Ui, a: EndArgs) -> CmdResult {
+    let mut results: Vec<(String, crate::ops::Result<Ended>)> = Vec::new();
+    if a.ended_agents {
+        results.extend(ctx.end_sessions_of_ended_agents());
+    }
+    for name in &a.names {
+        results.push((name.clone(), ctx.end_session(Some(name), a.force)));
+    }
+    let mut ended = Vec::new();
+    let mut failed = Vec::new();
+    let mut code = None;
+    for (name, result) in results {
+        match result {
+            Ok(e) => ended.push(e),
+            Err(e) => {
+                let message = e.message();
+                ui.warn(&format!("{name}: {message}"));
+                failed.push(
+                    serde_json::json!({ "session": name, "error": { "kind": e.kind(), "message": message } }),
+                );
+                code.get_or_insert(Failure::from(e).code());
+            }
+        }
+    }
+    let value = serde_json::json!({ "ended": ended, "failed": failed });
+    ui.emit(&value, || match ended.is_empty() {
+        true => "no session ended\n".to_string(),
+        false => ended.iter().map(|e| render_ended(e) + "\n").collect(),
+    })?;
+    match code {
+        Some(code) => Err(Failure::Reported(code)),
+        None => Ok(()),
+    }
+}
+
+fn render_ended(ended: &Ended) -> String {
+    let mut out = format!("ended session {}", ended.session.name);
+    for note in &ended.notes {
+        out.push_str(&format!("\nnote: {note}"));
+    }
+    let branch = ended.saved_branch.as_deref().or(ended.session.branch.as_deref());
+    match (&ended.saved_commit, &ended.saved_branch) {
+        (Some(commit), _) => out
+            .push_str(&format!("\nsaved uncommitted work as {commit} on {}", branch.unwrap_or("its branch"))),
+        (None, Some(kept)) => out.push_str(&format!("\nkept the detached HEAD's commits on branch {kept}")),
+        _ => {}
+    }
+    if let Some(backup) = &ended.backup {
+        let ignored = match ended.moved.is_empty() {
+            true => String::new(),
+            false => format!(" (ignored files: {})", ended.moved.join(", ")),
+        };
+        out.push_str(&format!("\nfiles git does not track were kept in {backup}{ignored}"));
+    }
+    if !ended.released_tasks.is_empty() {
+        out.push_str(&format!("\nreleased tasks: {}", ended.released_tasks.join(", ")));
+    }
+    if ended.released_claims > 0 {
+        out.push_str(&format!("\nreleased {} claim(s)", ended.released_claims));
+    }
+    if let Some(branch) = &ended.session.branch {
+        out.push_str(&format!("\nbranch {branch} is kept"));
+    }
+    if let Some(why) = &ended.session.worktree_kept {
+        out.push_str(&format!("\nworktree kept: {why}"));
+    }
+    out
 }
 
 fn start(ctx: &Context, ui: &Ui, a: StartArgs) -> CmdResult {

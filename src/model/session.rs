@@ -57,6 +57,10 @@ pub struct Session {
     pub heartbeat_at: Timestamp,
     #[serde(default)]
     pub ended_at: Option<Timestamp>,
+    /// Why an ended session's worktree was kept (its work is not landed
+    /// yet); `session end` removes it once it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worktree_kept: Option<String>,
 }
 
 impl Session {
@@ -77,6 +81,7 @@ impl Session {
             started_at: now,
             heartbeat_at: now,
             ended_at: None,
+            worktree_kept: None,
         }
     }
 

@@ -81,7 +81,7 @@ pub struct Ended {
 }
 
 impl Context {
-    fn session_snapshot_get(&self, name: &str) -> Result<Option<Session>> {
+    pub(crate) fn session_snapshot_get(&self, name: &str) -> Result<Option<Session>> {
         let snap = self.store.snapshot(refs::SESSIONS)?;
         Ok(snap.get::<Session>(&session_path(name))?)
     }
@@ -476,6 +476,9 @@ impl Context {
         let name = self.name_or_me(name, "`session end`")?;
         let session = self.session_snapshot_get(&name)?.ok_or_else(|| unknown_session(&name))?;
         if session.status == SessionStatus::Ended {
+            if session.worktree_kept.is_some() {
+                return self.reap_kept_worktree(&session, force);
+            }
             return Err(Error::refused(format!("session {name} has already ended")));
         }
         // Never pull the worktree from under a running agent.
@@ -486,10 +489,24 @@ impl Context {
                 agent.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into())
             )));
         }
-        let root = self.store.main_root();
+        self.end_active_session(&session, force)
+    }
+
+    /// Ends an active session whose agent, if it had one, is over (its
+    /// supervisor calls this before it records itself as over).
+    pub(crate) fn end_active_session(&self, session: &Session, force: bool) -> Result<Ended> {
+        let name = session.name.clone();
         let mut saved = Saved::default();
-        if let Some(wt) = self.locate_worktree(&root, &session, &mut saved)? {
-            self.save_or_refuse(&root, &session, &wt, force, &mut saved)?;
+        self.tear_down_worktree(session, force, &mut saved)?;
+        self.close_session(&name, None, saved)
+    }
+
+    /// Removes a session's worktree once everything in it is safe (see
+    /// [`Context::end_session`]); nothing if it has none.
+    pub(crate) fn tear_down_worktree(&self, session: &Session, force: bool, saved: &mut Saved) -> Result<()> {
+        let root = self.store.main_root();
+        if let Some(wt) = self.locate_worktree(&root, session, saved)? {
+            self.save_or_refuse(&root, session, &wt, force, saved)?;
             worktree::remove(&root, &wt, true).map_err(|e| worktree_failure(&wt, e.to_string()))?;
             // The folder holding session worktrees goes once it is empty
             // (remove_dir refuses a folder with anything in it).
@@ -497,15 +514,26 @@ impl Context {
                 let _ = std::fs::remove_dir(parent);
             }
         }
-        let released_tasks = self.release_tasks_of(&name)?;
-        let released_claims = self.release_all_claims_of(&name)?;
+        Ok(())
+    }
+
+    /// Releases what the session holds and records it as ended; `kept`
+    /// says why its worktree stays (work not landed yet), if it does.
+    pub(crate) fn close_session(&self, name: &str, kept: Option<String>, saved: Saved) -> Result<Ended> {
+        let released_tasks = self.release_tasks_of(name)?;
+        let released_claims = self.release_all_claims_of(name)?;
         let now = self.now();
         let session = self.store.update(refs::SESSIONS, |snap| {
-            let mut s = snap.get::<Session>(&session_path(&name))?.ok_or_else(|| unknown_session(&name))?;
+            let mut s = snap.get::<Session>(&session_path(name))?.ok_or_else(|| unknown_session(name))?;
             s.status = SessionStatus::Ended;
             s.ended_at = Some(now);
             s.task = None;
-            let event = Event::new("end", &name, now, format!("end session {name}")).entity(&name);
+            s.worktree_kept = kept.clone();
+            let summary = match &kept {
+                Some(why) => format!("end session {name} (worktree kept: {why})"),
+                None => format!("end session {name}"),
+            };
+            let event = Event::new("end", name, now, summary).entity(name);
             let mut change = Change::new(event);
             change.put(s.path(), &s);
             Ok::<_, Error>(change.write(s))
@@ -674,13 +702,14 @@ pub(crate) fn current_tasks_of(tasks: &[super::tasks::TaskView]) -> HashMap<Stri
     latest.into_iter().map(|(k, (_, id))| (k.to_string(), id.to_string())).collect()
 }
 
+/// What ending a session saved on the way.
 #[derive(Debug, Default)]
-struct Saved {
+pub(crate) struct Saved {
     commit: Option<String>,
     branch: Option<String>,
     backup: Option<PathBuf>,
     moved: Vec<String>,
-    notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// The first few paths of a list, for a message.

@@ -60,7 +60,9 @@ pub fn supervise(dir: &Path) -> Result<()> {
         exit: None,
         stopped_by: None,
         tmux: spec.tmux.clone(),
+        timed_out: None,
     };
+    let limits = Limits::of(&spec);
     dir.write_state(&state).map_err(|e| agent_dir_failure(&dir, e))?;
 
     let mut first_run = true;
@@ -86,8 +88,15 @@ pub fn supervise(dir: &Path) -> Result<()> {
                 state.run_started_at = Some(ctx.now());
                 state.phase = Phase::Running;
                 dir.write_state(&state).map_err(|e| agent_dir_failure(&dir, e))?;
-                let exit = watch(&ctx, &mut run, &dir);
+                let (exit, timed_out) = watch(&ctx, &mut run, &dir, &limits);
                 end_leftovers(&run, &dir);
+                if let Some(why) = timed_out {
+                    state.exit = Some(exit);
+                    state.phase = Phase::TimedOut;
+                    let _ = append_log(&dir, &format!("--- timed out: {why}\n"));
+                    state.timed_out = Some(why);
+                    break;
+                }
                 exit
             }
             Err(e) => {
@@ -130,9 +139,10 @@ pub fn supervise(dir: &Path) -> Result<()> {
 }
 
 /// Ends an agent's account once its final phase is known: notes it in the
-/// log, records the outcome, then writes the final state. The outcome goes
-/// to the refs before the state says "over", so whoever sees the agent
-/// over (dispatch) also sees its task finished. `ctx` acts as the agent.
+/// log, records the outcome, ends its session, then writes the final
+/// state. The outcome goes to the refs before the state says "over", so
+/// whoever sees the agent over (dispatch) also sees its task finished and
+/// its session ended. `ctx` acts as the agent.
 pub(super) fn conclude(ctx: &Context, spec: &Spec, dir: &AgentDir, mut state: State) -> Result<State> {
     state.ended_at = Some(ctx.now());
     let exit = state.exit.map(|e| e.describe()).unwrap_or_else(|| "never started".into());
@@ -140,19 +150,69 @@ pub(super) fn conclude(ctx: &Context, spec: &Spec, dir: &AgentDir, mut state: St
     if let Err(e) = record_outcome(ctx, spec, &state, dir) {
         eprintln!("git-orchestrate: could not record how agent {} ended: {e}", spec.name);
     }
+    if let Err(e) = ctx.retire_agent_session(&spec.name) {
+        let _ = append_log(dir, &format!("--- could not end session {}: {e}\n", spec.name));
+    }
     dir.write_state(&state).map_err(|e| agent_dir_failure(dir, e))?;
     Ok(state)
 }
 
+/// The time limits of an agent (`spawn --timeout`, `--idle-timeout`).
+struct Limits {
+    /// When the agent has been going too long, all runs together.
+    deadline: Option<(Instant, Duration)>,
+    /// How long a run may write nothing.
+    idle: Option<Duration>,
+}
+
+impl Limits {
+    fn of(spec: &Spec) -> Limits {
+        let timeout = spec.timeout_ms.map(Duration::from_millis);
+        Limits {
+            deadline: timeout.map(|d| (Instant::now() + d, d)),
+            idle: spec.idle_timeout_ms.map(Duration::from_millis),
+        }
+    }
+}
+
+fn describe(d: Duration) -> String {
+    crate::model::time::format_duration(chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX))
+}
+
 /// Waits for the run to end, heartbeating for the session meanwhile, and
-/// ends it if a stop is asked for.
-fn watch(ctx: &Context, run: &mut Run, dir: &AgentDir) -> Exit {
+/// ends it if a stop is asked for or a time limit passes (then it also
+/// says which, as the second value).
+fn watch(ctx: &Context, run: &mut Run, dir: &AgentDir, limits: &Limits) -> (Exit, Option<String>) {
     let mut last_beat = Instant::now();
     let interval = heartbeat_interval().to_std().unwrap_or(Duration::from_secs(30));
     let mut stopping = false;
+    let mut timed_out = None;
+    let log_len = || std::fs::metadata(dir.log_file()).map(|m| m.len()).unwrap_or(0);
+    let (mut seen_len, mut last_output) = (log_len(), Instant::now());
     loop {
         if let Some(exit) = run.try_wait() {
-            return exit;
+            return (exit, timed_out);
+        }
+        if timed_out.is_none() && !stopping {
+            let len = log_len();
+            if len != seen_len {
+                (seen_len, last_output) = (len, Instant::now());
+            }
+            let why = match (limits.deadline, limits.idle) {
+                (Some((at, total)), _) if Instant::now() >= at => {
+                    Some(format!("ran longer than {}", describe(total)))
+                }
+                (_, Some(idle)) if last_output.elapsed() >= idle => {
+                    Some(format!("no output for {}", describe(idle)))
+                }
+                _ => None,
+            };
+            if let Some(why) = why {
+                let _ = append_log(dir, &format!("--- {why}: stopping it\n"));
+                timed_out = Some(why);
+                process::terminate_group(run.proc(), LEFTOVER_GRACE);
+                continue;
+            }
         }
         if let Some(stop) = dir.stop_requested().filter(|_| !stopping) {
             stopping = true;
@@ -338,6 +398,7 @@ fn record_outcome(ctx: &Context, spec: &Spec, state: &State, dir: &AgentDir) -> 
     let summary = match state.phase {
         Phase::Exited => format!("exited 0{restarts}"),
         Phase::Failed => format!("failed ({exit}){restarts}"),
+        Phase::TimedOut => format!("timed out ({})", state.timed_out.as_deref().unwrap_or("time limit")),
         _ => format!("stopped by {}", state.stopped_by.as_deref().unwrap_or("someone")),
     };
     let tail = printable(&dir.log_tail(20));
@@ -351,16 +412,13 @@ fn record_outcome(ctx: &Context, spec: &Spec, state: &State, dir: &AgentDir) -> 
                 ctx.finish_task_as(name, id, Finish::Done, Some(&format!("agent {summary}")), false)?;
                 task_news = format!("; {id} done");
             }
-            Phase::Failed if mine => {
+            Phase::Failed | Phase::TimedOut if mine => {
                 let note = format!("agent {summary}; the end of its log:\n{tail}");
                 ctx.finish_task_as(name, id, Finish::Failed, Some(&note), false)?;
                 task_news = format!("; {id} failed");
             }
             Phase::Stopped if mine => {
-                let note = format!(
-                    "agent {summary}; {id} stays claimed by {name}: `git orchestrate task release {id} --force` \
-                     puts it back"
-                );
+                let note = format!("agent {summary}; {id} goes back to the queue as its session ends");
                 ctx.note_task(id, &note, None)?;
             }
             _ => {}
