@@ -12,6 +12,7 @@ mod claim;
 mod hooks;
 mod init;
 mod integrate;
+mod lead;
 mod log;
 mod mcp;
 mod message;
@@ -88,6 +89,8 @@ pub enum Command {
     /// Supervise one spawned agent (what spawn starts; not for people)
     #[command(hide = true)]
     Supervise(agents::SuperviseArgs),
+    /// Take, release or show the lead: the one session that coordinates the others
+    Lead(lead::LeadArgs),
     /// Serve these operations as MCP tools on stdio (for Claude Code and other agents)
     Mcp(mcp::McpArgs),
     /// Print the instructions an agent needs to take part (or put them in AGENTS.md, CLAUDE.md, GEMINI.md)
@@ -247,6 +250,7 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Stop(args) => agents::stop(&ctx, ui, args),
         Command::Dispatch(args) => agents::dispatch(&ctx, ui, args),
         Command::Supervise(_) => unreachable!("handled above"),
+        Command::Lead(args) => lead::run(&ctx, ui, args),
         Command::Mcp(args) => mcp::run(&ctx, args),
         Command::Integrate(args) => integrate::run(&ctx, ui, args),
         Command::Prompt(args) => prompt::run(&ctx, ui, args),

@@ -6,8 +6,10 @@
 
 pub mod claim;
 pub mod ids;
+pub mod lead;
 pub mod message;
 pub mod names;
+pub mod plan;
 pub mod session;
 pub mod task;
 pub mod time;

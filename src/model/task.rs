@@ -95,6 +95,11 @@ pub struct Task {
     pub depends_on: Vec<TaskId>,
     #[serde(default)]
     pub assignee: Option<String>,
+    /// The session the lead gave this open task to (`task assign`): it
+    /// finds it with `task list --mine` and takes it first with
+    /// `claim --next`; other sessions leave it while that one is live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_to: Option<String>,
     pub created_by: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -154,6 +159,7 @@ impl TaskSpec {
             labels: dedup(self.labels),
             depends_on,
             assignee: None,
+            assigned_to: None,
             created_by: by.to_string(),
             created_at: now,
             updated_at: now,

@@ -84,12 +84,19 @@ impl Context {
             reply_to: out.reply_to.clone(),
             sent_at: now,
         };
-        let mailbox = refs::mailbox(&recipient.mailbox());
-        self.store.update(&mailbox, |_| {
-            let summary = format!("send {} from {from} to {recipient}: {}", message.id, message.subject);
-            let event = Event::new("send", &from, now, summary).entity(&message.id);
+        let message = self.post(&recipient.mailbox(), &message)?;
+        self.copy_to_lead(&message, &recipient)?;
+        Ok(message)
+    }
+
+    /// Appends `message` to `mailbox` (`<session>`, `all`, `role.<r>`).
+    pub(crate) fn post(&self, mailbox: &str, message: &Message) -> Result<Message> {
+        let (from, now) = (&message.from, message.sent_at);
+        self.store.update(&refs::mailbox(mailbox), |_| {
+            let summary = format!("send {} from {from} to {}: {}", message.id, message.to, message.subject);
+            let event = Event::new("send", from, now, summary).entity(&message.id);
             let mut change = Change::new(event);
-            change.put(MESSAGE_PATH, &message);
+            change.put(MESSAGE_PATH, message);
             Ok::<_, Error>(change.write(message.clone()))
         })
     }
@@ -103,6 +110,9 @@ impl Context {
         };
         match recipient {
             Recipient::All => Ok(()),
+            // The lead's box and the human's are there with or without a session.
+            Recipient::Role(role) if role == crate::model::lead::LEAD_ROLE => Ok(()),
+            Recipient::Session(name) if name == crate::model::message::HUMAN => Ok(()),
             Recipient::Session(name) => match sessions()?.iter().any(|s| &s.name == name) {
                 true => Ok(()),
                 false => Err(Error::invalid(format!(
@@ -125,6 +135,11 @@ impl Context {
         let mut boxes = vec![me.to_string(), "all".to_string()];
         if let Some(role) = role {
             boxes.push(format!("role.{role}"));
+        }
+        // The lead reads what is sent to role:lead (help, failures, completions).
+        let lead_box = format!("role.{}", crate::model::lead::LEAD_ROLE);
+        if !boxes.contains(&lead_box) && self.show_lead()?.lead.as_deref() == Some(me) {
+            boxes.push(lead_box);
         }
         Ok(boxes)
     }

@@ -12,6 +12,7 @@ pub mod agents;
 pub mod board;
 pub mod claims;
 pub mod hooks;
+pub mod lead;
 pub mod log;
 pub mod messages;
 pub mod sessions;

@@ -18,6 +18,9 @@ pub const SESSIONS: &str = "refs/orchestrate/sessions";
 /// `refs/orchestrate/claims` — `claims.json`, the whole live claims table.
 pub const CLAIMS: &str = "refs/orchestrate/claims";
 
+/// `refs/orchestrate/lead` — `lead.json`, the lead lease: which session coordinates.
+pub const LEAD: &str = "refs/orchestrate/lead";
+
 /// `refs/orchestrate/mail/<box>` — one mailbox, a chain of one message per commit.
 pub fn mailbox(mailbox: &str) -> String {
     format!("{ROOT}mail/{mailbox}")
@@ -34,7 +37,8 @@ mod tests {
 
     #[test]
     fn every_built_name_is_a_valid_ref() {
-        for name in [META, TASKS, SESSIONS, CLAIMS, &mailbox("alice"), &read_cursor("alice", "role.backend")]
+        for name in
+            [META, TASKS, SESSIONS, CLAIMS, LEAD, &mailbox("alice"), &read_cursor("alice", "role.backend")]
         {
             assert!(git2::Reference::is_valid_name(name), "{name}");
             assert!(name.starts_with(ROOT));

@@ -429,18 +429,27 @@ fn record_outcome(ctx: &Context, spec: &Spec, state: &State, dir: &AgentDir) -> 
         Ok(_) | Err(Error::Refused(_)) => {}
         Err(e) => return Err(e),
     }
-    if let Some(spawner) = &spec.spawner {
-        let mut body = format!("log: {}\n", dir.log_file().display());
-        if state.phase != Phase::Exited {
-            body.push_str(&format!("\n{tail}\n"));
-        }
-        ctx.send(&Outgoing {
-            to: spawner.clone(),
-            subject: format!("agent {name} {summary}{task_news}"),
-            body,
-            kind: Some(if state.phase == Phase::Exited { "completion" } else { "status" }.to_string()),
-            reply_to: None,
-        })?;
+    // The spawner hears how it ended; so does the lead (a completion is
+    // copied to it by `send`, a failure here), or the lead alone when
+    // nobody spawned it from a session.
+    let to = match &spec.spawner {
+        Some(spawner) => spawner.clone(),
+        None if ctx.show_lead()?.lead.is_some() => format!("role:{}", crate::model::lead::LEAD_ROLE),
+        None => return Ok(()),
+    };
+    let mut body = format!("log: {}\n", dir.log_file().display());
+    if state.phase != Phase::Exited {
+        body.push_str(&format!("\n{tail}\n"));
+    }
+    let message = ctx.send(&Outgoing {
+        to: to.clone(),
+        subject: format!("agent {name} {summary}{task_news}"),
+        body,
+        kind: Some(if state.phase == Phase::Exited { "completion" } else { "status" }.to_string()),
+        reply_to: None,
+    })?;
+    if state.phase != Phase::Exited {
+        ctx.tell_lead(&message, &crate::model::message::Recipient::parse(&to)?)?;
     }
     Ok(())
 }

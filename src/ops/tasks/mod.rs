@@ -6,9 +6,12 @@
 //! only one of their commits can replace it; the other re-reads and picks
 //! again.
 
+mod assign;
+mod import;
 mod retry;
 mod table;
 
+pub use import::{Imported, ImportedTask};
 pub use table::{TaskSummary, TaskTable, TaskWriter};
 
 use super::{Context, Error, Result};
@@ -45,8 +48,10 @@ pub struct TaskListing {
 pub struct TaskFilter {
     pub ready: bool,
     pub status: Option<TaskStatus>,
-    /// Only tasks assigned to this session.
+    /// Only tasks this session holds.
     pub assignee: Option<String>,
+    /// With `assignee`: also the open tasks the lead assigned to it.
+    pub include_assigned: bool,
     pub role: Option<String>,
     /// Include done, failed and cancelled tasks.
     pub closed: bool,
@@ -210,7 +215,14 @@ impl Context {
             true => Some(self.require_session("listing your own tasks (--mine)")?.to_string()),
             false => None,
         };
-        Ok(TaskFilter { ready: req.ready, status, assignee, role: req.role.clone(), closed: req.all })
+        Ok(TaskFilter {
+            ready: req.ready,
+            status,
+            assignee,
+            include_assigned: req.mine,
+            role: req.role.clone(),
+            closed: req.all,
+        })
     }
 
     pub fn list_tasks(&self, filter: &TaskFilter) -> Result<TaskListing> {
@@ -229,7 +241,10 @@ impl Context {
         let mut views = Vec::new();
         for task in tasks {
             let keep = filter.status.is_none_or(|s| task.status == s)
-                && filter.assignee.as_ref().is_none_or(|a| task.assignee.as_ref() == Some(a))
+                && filter.assignee.as_ref().is_none_or(|a| {
+                    task.assignee.as_ref() == Some(a)
+                        || (filter.include_assigned && task.assigned_to.as_ref() == Some(a))
+                })
                 && filter.role.as_ref().is_none_or(|r| task.role.as_ref() == Some(r));
             if !keep {
                 continue;
@@ -433,7 +448,13 @@ impl Context {
                     Readiness::Waiting { .. } | Readiness::Blocked { .. } => waiting += 1,
                 }
             }
-            ready.sort_by(|a, b| a.queue_order(b));
+            // What the lead gave me first; what it gave another live
+            // session is that one's.
+            let given_to_other =
+                |t: &&TaskSummary| t.assigned_to.as_deref().is_some_and(|a| a != me && live.get(a) == Some(&true));
+            ready.retain(|t| !given_to_other(t));
+            let given_to_me = |t: &&TaskSummary| t.assigned_to.as_deref() == Some(me.as_str());
+            ready.sort_by(|a, b| given_to_me(b).cmp(&given_to_me(a)).then_with(|| a.queue_order(b)));
             // The best one whose blob can be read: a corrupt task is skipped
             // (and reported by `task list`), never a reason to stop.
             let mut unreadable = corrupt.len();
@@ -571,6 +592,7 @@ fn write_task(snap: &Snapshot<'_>, event: Event, task: Task) -> Result<Outcome<T
 fn claim(snap: &Snapshot<'_>, mut task: Task, me: &str, now: Timestamp) -> Result<Outcome<Task>> {
     task.status = TaskStatus::Claimed;
     task.assignee = Some(me.to_string());
+    task.assigned_to = None;
     task.claimed_at = Some(now);
     task.updated_at = now;
     let summary = format!("claim {} by {me}", task.id);
