@@ -23,8 +23,8 @@ pub enum SessionCommand {
 
 #[derive(Debug, Args)]
 pub struct StartArgs {
-    /// Session name: lowercase letters, digits, '.', '_' and '-'
-    name: String,
+    /// Session name: lowercase letters, digits, '.', '_' and '-' (default: a new readable one, printed)
+    name: Option<String>,
     /// The session's role (claim --next --role picks its tasks)
     #[arg(long, value_name = "R")]
     role: Option<String>,
@@ -41,7 +41,7 @@ pub struct StartArgs {
     #[arg(long, value_name = "ID")]
     task: Option<String>,
     /// Reattach to an active session of this name (a restarted agent)
-    #[arg(long)]
+    #[arg(long, requires = "name")]
     resume: bool,
 }
 
@@ -76,7 +76,7 @@ pub struct HeartbeatArgs {
     #[arg(long, value_name = "TEXT")]
     doing: Option<String>,
     /// Percent done, 0 to 100
-    #[arg(long, value_name = "0-100", value_parser = super::task::percent(), allow_negative_numbers = true)]
+    #[arg(long, value_name = "0-100", value_parser = super::task::percent, allow_negative_numbers = true)]
     progress: Option<u8>,
     /// Phase name (plan, code, test, review, …)
     #[arg(long, value_name = "P")]
@@ -178,15 +178,20 @@ fn render_ended(ended: &Ended) -> String {
 }
 
 fn start(ctx: &Context, ui: &Ui, a: StartArgs) -> CmdResult {
-    let started = ctx.start_session(StartOptions {
-        name: a.name,
+    let named = a.name.is_some();
+    let opts = StartOptions {
+        name: a.name.unwrap_or_default(),
         role: a.role,
         capabilities: a.caps,
         base: a.base,
         no_worktree: a.no_worktree,
         task: a.task,
         resume: a.resume,
-    })?;
+    };
+    let started = match named {
+        true => ctx.start_session(opts)?,
+        false => ctx.start_session_named_for_me(opts)?,
+    };
     for note in &started.notes {
         ui.warn(note);
     }
@@ -196,9 +201,11 @@ fn start(ctx: &Context, ui: &Ui, a: StartArgs) -> CmdResult {
             error.trim()
         ));
     }
-    ui.emit(&started, || match &started.session.worktree {
-        Some(path) => path.clone(),
-        None => format!("session {} registered (no worktree)", started.session.name),
+    let name = &started.session.name;
+    ui.emit(&started, || match (&started.session.worktree, named) {
+        (Some(path), true) => path.clone(),
+        (Some(path), false) => format!("session {name}: {path}\n(act as it with --session {name})"),
+        (None, _) => format!("session {name} registered (no worktree)"),
     })
 }
 

@@ -172,7 +172,7 @@ pub struct NoteArgs {
     /// The note
     text: String,
     /// Percent done, 0 to 100 (only the holder reports progress)
-    #[arg(long, value_name = "N", value_parser = percent(), allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = percent, allow_negative_numbers = true)]
     progress: Option<u8>,
 }
 
@@ -192,8 +192,12 @@ fn priority() -> clap::builder::RangedI64ValueParser<u8> {
     clap::value_parser!(u8).range(0..=4)
 }
 
-pub(super) fn percent() -> clap::builder::RangedI64ValueParser<u8> {
-    clap::value_parser!(u8).range(0..=100)
+/// A percentage, 0 to 100, with or without `%` (`25`, `25%`).
+pub(super) fn percent(text: &str) -> Result<u8, String> {
+    let number = text.trim().strip_suffix('%').unwrap_or(text.trim());
+    number.parse::<u8>().ok().filter(|p| *p <= 100).ok_or_else(|| {
+        format!("'{text}' is not a percentage: give a whole number from 0 to 100, like 25 or 25%")
+    })
 }
 
 pub fn run(ctx: &Context, ui: &Ui, command: TaskCommand) -> CmdResult {

@@ -127,6 +127,11 @@ impl Pulse {
         Ok(())
     }
 
+    /// The pulse as stored: the phase in lowercase (`BUILD` is `build`).
+    pub fn normalized(&self) -> Pulse {
+        Pulse { phase: self.phase.as_deref().map(super::names::folded), ..self.clone() }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.doing.is_none() && self.progress.is_none() && self.phase.is_none()
     }

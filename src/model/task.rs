@@ -129,6 +129,13 @@ pub struct TaskSpec {
 }
 
 impl TaskSpec {
+    /// The spec as stored: the type in lowercase (`GIT_WORKFLOW` is
+    /// `git_workflow`).
+    pub fn normalized(mut self) -> TaskSpec {
+        self.kind = self.kind.as_deref().map(super::names::folded);
+        self
+    }
+
     pub fn validate(&self) -> Result<(), Invalid> {
         validate_title(&self.title)?;
         validate_text("description", &self.description, MAX_DESCRIPTION_BYTES)?;

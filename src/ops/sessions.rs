@@ -86,6 +86,26 @@ impl Context {
         Ok(snap.get::<Session>(&session_path(name))?)
     }
 
+    /// Starts a session under a readable name nobody has used here
+    /// (`brisk-otter`), when none is given.
+    pub fn start_session_named_for_me(&self, opts: StartOptions) -> Result<Started> {
+        let snap = self.store.snapshot(refs::SESSIONS)?;
+        for attempt in 0..20u32 {
+            // Short names first; a number is added only if those are taken.
+            let random = fastrand::u32(..) % if attempt < 10 { 1024 } else { u32::MAX };
+            let name = crate::model::names::readable_name(random);
+            if snap.get::<Session>(&session_path(&name))?.is_some() || self.worktree_path(&name)?.exists() {
+                continue;
+            }
+            match self.start_session(StartOptions { name, ..opts.clone() }) {
+                // Someone took the name meanwhile: pick another.
+                Err(Error::Refused(_)) if attempt < 19 => continue,
+                other => return other,
+            }
+        }
+        Err(Error::refused("could not find an unused session name: give one"))
+    }
+
     pub fn start_session(&self, opts: StartOptions) -> Result<Started> {
         validate_session_name(&opts.name)?;
         if let Some(role) = &opts.role {
@@ -398,6 +418,7 @@ impl Context {
     /// Records a heartbeat, with what the session is doing. The session
     /// is shown as just heard from, so never stale.
     pub fn heartbeat(&self, pulse: &Pulse) -> Result<SessionView> {
+        let pulse = &pulse.normalized();
         pulse.validate()?;
         let acting = self.acting_session("`heartbeat`")?;
         self.register_on_first_use(&acting)?;

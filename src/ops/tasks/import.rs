@@ -48,7 +48,8 @@ impl Context {
                 kind: entry.kind.clone(),
                 role: entry.role.clone(),
                 labels: entry.labels.clone(),
-            };
+            }
+            .normalized();
             spec.validate().map_err(|e| Error::invalid(format!("{}: {}", plan.describe(i), e.0)))?;
             let mut mine = Vec::new();
             for after in &entry.after {

@@ -194,6 +194,7 @@ impl Context {
     }
 
     pub fn add_task(&self, spec: TaskSpec, after: &[String]) -> Result<Task> {
+        let spec = spec.normalized();
         spec.validate()?;
         let after = parse_prefixes(after)?;
         let by = self.actor();
@@ -296,8 +297,9 @@ impl Context {
     }
 
     /// Applies `edit`; returns the task and whether anything changed.
-    pub fn edit_task(&self, id: &str, edit: TaskEdit) -> Result<(Task, bool)> {
+    pub fn edit_task(&self, id: &str, mut edit: TaskEdit) -> Result<(Task, bool)> {
         let prefix = IdPrefix::parse(id)?;
+        edit.kind = edit.kind.as_deref().map(crate::model::names::folded);
         validate_edit(&edit)?;
         let add_after = parse_prefixes(&edit.add_after)?;
         let remove_after = parse_prefixes(&edit.remove_after)?;
