@@ -354,6 +354,10 @@ fn an_agent_that_ended_ends_its_session_and_keeps_only_a_worktree_with_unlanded_
     let scribbler = repo.json(&["session", "show", "scribbler"]);
     assert_eq!(scribbler["worktree_kept"], "1 uncommitted change(s)", "{scribbler:#}");
     assert!(worktree(&repo, "scribbler").join("notes.txt").exists());
+    // The board says so.
+    let kept = repo.json(&["board"])["attention"]["kept"].clone();
+    assert_eq!(strings(&kept, "session"), ["committer", "scribbler"], "{kept:#}");
+    assert!(repo.ok(&["board"]).contains("ended committer: worktree kept (1 commit(s) not on main)"));
 
     // Until the work lands, --ended-agents leaves it; then it goes.
     let first = repo.json(&["session", "end", "--ended-agents"]);

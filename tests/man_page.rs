@@ -78,6 +78,12 @@ delay before the first restart of a failed agent, doubled for each next one (def
 orchestrate.agent.<preset>.timeout, orchestrate.agent.<preset>.idleTimeout
 stop that preset's agents after this long, or after this long without output (spawn --timeout, --idle-timeout)
 .TP
+orchestrate.statusFile
+a file (relative: in the main checkout) rewritten with the markdown board after every write
+.TP
+orchestrate.notify
+a command run for each message to human and each failed task, with a summary as $1 and ORCHESTRATE_EVENT, ORCHESTRATE_SUBJECT, ORCHESTRATE_FROM, ORCHESTRATE_KIND, ORCHESTRATE_BODY, ORCHESTRATE_TASK
+.TP
 orchestrate.landInto
 the branch a session's work lands on; an ended agent's worktree is kept while its branch has commits this one lacks (default: the main checkout's branch)
 .SH "SEE ALSO"

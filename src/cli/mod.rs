@@ -260,5 +260,10 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
     if result.is_ok() {
         ctx.touch();
     }
+    // The status board follows every write, whether the command
+    // succeeded or not (a refusal may still have written on its way).
+    if let Err(e) = ctx.refresh_status_file() {
+        eprintln!("git-orchestrate: orchestrate.statusFile not updated: {}", e.message());
+    }
     result
 }

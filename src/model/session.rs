@@ -132,6 +132,21 @@ impl Pulse {
         Pulse { phase: self.phase.as_deref().map(super::names::folded), ..self.clone() }
     }
 
+    /// What the pulse says, for the event log: "doing tests, 40%, phase build".
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(doing) = &self.doing {
+            parts.push(format!("doing {doing}"));
+        }
+        if let Some(p) = self.progress {
+            parts.push(format!("{p}%"));
+        }
+        if let Some(phase) = &self.phase {
+            parts.push(format!("phase {phase}"));
+        }
+        parts.join(", ")
+    }
+
     pub fn is_empty(&self) -> bool {
         self.doing.is_none() && self.progress.is_none() && self.phase.is_none()
     }

@@ -22,6 +22,7 @@ impl Context {
             .map(|v| SessionRow {
                 name: v.session.name,
                 role: v.session.role,
+                capabilities: v.session.capabilities,
                 stale: v.stale,
                 task: v.session.task,
                 doing: v.session.doing,
@@ -96,6 +97,7 @@ impl Context {
             in_progress,
             claims,
             messages: self.recent_messages(MESSAGES_SHOWN)?,
+            attention: self.attention()?,
         })
     }
 

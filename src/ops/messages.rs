@@ -86,6 +86,9 @@ impl Context {
         };
         let message = self.post(&recipient.mailbox(), &message)?;
         self.copy_to_lead(&message, &recipient)?;
+        if recipient == Recipient::Session(crate::model::message::HUMAN.to_string()) {
+            self.notify(super::notify::Notice::Message(&message));
+        }
         Ok(message)
     }
 

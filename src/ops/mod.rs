@@ -9,13 +9,16 @@
 
 pub mod agent_hooks;
 pub mod agents;
+pub mod attention;
 pub mod board;
 pub mod claims;
 pub mod hooks;
 pub mod lead;
 pub mod log;
 pub mod messages;
+pub mod notify;
 pub mod sessions;
+pub mod status_file;
 pub mod tasks;
 
 use crate::model::names::validate_session_name;
@@ -105,6 +108,8 @@ pub struct Context {
     worktrees: std::cell::OnceCell<Vec<claims::WorkTree>>,
     /// How this front end names a session, for errors that need one.
     session_hint: &'static str,
+    /// The store's write count when the status file was last rewritten.
+    status_moves: std::cell::Cell<u64>,
 }
 
 impl Context {
@@ -138,6 +143,7 @@ impl Context {
             pinned_now,
             worktrees: std::cell::OnceCell::new(),
             session_hint: "pass --session NAME or set ORCHESTRATE_SESSION=NAME",
+            status_moves: std::cell::Cell::new(0),
         })
     }
 

@@ -424,7 +424,12 @@ impl Context {
         self.register_on_first_use(&acting)?;
         let me = acting.name;
         let now = self.now();
-        let session = self.update_session(&me, "heartbeat", |s| {
+        let said = pulse.describe();
+        let action = match said.is_empty() {
+            true => "heartbeat".to_string(),
+            false => format!("heartbeat: {said}"),
+        };
+        let session = self.update_session(&me, &action, |s| {
             pulse.apply(s);
             s.heartbeat_at = now;
             true
@@ -478,7 +483,13 @@ impl Context {
             if !edit(&mut session) {
                 return Ok(Outcome::Unchanged(session));
             }
-            let event = Event::new(action, name, now, format!("{action} {name}")).entity(name);
+            // "heartbeat: doing tests, 40%" reads "heartbeat alice: doing tests, 40%".
+            let (verb, said) = action.split_once(": ").map_or((action, None), |(v, s)| (v, Some(s)));
+            let summary = match said {
+                Some(said) => format!("{verb} {name}: {said}"),
+                None => format!("{verb} {name}"),
+            };
+            let event = Event::new(verb, name, now, summary).entity(name);
             let mut change = Change::new(event);
             change.put(session.path(), &session);
             Ok(change.write(session))

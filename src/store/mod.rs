@@ -42,6 +42,9 @@ pub struct Store {
     /// The meta commit last checked (or `Some(None)`: checked absent), so
     /// the format is re-read only when the meta ref moves.
     meta_seen: Cell<Option<Option<git2::Oid>>>,
+    /// How many refs this store has moved: a front end that keeps a status
+    /// file up to date rewrites it only when this changed.
+    moves: Cell<u64>,
 }
 
 impl Store {
@@ -76,7 +79,12 @@ impl Store {
         if let Some(snapshot) = &config {
             repo.set_config(snapshot).map_err(StoreError::git("use a config snapshot"))?;
         }
-        Ok(Store { repo, config, meta_seen: Cell::new(None) })
+        Ok(Store { repo, config, meta_seen: Cell::new(None), moves: Cell::new(0) })
+    }
+
+    /// How many refs this store has moved so far (each a write).
+    pub fn moves(&self) -> u64 {
+        self.moves.get()
     }
 
     pub fn repository(&self) -> &Repository {

@@ -263,6 +263,13 @@ impl Context {
         Ok(TaskListing { tasks: views, corrupt })
     }
 
+    /// One task as stored, without its history (cheaper than `show_task`).
+    pub fn load_task(&self, id: &str) -> Result<Task> {
+        let prefix = IdPrefix::parse(id)?;
+        let snap = self.store.snapshot(refs::TASKS)?;
+        Ok(resolve(&snap, &prefix)?.1)
+    }
+
     pub fn show_task(&self, id: &str) -> Result<TaskDetail> {
         let prefix = IdPrefix::parse(id)?;
         let snap = self.store.snapshot(refs::TASKS)?;
@@ -546,7 +553,10 @@ impl Context {
         }
         let me = Some(by.to_string());
         let now = self.now();
-        self.store.update(refs::TASKS, |snap| {
+        // Whether this call is the one that failed it (not a repeat).
+        let mut failed_now = false;
+        let task = self.store.update(refs::TASKS, |snap| {
+            failed_now = false;
             let (_, mut task) = resolve(snap, &prefix)?;
             let mine = me.is_some() && task.assignee == me;
             // Saying it twice is not an error: a retried `done` succeeds,
@@ -562,6 +572,7 @@ impl Context {
                 return write_task(snap, Event::new("note", by, now, summary), task);
             }
             check_finish(&task, how, mine, force, now)?;
+            failed_now = how == Finish::Failed;
             task.status = how.status();
             task.updated_at = now;
             match how {
@@ -580,7 +591,11 @@ impl Context {
             }
             let summary = format!("{} {} by {by}", how.verb(), task.id);
             write_task(snap, Event::new(how.verb(), by, now, summary), task)
-        })
+        })?;
+        if failed_now {
+            self.notify(super::notify::Notice::TaskFailed(&task));
+        }
+        Ok(task)
     }
 }
 
