@@ -29,13 +29,13 @@ const EXTRA: &str = r#".SH "EXIT STATUS"
 done
 .TP
 1
-refused by coordination: held by another session, nothing ready, a check failed, uncommitted work; the reason is on stderr
+refused by coordination: held by another session, nothing ready, a check failed, uncommitted work; the reason is on stderr (with --json, as {"error":{"kind":"refused","reason":...}} on stdout); doctor: problems left
 .TP
 2
 bad input or usage; nothing was changed
 .TP
 3
-failure: not a repository, a corrupt document, a newer storage format, a git error
+failure: not a repository, a corrupt document (doctor --repair moves it aside), a newer storage format, a lock that cannot be removed, a git error
 .SH ENVIRONMENT
 .TP
 ORCHESTRATE_SESSION
@@ -46,6 +46,9 @@ an RFC 3339 time that pins the clock, for tests and demos
 .TP
 NO_COLOR
 no colour, even on a terminal
+.TP
+GEMINI_CLI_TRUSTED_FOLDERS_PATH, GEMINI_CLI_HOME, CODEX_HOME
+where integrate reads (and with \-\-trust\-worktrees writes) the agents' trust: Gemini CLI's trustedFolders.json and Codex CLI's config.toml, as the agents themselves do
 .TP
 ORCHESTRATE_TASK, ORCHESTRATE_REPO, ORCHESTRATE_LOG, ORCHESTRATE_PROMPT_FILE
 set by spawn for the agent: its task, the main working tree, its log, and the file holding its prompt
@@ -85,7 +88,16 @@ orchestrate.notify
 a command run for each message to human and each failed task, with a summary as $1 and ORCHESTRATE_EVENT, ORCHESTRATE_SUBJECT, ORCHESTRATE_FROM, ORCHESTRATE_KIND, ORCHESTRATE_BODY, ORCHESTRATE_TASK
 .TP
 orchestrate.landInto
-the branch a session's work lands on; an ended agent's worktree is kept while its branch has commits this one lacks (default: the main checkout's branch)
+target branch of sessions that name none (start --into, else the branch --base names, else HEAD's branch); an ended agent's worktree is kept while its branch has commits its target lacks
+.TP
+orchestrate.landMode
+how land integrates: merge (default), squash or rebase
+.TP
+orchestrate.landCheck
+shell command that must pass in a temporary worktree of the result before land moves the target
+.TP
+orchestrate.landOnDone
+queue: a task marked done in a session queues the session's branch for landing
 .SH "SEE ALSO"
 README.md, docs/data-model.md and docs/claims.md in the git-orchestrate sources.
 "#;

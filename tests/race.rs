@@ -12,9 +12,17 @@ const WORKERS: usize = 8;
 
 /// Runs `work(worker_index)` on WORKERS threads released at the same moment.
 fn all_at_once<T: Send + 'static>(work: impl Fn(usize) -> T + Send + Sync + 'static) -> Vec<T> {
-    let barrier = Arc::new(Barrier::new(WORKERS));
+    many_at_once(WORKERS, work)
+}
+
+/// Runs `work(worker_index)` on `workers` threads released at the same moment.
+fn many_at_once<T: Send + 'static>(
+    workers: usize,
+    work: impl Fn(usize) -> T + Send + Sync + 'static,
+) -> Vec<T> {
+    let barrier = Arc::new(Barrier::new(workers));
     let work = Arc::new(work);
-    let handles: Vec<_> = (0..WORKERS)
+    let handles: Vec<_> = (0..workers)
         .map(|i| {
             let (barrier, work) = (barrier.clone(), work.clone());
             thread::spawn(move || {
@@ -34,13 +42,15 @@ fn assert_fsck_clean(repo: &Repo) {
 }
 
 #[test]
-fn eight_claimers_racing_for_120_tasks_claim_each_exactly_once() {
+fn sixteen_claimers_queued_for_120_tasks_claim_each_exactly_once() {
     let repo = Arc::new(Repo::new());
     let tasks: BTreeSet<String> =
         (0..120).map(|i| repo.add(&format!("task {i}"), &["-p", &(i % 5).to_string()])).collect();
 
     let r = repo.clone();
-    let claimed_by_worker = all_at_once(move |w| {
+    // Sixteen writers of one collection wait in line for it (the writers'
+    // queue) rather than racing and backing off.
+    let claimed_by_worker = many_at_once(16, move |w| {
         let me = format!("worker-{w}");
         let mut mine = Vec::new();
         loop {

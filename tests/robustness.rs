@@ -279,19 +279,6 @@ fn usage_errors_are_json_when_json_is_asked_for() {
 }
 
 #[test]
-fn a_lock_file_left_by_a_dead_process_is_named_with_the_way_out() {
-    let repo = Repo::new();
-    let id = repo.add("locked out", &[]);
-    let lock = repo.path().join(".git/refs/orchestrate/tasks.lock");
-    std::fs::write(&lock, "").unwrap();
-    let run = repo.run_as("a", &["task", "claim", &id]);
-    assert_eq!(run.code, 3, "{run:?}");
-    assert!(run.stderr.contains("tasks.lock") && run.stderr.contains("remove"), "{}", run.stderr);
-    std::fs::remove_file(&lock).unwrap();
-    repo.ok_as("a", &["task", "claim", &id]);
-}
-
-#[test]
 fn finished_tasks_take_no_notes_and_repeated_finishes_keep_their_note() {
     let repo = Repo::new();
     let id = repo.add("finish me", &[]);
@@ -318,4 +305,46 @@ fn an_edit_that_changes_nothing_says_so_and_writes_nothing() {
     assert_eq!(repo.refs(), before);
     let cleared = repo.json(&["task", "edit", &id, "--no-role"]);
     assert_eq!(cleared["role"], serde_json::Value::Null);
+}
+
+#[test]
+fn every_duration_is_bounded_and_a_too_long_one_names_the_bound() {
+    let repo = Repo::new();
+    repo.ok(&["session", "start", "alice", "--no-worktree"]);
+    let before = repo.refs();
+    // However it is written, a duration past the bound is "too long", never
+    // "invalid", and nothing is stored.
+    for args in [
+        vec!["claim", "src/", "--ttl", "999999999h"],
+        vec!["claim", "src/", "--ttl", "99999999999999h"],
+        vec!["claim", "src/", "--ttl", "99999999999999999999999s"],
+        vec!["claim", "src/", "--ttl", "366d"],
+        vec!["stop", "--all", "--grace", "9999d"],
+        vec!["inbox", "--wait", "99999999999"],
+        vec!["log", "--since", "99999999999h"],
+    ] {
+        let mut full = vec!["--session", "alice"];
+        full.extend(&args);
+        let run = repo.run(&full);
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert!(run.stderr.contains("too long") && run.stderr.contains("365d"), "{args:?}: {}", run.stderr);
+        assert_eq!(repo.refs(), before, "{args:?} changed state");
+    }
+    // A configured duration goes through the same bound.
+    repo.git(&["config", "orchestrate.staleAfter", "999999h"]);
+    let run = repo.run(&["session", "list"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("orchestrate.staleAfter") && run.stderr.contains("365d"), "{}", run.stderr);
+    repo.git(&["config", "--unset", "orchestrate.staleAfter"]);
+
+    // The bound itself is accepted, and the expiry it gives is RFC 3339.
+    let claimed = repo
+        .command(common::BIN)
+        .env("ORCHESTRATE_NOW", "2030-01-01T00:00:00Z")
+        .args(["--json", "--session", "alice", "claim", "src/", "--ttl", "365d"])
+        .output()
+        .unwrap();
+    assert!(claimed.status.success(), "{}", String::from_utf8_lossy(&claimed.stderr));
+    let claims: serde_json::Value = serde_json::from_slice(&claimed.stdout).unwrap();
+    assert_eq!(claims[0]["expires_at"], "2031-01-01T00:00:00Z");
 }

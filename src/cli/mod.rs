@@ -8,10 +8,14 @@
 mod agent_hook;
 mod agents;
 mod board;
+mod board_serve;
 mod claim;
+mod conflicts;
+mod doctor;
 mod hooks;
 mod init;
 mod integrate;
+pub(crate) mod land;
 mod lead;
 mod log;
 mod mcp;
@@ -67,10 +71,14 @@ pub enum Command {
     Check(claim::CheckArgs),
     /// Send a message to a session, to all, or to role:<r>
     Send(message::SendArgs),
+    /// Which live sessions' changes (committed or not) overlap, and which would conflict
+    Conflicts(conflicts::ConflictsArgs),
     /// Read your unread messages (own box, all, your role's), oldest first
     Inbox(message::InboxArgs),
     /// Every event of every collection in one timeline, newest first
     Log(log::LogArgs),
+    /// Check the coordination state for damage; --repair fixes what is safe (exit 1: problems left)
+    Doctor(doctor::DoctorArgs),
     /// Install, remove or inspect the git hooks (commit trailers, claim guard)
     #[command(subcommand)]
     Hooks(hooks::HooksCommand),
@@ -82,7 +90,7 @@ pub enum Command {
     Ps(agents::PsArgs),
     /// Show (or follow, -f) an agent's output
     Logs(agents::LogsArgs),
-    /// Stop an agent (SIGTERM to its process group, then SIGKILL), or --all
+    /// Stop an agent (SIGTERM to all its processes, then SIGKILL), or --all
     Stop(agents::StopArgs),
     /// Spawn agents for ready tasks, up to --max at once, until all is done
     Dispatch(agents::DispatchArgs),
@@ -91,12 +99,17 @@ pub enum Command {
     Supervise(agents::SuperviseArgs),
     /// Take, release or show the lead: the one session that coordinates the others
     Lead(lead::LeadArgs),
+    /// Run one agent run and record its exit status (what the supervisor starts; not for people)
+    #[command(hide = true)]
+    RunAgent(agents::RunAgentArgs),
     /// Serve these operations as MCP tools on stdio (for Claude Code and other agents)
     Mcp(mcp::McpArgs),
     /// Print the instructions an agent needs to take part (or put them in AGENTS.md, CLAUDE.md, GEMINI.md)
     Prompt(prompt::PromptArgs),
     /// Put our hooks and MCP server in a coding agent's settings (or take them out)
     Integrate(integrate::IntegrateArgs),
+    /// Land sessions' work on their target branch (merge, squash or rebase), or queue it
+    Land(land::LandArgs),
 }
 
 /// How a command failed, which decides the exit code.
@@ -220,6 +233,9 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
     if let Command::Supervise(args) = cli.command {
         return agents::supervise(args);
     }
+    if let Command::RunAgent(args) = cli.command {
+        return agents::run_agent(args);
+    }
     let ctx = match (context(), &cli.command) {
         (Ok(ctx), _) => ctx,
         // A hook never blocks a commit because the coordinator is broken.
@@ -241,7 +257,9 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Check(args) => claim::check(&ctx, ui, args),
         Command::Send(args) => message::send(&ctx, ui, args),
         Command::Inbox(args) => message::inbox(&ctx, ui, args),
+        Command::Conflicts(args) => conflicts::run(&ctx, ui, args),
         Command::Log(args) => log::run(&ctx, ui, args),
+        Command::Doctor(args) => doctor::run(&ctx, ui, args),
         Command::Hooks(cmd) => hooks::hooks(&ctx, ui, cmd),
         Command::Hook(args) => hooks::hook(&ctx, ui, args),
         Command::Spawn(args) => agents::spawn(&ctx, ui, args),
@@ -249,11 +267,12 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Logs(args) => agents::logs(&ctx, ui, args),
         Command::Stop(args) => agents::stop(&ctx, ui, args),
         Command::Dispatch(args) => agents::dispatch(&ctx, ui, args),
-        Command::Supervise(_) => unreachable!("handled above"),
+        Command::Supervise(_) | Command::RunAgent(_) => unreachable!("handled above"),
         Command::Lead(args) => lead::run(&ctx, ui, args),
         Command::Mcp(args) => mcp::run(&ctx, args),
         Command::Integrate(args) => integrate::run(&ctx, ui, args),
         Command::Prompt(args) => prompt::run(&ctx, ui, args),
+        Command::Land(args) => land::run(&ctx, ui, args),
     };
     // Any command a session runs counts as a sign of life (at most one
     // write per interval; never fails the command).

@@ -43,6 +43,10 @@ pub struct StartArgs {
     /// Reattach to an active session of this name (a restarted agent)
     #[arg(long, requires = "name")]
     resume: bool,
+    /// The branch this session's work lands on (default: the branch --base names,
+    /// else the branch HEAD is on, else orchestrate.landInto)
+    #[arg(long, value_name = "BRANCH")]
+    into: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -63,11 +67,14 @@ pub struct EndArgs {
     /// Session names (default: the acting session)
     names: Vec<String>,
     /// Also end the sessions of agents that are over, and remove kept worktrees whose work has landed
-    #[arg(long)]
+    #[arg(long, conflicts_with = "delete_branch")]
     ended_agents: bool,
-    /// Save uncommitted work as a commit on the session's branch, then end
+    /// Save uncommitted work as a commit on the branch the worktree has checked out, move nested repositories and changed include copies aside, then end
     #[arg(long)]
     force: bool,
+    /// Delete the session's branch too; refused unless all of its work has landed
+    #[arg(long)]
+    delete_branch: bool,
 }
 
 #[derive(Debug, Args)]
@@ -89,13 +96,19 @@ pub fn run(ctx: &Context, ui: &Ui, command: SessionCommand) -> CmdResult {
         SessionCommand::List(a) => {
             let (sessions, corrupt) = ctx.list_sessions(a.all)?;
             for c in &corrupt {
-                ui.warn(&format!("skipped {c}"));
+                ui.warn(&format!("skipped {c} (`git orchestrate doctor --repair` moves it aside)"));
             }
             ui.emit(&sessions, || render_list(ctx, ui, &sessions))
         }
         SessionCommand::Show(a) => {
             let view = ctx.show_session(a.name.as_deref())?;
             ui.emit(&view, || render_one(ctx, &view))
+        }
+        SessionCommand::End(a) if a.delete_branch && a.names.len() > 1 => {
+            Err(Failure::Invalid("--delete-branch ends one session at a time: give one name".into()))
+        }
+        SessionCommand::End(a) if a.delete_branch => {
+            super::land::end_deleting_branch(ctx, ui, a.names.into_iter().next(), a.force)
         }
         SessionCommand::End(a) if a.names.len() > 1 || a.ended_agents => end_many(ctx, ui, a),
         SessionCommand::End(a) => {
@@ -187,6 +200,7 @@ fn start(ctx: &Context, ui: &Ui, a: StartArgs) -> CmdResult {
         no_worktree: a.no_worktree,
         task: a.task,
         resume: a.resume,
+        into: a.into,
     };
     let started = match named {
         true => ctx.start_session(opts)?,
@@ -266,10 +280,13 @@ fn render_one(ctx: &Context, view: &SessionView) -> String {
         line("caps:", s.capabilities.join(", "));
     }
     if let Some(wt) = &s.worktree {
-        line("worktree:", wt.clone());
+        line("worktree:", escape_control(wt));
     }
     if let Some(b) = &s.branch {
-        line("branch:", b.clone());
+        line("branch:", escape_control(b));
+    }
+    if let Some(into) = &s.into {
+        line("lands on:", into.clone());
     }
     if let Some(t) = &s.task {
         line("task:", t.clone());

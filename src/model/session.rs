@@ -44,6 +44,13 @@ pub struct Session {
     pub worktree: Option<String>,
     #[serde(default)]
     pub branch: Option<String>,
+    /// The branch the session's work lands on (`land`), without `refs/heads/`.
+    /// Absent in documents written before sessions knew their target.
+    #[serde(default)]
+    pub into: Option<String>,
+    /// The session's last landing: which branch head went where.
+    #[serde(default)]
+    pub landed: Option<super::land::Landed>,
     /// The task the session is working on, if known.
     #[serde(default)]
     pub task: Option<String>,
@@ -74,6 +81,8 @@ impl Session {
             status: SessionStatus::Active,
             worktree: None,
             branch: None,
+            into: None,
+            landed: None,
             task: None,
             doing: None,
             progress: None,

@@ -2,24 +2,42 @@
 
 use super::tasks::TaskFilter;
 use super::{Context, Result};
-use crate::board::{Board, ClaimRow, MessageRow, SessionRow, TaskCounts, TaskRow};
+use crate::board::{
+    AgentRow, Board, ClaimRow, ConflictRow, MessageRow, SessionRow, TaskCounts, TaskRow, UnreadableRow,
+};
 use crate::model::message::Message;
 use crate::model::task::{Readiness, TaskStatus};
-use crate::store::refs;
+use crate::store::{refs, Corrupt, StoreError};
 
 /// How many ready tasks and recent messages the board shows.
 const READY_SHOWN: usize = 10;
 const MESSAGES_SHOWN: usize = 8;
+/// How many live sessions the board's radar compares, and how many of its
+/// overlaps it shows.
+const RADAR_SESSIONS: usize = 40;
+const CONFLICTS_SHOWN: usize = 10;
 
 impl Context {
     pub fn board(&self) -> Result<Board> {
         let now = self.now();
         let listing = self.list_tasks(&TaskFilter::default())?;
         let current = super::sessions::current_tasks_of(&listing.tasks);
-        let (sessions, _) = self.list_sessions_on(false, &current)?;
+        let (sessions, corrupt_sessions) = self.list_sessions_on(false, &current)?;
+        // One bad document stays one bad document: every section that does
+        // not need it is shown, and it is named.
+        let mut unreadable: Vec<Corrupt> = listing.corrupt.clone();
+        unreadable.extend(corrupt_sessions);
+        let agents = self.list_agents();
+        let agent_of = |name: &str| {
+            agents.iter().find(|a| a.session == name).map(|a| AgentRow {
+                state: a.state.as_str().to_string(),
+                supervisor_lost_at: a.supervisor_lost_at,
+            })
+        };
         let sessions = sessions
             .into_iter()
             .map(|v| SessionRow {
+                agent: agent_of(&v.session.name),
                 name: v.session.name,
                 role: v.session.role,
                 capabilities: v.session.capabilities,
@@ -75,8 +93,15 @@ impl Context {
         let countable = counts.total - counts.cancelled;
         let done_percent = (counts.done * 100).checked_div(countable).unwrap_or(0) as u8;
 
-        let claims = self
-            .list_claims(false)?
+        let claims = match self.list_claims(false) {
+            Ok(claims) => claims,
+            Err(super::Error::Store(StoreError::Corrupt { refname, path, reason })) => {
+                unreadable.push(Corrupt { refname, path, reason });
+                Vec::new()
+            }
+            Err(e) => return Err(e),
+        };
+        let claims = claims
             .into_iter()
             .filter(|c| c.live)
             .map(|c| ClaimRow {
@@ -88,6 +113,8 @@ impl Context {
             })
             .collect();
 
+        let messages = self.recent_messages(MESSAGES_SHOWN, &mut unreadable)?;
+        let (conflicts, conflicts_note) = self.board_conflicts();
         Ok(Board {
             generated_at: now,
             sessions,
@@ -96,22 +123,84 @@ impl Context {
             ready,
             in_progress,
             claims,
-            messages: self.recent_messages(MESSAGES_SHOWN)?,
             attention: self.attention()?,
+            conflicts,
+            conflicts_note,
+            messages,
+            unreadable: unreadable
+                .into_iter()
+                .map(|c| UnreadableRow { document: format!("{}:{}", c.refname, c.path), reason: c.reason })
+                .collect(),
         })
     }
 
+    /// The board's CONFLICTS rows. Kept cheap for a board redrawn every
+    /// second: branch heads only (no worktree is scanned; `conflicts` does
+    /// that), at most [`RADAR_SESSIONS`] sessions, merges remembered per
+    /// pair of commits so only what moved is merged again, and at most
+    /// [`CONFLICTS_SHOWN`] rows, conflicts first. A failure becomes a note:
+    /// the board never fails because of the radar.
+    fn board_conflicts(&self) -> (Vec<ConflictRow>, Option<String>) {
+        let sessions = match self.radar_sessions() {
+            Ok(s) => s,
+            Err(e) => return (Vec::new(), Some(format!("conflicts not computed: {}", e.message()))),
+        };
+        let mut notes = Vec::new();
+        let considered = &sessions[..sessions.len().min(RADAR_SESSIONS)];
+        if sessions.len() > RADAR_SESSIONS {
+            notes.push(format!(
+                "only the first {RADAR_SESSIONS} of {} live sessions compared",
+                sessions.len()
+            ));
+        }
+        let radar = match self
+            .radar_of(considered, &super::conflicts::Scope { targets: true, ..Default::default() })
+        {
+            Ok(r) => r,
+            Err(e) => return (Vec::new(), Some(format!("conflicts not computed: {}", e.message()))),
+        };
+        let mut rows: Vec<ConflictRow> = radar
+            .overlaps
+            .into_iter()
+            .map(|o| ConflictRow {
+                against: match o.against {
+                    super::conflicts::Against::Session => "session".into(),
+                    super::conflicts::Against::Target => "target".into(),
+                },
+                session: o.session,
+                other: o.other,
+                files: o.files,
+                conflicts: o.conflicts,
+            })
+            .collect();
+        // Conflicts first; the order within each group stays the radar's.
+        rows.sort_by_key(|r| r.conflicts.is_empty());
+        if rows.len() > CONFLICTS_SHOWN {
+            notes.push(format!(
+                "{} more overlaps: see `git orchestrate conflicts`",
+                rows.len() - CONFLICTS_SHOWN
+            ));
+            rows.truncate(CONFLICTS_SHOWN);
+        }
+        let note = (!notes.is_empty()).then(|| notes.join("; "));
+        (rows, note)
+    }
+
     /// The newest messages across every mailbox, newest first.
-    fn recent_messages(&self, n: usize) -> Result<Vec<MessageRow>> {
+    /// A message that cannot be read is added to `unreadable`.
+    fn recent_messages(&self, n: usize, unreadable: &mut Vec<Corrupt>) -> Result<Vec<MessageRow>> {
         let mut messages: Vec<Message> = Vec::new();
         for (refname, head) in self.store.refs_under(&refs::mailbox(""))? {
             let mut next = Some(head);
             for _ in 0..n {
                 let Some(oid) = next else { break };
-                if let Ok(Some(m)) =
-                    self.store.snapshot_at(&refname, Some(oid))?.get::<Message>("message.json")
-                {
-                    messages.push(m);
+                match self.store.snapshot_at(&refname, Some(oid))?.get::<Message>("message.json") {
+                    Ok(Some(m)) => messages.push(m),
+                    Ok(None) => {}
+                    Err(StoreError::Corrupt { refname, path, reason }) => {
+                        unreadable.push(Corrupt { refname, path: format!("{path} (in {oid})"), reason })
+                    }
+                    Err(e) => return Err(e.into()),
                 }
                 next = self.store.parent(oid)?;
             }

@@ -11,9 +11,9 @@ use super::{Context, Error, Result};
 use crate::model::message::{
     validate_body, validate_message_id, validate_subject, Message, MessageKind, Recipient,
 };
-use crate::model::session::Session;
+use crate::model::session::{session_path, Session};
 use crate::model::FORMAT;
-use crate::store::{refs, Change, Document, Event, Expected, StoreError};
+use crate::store::{refs, Change, Document, Event, StoreError};
 use git2::Oid;
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -71,6 +71,13 @@ impl Context {
             validate_message_id(id)?;
         }
         self.check_recipient(&recipient)?;
+        if let Some(id) = &out.reply_to {
+            if !self.message_exists(id)? {
+                return Err(Error::invalid(format!(
+                    "no message {id} to reply to: give the id of a message from `git orchestrate inbox --all`"
+                )));
+            }
+        }
         let from = self.actor();
         let now = self.now();
         let message = Message {
@@ -94,14 +101,35 @@ impl Context {
 
     /// Appends `message` to `mailbox` (`<session>`, `all`, `role.<r>`).
     pub(crate) fn post(&self, mailbox: &str, message: &Message) -> Result<Message> {
-        let (from, now) = (&message.from, message.sent_at);
+        let from = &message.from;
         self.store.update(&refs::mailbox(mailbox), |_| {
+            // Stamped at each attempt, so that a send which lost a race and
+            // was delivered after another also says it was sent after it.
+            let message = Message { sent_at: self.now(), ..message.clone() };
+            let now = message.sent_at;
             let summary = format!("send {} from {from} to {}: {}", message.id, message.to, message.subject);
             let event = Event::new("send", from, now, summary).entity(&message.id);
             let mut change = Change::new(event);
-            change.put(MESSAGE_PATH, message);
+            change.put(MESSAGE_PATH, &message);
             Ok::<_, Error>(change.write(message.clone()))
         })
+    }
+
+    /// Whether any mailbox holds the message `id`. Each send records the
+    /// message id as the commit's entity, so this reads commit messages
+    /// only, never a message document.
+    fn message_exists(&self, id: &str) -> Result<bool> {
+        for (refname, _) in self.store.refs_under(&refs::mailbox(""))? {
+            let mut found = false;
+            self.store.history(&refname, |commit| {
+                found = Event::from_commit(commit).entities.iter().any(|e| e == id);
+                !found
+            })?;
+            if found {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Unknown recipients are bad input: a session that was never started,
@@ -116,9 +144,10 @@ impl Context {
             // The lead's box and the human's are there with or without a session.
             Recipient::Role(role) if role == crate::model::lead::LEAD_ROLE => Ok(()),
             Recipient::Session(name) if name == crate::model::message::HUMAN => Ok(()),
-            Recipient::Session(name) => match sessions()?.iter().any(|s| &s.name == name) {
-                true => Ok(()),
-                false => Err(Error::invalid(format!(
+            // A session whose document is corrupt exists: say so, not "no session".
+            Recipient::Session(name) => match self.store.snapshot(refs::SESSIONS)?.get::<Session>(&session_path(name))? {
+                Some(_) => Ok(()),
+                None => Err(Error::invalid(format!(
                     "no session named {name}: see `git orchestrate session list --all` (or send to all or role:<r>)"
                 ))),
             },
@@ -152,12 +181,22 @@ impl Context {
     /// marks them read unless `peek`. With `wait`, blocks until something
     /// unread arrives; a timeout is a refusal (exit 1).
     pub fn inbox(&self, opts: &InboxOptions) -> Result<Vec<Received>> {
+        if let Some(Some(limit)) = opts.wait {
+            let seconds = limit.as_secs();
+            let as_chrono = i64::try_from(seconds).ok().and_then(chrono::Duration::try_seconds);
+            crate::model::time::check_duration(
+                &format!("{seconds}s"),
+                as_chrono
+                    .unwrap_or_else(|| crate::model::time::max_duration() + chrono::Duration::seconds(1)),
+            )
+            .map_err(|e| Error::invalid(format!("wait: {e}")))?;
+        }
         let me = self.require_session("`inbox`")?.to_string();
         let boxes = self.my_mailboxes(&me)?;
         if let Some(limit) = opts.wait {
             self.wait_for_unread(&me, &boxes, limit)?;
         }
-        let mut received = Vec::new();
+        let mut per_box = Vec::new();
         let mut seen_heads = Vec::new();
         for mailbox in &boxes {
             let head = self.store.head(&refs::mailbox(mailbox))?;
@@ -166,14 +205,12 @@ impl Context {
             self.collect(mailbox, head, cursor, opts.all, &me, &mut from_box)?;
             // The chain is the authoritative order within a mailbox.
             from_box.reverse();
-            received.extend(from_box);
+            per_box.push(from_box);
             if head != cursor {
                 seen_heads.push((mailbox.clone(), head, cursor));
             }
         }
-        // Merge the mailboxes by time; the sort is stable, so each
-        // mailbox keeps its own order.
-        received.sort_by_key(|r| r.message.sent_at);
+        let received = merge_in_delivery_order(per_box);
         if !opts.peek {
             for (mailbox, head, cursor) in seen_heads {
                 if let Some(head) = head {
@@ -228,21 +265,17 @@ impl Context {
 
     /// Moves the read cursor forward to `head`, never backwards: if another
     /// process of the same session moved it meanwhile, the furthest wins.
-    fn advance_cursor(&self, me: &str, mailbox: &str, mut cursor: Option<Oid>, head: Oid) -> Result<()> {
-        let name = refs::read_cursor(me, mailbox);
-        for _ in 0..50 {
-            if let Some(current) = cursor {
-                if current == head || self.store.is_descendant(current, head)? {
-                    return Ok(());
-                }
-            }
-            let expected = cursor.map_or(Expected::Absent, Expected::At);
-            if self.store.move_ref(&name, head, expected, &format!("read {mailbox} by {me}"))?.is_none() {
-                return Ok(());
-            }
-            cursor = self.store.head(&name)?;
+    fn advance_cursor(&self, me: &str, mailbox: &str, cursor: Option<Oid>, head: Oid) -> Result<()> {
+        if cursor == Some(head) {
+            return Ok(());
         }
-        Err(Error::Store(StoreError::Contended { refname: name, attempts: 50, elapsed: Duration::ZERO }))
+        let name = refs::read_cursor(me, mailbox);
+        self.store.move_pointer(&name, &format!("read {mailbox} by {me}"), |current| {
+            Ok::<_, Error>(match current {
+                Some(current) if current == head || self.store.is_descendant(current, head)? => None,
+                _ => Some(head),
+            })
+        })
     }
 
     fn wait_for_unread(&self, me: &str, boxes: &[String], limit: Option<Duration>) -> Result<()> {
@@ -275,5 +308,27 @@ impl Context {
         let mut found = Vec::new();
         self.collect(mailbox, head, cursor, false, me, &mut found)?;
         Ok(!found.is_empty())
+    }
+}
+
+/// Merges mailboxes, each in its chain order (the order its messages were
+/// delivered in), into one list: each mailbox keeps its own order, and
+/// between mailboxes the earlier sent comes first. (Sorting everything by
+/// `sent_at` would not do: a sender that stamped its message first can
+/// lose the race to append it, so times within one chain can go back.)
+fn merge_in_delivery_order(per_box: Vec<Vec<Received>>) -> Vec<Received> {
+    let mut queues: Vec<std::collections::VecDeque<Received>> = per_box.into_iter().map(Into::into).collect();
+    let mut merged = Vec::with_capacity(queues.iter().map(|q| q.len()).sum());
+    loop {
+        let next = queues
+            .iter()
+            .enumerate()
+            .filter_map(|(i, q)| q.front().map(|r| (r.message.sent_at, i)))
+            .min()
+            .map(|(_, i)| i);
+        match next.and_then(|i| queues[i].pop_front()) {
+            Some(received) => merged.push(received),
+            None => return merged,
+        }
     }
 }

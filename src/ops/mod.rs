@@ -12,7 +12,11 @@ pub mod agents;
 pub mod attention;
 pub mod board;
 pub mod claims;
+pub mod conflicts;
+pub mod dependents;
+pub mod doctor;
 pub mod hooks;
+pub mod land;
 pub mod lead;
 pub mod log;
 pub mod messages;
@@ -20,6 +24,8 @@ pub mod notify;
 pub mod sessions;
 pub mod status_file;
 pub mod tasks;
+mod teardown;
+pub mod trust;
 
 use crate::model::names::validate_session_name;
 use crate::model::time::{to_stored, Timestamp};
@@ -137,6 +143,7 @@ impl Context {
             ),
             Err(_) => None,
         };
+        store.pin_clock(pinned_now);
         Ok(Context {
             store,
             session,

@@ -4,9 +4,12 @@
 //! parent is the previous state. An update reads the ref, lets the caller
 //! compute a [`Change`] from that [`Snapshot`], writes blobs, trees and the
 //! commit, and only then moves the ref with compare-and-swap from the commit
-//! it read. If another writer moved the ref first (`Modified`) or holds its
-//! lock (`Locked`), the update starts over from a fresh snapshot after a short
-//! jittered pause, a bounded number of times. So:
+//! it read. Local writers of one ref take turns through a kernel lock
+//! ([`super::queue`]), so the move normally succeeds first time. If a writer
+//! that does not queue (plain git, a fetch) moved the ref first (`Modified`)
+//! or holds its lock (`Locked`), the update starts over from a fresh snapshot
+//! after a short jittered pause, a bounded number of times; a `<ref>.lock`
+//! left by a writer that died is removed, and the removal recorded. So:
 //!
 //! - every write is atomic: readers see the old tree or the new one;
 //! - a crash leaves at most unreachable objects, never a half-written state;
@@ -78,8 +81,10 @@ impl Event {
     }
 
     fn message(&self) -> String {
-        // The summary may quote text written by an agent: keep it one line.
-        let summary: String = self.summary.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        // The summary may quote text written by an agent: keep it one line,
+        // and escape what would reorder or hide text in `git log`.
+        let one_line: String = self.summary.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        let summary = crate::model::names::escape_control(&one_line);
         let mut message = format!(
             "{summary}\n\nAction: {}\nActor: {}\nAt: {}\n",
             self.action,
@@ -346,13 +351,12 @@ impl<'r> Snapshot<'r> {
     }
 }
 
-/// Bounded, jittered exponential backoff for compare-and-swap retries.
+/// Bounded, jittered exponential backoff for compare-and-swap retries. With
+/// the writers' queue ([`super::queue`]) a retry means a writer that does
+/// not queue (plain git, a fetch) moved the ref or holds its lock.
 struct Backoff {
     attempt: u32,
     started: Instant,
-    /// When the ref's lock file was first found in the current unbroken run
-    /// of `Locked` failures.
-    locked_since: Option<Instant>,
 }
 
 /// Why a ref move did not happen.
@@ -369,27 +373,14 @@ impl Backoff {
     const MAX_TIME: Duration = Duration::from_secs(30);
     const BASE: Duration = Duration::from_micros(500);
     const CAP: Duration = Duration::from_millis(40);
-    /// A live writer holds a lock for about a millisecond; one held this
-    /// long was left by a process that died.
-    const STALE_LOCK: Duration = Duration::from_secs(2);
 
     fn new() -> Backoff {
-        Backoff { attempt: 0, started: Instant::now(), locked_since: None }
+        Backoff { attempt: 0, started: Instant::now() }
     }
 
     /// Sleeps before the next attempt, or says the budget is spent.
-    fn wait(&mut self, store: &Store, refname: &str, why: Lost) -> Result<(), StoreError> {
+    fn wait(&mut self, refname: &str) -> Result<(), StoreError> {
         self.attempt += 1;
-        match why {
-            Lost::Moved => self.locked_since = None,
-            Lost::Locked => {
-                let since = *self.locked_since.get_or_insert_with(Instant::now);
-                if since.elapsed() >= Self::STALE_LOCK {
-                    let lock = store.common_dir().join(format!("{refname}.lock"));
-                    return Err(StoreError::StaleLock { lock, held: since.elapsed() });
-                }
-            }
-        }
         let elapsed = self.started.elapsed();
         if self.attempt >= Self::MAX_ATTEMPTS || elapsed >= Self::MAX_TIME {
             return Err(StoreError::Contended {
@@ -402,6 +393,29 @@ impl Backoff {
         // Jitter in [0.5, 1.5) spreads writers that collided apart.
         std::thread::sleep(exp.mul_f64(0.5 + fastrand::f64()));
         Ok(())
+    }
+}
+
+/// A `<ref>.lock` this old, found by a writer holding the ref's place in
+/// the writers' queue, was left by a process that died: a live git process
+/// holds a ref lock for about a millisecond, and no queued writer can be
+/// holding it.
+pub const STALE_REF_LOCK: Duration = Duration::from_secs(3);
+
+/// The age of a file from its mtime, or `None` if it is gone.
+fn file_age(path: &std::path::Path) -> Option<Duration> {
+    let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
+    Some(std::time::SystemTime::now().duration_since(modified).unwrap_or_default())
+}
+
+/// A lock file's age as people read it: `850ms`, `12.3s`, `5m`.
+pub fn lock_age(age: Duration) -> String {
+    if age < Duration::from_secs(1) {
+        format!("{}ms", age.as_millis())
+    } else if age < Duration::from_secs(60) {
+        format!("{:.1}s", age.as_secs_f64())
+    } else {
+        crate::model::time::format_duration(chrono::Duration::seconds(age.as_secs() as i64))
     }
 }
 
@@ -458,7 +472,7 @@ impl Store {
         self.compare_and_swap(refname, |snapshot| {
             let outcome = compute(snapshot)?;
             if !initialised && matches!(outcome, Outcome::Write(..)) {
-                self.init(crate::model::time::to_stored(chrono::Utc::now()))?;
+                self.init(self.now())?;
                 initialised = true;
             }
             Ok(outcome)
@@ -475,6 +489,7 @@ impl Store {
     where
         E: From<StoreError>,
     {
+        let _turn = self.queue.wait_turn(self.common_dir(), refname)?;
         let mut backoff = Backoff::new();
         loop {
             let snapshot = self.snapshot(refname)?;
@@ -486,9 +501,74 @@ impl Store {
             let commit = self.write_commit(&snapshot, &change)?;
             match self.move_ref(refname, commit, expected, &change.event.summary)? {
                 None => return Ok(value),
-                Some(lost) => backoff.wait(self, refname, lost)?,
+                Some(Lost::Locked) if self.heal_ref_lock(refname)? => {}
+                Some(_) => backoff.wait(refname)?,
             }
         }
+    }
+
+    /// Moves a ref that is not a collection but points into one (a read
+    /// cursor pointing at a mailbox commit), with the same queue, retries
+    /// and healing as [`Store::update`]. `decide` sees where the ref points
+    /// now and says where it should point, or `None` to leave it.
+    pub fn move_pointer<E>(
+        &self,
+        refname: &str,
+        message: &str,
+        mut decide: impl FnMut(Option<Oid>) -> Result<Option<Oid>, E>,
+    ) -> Result<(), E>
+    where
+        E: From<StoreError>,
+    {
+        let _turn = self.queue.wait_turn(self.common_dir(), refname)?;
+        let mut backoff = Backoff::new();
+        loop {
+            let current = self.head(refname)?;
+            let Some(target) = decide(current)? else { return Ok(()) };
+            match self.move_ref(refname, target, Expected::of(current), message)? {
+                None => return Ok(()),
+                Some(Lost::Locked) if self.heal_ref_lock(refname)? => {}
+                Some(_) => backoff.wait(refname)?,
+            }
+        }
+    }
+
+    /// Removes `<ref>.lock` if it was left by a writer that died, as the
+    /// next writer would (`doctor --repair`). Returns whether it did.
+    pub fn heal_stale_lock(&self, refname: &str) -> Result<bool, StoreError> {
+        let _turn = self.queue.wait_turn(self.common_dir(), refname)?;
+        self.heal_ref_lock(refname)
+    }
+
+    /// Removes `<ref>.lock` if it was left by a writer that died (see
+    /// [`STALE_REF_LOCK`]); the caller holds the ref's place in the queue.
+    /// Says so on stderr and records it on the `meta` chain, so `log` shows
+    /// it. Returns false if the lock is young (a live writer that does not
+    /// queue holds it) or already gone.
+    fn heal_ref_lock(&self, refname: &str) -> Result<bool, StoreError> {
+        let lock = self.common_dir().join(format!("{refname}.lock"));
+        let Some(age) = file_age(&lock) else { return Ok(false) };
+        if age < STALE_REF_LOCK {
+            return Ok(false);
+        }
+        let age = lock_age(age);
+        match std::fs::remove_file(&lock) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+            Err(source) => return Err(StoreError::StaleLock { lock, age, source }),
+        }
+        let summary = format!("heal: removed {refname}.lock, left {age} ago by a writer that died");
+        eprintln!("git-orchestrate: {summary}");
+        let event = Event::new("heal", "git-orchestrate", self.now(), summary).entity(refname);
+        // The store's own events go on the meta chain; a store with no
+        // format marker yet has no chain to record on.
+        self.compare_and_swap(super::refs::META, |snapshot| {
+            Ok::<_, StoreError>(match snapshot.head() {
+                None => Outcome::Unchanged(()),
+                Some(_) => Change::new(event.clone()).write(()),
+            })
+        })?;
+        Ok(true)
     }
 
     /// Writes the change's blobs, trees and commit (objects first; the ref

@@ -18,7 +18,8 @@ pub enum StoreError {
     NewerFormat { refname: String, found: u32, supported: u32 },
 
     #[error(
-        "{refname}:{path} is not a valid document: {reason} (inspect it with `git show {refname}:{path}`)"
+        "{refname}:{path} is corrupt ({reason}); inspect it with `git show {refname}:{path}`, and move it \
+         aside with `git orchestrate doctor --repair` so the rest works again"
     )]
     Corrupt { refname: String, path: String, reason: String },
 
@@ -26,10 +27,22 @@ pub enum StoreError {
     Contended { refname: String, attempts: u32, elapsed: Duration },
 
     #[error(
-        "{lock} has been held for {held:?}: a git or git-orchestrate process that died left it behind; \
-         if none is running, remove that file and try again"
+        "{lock} was left {age} ago by a writer that died, and cannot be removed ({source}); \
+         remove it by hand (`rm {lock}`) and try again"
     )]
-    StaleLock { lock: PathBuf, held: Duration },
+    StaleLock {
+        lock: PathBuf,
+        /// How long ago the lock file was last written, from its mtime.
+        age: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(
+        "waited {waited:?} for the other writers of this collection (queued on {lock}); one of them is stuck \
+         or stopped: find it with `fuser {lock}` (or `lsof`), let it finish, and try again"
+    )]
+    QueueTimeout { lock: PathBuf, waited: Duration },
 
     #[error("git: {action}: {source}")]
     Git {
@@ -70,6 +83,6 @@ impl From<Corrupt> for StoreError {
 
 impl std::fmt::Display for Corrupt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{} is not a valid document: {}", self.refname, self.path, self.reason)
+        write!(f, "{}:{} is corrupt: {}", self.refname, self.path, self.reason)
     }
 }

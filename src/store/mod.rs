@@ -8,6 +8,7 @@
 
 pub mod engine;
 pub mod error;
+pub mod queue;
 pub mod refs;
 
 pub use engine::{encode, tree_id, Change, Document, Entry, Event, Expected, Outcome, Snapshot};
@@ -45,6 +46,11 @@ pub struct Store {
     /// How many refs this store has moved: a front end that keeps a status
     /// file up to date rewrites it only when this changed.
     moves: Cell<u64>,
+    /// This process's places in the writers' queues.
+    queue: queue::WriterQueue,
+    /// The clock every timestamp the store writes comes from, when pinned
+    /// (`ORCHESTRATE_NOW`, set by `ops::Context`).
+    pinned_now: Cell<Option<Timestamp>>,
 }
 
 impl Store {
@@ -79,12 +85,29 @@ impl Store {
         if let Some(snapshot) = &config {
             repo.set_config(snapshot).map_err(StoreError::git("use a config snapshot"))?;
         }
-        Ok(Store { repo, config, meta_seen: Cell::new(None), moves: Cell::new(0) })
+        Ok(Store {
+            repo,
+            config,
+            meta_seen: Cell::new(None),
+            queue: queue::WriterQueue::default(),
+            pinned_now: Cell::new(None),
+            moves: Cell::new(0),
+        })
     }
 
     /// How many refs this store has moved so far (each a write).
     pub fn moves(&self) -> u64 {
         self.moves.get()
+    }
+
+    /// Pins the clock the store records its own events with.
+    pub fn pin_clock(&self, now: Option<Timestamp>) {
+        self.pinned_now.set(now);
+    }
+
+    /// Now, by the pinned clock if there is one.
+    pub fn now(&self) -> Timestamp {
+        crate::model::time::to_stored(self.pinned_now.get().unwrap_or_else(chrono::Utc::now))
     }
 
     pub fn repository(&self) -> &Repository {

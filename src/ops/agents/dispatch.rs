@@ -162,7 +162,7 @@ impl Context {
             if pass.skipped.contains(&id) || pass.unrunnable.contains_key(&task.role) {
                 continue;
             }
-            let spawn = SpawnOptions {
+            let mut spawn = SpawnOptions {
                 name: agent_name(task.role.as_deref(), &id),
                 task: Some(id.clone()),
                 restarts: opts.restarts,
@@ -178,6 +178,29 @@ impl Context {
                 .map_err(|e| Error::failed(format!("cannot lock {}: {e}", lock_file.display())))?;
             if self.running_task_agents() >= opts.max {
                 return Ok(true);
+            }
+            // Dependents start from their dependencies' work.
+            match self.start_point_for(&id, &task.depends_on, &spawn.name) {
+                Ok(Some(start)) => {
+                    spawn.builds_on = Some(start.describe());
+                    spawn.base = Some(start.commit);
+                    pass.held.remove(&id);
+                }
+                Ok(None) => {
+                    pass.held.remove(&id);
+                }
+                Err(Error::Refused(reason)) => {
+                    if pass.held.get(&id) != Some(&reason) {
+                        report(&DispatchEvent::Skipped { task: id.clone(), reason: reason.clone() });
+                        pass.held.insert(id, reason);
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    report(&DispatchEvent::Skipped { task: id.clone(), reason: e.to_string() });
+                    pass.skipped.insert(id);
+                    continue;
+                }
             }
             let name = spawn.name.clone();
             match self.claim_open_task_as(&name, &id) {
@@ -281,6 +304,9 @@ struct Pass {
     mine: BTreeSet<String>,
     /// Tasks it could not spawn for (reported once).
     skipped: BTreeSet<String>,
+    /// Tasks whose dependencies' work does not merge, with the reason last
+    /// said: said again only when it changes (the branches moved).
+    held: BTreeMap<String, String>,
     /// Roles nothing can run, and why (reported once).
     unrunnable: BTreeMap<Option<String>, String>,
     /// Roles known to have something to run.

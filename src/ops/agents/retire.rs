@@ -5,7 +5,8 @@
 //! kept and the session says why, until `session end` finds the work
 //! landed (or is told to save it).
 
-use super::super::sessions::{Ended, Saved};
+use super::super::sessions::Ended;
+use super::super::teardown::Saved;
 use super::super::{Context, Error, Result};
 use crate::model::session::{Session, SessionStatus};
 use crate::worktree;
@@ -22,7 +23,7 @@ impl Context {
             return Ok(None);
         }
         if let Some(why) = self.unlanded_work(&session)? {
-            return self.close_session(name, Some(why), Saved::default()).map(Some);
+            return self.close_session(&session, Some(why), Saved::default()).map(Some);
         }
         match self.end_active_session(&session, false) {
             Ok(ended) => Ok(Some(ended)),
@@ -30,7 +31,7 @@ impl Context {
             Err(Error::Refused(why)) => {
                 let mut saved = Saved::default();
                 saved.notes.push(why);
-                self.close_session(name, Some("work not landed".into()), saved).map(Some)
+                self.close_session(&session, Some("work not landed".into()), saved).map(Some)
             }
             Err(e) => Err(e),
         }
@@ -50,13 +51,13 @@ impl Context {
         }
         let mut saved = Saved::default();
         self.tear_down_worktree(session, force, &mut saved)?;
-        self.close_session(name, None, saved)
+        self.close_session(session, None, saved)
     }
 
     /// What in the session's worktree has not landed, in words, or None:
-    /// uncommitted changes, or commits on its branch that the target
-    /// branch (`orchestrate.landInto`, else the main checkout's branch)
-    /// does not contain.
+    /// uncommitted changes, or commits on its branch that its target
+    /// branch (the session's `into`, else `orchestrate.landInto`, else the
+    /// main checkout's branch) does not contain.
     pub fn unlanded_work(&self, session: &Session) -> Result<Option<String>> {
         let Some(wt) = session.worktree.as_deref().map(Path::new).filter(|p| p.exists()) else {
             return Ok(None);
@@ -71,7 +72,7 @@ impl Context {
         if !dirty.is_empty() {
             return Ok(Some(format!("{} uncommitted change(s)", dirty.len())));
         }
-        let Some(target) = self.land_target() else { return Ok(None) };
+        let Some(target) = session.into.clone().or_else(|| self.land_target()) else { return Ok(None) };
         let repo = self.store.repository();
         let tip =
             |rev: &str| repo.revparse_single(rev).ok().and_then(|o| o.peel_to_commit().ok()).map(|c| c.id());

@@ -417,3 +417,102 @@ impl<'s, 'r> TaskWriter<'s, 'r> {
         }))
     }
 }
+
+/// The index parts of one side as the task blobs say they should be, with
+/// the blobs at `removed` taken out (moved aside by a repair).
+fn true_parts<T: Indexed>(
+    snap: &Snapshot<'_>,
+    removed: &std::collections::BTreeSet<String>,
+) -> Result<BTreeMap<char, Part<T>>, StoreError> {
+    let mut parts: BTreeMap<char, Part<T>> = HEX_DIGITS
+        .iter()
+        .map(|d| (*d, Part { tasks: BTreeMap::new(), shards: BTreeMap::new(), corrupt: Vec::new() }))
+        .collect();
+    for shard in snap.subdirs(T::SIDE)? {
+        let dir = format!("{}/{shard}", T::SIDE);
+        let kept = |path: &str| !removed.contains(path);
+        let entries: Vec<(String, i32, Oid)> = snap
+            .raw_entries(&dir)?
+            .into_iter()
+            .filter(|(name, _, _)| kept(&format!("{dir}/{name}")))
+            .collect();
+        if entries.is_empty() {
+            continue;
+        }
+        let shard_id = tree_id(entries);
+        let blobs: Vec<_> = snap.list(&dir)?.into_iter().filter(|e| kept(&e.path)).collect();
+        let (tasks, corrupt) = snap.decode_all::<Task>(&blobs)?;
+        let Some(part) = shard.chars().next().and_then(|d| parts.get_mut(&d)) else { continue };
+        part.tasks.extend(tasks.iter().map(|t| (t.id.clone(), T::of(t))));
+        if corrupt.is_empty() {
+            part.shards.insert(shard.clone(), shard_id);
+        }
+        part.corrupt.extend(corrupt);
+    }
+    Ok(parts)
+}
+
+/// The index parts that do not say what the task blobs say (missing where
+/// there are tasks, corrupt, or out of date), by path. Read-only: a reader
+/// already falls back to the blobs for these; `doctor` reports them.
+pub fn index_problems(snap: &Snapshot<'_>) -> Result<Vec<String>, StoreError> {
+    let mut problems = Vec::new();
+    problems.extend(side_problems::<TaskSummary>(snap)?);
+    problems.extend(side_problems::<TaskStatus>(snap)?);
+    Ok(problems)
+}
+
+fn side_problems<T: Indexed + PartialEq>(snap: &Snapshot<'_>) -> Result<Vec<String>, StoreError> {
+    let mut problems = Vec::new();
+    for (digit, truth) in true_parts::<T>(snap, &Default::default())? {
+        let path = index_path(T::SIDE, digit);
+        let stored = match snap.entry(&path)? {
+            None => None,
+            Some(entry) => match snap.decode::<IndexDoc<T>>(&entry)? {
+                Ok(doc) => Some(doc),
+                Err(_) => {
+                    problems.push(path);
+                    continue;
+                }
+            },
+        };
+        let expected = truth.doc();
+        let agrees = match stored {
+            None => expected.tasks.is_empty() && expected.shards.is_empty(),
+            Some(doc) => doc.tasks == expected.tasks && doc.shards == expected.shards,
+        };
+        if !agrees {
+            problems.push(path);
+        }
+    }
+    Ok(problems)
+}
+
+/// Adds to `change` the removal of the task blobs at `removed` and every
+/// index part rewritten from the task blobs that remain.
+pub fn rebuild_index(
+    snap: &Snapshot<'_>,
+    mut change: Change,
+    removed: &std::collections::BTreeSet<String>,
+) -> Result<Change, StoreError> {
+    for path in removed {
+        change.remove(path.clone());
+    }
+    let mut rewrite = |path: String, empty: bool, bytes: Vec<u8>| {
+        // A digit with no tasks needs no part (a missing part is empty).
+        if empty {
+            change.remove(path);
+        } else {
+            change.put_bytes(path, bytes);
+        }
+    };
+    for (digit, part) in true_parts::<TaskSummary>(snap, removed)? {
+        let empty = part.tasks.is_empty() && part.shards.is_empty();
+        rewrite(index_path("open", digit), empty, compact(&part.doc()));
+    }
+    for (digit, part) in true_parts::<TaskStatus>(snap, removed)? {
+        let empty = part.tasks.is_empty() && part.shards.is_empty();
+        rewrite(index_path("closed", digit), empty, compact(&part.doc()));
+    }
+    Ok(change)
+}
