@@ -44,6 +44,8 @@ pub struct PageView {
     pub queue: Vec<crate::model::land::QueueEntry>,
     /// Why the queue could not be read, when it could not.
     pub queue_note: Option<String>,
+    /// The hold on the dispatchers (paused or draining), if any.
+    pub dispatch_hold: Option<crate::ops::agents::Hold>,
     pub actions: Actions,
 }
 
@@ -75,12 +77,10 @@ pub struct AgentRow {
     pub log_tail: String,
 }
 
-/// Which actions this server accepts, and why the others are not offered.
+/// Whether this server accepts actions (with the token).
 #[derive(Debug, Clone, Serialize)]
 pub struct Actions {
     pub enabled: bool,
-    /// Action name → why it cannot be used with this build.
-    pub unavailable: BTreeMap<&'static str, &'static str>,
 }
 
 /// The closed tasks as last read, by shard, each with its tree id: closed
@@ -146,6 +146,7 @@ pub fn page_view(ctx: &Context, actions: &Actions, closed: &mut ClosedTasks) -> 
         agents: agents(ctx),
         queue,
         queue_note,
+        dispatch_hold: ctx.dispatch_hold(),
         actions: actions.clone(),
     })
 }

@@ -99,13 +99,10 @@ async function act(action, body) {
 }
 
 function actionButton(name, label, body) {
-  const actions = view.actions || {};
-  if (!actions.enabled) return null;
-  const why = (actions.unavailable || {})[name];
+  if (!(view.actions || {}).enabled) return null;
   return el("button", {
     class: "act",
-    title: why || label,
-    disabled: why ? "disabled" : false,
+    dataset: { action: name },
     onclick: (e) => { e.stopPropagation(); act(name, body); },
   }, label);
 }
@@ -134,10 +131,13 @@ function renderPinned() {
 
 function renderControls() {
   const actions = view.actions || {};
+  const hold = view.dispatch_hold;
   const box = fill("controls",
-    actions.enabled ? [el("span", { class: "dim" }, "Actions enabled. "),
-      actionButton("pause", "Pause dispatch", {}), actionButton("resume", "Resume dispatch", {})] : null);
-  box.hidden = !actions.enabled;
+    hold ? el("span", { class: "chip stale" }, "dispatch " + (hold.mode === "drain" ? "draining" : "paused")
+      + " by " + hold.by + " " + ago(hold.at) + " ago") : null,
+    actions.enabled ? [el("span", { class: "dim" }, " Actions enabled. "),
+      hold ? actionButton("resume", "Resume dispatch", {}) : actionButton("pause", "Pause dispatch", {})] : null);
+  box.hidden = !actions.enabled && !hold;
   document.getElementById("send").hidden = !actions.enabled;
 }
 
@@ -247,7 +247,7 @@ function taskCard(t) {
   t.assignee ? el("div", { class: "meta" }, "→ " + t.assignee) : null,
   t.status === "claimed" || t.progress ? el("div", { class: "line" }, bar(t.progress), (t.progress || 0) + "%") : null,
   deps.length ? el("div", { class: "meta deps" }, "after " + deps.length + ": " + depText) : null,
-  t.status === "failed" ? actionButton("retry", "Retry", { task: t.id }) : null);
+  t.status === "failed" || t.status === "cancelled" ? actionButton("retry", "Retry", { task: t.id }) : null);
 }
 
 // The chosen task's dependencies, all the way down.
