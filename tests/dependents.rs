@@ -158,3 +158,30 @@ fn a_dependent_of_two_conflicting_branches_is_not_started_and_the_reason_is_said
     let sessions = repo.json(&["session", "list"]).as_array().unwrap().len();
     assert_eq!(sessions, before_sessions + 1, "only the busy task's session was started");
 }
+
+#[test]
+fn a_dependent_starts_from_the_target_once_its_dependencys_work_landed_as_a_squash() {
+    let repo = Repo::new();
+    repo.git(&["config", "orchestrate.agent.echo.command", "printf 'prompt=[%s]\\n'"]);
+    let (a, _) = done_with_work(&repo, "dev-a", "make the feature", "feature.txt", "feature\n");
+    // main moves on, so the land is a true squash (a fast-forward needs
+    // none): the branch head is not reachable from main, but land records
+    // that it carried it there.
+    std::fs::write(repo.path().join("main.txt"), "main\n").unwrap();
+    repo.git(&["add", "main.txt"]);
+    repo.git(&["commit", "-q", "-m", "main moves"]);
+    repo.ok(&["land", "dev-a", "--squash"]);
+    let main = repo.git(&["rev-parse", "main"]);
+    assert!(
+        Run::of(repo.command("git").args(["merge-base", "--is-ancestor", "orchestrate/dev-a", "main"])).code
+            != 0,
+        "a squash leaves the branch unmerged"
+    );
+    let b = repo.add("use the feature", &["--after", &a]);
+    let events = events(&repo, &["--agent", "echo"]);
+    assert!(events.iter().any(|e| e["event"] == "spawned"), "{events:?}");
+    let dir = wt(&repo, &format!("agent-{b}"));
+    assert_eq!(git_in(&repo, &dir, &["rev-parse", "HEAD"]), main, "no merge of the squashed branch again");
+    assert!(dir.join("feature.txt").exists());
+    assert!(repo.ok(&["logs", &format!("agent-{b}")]).contains("landed in main"));
+}

@@ -721,7 +721,13 @@ enum Moved {
 
 /// Whether the landing `record` carried `head` (or a later head that
 /// contains it) onto `into`, whose tip is now `target`.
-fn carried_by_record(repo: &Repository, record: Option<&Landed>, into: &str, head: Oid, target: Oid) -> bool {
+pub(crate) fn carried_by_record(
+    repo: &Repository,
+    record: Option<&Landed>,
+    into: &str,
+    head: Oid,
+    target: Oid,
+) -> bool {
     let Some(record) = record.filter(|r| r.into == into) else { return false };
     let (Ok(landed_head), Ok(commit)) = (Oid::from_str(&record.head), Oid::from_str(&record.commit)) else {
         return false;
