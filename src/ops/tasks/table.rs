@@ -299,7 +299,8 @@ impl<'s, 'r> TaskWriter<'s, 'r> {
     pub fn save(&mut self, task: &Task) -> Result<(), StoreError> {
         let closed = task.status.is_closed();
         let (side, other) = if closed { ("closed", "open") } else { ("open", "closed") };
-        let bytes = encode(task);
+        let bytes =
+            encode(task).map_err(|e| StoreError::Encode { path: task.path(), reason: e.to_string() })?;
         let oid = Oid::hash_object(git2::ObjectType::Blob, &bytes).map_err(StoreError::git("hash a task"))?;
         let name = format!("{}.json", task.id);
         let shard = task.id.shard().to_string();
