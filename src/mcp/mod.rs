@@ -640,6 +640,12 @@ impl Orchestrate {
     async fn board(&self) -> Result<CallToolResult, ErrorData> {
         self.run(|ctx, _| ctx.board()).await
     }
+
+    /// Which live sessions' changes (uncommitted too) overlap, and which conflict
+    #[tool]
+    async fn conflicts(&self) -> Result<CallToolResult, ErrorData> {
+        self.run(|ctx, _| ctx.conflicts(true)).await
+    }
 }
 
 impl Orchestrate {
