@@ -367,3 +367,25 @@ fn a_corrupt_announcement_record_does_not_silence_the_radar() {
         "the old record is in the history"
     );
 }
+
+#[test]
+fn racing_hooks_announce_a_conflict_exactly_once() {
+    let repo = scene(&["alice", "bob"]);
+    // The commits are made without hooks; then several post-commit hooks
+    // run at once in both worktrees, as after two simultaneous commits.
+    commit(&repo, &wt(&repo, "alice"), "g.txt", "alice\n");
+    commit(&repo, &wt(&repo, "bob"), "g.txt", "bob\n");
+    let hooks: Vec<_> = (0..6)
+        .map(|i| {
+            let dir = wt(&repo, if i % 2 == 0 { "alice" } else { "bob" });
+            repo.command(common::BIN).current_dir(dir).args(["hook", "post-commit"]).spawn().unwrap()
+        })
+        .collect();
+    for mut hook in hooks {
+        assert!(hook.wait().unwrap().success());
+    }
+    assert_eq!(subjects(&repo, "alice"), ["conflict ahead with bob: g.txt"]);
+    assert_eq!(subjects(&repo, "bob"), ["conflict ahead with alice: g.txt"]);
+    let announcements = repo.git(&["log", "--format=%s", "refs/orchestrate/radar"]);
+    assert_eq!(announcements.lines().count(), 1, "one record written: {announcements}");
+}
