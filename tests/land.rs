@@ -620,3 +620,28 @@ fn a_session_recorded_before_targets_existed_lands_on_the_main_checkouts_branch(
     assert_eq!(out["into"], "main");
     assert!(repo.path().join("o.txt").exists());
 }
+
+#[test]
+fn a_corrupt_queue_entry_stops_the_queue_loudly_until_doctor_moves_it_aside() {
+    let repo = Repo::new();
+    let wt = start(&repo, "alice", &[]);
+    commit_in(&repo, &wt, "a.txt", "a\n", "a");
+    repo.json(&["land", "--queue", "alice"]);
+    repo.plant("refs/orchestrate/queue", "entries/000000000007.json", b"{ not json");
+    for args in [&["land", "--list"][..], &["land", "--next"][..]] {
+        let run = repo.run(args);
+        assert_eq!(run.code, 3, "{args:?}: {run:?}");
+        assert!(
+            run.stderr.contains("entries/000000000007.json") && run.stderr.contains("doctor --repair"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(!repo.path().join("a.txt").exists(), "nothing landed past it");
+    let doctor = repo.run(&["doctor", "--repair"]);
+    assert!(doctor.stdout.contains("entries/000000000007.json"), "{doctor:?}");
+    assert_eq!(repo.git(&["show", "refs/orchestrate/queue:corrupt/entries/000000000007.json"]), "{ not json");
+    let next = repo.json(&["land", "--next"]);
+    assert_eq!(next["result"], "landed", "{next}");
+    assert!(repo.path().join("a.txt").exists());
+}
