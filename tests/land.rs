@@ -645,3 +645,32 @@ fn a_corrupt_queue_entry_stops_the_queue_loudly_until_doctor_moves_it_aside() {
     assert_eq!(next["result"], "landed", "{next}");
     assert!(repo.path().join("a.txt").exists());
 }
+
+#[test]
+fn an_entry_whose_lander_was_killed_is_taken_over_and_landed_once() {
+    let repo = Repo::new();
+    let wt = start(&repo, "alice", &[]);
+    commit_in(&repo, &wt, "a.txt", "a\n", "a");
+    repo.json(&["land", "--queue", "alice"]);
+    // A lander that took the entry and was killed (its pid is gone).
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string();
+    let path = "entries/000000000001.json";
+    let doc = repo.git(&["show", &format!("refs/orchestrate/queue:{path}")]);
+    let mut entry: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    entry["state"] = "landing".into();
+    entry["lander"] = serde_json::json!({
+        "name": "ghost", "pid": dead, "start": null, "host": host, "since": "2026-01-01T00:00:00Z"
+    });
+    repo.plant("refs/orchestrate/queue", path, entry.to_string().as_bytes());
+    assert!(repo.ok(&["land", "--list"]).contains("landing by ghost"));
+    let next = repo.json(&["land", "--next"]);
+    assert_eq!(next["result"], "landed", "{next}");
+    assert!(repo.path().join("a.txt").exists());
+    assert_eq!(repo.json(&["land", "--list"]), serde_json::json!([]));
+    let events = repo.git(&["log", "--format=%s", "refs/orchestrate/queue"]);
+    assert!(events.lines().any(|l| l.starts_with("take over q-1")), "{events}");
+    assert_eq!(events.lines().filter(|l| l.starts_with("landed q-1")).count(), 1);
+}
