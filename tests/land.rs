@@ -279,6 +279,17 @@ fn a_failing_check_lands_nothing_and_keeps_its_output() {
     // The temporary worktree is gone.
     assert_eq!(repo.git(&["worktree", "list"]).lines().count(), 2, "main and alice only");
 
+    // Through the queue, the check's failure sets the entry aside and the
+    // session hears why.
+    repo.json(&["land", "--queue", "alice"]);
+    let run = repo.run(&["--json", "land", "--next", "--check", check]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.json()["result"], "set_aside");
+    assert_eq!(repo.json(&["land", "--list"])[0]["state"], "set_aside");
+    let told = repo.json_as("alice", &["inbox"]).to_string();
+    assert!(told.contains("failed its check") && told.contains("broken"), "{told}");
+    assert_eq!(tip(&repo, "main"), main);
+
     // A check that passes ran on the candidate: both sides' files are
     // there, and the untracked files session worktrees get (.worktreeinclude).
     std::fs::write(repo.path().join(".env"), "SECRET=1\n").unwrap();
@@ -471,6 +482,8 @@ fn an_entry_that_cannot_land_is_set_aside_without_blocking_and_requeued_in_one_c
     assert_eq!(listed[0]["session"], "b");
     assert_eq!(listed[0]["state"], "set_aside");
     assert!(listed[0]["reason"].as_str().unwrap().contains("shared.txt"), "{listed}");
+    let told = repo.json_as("b", &["inbox", "--peek"]).to_string();
+    assert!(told.contains("land --queue"), "told to queue again: {told}");
     assert!(repo.ok(&["land", "--list"]).contains("set aside"));
     // Set aside, it is skipped: the queue counts as empty.
     assert_eq!(repo.run(&["land", "--next"]).code, 1);

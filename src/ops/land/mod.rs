@@ -59,6 +59,8 @@ pub struct Plan {
     /// The tasks the landing is for: those the commits close, else the
     /// session's current task.
     pub tasks: Vec<String>,
+    /// It came through the landing queue (so is handed back to it).
+    pub queued: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -204,7 +206,7 @@ impl Context {
             .filter(|c| !c.trim().is_empty());
         let target = branch_tip(repo, &into).ok_or_else(|| not_a_branch(&into))?;
         let tasks = self.tasks_of_landing(&session, target, head);
-        Ok(Plan { session, branch, head, into, mode, check, tasks })
+        Ok(Plan { session, branch, head, into, mode, check, tasks, queued: false })
     }
 
     /// The target: `--into`, else the session's, else `orchestrate.landInto`.
@@ -614,11 +616,15 @@ impl Context {
         let body = format!(
             "Landing {branch} (at {head}) into {into} conflicts, so nothing landed.\n\n{list}\n\n\
              To resolve: in your worktree, rebase your branch onto {into} (`git rebase {into}`), \
-             fix the conflicts, `git rebase --continue`, then land again (`git orchestrate land`).\n",
+             fix the conflicts, `git rebase --continue`, then {again}.\n",
             branch = plan.branch,
             head = short(plan.head),
             into = plan.into,
             list = described.iter().map(|d| format!("- {d}")).collect::<Vec<_>>().join("\n"),
+            again = match plan.queued {
+                true => "queue it again (`git orchestrate land --queue`)",
+                false => "land again (`git orchestrate land`)",
+            },
         );
         let files: Vec<&str> = outcome.conflicts.iter().map(|c| c.path.as_str()).collect();
         let message = Outgoing {
@@ -651,6 +657,30 @@ impl Context {
         for task in &plan.tasks {
             if let Err(e) = self.note_task_anyway(task, &note) {
                 outcome.warnings.push(format!("{task}: the check output was not recorded: {e}"));
+            }
+        }
+        // Queued work is landed by someone else: its session hears why.
+        if plan.queued {
+            let message = Outgoing {
+                to: plan.session.name.clone(),
+                subject: one_line(&format!("queued landing into {} failed its check", plan.into), 150),
+                body: format!(
+                    "{} (at {}) was set aside: the check `{}` failed ({code}) on the result of landing it \
+                     into {}. Last lines of its output:\n\n{}\n\nFix, commit, then queue it again \
+                     (`git orchestrate land --queue`).\n",
+                    plan.branch,
+                    short(plan.head),
+                    run.command,
+                    plan.into,
+                    run.output
+                ),
+                kind: Some(MessageKind::Handoff.as_str().into()),
+                reply_to: None,
+            };
+            if let Err(e) = self.send(&message) {
+                outcome
+                    .warnings
+                    .push(format!("the handoff message to {} was not sent: {e}", plan.session.name));
             }
         }
         outcome.check = Some(run);

@@ -267,6 +267,7 @@ impl Context {
             mode: entry.mode,
             check,
             tasks,
+            queued: true,
         })
     }
 
