@@ -687,3 +687,26 @@ fn an_entry_whose_lander_was_killed_is_taken_over_and_landed_once() {
     assert!(events.lines().any(|l| l.starts_with("take over q-1")), "{events}");
     assert_eq!(events.lines().filter(|l| l.starts_with("landed q-1")).count(), 1);
 }
+
+#[test]
+fn a_dependent_starts_from_the_target_once_its_dependency_landed_by_squash() {
+    let repo = Repo::new();
+    repo.git(&["config", "orchestrate.agent.echo.command", "printf 'prompt=[%s]\\n'"]);
+    let a = repo.add("make the feature", &[]);
+    let wt = start(&repo, "dev-a", &["--task", &a]);
+    commit_in(&repo, &wt, "feature.txt", "feature\n", "feature");
+    repo.ok_as("dev-a", &["task", "done", &a]);
+    commit_in(&repo, repo.path(), "main.txt", "main\n", "main moves on");
+    // Squashed: the branch head is not on main, but its work is.
+    assert_eq!(land(&repo, &["dev-a", "--squash"]).0, 0);
+    let main = tip(&repo, "main");
+    let b = repo.add("use the feature", &["--after", &a]);
+    repo.json(&["dispatch", "--agent", "echo"]);
+    let dir = PathBuf::from(format!("{}.worktrees/agent-{b}", repo.path().display()));
+    assert_eq!(
+        repo.git(&["-C", dir.to_str().unwrap(), "rev-parse", "HEAD"]),
+        main,
+        "starts from the target itself, not from a merge of the squashed branch again"
+    );
+    assert!(dir.join("feature.txt").exists());
+}

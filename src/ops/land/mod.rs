@@ -263,14 +263,27 @@ impl Context {
             assignee: Some(session.name.clone()),
             ..Default::default()
         };
-        match self.list_tasks(&filter) {
-            Ok(listing) => super::sessions::current_tasks_of(&listing.tasks)
-                .remove(&session.name)
-                .or_else(|| session.task.clone())
-                .into_iter()
-                .collect(),
-            Err(_) => session.task.clone().into_iter().collect(),
+        let current = match self.list_tasks(&filter) {
+            Ok(listing) => super::sessions::current_tasks_of(&listing.tasks).remove(&session.name),
+            Err(_) => None,
+        };
+        if let Some(task) = current.or_else(|| session.task.clone()) {
+            return vec![task];
         }
+        // Else the tasks it finished whose work has not landed yet.
+        let filter = super::tasks::TaskFilter {
+            status: Some(crate::model::task::TaskStatus::Done),
+            assignee: Some(session.name.clone()),
+            closed: true,
+            ..Default::default()
+        };
+        let Ok(listing) = self.list_tasks(&filter) else { return Vec::new() };
+        listing
+            .tasks
+            .iter()
+            .map(|v| v.task.id.to_string())
+            .filter(|id| self.task_document(id).is_ok_and(|t| t.landed.is_none()))
+            .collect()
     }
 
     /// Lands each session in turn (all are checked first: bad input
@@ -771,7 +784,13 @@ enum Moved {
 
 /// Whether the landing `record` carried `head` (or a later head that
 /// contains it) onto `into`, whose tip is now `target`.
-fn carried_by_record(repo: &Repository, record: Option<&Landed>, into: &str, head: Oid, target: Oid) -> bool {
+pub(crate) fn carried_by_record(
+    repo: &Repository,
+    record: Option<&Landed>,
+    into: &str,
+    head: Oid,
+    target: Oid,
+) -> bool {
     let Some(record) = record.filter(|r| r.into == into) else { return false };
     let (Ok(landed_head), Ok(commit)) = (Oid::from_str(&record.head), Oid::from_str(&record.commit)) else {
         return false;
