@@ -710,3 +710,25 @@ fn a_dependent_starts_from_the_target_once_its_dependency_landed_by_squash() {
     );
     assert!(dir.join("feature.txt").exists());
 }
+
+#[test]
+fn a_target_being_rebased_is_not_moved_under_the_rebase() {
+    let repo = Repo::new();
+    commit_in(&repo, repo.path(), "f.txt", "base\n", "base");
+    let wt = start(&repo, "alice", &[]);
+    commit_in(&repo, &wt, "a.txt", "a\n", "a");
+    // The user rebases main onto a side branch and stops at a conflict.
+    repo.git(&["checkout", "-q", "-b", "side"]);
+    commit_in(&repo, repo.path(), "f.txt", "side\n", "side");
+    repo.git(&["checkout", "-q", "main"]);
+    commit_in(&repo, repo.path(), "f.txt", "main\n", "main");
+    let main = tip(&repo, "main");
+    let rebase = repo.command("git").args(["rebase", "side"]).output().unwrap();
+    assert!(!rebase.status.success(), "the rebase stops at its conflict");
+    let run = repo.run(&["land", "alice"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("being rebased"), "{}", run.stderr);
+    assert_eq!(tip(&repo, "main"), main);
+    repo.git(&["rebase", "--abort"]);
+    assert_eq!(land(&repo, &["alice"]).0, 0);
+}

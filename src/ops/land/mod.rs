@@ -525,6 +525,13 @@ impl Context {
     /// Moves the target from `old` to `new`, bringing its checkout forward
     /// if it has one.
     fn move_target(&self, refname: &str, into: &str, old: Oid, new: Oid) -> Result<Moved> {
+        if let Some(worktree) = self.rebasing(refname) {
+            return Err(Error::refused(format!(
+                "{into} is being rebased in {}: finish or abort that rebase (`git rebase --continue` or \
+                 `--abort`), then land again",
+                worktree.display()
+            )));
+        }
         let checkouts = self.checkouts_of(into)?;
         let repo = self.store.repository();
         let Some(checkout) = checkouts.first() else {
@@ -571,6 +578,29 @@ impl Context {
             return Err(git_failure(e));
         }
         Ok(Moved::Yes(Some(checkout.clone())))
+    }
+
+    /// The worktree in which `refname` is being rebased, if any: git shows
+    /// its HEAD as detached meanwhile, and moving the branch under the
+    /// rebase would make it fail at its end.
+    fn rebasing(&self, refname: &str) -> Option<PathBuf> {
+        let common = self.store.common_dir();
+        let mut git_dirs = vec![(common.to_path_buf(), self.store.main_root())];
+        if let Ok(entries) = std::fs::read_dir(common.join("worktrees")) {
+            for entry in entries.flatten() {
+                let top = std::fs::read_to_string(entry.path().join("gitdir"))
+                    .ok()
+                    .and_then(|g| PathBuf::from(g.trim()).parent().map(Path::to_path_buf))
+                    .unwrap_or_else(|| entry.path());
+                git_dirs.push((entry.path(), top));
+            }
+        }
+        git_dirs.into_iter().find_map(|(dir, top)| {
+            ["rebase-merge/head-name", "rebase-apply/head-name"]
+                .iter()
+                .any(|f| std::fs::read_to_string(dir.join(f)).is_ok_and(|n| n.trim() == refname))
+                .then_some(top)
+        })
     }
 
     /// The worktrees that have `branch` checked out.
