@@ -606,6 +606,7 @@ impl Context {
     /// The worktrees that have `branch` checked out.
     fn checkouts_of(&self, branch: &str) -> Result<Vec<PathBuf>> {
         let root = self.store.main_root();
+        // A bare repository without linked worktrees has no checkout at all.
         if self.store.repository().is_bare()
             && self.store.repository().worktrees().map(|w| w.is_empty()).unwrap_or(true)
         {
