@@ -100,6 +100,9 @@ pub struct SuperviseArgs {
 pub struct RunAgentArgs {
     /// Where to record how the command ended
     exit_file: PathBuf,
+    /// The pid of the supervisor that starts the run
+    #[arg(long)]
+    supervisor: Option<u32>,
     /// The agent's command
     #[arg(last = true, required = true)]
     command: Vec<String>,
@@ -226,14 +229,15 @@ pub fn logs(ctx: &Context, ui: &Ui, a: LogsArgs) -> CmdResult {
     // escaped, so a log cannot repaint the terminal.
     let mut pending = Vec::new();
     loop {
+        // Over (and not just its supervisor: a lost agent may write on).
+        // Looked at before reading, so what it wrote until then is read.
+        let over = !a.follow
+            || ctx.agent(&a.name)?.1.is_none_or(|s| {
+                s.phase.is_over() || (!s.supervisor.is_alive() && !s.agent.is_some_and(process::tree_alive))
+            });
         let before = pending.len();
         file.read_to_end(&mut pending).map_err(failed)?;
         let grew = pending.len() > before;
-        // Over (and not just its supervisor: a lost agent may write on).
-        let over = !a.follow
-            || ctx.agent(&a.name)?.1.is_none_or(|s| {
-                s.phase.is_over() || (!s.supervisor.is_alive() && !s.agent.is_some_and(process::group_alive))
-            });
         let upto = match (over && !grew, pending.iter().rposition(|&b| b == b'\n')) {
             (true, _) => pending.len(),
             (false, Some(newline)) => newline + 1,
@@ -406,7 +410,7 @@ pub fn supervise(a: SuperviseArgs) -> CmdResult {
 
 /// The wrapper of one agent run: exits as the agent did.
 pub fn run_agent(a: RunAgentArgs) -> CmdResult {
-    match crate::agents::wrapper::run(&a.exit_file, &a.command) {
+    match crate::agents::wrapper::run(&a.exit_file, a.supervisor, &a.command) {
         0 => Ok(()),
         code => Err(Failure::Reported(code)),
     }

@@ -12,6 +12,7 @@ mod board_serve;
 mod claim;
 mod conflicts;
 mod doctor;
+mod hints;
 mod hooks;
 mod init;
 mod integrate;
@@ -116,7 +117,7 @@ pub enum Command {
 #[derive(Debug)]
 pub enum Failure {
     /// Refused by coordination: exit 1.
-    Refused(String),
+    Refused(ops::Refusal),
     /// Bad input or usage: exit 2.
     Invalid(String),
     /// Anything else: exit 3.
@@ -145,7 +146,8 @@ impl Failure {
 
     fn message(&self) -> &str {
         match self {
-            Failure::Refused(m) | Failure::Invalid(m) | Failure::Error(m) => m,
+            Failure::Refused(r) => &r.message,
+            Failure::Invalid(m) | Failure::Error(m) => m,
             Failure::Reported(_) => "",
         }
     }
@@ -210,6 +212,10 @@ pub fn main() -> i32 {
     match run(cli, &ui) {
         Ok(()) => 0,
         Err(Failure::Reported(code)) => code,
+        Err(Failure::Refused(refusal)) => {
+            ui.refusal(&refusal, &hints::for_refusal(&refusal.reason));
+            1
+        }
         Err(failure) => {
             ui.error(failure.kind(), failure.message());
             failure.code()

@@ -8,7 +8,7 @@
 
 use super::tasks::Finish;
 use super::teardown::Saved;
-use super::{Context, Error, Result};
+use super::{Context, Error, Reason, Result};
 use crate::model::names::{validate_name, validate_session_name};
 use crate::model::session::{session_path, validate_capabilities, Pulse, Session, SessionStatus};
 use crate::model::task::TaskStatus;
@@ -240,11 +240,9 @@ impl Context {
         if let Some(task) = task {
             match self.claim_task_as(&opts.name, task.as_str(), false) {
                 Ok(claimed) => started.session.task = Some(claimed.id.to_string()),
-                Err(Error::Refused(why)) => {
-                    return Err(Error::refused(format!(
-                        "session {} is started, but {why}; claim another task from it with `git orchestrate task claim`",
-                        opts.name
-                    )))
+                Err(Error::Refused(mut why)) => {
+                    why.message = format!("session {} is started, but {}", opts.name, why.message);
+                    return Err(Error::Refused(why));
                 }
                 Err(e) => return Err(e),
             }
@@ -434,11 +432,7 @@ impl Context {
     pub fn acting_session(&self, what: &str) -> Result<Acting> {
         let name = self.require_session(what)?.to_string();
         let known = match self.session_snapshot_get(&name)? {
-            Some(s) if s.status == SessionStatus::Ended => {
-                return Err(Error::refused(format!(
-                    "session {name} has ended: start it again with `git orchestrate session start {name}`"
-                )))
-            }
+            Some(s) if s.status == SessionStatus::Ended => return Err(session_ended(&name)),
             found => found.is_some(),
         };
         Ok(Acting { name, known })
@@ -583,9 +577,7 @@ impl Context {
             let mut session =
                 snap.get::<Session>(&session_path(name))?.ok_or_else(|| unknown_session(name))?;
             if session.status != SessionStatus::Active {
-                return Err(Error::refused(format!(
-                    "session {name} has ended; start it again with `git orchestrate session start {name}`"
-                )));
+                return Err(session_ended(name));
             }
             if !edit(&mut session) {
                 return Ok(Outcome::Unchanged(session));
@@ -817,6 +809,10 @@ fn lexically_normal(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+fn session_ended(name: &str) -> Error {
+    Error::refusal(Reason::Ended { session: name.to_string() }, format!("session {name} has ended"))
 }
 
 fn unknown_session(name: &str) -> Error {

@@ -133,16 +133,28 @@ pub struct Change {
     /// Path to new content, or `None` to remove the path.
     edits: BTreeMap<String, Option<Vec<u8>>>,
     event: Event,
+    /// The first document that could not be encoded: the change is then
+    /// never written.
+    /// (path, why)
+    unencodable: Option<Box<(String, String)>>,
 }
 
 impl Change {
     pub fn new(event: Event) -> Change {
-        Change { edits: BTreeMap::new(), event }
+        Change { edits: BTreeMap::new(), event, unencodable: None }
     }
 
-    /// Writes `doc` at `path`, replacing what was there.
+    /// Writes `doc` at `path`, replacing what was there. A document that
+    /// cannot be encoded fails the update when it is written.
     pub fn put<T: Serialize>(&mut self, path: impl Into<String>, doc: &T) -> &mut Change {
-        self.put_bytes(path, encode(doc))
+        let path = path.into();
+        match encode(doc) {
+            Ok(bytes) => self.put_bytes(path, bytes),
+            Err(e) => {
+                self.unencodable.get_or_insert_with(|| Box::new((path, e.to_string())));
+                self
+            }
+        }
     }
 
     /// Writes bytes already encoded with [`encode`] at `path`.
@@ -165,11 +177,10 @@ impl Change {
 
 /// How every document is stored: pretty JSON with a final newline, so
 /// `git show` reads well and diffs are line by line.
-pub fn encode<T: Serialize>(doc: &T) -> Vec<u8> {
-    // Serialising our own types cannot fail: they have string keys only.
-    let mut bytes = serde_json::to_vec_pretty(doc).unwrap_or_default();
+pub fn encode<T: Serialize>(doc: &T) -> Result<Vec<u8>, serde_json::Error> {
+    let mut bytes = serde_json::to_vec_pretty(doc)?;
     bytes.push(b'\n');
-    bytes
+    Ok(bytes)
 }
 
 /// What an update's computation decided.
@@ -682,6 +693,10 @@ impl Store {
     /// is moved separately, last).
     fn write_commit(&self, snapshot: &Snapshot<'_>, change: &Change) -> Result<Oid, StoreError> {
         let refname = snapshot.refname;
+        if let Some(failed) = &change.unencodable {
+            let (path, reason) = failed.as_ref();
+            return Err(StoreError::Encode { path: format!("{refname}:{path}"), reason: reason.clone() });
+        }
         let write = |what: &str| StoreError::git(format!("write {what} for {refname}"));
         let empty;
         let base = match &snapshot.tree {
@@ -718,7 +733,12 @@ impl Store {
 
     /// Moves `refname` to `new` if it still is as `expected`. Returns why
     /// not when another writer got there first (the caller retries).
-    pub(crate) fn move_ref(
+    ///
+    /// This is the one place a coordination ref is moved locally: every
+    /// update and pointer move of a store without a remote goes through it,
+    /// by way of [`Authority::publish`], which with `orchestrate.remote`
+    /// pushes with a lease instead.
+    fn move_ref(
         &self,
         refname: &str,
         new: Oid,

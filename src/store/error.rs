@@ -49,6 +49,8 @@ pub enum StoreError {
 
     #[error("remote {remote}: git {action} failed: {message}; nothing was changed (check that the remote is reachable with `git ls-remote {remote}`)")]
     Remote { remote: String, action: String, message: String },
+    #[error("cannot encode the document for {path}: {reason}; nothing was written")]
+    Encode { path: String, reason: String },
 
     #[error("git: {action}: {source}")]
     Git {

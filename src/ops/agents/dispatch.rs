@@ -116,7 +116,8 @@ impl Context {
                     Ok(None) => {
                         held.remove(&id);
                     }
-                    Err(Error::Refused(reason)) => {
+                    Err(Error::Refused(refusal)) => {
+                        let reason = refusal.message;
                         if held.get(&id) != Some(&reason) {
                             report(&DispatchEvent::Skipped { task: id.clone(), reason: reason.clone() });
                             held.insert(id, reason);
