@@ -477,6 +477,7 @@ mod tests {
             progress: None,
             phase: None,
             heartbeat_at: now,
+            host: None,
             agent: Some(AgentRow { state: state.into(), supervisor_lost_at: lost }),
         };
         let board = |rows: Vec<SessionRow>| Board {
@@ -487,7 +488,11 @@ mod tests {
             ready: vec![],
             in_progress: vec![],
             claims: vec![],
+            conflicts: vec![],
+            conflicts_note: None,
             messages: vec![],
+            unreadable: vec![],
+            remote: None,
         };
         let lost_at = Some("2030-01-01T10:05:00Z".parse().unwrap());
         let b = board(vec![row("lost", None)]);
