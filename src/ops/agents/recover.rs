@@ -15,6 +15,10 @@ use std::time::{Duration, Instant};
 
 /// How long the looker waits for the new supervisor to take over.
 const ADOPTION_WAIT: Duration = Duration::from_secs(10);
+/// How long a look waits for another process's adoption to show (a
+/// process that holds the agent's lock without adopting it, stuck, must
+/// not hold every look up for long).
+const TAKEOVER_WAIT: Duration = Duration::from_secs(3);
 /// How long a look waits for a supervisor that is concluding its agent.
 const CONCLUSION_WAIT: Duration = Duration::from_secs(5);
 
@@ -84,7 +88,7 @@ fn wait_while_concluding(dir: &AgentDir) {
 /// Waits (a few seconds at most) until another process's adoption shows:
 /// the state names a live supervisor, or is over.
 fn wait_until_taken_over(dir: &AgentDir) {
-    let deadline = Instant::now() + ADOPTION_WAIT;
+    let deadline = Instant::now() + TAKEOVER_WAIT;
     while Instant::now() < deadline && dir.read_state().is_some_and(|s| needs_adoption(&s)) {
         std::thread::sleep(Duration::from_millis(10));
     }
