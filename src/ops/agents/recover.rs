@@ -1,11 +1,14 @@
 //! Agents whose supervisor died. The agent's run goes on without it (and
-//! its wrapper records how it ends), but nobody heartbeats for its session
-//! or will record its outcome. Whoever looks at the agent next — `ps`, the
-//! board, `stop`, `spawn`, `session end`, `dispatch` — hands it to a new
-//! supervisor started with `--adopt`, which watches the run (or reads how
-//! it ended) and carries on where the dead one stopped: heartbeats,
-//! restarts, and the outcome on the task. The loss stays on record in the
-//! agent's state, log and `ps` line.
+//! its wrapper records how it ends), but nobody would heartbeat for its
+//! session or record its outcome. A new supervisor started with `--adopt`
+//! takes over: it watches the run (or reads how it ended) and carries on
+//! where the dead one stopped — heartbeats, restarts, the outcome on the
+//! task. The run's wrapper starts one the moment its supervisor dies;
+//! failing that (a tmux window has no wrapper, or the wrapper died too),
+//! whoever looks at the agent next — `ps`, the board, `stop`, `spawn`,
+//! `session end`, `dispatch`, `doctor` — does. The agent's lock makes sure
+//! only one of them adopts it. The loss stays on record in the agent's
+//! state, log, `ps` line and the board.
 
 use super::super::{Context, Error, Result};
 use super::agent_dir_failure;
