@@ -166,10 +166,12 @@ fn stop_kills_the_whole_process_group_within_the_grace_period() {
     }
     let line = agent(&repo.json(&["ps"]), "w1").clone();
     assert_eq!(line["state"], "stopped");
-    // The stop is recorded; the task stays with the session, not redone.
+    // The stop is recorded; the agent's session ended, so the task is
+    // back in the queue for whoever takes it next.
     let task = task_json(&repo, &id);
-    assert_eq!(task["status"], "claimed");
+    assert_eq!(task["status"], "open");
     assert!(task["notes"][0]["text"].as_str().unwrap().contains("stopped by"), "{task:#}");
+    assert_eq!(repo.json(&["session", "show", "w1"])["status"], "ended");
     let again = repo.run(&["stop", "w1"]);
     assert_eq!(again.code, 1, "nothing left to stop: {again:?}");
     assert!(again.stderr.contains("not running"), "{}", again.stderr);
@@ -356,9 +358,9 @@ fn a_running_agent_whose_supervisor_died_is_adopted_and_still_stoppable() {
     repo.ok(&["stop", "w1", "--grace", "1s"]);
     assert!(!agent_proc.is_alive(), "the adopted agent is stopped");
     assert_eq!(agent(&repo.json(&["ps"]), "w1")["state"], "stopped");
-    let task = task_json(&repo, &id);
-    assert_eq!(task["status"], "claimed", "a stopped agent's task stays with its session");
-    repo.ok(&["session", "end", "w1"]);
+    // The stop ended its session too, and put its task back in the queue.
+    assert_eq!(task_json(&repo, &id)["status"], "open");
+    assert_eq!(repo.json(&["session", "show", "w1"])["status"], "ended");
 }
 
 #[test]
@@ -463,9 +465,10 @@ fn a_second_spawn_under_a_running_name_is_refused() {
     assert!(again.stderr.contains("already running") && again.stderr.contains("stop w1"), "{}", again.stderr);
     assert_eq!(repo.refs(), before);
     repo.ok(&["stop", "w1", "--grace", "1s"]);
-    // Once stopped, the name can be spawned again (the session resumes).
+    // Once stopped, the name can be spawned again (its session had ended
+    // with the stop, so it starts afresh).
     let run = repo.json(&["spawn", "w1", "--", "true"]);
-    assert_eq!(run["resumed"], true);
+    assert_eq!(run["resumed"], false);
     assert_eq!(wait_over(&repo, "w1")["state"], "exited");
 }
 

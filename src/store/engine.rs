@@ -746,7 +746,10 @@ impl Store {
         message: &str,
     ) -> Result<Option<Lost>, StoreError> {
         match self.repo.reference_matching(refname, new, true, expected.as_oid(), message) {
-            Ok(_) => Ok(None),
+            Ok(_) => {
+                self.moves.set(self.moves.get() + 1);
+                Ok(None)
+            }
             // Another writer holds refname.lock right now (libgit2 never
             // waits for a lock).
             Err(e) if e.code() == ErrorCode::Locked => Ok(Some(Lost::Locked)),
