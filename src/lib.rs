@@ -13,8 +13,11 @@
 //!   the format guard in `refs/orchestrate/meta`, and every ref name.
 //! - [`ops`]: the use cases (`add_task`, `claim_next`, ...) that every front end
 //!   shares, and the acting identity and clock.
-//! - [`agents`]: what a spawned agent's supervisor keeps on disk, and the
-//!   Unix process plumbing (sessions, process groups, pid reuse).
+//! - [`merging`]: diffs, in-memory merges and worktree snapshots in the
+//!   object database (the conflict radar's and dependents' git work).
+//! - [`agents`]: what a spawned agent's supervisor keeps on disk, the wrapper
+//!   each run goes through (it records the exit status), and the Unix process
+//!   plumbing (sessions, process groups, process trees, pid reuse).
 //! - [`mcp`]: the same use cases as MCP tools (`git orchestrate mcp`).
 //! - [`agent_hooks`]: what the coding agents' hooks send and read back (pure).
 //! - [`cli`]: the `git orchestrate` command line: argument parsing, text and
@@ -32,7 +35,9 @@ pub mod cli;
 pub mod hooks;
 pub mod integrate;
 pub mod mcp;
+pub mod merging;
 pub mod model;
 pub mod ops;
 pub mod store;
+pub mod web;
 pub mod worktree;

@@ -191,35 +191,212 @@ fn an_agent_that_honours_sigterm_is_stopped_without_sigkill() {
     assert!(log.contains("bye") && !log.contains("SIGKILL"), "{log}");
 }
 
-#[test]
-fn ps_shows_a_supervisor_killed_with_sigkill_as_lost_and_stop_still_works() {
-    let repo = Repo::new();
-    let spawned = repo.json(&["spawn", "w1", "--", "sleep", "300"]);
+/// Kills agent `name`'s supervisor with SIGKILL and waits until it is gone;
+/// returns it.
+fn kill_supervisor(spawned: &Value) -> Proc {
     let supervisor = Proc::of(spawned["supervisor"].as_u64().unwrap() as u32);
-    let agent_proc = Proc::of(spawned["pid"].as_u64().unwrap() as u32);
-    let killed = Run::of(repo.command("kill").args(["-9", &supervisor.pid.to_string()]));
-    assert_eq!(killed.code, 0);
+    // SAFETY: kill has no memory-safety preconditions.
+    assert_eq!(unsafe { libc::kill(supervisor.pid as i32, libc::SIGKILL) }, 0);
     let deadline = Instant::now() + Duration::from_secs(10);
     while supervisor.is_alive() {
-        assert!(Instant::now() < deadline);
+        assert!(Instant::now() < deadline, "the supervisor survived SIGKILL");
         std::thread::sleep(Duration::from_millis(20));
     }
+    supervisor
+}
+
+/// Spawns `w1` on a new task with an agent that waits for a gate file and
+/// then exits 0, kills its supervisor, opens the gate and waits until the
+/// agent has ended, unsupervised. Returns the repository and the task.
+fn agent_done_while_its_supervisor_was_dead() -> (Repo, String) {
+    let repo = Repo::new();
+    let id = repo.add("work", &[]);
+    let gate = repo.home().join("gate");
+    let script = format!("while [ ! -e {} ]; do sleep 0.05; done; echo finished", gate.display());
+    let spawned = repo.json_as("boss", &["spawn", "w1", "--task", &id, "--", "sh", "-c", &script]);
+    let agent_proc = Proc::of(spawned["pid"].as_u64().unwrap() as u32);
+    kill_supervisor(&spawned);
+    std::fs::write(&gate, "").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while agent_proc.is_alive() {
+        assert!(Instant::now() < deadline, "the agent did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (repo, id)
+}
+
+/// Once an agent's success is concluded: the task is done, the spawner
+/// told, the loss on record.
+fn assert_success_kept(repo: &Repo, id: &str) {
+    let line = wait_over(repo, "w1");
+    assert_eq!(
+        (line["state"].as_str(), line["exit"]["code"].as_i64()),
+        (Some("exited"), Some(0)),
+        "{line:#}"
+    );
+    assert!(line["supervisor_lost_at"].is_string(), "the loss is on record: {line:#}");
+    assert_eq!(task_json(repo, id)["status"], "done", "the work is not done twice");
+    let inbox = repo.json_as("boss", &["inbox"]);
+    assert!(inbox[0]["subject"].as_str().unwrap().contains("agent w1 exited 0"), "{inbox:#}");
+    assert!(log_of(repo, "w1").contains("was gone"), "{}", log_of(repo, "w1"));
+}
+
+#[test]
+fn an_agent_that_succeeded_after_its_supervisor_died_is_concluded_by_whoever_looks_next() {
+    // Each of these looks at the agent first; none may lose its success.
+    let lookers: [&[&str]; 6] = [
+        &["ps"],
+        &["board"],
+        &["stop", "w1"],
+        &["spawn", "w1", "--", "true"],
+        &["session", "end", "w1"],
+        &["dispatch", "--max", "1", "--", "true"],
+    ];
+    for looker in lookers {
+        let (repo, id) = agent_done_while_its_supervisor_was_dead();
+        let run = repo.run(looker);
+        // `stop` finds nothing left to stop; the others go on as usual.
+        let expected = if looker[0] == "stop" { 1 } else { 0 };
+        assert_eq!(run.code, expected, "{looker:?}: {run:?}");
+        if looker[0] == "stop" {
+            assert!(run.stderr.contains("not running (exited, exit 0)"), "{looker:?}: {}", run.stderr);
+        }
+        if looker[0] == "spawn" {
+            // The new run (no task) must not hide the old one's outcome.
+            wait_over(&repo, "w1");
+            assert_eq!(task_json(&repo, &id)["status"], "done", "{looker:?}");
+            continue;
+        }
+        assert_success_kept(&repo, &id);
+    }
+}
+
+#[test]
+fn a_running_agent_whose_supervisor_died_is_adopted_and_still_stoppable() {
+    let repo = Repo::new();
+    let id = repo.add("long", &[]);
+    let spawned = repo.json(&["spawn", "w1", "--task", &id, "--", "sleep", "300"]);
+    let agent_proc = Proc::of(spawned["pid"].as_u64().unwrap() as u32);
+    let lost = kill_supervisor(&spawned);
+
+    // The next look hands it to a new supervisor, and says so.
     let ps = repo.json(&["ps"]);
-    assert_eq!(agent(&ps, "w1")["state"], "lost", "{ps:#}");
-    assert!(repo.ok(&["ps"]).contains("supervisor gone"));
-    // Its agent still runs, unwatched: a new one must not join it.
+    let line = agent(&ps, "w1");
+    assert_eq!(line["state"], "running", "{ps:#}");
+    assert_eq!(line["pid"], agent_proc.pid, "the same run goes on: {ps:#}");
+    assert_ne!(line["supervisor"], lost.pid, "{ps:#}");
+    assert!(Proc::of(line["supervisor"].as_u64().unwrap() as u32).is_alive(), "{ps:#}");
+    assert!(line["supervisor_lost_at"].is_string(), "{ps:#}");
+    assert!(repo.ok(&["ps"]).contains("a supervisor was lost and replaced"));
+    assert!(repo.ok(&["board"]).contains("agent running (supervisor lost"), "{}", repo.ok(&["board"]));
+    assert!(agent_proc.is_alive());
+
+    // Supervised again: a second spawn is refused, the session cannot end
+    // under it, and stop ends it as usual.
     let again = repo.run(&["spawn", "w1", "--", "true"]);
     assert_eq!(again.code, 1, "{again:?}");
     assert!(again.stderr.contains("stop w1"), "{}", again.stderr);
-    // A session with a live (or lost) agent cannot be ended under it.
     let end = repo.run(&["session", "end", "w1"]);
     assert_eq!(end.code, 1, "{end:?}");
     assert!(end.stderr.contains("git orchestrate stop w1"), "{}", end.stderr);
-
     repo.ok(&["stop", "w1", "--grace", "1s"]);
-    assert!(!agent_proc.is_alive(), "the orphaned agent is stopped too");
+    assert!(!agent_proc.is_alive(), "the adopted agent is stopped");
     assert_eq!(agent(&repo.json(&["ps"]), "w1")["state"], "stopped");
+    let task = task_json(&repo, &id);
+    assert_eq!(task["status"], "claimed", "a stopped agent's task stays with its session");
     repo.ok(&["session", "end", "w1"]);
+}
+
+#[test]
+fn an_agent_whose_supervisor_died_during_a_restart_backoff_is_restarted_by_the_next() {
+    let repo = Repo::new();
+    repo.git(&["config", "orchestrate.agentBackoff", "3s"]);
+    let id = repo.add("flaky", &[]);
+    let count = repo.home().join("count");
+    let script = format!(
+        "n=$(cat {c} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {c}; [ $n -ge 2 ]",
+        c = count.display()
+    );
+    let spawned = repo.json(&["spawn", "w1", "--task", &id, "--restart", "2", "--", "sh", "-c", &script]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while agent(&repo.json(&["ps"]), "w1")["state"] != "restarting" {
+        assert!(Instant::now() < deadline, "never restarting");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill_supervisor(&spawned);
+    let line = wait_over(&repo, "w1");
+    assert_eq!((line["state"].as_str(), line["restarts"].as_u64()), (Some("exited"), Some(1)), "{line:#}");
+    assert_eq!(task_json(&repo, &id)["status"], "done");
+}
+
+/// Reads the pids an agent script wrote, one per file, once all are there.
+fn pids_in(files: &[PathBuf]) -> Vec<Proc> {
+    files
+        .iter()
+        .map(|f| {
+            wait_file(f);
+            Proc::of(std::fs::read_to_string(f).unwrap().trim().parse().unwrap())
+        })
+        .collect()
+}
+
+/// A script that starts children that leave the agent's process group and
+/// session: one with `setsid`, and one that is orphaned as well (its parent
+/// exits at once, double-fork style); their pids go to `a` and `b`.
+fn escaping_children(a: &std::path::Path, b: &std::path::Path) -> String {
+    format!(
+        "setsid sleep 300 & echo $! > {a}.tmp; mv {a}.tmp {a}; \
+         setsid sh -c 'sleep 301 & echo $! > {b}.tmp; mv {b}.tmp {b}'; ",
+        a = a.display(),
+        b = b.display()
+    )
+}
+
+fn wait_gone(procs: &[Proc], what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while let Some(p) = procs.iter().find(|p| p.is_alive()) {
+        assert!(Instant::now() < deadline, "pid {} survived {what}", p.pid);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn stop_all_ends_children_that_left_the_process_group_with_setsid() {
+    let repo = Repo::new();
+    let (a, b) = (repo.home().join("a"), repo.home().join("b"));
+    let script = format!("{}trap '' TERM; while true; do sleep 0.1; done", escaping_children(&a, &b));
+    repo.ok(&["spawn", "w1", "--", "sh", "-c", &script]);
+    let children = pids_in(&[a, b]);
+    assert!(children.iter().all(Proc::is_alive));
+    let stopped = repo.json(&["stop", "--all", "--grace", "1s"]);
+    assert_eq!(stopped[0]["state"], "stopped", "{stopped:#}");
+    assert!(stopped[0].get("survivors").is_none(), "everything could be stopped: {stopped:#}");
+    for p in &children {
+        assert!(!p.is_alive(), "pid {} (started with setsid) survived the stop", p.pid);
+    }
+}
+
+#[test]
+fn children_that_left_the_process_group_end_with_an_agent_that_exits() {
+    let repo = Repo::new();
+    let (a, b) = (repo.home().join("a"), repo.home().join("b"));
+    let script = format!("{}exit 0", escaping_children(&a, &b));
+    repo.ok(&["spawn", "w1", "--", "sh", "-c", &script]);
+    let children = pids_in(&[a, b]);
+    assert_eq!(wait_over(&repo, "w1")["state"], "exited");
+    wait_gone(&children, "the end of its agent");
+}
+
+#[test]
+fn stopping_an_adopted_agent_ends_its_setsid_children_too() {
+    let repo = Repo::new();
+    let (a, b) = (repo.home().join("a"), repo.home().join("b"));
+    let script = format!("{}while true; do sleep 0.1; done", escaping_children(&a, &b));
+    let spawned = repo.json(&["spawn", "w1", "--", "sh", "-c", &script]);
+    let children = pids_in(&[a, b]);
+    kill_supervisor(&spawned);
+    repo.ok(&["stop", "w1", "--grace", "1s"]);
+    wait_gone(&children, "the stop");
 }
 
 #[test]

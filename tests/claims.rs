@@ -260,3 +260,85 @@ fn check_understands_folders_globs_and_paths_through_symbolic_links() {
     let through = link.join("src/api/login.rs");
     assert_eq!(repo.run_as("bob", &["check", through.to_str().unwrap()]).code, 1);
 }
+
+/// A repository with `docs/same.md`, an alias `docs-link -> docs`, and
+/// live sessions alice and bob.
+fn aliased_repo() -> Repo {
+    let repo = Repo::new();
+    sessions(&repo, &["alice", "bob"]);
+    std::fs::create_dir(repo.path().join("docs")).unwrap();
+    std::fs::write(repo.path().join("docs/same.md"), "x\n").unwrap();
+    std::os::unix::fs::symlink("docs", repo.path().join("docs-link")).unwrap();
+    repo
+}
+
+#[test]
+fn a_claim_through_a_symbolic_link_is_a_claim_on_what_it_points_to() {
+    let repo = aliased_repo();
+    let claimed = repo.json_as("alice", &["claim", "docs-link/same.md"]);
+    assert_eq!(claimed[0]["path"], "docs/same.md", "{claimed}");
+    // The other name of the same file: refused, and check agrees.
+    let run = repo.run_as("bob", &["claim", "docs/same.md"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("alice"), "{}", run.stderr);
+    for path in ["docs-link/same.md", "docs/same.md", "docs-link/", "docs-link"] {
+        let run = repo.run_as("bob", &["check", path]);
+        assert_eq!(run.code, 1, "check {path}: {run:?}");
+    }
+    // And the other way round: a folder claimed by one name covers the other.
+    let run = repo.run_as("bob", &["claim", "docs-link/"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    // A link to a file is the file.
+    std::os::unix::fs::symlink("docs/same.md", repo.path().join("alias.md")).unwrap();
+    assert_eq!(repo.run_as("bob", &["check", "alias.md"]).code, 1);
+    // From a folder reached through the link, `..` is taken after the link,
+    // as the system does: docs-link/../docs-link/same.md is docs/same.md.
+    let run = run_in(&repo, &repo.path().join("docs-link"), "bob", &["check", "../docs-link/same.md"]);
+    assert_eq!(run.code, 1, "{run:?}");
+}
+
+#[test]
+fn the_agent_hook_and_the_pre_commit_guard_agree_with_check_through_a_link() {
+    let repo = aliased_repo();
+    repo.ok(&["hooks", "install"]);
+    repo.ok_as("alice", &["claim", "docs-link/same.md"]);
+    let top = repo.path().canonicalize().unwrap();
+    // Claude Code's Write through either name, for bob.
+    for file in ["docs-link/same.md", "docs/same.md"] {
+        let payload = serde_json::json!({
+            "session_id": "abc", "transcript_path": "/dev/null", "cwd": top,
+            "hook_event_name": "PreToolUse", "tool_name": "Write",
+            "tool_input": { "file_path": top.join(file), "content": "x" }
+        });
+        let mut cmd = repo.command(BIN);
+        cmd.env("ORCHESTRATE_SESSION", "bob").args(["hook", "claude", "PreToolUse"]);
+        let run = Run::with_input(&mut cmd, payload.to_string().as_bytes());
+        assert!(run.stdout.contains("\"deny\"") && run.stdout.contains("alice"), "{file}: {run:?}");
+    }
+    // bob's commit of the file is refused by the pre-commit guard.
+    repo.git(&["add", "docs/same.md"]);
+    let commit =
+        Run::of(repo.command("git").env("ORCHESTRATE_SESSION", "bob").args(["commit", "-qm", "docs"]));
+    assert_eq!(commit.code, 1, "{commit:?}");
+    assert!(commit.stderr.contains("docs/same.md") && commit.stderr.contains("alice"), "{}", commit.stderr);
+}
+
+#[test]
+fn a_path_through_a_link_out_of_the_repository_is_refused_with_exit_2() {
+    let repo = aliased_repo();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(elsewhere.path().join("secret"), "s\n").unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), repo.path().join("link-out")).unwrap();
+    // A link that points nowhere yet is followed all the same.
+    std::os::unix::fs::symlink("/nonexistent-orchestrate/dir", repo.path().join("dangling")).unwrap();
+    let before = repo.refs();
+    for path in ["link-out/secret", "link-out/", "link-out/new.md", "dangling/a.md", "docs-link/../../x"] {
+        for command in ["claim", "check"] {
+            let run = repo.run_as("bob", &["--json", command, path]);
+            assert_eq!(run.code, 2, "{command} {path}: {run:?}");
+            assert_eq!(run.json()["error"]["kind"], "invalid", "{run:?}");
+            assert!(run.stderr.contains("outside the repository"), "{}", run.stderr);
+        }
+    }
+    assert_eq!(repo.refs(), before, "nothing was claimed");
+}

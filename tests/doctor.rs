@@ -223,7 +223,7 @@ fn a_dependency_on_a_missing_task_is_reported_with_the_way_out() {
 }
 
 #[test]
-fn an_agent_whose_supervisor_died_is_reported() {
+fn an_agent_whose_supervisor_died_is_reported_and_handed_to_a_new_one() {
     let repo = Repo::new();
     let spawned = repo.json(&["spawn", "w1", "--", "sleep", "300"]);
     let supervisor = spawned["supervisor"].as_u64().unwrap() as i32;
@@ -240,6 +240,15 @@ fn an_agent_whose_supervisor_died_is_reported() {
     let lost = of_kind(&report, "agent_lost");
     assert_eq!(lost.len(), 1, "{report:#}");
     assert!(lost[0]["hint"].as_str().unwrap().contains("git orchestrate stop w1"));
-    repo.ok(&["stop", "w1", "--grace", "1s"]);
+    // Only reported: the state still names the dead supervisor.
+    assert_eq!(of_kind(&doctor(&repo, &[]).1, "agent_lost").len(), 1, "doctor alone changes nothing");
+
+    let (code, report) = doctor(&repo, &["--repair"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(of_kind(&report, "agent_lost")[0]["repaired"], true);
+    let ps = repo.json(&["ps"]);
+    assert_eq!(ps[0]["state"], "running", "the same run goes on under a new supervisor: {ps:#}");
+    assert_ne!(ps[0]["supervisor"].as_i64(), Some(i64::from(supervisor)), "{ps:#}");
     assert!(of_kind(&doctor(&repo, &[]).1, "agent_lost").is_empty());
+    repo.ok(&["stop", "w1", "--grace", "1s"]);
 }

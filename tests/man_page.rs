@@ -47,6 +47,9 @@ an RFC 3339 time that pins the clock, for tests and demos
 NO_COLOR
 no colour, even on a terminal
 .TP
+GEMINI_CLI_TRUSTED_FOLDERS_PATH, GEMINI_CLI_HOME, CODEX_HOME
+where integrate reads (and with \-\-trust\-worktrees writes) the agents' trust: Gemini CLI's trustedFolders.json and Codex CLI's config.toml, as the agents themselves do
+.TP
 ORCHESTRATE_TASK, ORCHESTRATE_REPO, ORCHESTRATE_LOG, ORCHESTRATE_PROMPT_FILE
 set by spawn for the agent: its task, the main working tree, its log, and the file holding its prompt
 .SH CONFIGURATION
@@ -74,6 +77,18 @@ the preset spawn and dispatch use for tasks and sessions of that role
 .TP
 orchestrate.agentBackoff
 delay before the first restart of a failed agent, doubled for each next one (default 1s)
+.TP
+orchestrate.landInto
+target branch of sessions that name none (start --into, else the branch --base names, else HEAD's branch)
+.TP
+orchestrate.landMode
+how land integrates: merge (default), squash or rebase
+.TP
+orchestrate.landCheck
+shell command that must pass in a temporary worktree of the result before land moves the target
+.TP
+orchestrate.landOnDone
+queue: a task marked done in a session queues the session's branch for landing
 .SH "SEE ALSO"
 README.md, docs/data-model.md and docs/claims.md in the git-orchestrate sources.
 "#;

@@ -1,7 +1,8 @@
 //! `git orchestrate mcp`: a client we did not write (the official MCP Python
 //! SDK, PyPI `mcp`) drives two sessions through the server, and raw
-//! JSON-RPC lines check both lifecycles, the errors, and that a tool answers
-//! with the JSON the CLI prints.
+//! JSON-RPC lines check both lifecycles, the errors, that a tool answers
+//! with the JSON the CLI prints, and that every tool answers with a JSON
+//! object (a list under a key), as its output schema says.
 //!
 //! The Python SDK is installed once into a virtual environment under the
 //! cargo target directory (`target/mcp-venv-<version>`); later runs reuse
@@ -231,12 +232,14 @@ fn a_stateless_client_is_served_without_initialize_and_gets_the_cli_json() {
     );
     let tools = reply(&replies, 1)["result"]["tools"].as_array().unwrap();
     assert_eq!(tools.len(), 17);
-    for (tool_id, args) in [(2, vec!["task", "show", id.as_str()]), (3, vec!["task", "list"])] {
+    // An object as the CLI prints it; a list the CLI prints bare, under its key.
+    let cli_list = json!({ "tasks": repo.json(&["task", "list"]) });
+    for (tool_id, cli) in [(2, repo.json(&["task", "show", &id])), (3, cli_list)] {
         let result = &reply(&replies, tool_id)["result"];
         assert_eq!(result["isError"], false, "{result}");
         let text: Value = serde_json::from_str(result["content"][0]["text"].as_str().unwrap()).unwrap();
         assert_eq!(text, result["structuredContent"]);
-        assert_eq!(text, repo.json(&args), "the tool answers with what `--json {}` prints", args.join(" "));
+        assert_eq!(text, cli, "the tool answers with what `--json` prints");
     }
 }
 
@@ -250,10 +253,142 @@ fn the_tool_list_stays_small() {
     let bytes = list.to_string().len();
     // The number the README states; run with --nocapture to see it.
     println!("tools/list: {} tools, {bytes} bytes, about {} tokens (bytes/4)", tools.len(), bytes / 4);
-    assert!(bytes < 7_000, "tools/list grew to {bytes} bytes: keep tool descriptions short");
+    assert!(bytes < 8_000, "tools/list grew to {bytes} bytes: keep tool descriptions short");
     for tool in tools {
         let description = tool["description"].as_str().unwrap();
         assert!(description.len() <= 90, "{}: description too long: {description}", tool["name"]);
         assert!(tool["inputSchema"].get("$schema").is_none(), "no per-tool $schema");
     }
+}
+
+/// A server process driven one request at a time: each call waits for its
+/// reply, so calls that depend on each other run in order.
+struct Conversation {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: BufReader<std::process::ChildStdout>,
+    next_id: u64,
+}
+
+impl Conversation {
+    fn open(repo: &Repo) -> Conversation {
+        let mut child = repo
+            .command(BIN)
+            .arg("mcp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut conversation = Conversation { child, stdin, stdout, next_id: 1 };
+        let [init, initialized] = initialize();
+        conversation.ask("initialize", init["params"].clone());
+        writeln!(conversation.stdin, "{initialized}").unwrap();
+        conversation
+    }
+
+    fn ask(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        writeln!(self.stdin, "{}", request(id, method, params)).unwrap();
+        loop {
+            let mut line = String::new();
+            assert!(
+                self.stdout.read_line(&mut line).unwrap() > 0,
+                "the server closed stdout before answering {id}"
+            );
+            let reply: Value = serde_json::from_str(&line).expect("every line the server writes is JSON");
+            if reply["id"] == id {
+                return reply;
+            }
+        }
+    }
+}
+
+impl Drop for Conversation {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Every tool, with arguments under which it succeeds, in an order that
+/// makes each call meaningful. A tool added to the server must be added
+/// here: the test below fails for a tool it does not call.
+fn every_tool_call(ids: &[String; 3]) -> Vec<(&'static str, Value)> {
+    let [a, b, c] = ids;
+    vec![
+        ("session_start", json!({ "name": "ann", "no_worktree": true, "resume": true })),
+        ("heartbeat", json!({ "doing": "checking every tool" })),
+        ("task_add", json!({ "title": "One more", "after": [a] })),
+        ("task_list", json!({})),
+        ("task_show", json!({ "id": a })),
+        ("task_claim", json!({ "id": a })),
+        ("task_note", json!({ "id": a, "text": "half way", "progress": 50 })),
+        ("task_done", json!({ "id": a })),
+        ("task_claim", json!({ "id": b })),
+        ("task_fail", json!({ "id": b, "note": "cannot" })),
+        ("task_claim", json!({ "id": c })),
+        ("task_release", json!({ "id": c })),
+        ("claim", json!({ "paths": ["src/", "docs/"] })),
+        ("check", json!({ "paths": ["src/lib.rs"] })),
+        ("release", json!({ "paths": ["docs/"] })),
+        ("send", json!({ "to": "bob", "subject": "done with mine" })),
+        ("inbox", json!({ "peek": true })),
+        ("inbox", json!({})),
+        ("board", json!({})),
+        ("session_end", json!({})),
+    ]
+}
+
+#[test]
+fn every_tool_answers_with_a_json_object_as_its_output_schema_says() {
+    let repo = Repo::new();
+    let ids = [repo.add("First", &[]), repo.add("Second", &[]), repo.add("Third", &[])];
+    for name in ["ann", "bob"] {
+        repo.ok(&["session", "start", name, "--no-worktree"]);
+    }
+    repo.ok_as("bob", &["send", "ann", "how far are you?"]);
+    let mut server = Conversation::open(&repo);
+    let listed = server.ask("tools/list", json!({}));
+    let tools = listed["result"]["tools"].as_array().unwrap();
+    let calls = every_tool_call(&ids);
+    for tool in tools {
+        let name = tool["name"].as_str().unwrap();
+        assert!(
+            calls.iter().any(|(called, _)| *called == name),
+            "{name} is not called by every_tool_call in tests/mcp.rs: add a call of it there"
+        );
+        assert_eq!(tool["outputSchema"]["type"], "object", "{name} declares an object output: {tool}");
+    }
+    let mut lists = Vec::new();
+    for (name, arguments) in calls {
+        let reply = server.ask("tools/call", json!({ "name": name, "arguments": arguments }));
+        let result = &reply["result"];
+        assert_eq!(result["isError"], false, "{name} {arguments} failed: {reply}");
+        let structured = &result["structuredContent"];
+        assert!(structured.is_object(), "{name}: structured content is an object: {result}");
+        let text: Value = serde_json::from_str(result["content"][0]["text"].as_str().unwrap()).unwrap();
+        assert_eq!(&text, structured, "{name}: the text is the structured content");
+        let schema = &tools.iter().find(|t| t["name"] == name).unwrap()["outputSchema"];
+        for (key, property) in schema["properties"].as_object().into_iter().flatten() {
+            assert!(structured.get(key).is_some(), "{name}: its output schema names {key}: {structured}");
+            if property["type"] == "array" {
+                lists.push((name, structured[key].as_array().unwrap().len()));
+            }
+        }
+    }
+    // The tools that list things answered with their lists, not empty by accident.
+    assert_eq!(
+        lists,
+        [("task_list", 4), ("claim", 2), ("release", 1), ("inbox", 1), ("inbox", 1)],
+        "each list under its key, with what the calls before it made"
+    );
+    // What the server said it did is what the CLI sees.
+    assert_eq!(repo.json(&["task", "show", &ids[0]])["status"], "done");
+    assert_eq!(repo.json(&["task", "show", &ids[1]])["status"], "failed");
+    assert_eq!(repo.json(&["task", "show", &ids[2]])["status"], "open");
+    assert_eq!(repo.json(&["session", "show", "ann"])["status"], "ended");
 }

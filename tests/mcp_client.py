@@ -32,18 +32,17 @@ def connect(params, mode):
 
 
 async def call(client, tool, args=None, error=False):
-    """Calls a tool, checks isError is as expected, and returns the JSON the
-    CLI would print: the text, which is also the structured content (before
-    protocol 2026-07-28 structured content must be an object, so a list
-    comes as text only)."""
+    """Calls a tool, checks isError is as expected, and returns its JSON
+    object: the text, which is also the structured content (a list comes
+    under a key, {"tasks": [...]}, since clients take only objects there)."""
     result = await client.call_tool(tool, args or {})
     assert result.is_error == error, f"{tool} {args}: is_error={result.is_error}: {result.content}"
+    assert isinstance(result.structured_content, dict), f"{tool}: not an object: {result}"
     if error:
         assert result.structured_content["error"]["message"] == result.content[0].text
         return result.structured_content
     value = json.loads(result.content[0].text)
-    if isinstance(value, dict) or result.structured_content is not None:
-        assert value == result.structured_content, result
+    assert value == result.structured_content, result
     return value
 
 
@@ -57,6 +56,7 @@ async def main():
         for client in (alice, bob):
             listed = await client.list_tools()
             assert sorted(t.name for t in listed.tools) == TOOLS, listed
+            assert all(t.output_schema["type"] == "object" for t in listed.tools), listed
 
         # session_start makes alice's later calls act as alice.
         started = await call(alice, "session_start", {"name": "alice", "role": "backend"})
@@ -79,7 +79,7 @@ async def main():
         checked = await call(bob, "check", {"paths": ["src/api/login.rs"]})
         assert checked["free"] is False and checked["conflicts"][0]["session"] == "alice", checked
         assert (await call(alice, "check", {"paths": ["src/api/login.rs"]}))["free"] is True
-        claims = await call(bob, "claim", {"paths": ["docs/"], "shared": True})
+        claims = (await call(bob, "claim", {"paths": ["docs/"], "shared": True}))["claims"]
         assert [(c["path"], c["session"], c["mode"]) for c in claims] == [("docs/", "bob", "shared")]
 
         # A wait in progress does not hold up other calls, and bob's send wakes it.
@@ -91,13 +91,14 @@ async def main():
         woken = await waiting
         assert not woken.is_error, woken
         woke = json.loads(woken.content[0].text)
-        assert [(m["id"], m["from"], m["kind"]) for m in woke] == [(sent["id"], "bob", "help")], woke
-        assert await call(alice, "inbox") == [], "read messages are marked read"
+        assert woke == woken.structured_content, woken
+        assert [(m["id"], m["from"], m["kind"]) for m in woke["messages"]] == [(sent["id"], "bob", "help")], woke
+        assert await call(alice, "inbox") == {"messages": []}, "read messages are marked read"
 
         await call(alice, "send", {"to": "bob", "subject": "after the API", "reply_to": sent["id"]})
-        peeked = await call(bob, "inbox", {"peek": True})
+        peeked = (await call(bob, "inbox", {"peek": True}))["messages"]
         assert [(m["subject"], m["reply_to"]) for m in peeked] == [("after the API", sent["id"])], peeked
-        assert len(await call(bob, "inbox")) == 1, "peek left it unread"
+        assert len((await call(bob, "inbox"))["messages"]) == 1, "peek left it unread"
         assert "no new message" in refusal(await call(bob, "inbox", {"wait_seconds": 1}, error=True))
         refusal(await call(bob, "inbox", {"wait_seconds": 61}, error=True), kind="invalid")
 
@@ -106,7 +107,7 @@ async def main():
         assert done["status"] == "done", done
         assert (await call(bob, "task_claim", {"next": True}))["id"] == docs
         await call(bob, "task_note", {"id": docs, "text": "outline written", "progress": 30})
-        mine = await call(bob, "task_list", {"mine": True})
+        mine = (await call(bob, "task_list", {"mine": True}))["tasks"]
         assert [(t["id"], t["progress"]) for t in mine] == [(docs, 30)], mine
 
         # Requests the server cannot route are JSON-RPC errors.

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::Repo;
+use common::{Repo, Run};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Barrier};
@@ -20,6 +20,55 @@ fn sessions(repo: &Repo, specs: &[(&str, Option<&str>)]) {
 
 fn subjects(messages: &Value) -> Vec<String> {
     common::strings(messages, "subject")
+}
+
+/// The subjects in mailbox `mailbox` in the order they were appended to
+/// its chain.
+fn delivered(repo: &Repo, mailbox: &str) -> Vec<String> {
+    let refname = format!("refs/orchestrate/mail/{mailbox}");
+    let log = repo.git(&["log", "--reverse", "--first-parent", "--format=%H", &refname]);
+    log.lines()
+        .map(|commit| {
+            let json: Value =
+                serde_json::from_str(&repo.git(&["show", &format!("{commit}:message.json")])).unwrap();
+            json["subject"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+fn send_at(repo: &Repo, at: &str, from: &str, to: &str, subject: &str) {
+    let run = Run::of(repo.command(common::BIN).env("ORCHESTRATE_NOW", at).args([
+        "--session",
+        from,
+        "send",
+        to,
+        subject,
+    ]));
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+#[test]
+fn the_inbox_shows_messages_in_delivery_order_even_when_clocks_disagree() {
+    let repo = Repo::new();
+    sessions(&repo, &[("bob", Some("dev"))]);
+    // Senders whose clocks disagree: a message delivered later can say it
+    // was sent earlier. Each mailbox is shown in the order it received.
+    send_at(&repo, "2030-01-01T10:05:00Z", "alice", "bob", "first to bob");
+    send_at(&repo, "2030-01-01T10:00:00Z", "carol", "bob", "second to bob");
+    send_at(&repo, "2030-01-01T10:01:00Z", "dave", "all", "first to all");
+    send_at(&repo, "2030-01-01T09:00:00Z", "erin", "role:dev", "first to dev");
+    send_at(&repo, "2030-01-01T10:06:00Z", "alice", "bob", "third to bob");
+    send_at(&repo, "2030-01-01T09:59:00Z", "carol", "all", "second to all");
+    let shown = subjects(&repo.json_as("bob", &["inbox"]));
+    let position =
+        |s: &str| shown.iter().position(|x| x == s).unwrap_or_else(|| panic!("{s} missing: {shown:?}"));
+    assert_eq!(shown.len(), 6, "{shown:?}");
+    for chain in
+        [["first to bob", "second to bob", "third to bob"].as_slice(), &["first to all", "second to all"]]
+    {
+        let at: Vec<usize> = chain.iter().map(|s| position(s)).collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{chain:?} out of delivery order: {shown:?}");
+    }
 }
 
 #[test]
@@ -132,6 +181,8 @@ fn eight_senders_of_25_messages_each_deliver_every_one_exactly_once_in_one_order
     assert_eq!(alice.len(), 200);
     assert_eq!(alice.iter().collect::<BTreeSet<_>>().len(), 200, "no duplicates");
     assert_eq!(alice, bob, "one order for every reader");
+    // The order they were delivered in: the mailbox's chain, oldest first.
+    assert_eq!(alice, delivered(&repo, "all"), "the inbox follows the chain");
     // Each sender's messages arrive in the order it sent them.
     for w in 0..8 {
         let mine: Vec<&String> = alice.iter().filter(|s| s.starts_with(&format!("{w}/"))).collect();
@@ -175,4 +226,22 @@ fn bad_messages_exit_2_and_send_nothing() {
         assert_eq!(repo.refs(), before);
     }
     assert_eq!(repo.run(&["inbox"]).code, 2, "inbox needs a session");
+}
+
+#[test]
+fn a_reply_to_a_message_that_does_not_exist_is_refused_and_nothing_is_sent() {
+    let repo = Repo::new();
+    sessions(&repo, &[("alice", None), ("bob", None)]);
+    let direct = repo.json_as("alice", &["send", "bob", "direct"]);
+    let broadcast = repo.json_as("alice", &["send", "all", "to everyone"]);
+    let before = repo.refs();
+    let run = repo.run_as("bob", &["send", "alice", "re: ghost", "--reply-to", "m-00000000"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("m-00000000") && run.stderr.contains("inbox"), "{}", run.stderr);
+    assert_eq!(repo.refs(), before, "nothing sent");
+    // Replies to messages in any mailbox (direct or broadcast) still go.
+    for parent in [&direct, &broadcast] {
+        let id = parent["id"].as_str().unwrap();
+        assert_eq!(repo.json_as("bob", &["send", "alice", "re", "--reply-to", id])["reply_to"], id);
+    }
 }

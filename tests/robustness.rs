@@ -306,3 +306,45 @@ fn an_edit_that_changes_nothing_says_so_and_writes_nothing() {
     let cleared = repo.json(&["task", "edit", &id, "--no-role"]);
     assert_eq!(cleared["role"], serde_json::Value::Null);
 }
+
+#[test]
+fn every_duration_is_bounded_and_a_too_long_one_names_the_bound() {
+    let repo = Repo::new();
+    repo.ok(&["session", "start", "alice", "--no-worktree"]);
+    let before = repo.refs();
+    // However it is written, a duration past the bound is "too long", never
+    // "invalid", and nothing is stored.
+    for args in [
+        vec!["claim", "src/", "--ttl", "999999999h"],
+        vec!["claim", "src/", "--ttl", "99999999999999h"],
+        vec!["claim", "src/", "--ttl", "99999999999999999999999s"],
+        vec!["claim", "src/", "--ttl", "366d"],
+        vec!["stop", "--all", "--grace", "9999d"],
+        vec!["inbox", "--wait", "99999999999"],
+        vec!["log", "--since", "99999999999h"],
+    ] {
+        let mut full = vec!["--session", "alice"];
+        full.extend(&args);
+        let run = repo.run(&full);
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert!(run.stderr.contains("too long") && run.stderr.contains("365d"), "{args:?}: {}", run.stderr);
+        assert_eq!(repo.refs(), before, "{args:?} changed state");
+    }
+    // A configured duration goes through the same bound.
+    repo.git(&["config", "orchestrate.staleAfter", "999999h"]);
+    let run = repo.run(&["session", "list"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("orchestrate.staleAfter") && run.stderr.contains("365d"), "{}", run.stderr);
+    repo.git(&["config", "--unset", "orchestrate.staleAfter"]);
+
+    // The bound itself is accepted, and the expiry it gives is RFC 3339.
+    let claimed = repo
+        .command(common::BIN)
+        .env("ORCHESTRATE_NOW", "2030-01-01T00:00:00Z")
+        .args(["--json", "--session", "alice", "claim", "src/", "--ttl", "365d"])
+        .output()
+        .unwrap();
+    assert!(claimed.status.success(), "{}", String::from_utf8_lossy(&claimed.stderr));
+    let claims: serde_json::Value = serde_json::from_slice(&claimed.stdout).unwrap();
+    assert_eq!(claims[0]["expires_at"], "2031-01-01T00:00:00Z");
+}

@@ -386,3 +386,63 @@ fn include_folders_with_symbolic_links_copy_the_links_not_their_targets() {
         "{notes:?}"
     );
 }
+
+#[test]
+fn every_loser_of_a_start_race_with_worktrees_is_told_the_name_was_taken() {
+    // Several rounds: the window (the winner's worktree half made) is short.
+    for round in 0..8 {
+        let repo = Arc::new(Repo::new());
+        let barrier = Arc::new(Barrier::new(8));
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let (repo, barrier) = (repo.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    repo.run(&["session", "start", "solo"])
+                })
+            })
+            .collect();
+        let runs: Vec<Run> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(runs.iter().filter(|r| r.code == 0).count(), 1, "round {round}: {runs:?}");
+        for loser in runs.iter().filter(|r| r.code != 0) {
+            assert_eq!(loser.code, 1, "round {round}: {loser:?}");
+            assert!(
+                loser.stderr.contains("session solo was just started by another process")
+                    || loser.stderr.contains("session solo is already active"),
+                "round {round}: a loser must hear that the name was taken, not about a folder: {}",
+                loser.stderr
+            );
+        }
+        // The winner's worktree is whole, on its branch, and the only one.
+        let wt = PathBuf::from(format!("{}.worktrees/solo", repo.path().display()));
+        assert!(wt.join("README").exists(), "round {round}");
+        assert_eq!(repo.git(&["-C", wt.to_str().unwrap(), "branch", "--show-current"]), "orchestrate/solo");
+        assert_eq!(repo.git(&["worktree", "list", "--porcelain"]).matches("worktree ").count(), 2);
+        let log = repo.git(&["log", "--format=%s", "refs/orchestrate/sessions"]);
+        assert_eq!(log.lines().filter(|l| *l == "start session solo").count(), 1, "round {round}: {log}");
+        assert!(!log.contains("withdraw"), "round {round}: {log}");
+    }
+}
+
+#[test]
+fn start_in_a_repository_without_commits_says_so_and_offers_no_worktree() {
+    let repo = Repo::new();
+    let empty = tempfile::tempdir().unwrap();
+    let in_empty = |args: &[&str]| Run::of(repo.command(BIN).current_dir(empty.path()).args(args));
+    assert!(repo.command("git").current_dir(empty.path()).args(["init", "-q"]).status().unwrap().success());
+    for args in [&["session", "start", "sol"][..], &["session", "start", "sol", "--base", "HEAD"]] {
+        let run = in_empty(args);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(run.stderr.contains("no commits yet"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("--no-worktree") && run.stderr.contains("first commit"),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("no such commit"), "{}", run.stderr);
+    }
+    assert_eq!(in_empty(&["session", "start", "sol", "--no-worktree"]).code, 0);
+    // With commits, a bad --base is still named as such.
+    let bad = repo.run(&["session", "start", "sol", "--base", "nope"]);
+    assert!(bad.code == 2 && bad.stderr.contains("--base nope: no such commit"), "{bad:?}");
+}

@@ -6,6 +6,9 @@
 //! - `agent.log`  the agent's stdout and stderr, appended run after run;
 //! - `prompt.md`  the task's prompt, when the agent was given one;
 //! - `stop`       who asked the agent to stop, and the grace period;
+//! - `exit`       how the current run ended, written by the run's wrapper
+//!   (see [`wrapper`]) the moment it ends, so the outcome survives the
+//!   supervisor;
 //! - `lock`       held (flock) by the supervisor for as long as it lives.
 //!
 //! Pids only mean something on this machine, so this state is local, not
@@ -13,6 +16,7 @@
 //! task in the refs.
 
 pub mod process;
+pub mod wrapper;
 
 use crate::model::time::Timestamp;
 use process::Proc;
@@ -131,6 +135,22 @@ pub struct State {
     pub stopped_by: Option<String>,
     #[serde(default)]
     pub tmux: Option<String>,
+    /// Supervisors that died while the agent was not over, each replaced
+    /// by a new one that adopted the agent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lost_supervisors: Vec<LostSupervisor>,
+    /// Processes of the agent that could not be stopped (still alive after
+    /// SIGKILL).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub survivors: Vec<u32>,
+}
+
+/// A supervisor found dead while its agent was not over.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LostSupervisor {
+    pub pid: u32,
+    /// When its loss was noticed (and a new supervisor took over).
+    pub noticed_at: Timestamp,
 }
 
 /// Someone asked the agent to stop: the supervisor sends SIGTERM to its
@@ -186,6 +206,16 @@ impl AgentDir {
 
     pub fn lock_file(&self) -> PathBuf {
         self.path.join("lock")
+    }
+
+    /// Where the current run's wrapper leaves its exit status.
+    pub fn exit_file(&self) -> PathBuf {
+        self.path.join("exit")
+    }
+
+    /// How the current run ended, if its wrapper said.
+    pub fn read_exit(&self) -> Option<Exit> {
+        read_exit(&self.exit_file())
     }
 
     pub fn read_spec(&self) -> std::io::Result<Spec> {
@@ -268,6 +298,21 @@ pub fn lock(path: &Path, wait: bool) -> std::io::Result<Option<File>> {
                 e => return Err(e),
             },
         }
+    }
+}
+
+/// Records how a run ended (see [`AgentDir::exit_file`]).
+pub fn write_exit(path: &Path, exit: &Exit) -> std::io::Result<()> {
+    write_json(path, exit)
+}
+
+/// Reads an exit file: the wrapper's JSON, or the bare exit code a tmux
+/// pane's shell writes.
+pub fn read_exit(path: &Path) -> Option<Exit> {
+    let text = std::fs::read_to_string(path).ok()?;
+    match text.trim().parse::<i32>() {
+        Ok(code) => Some(Exit { code: Some(code), signal: None }),
+        Err(_) => serde_json::from_str(&text).ok(),
     }
 }
 

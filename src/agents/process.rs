@@ -1,6 +1,13 @@
 //! Unix process plumbing for the supervisor: starting a process in a
 //! session of its own, telling a live process from a recycled pid, and
-//! signalling a whole process group.
+//! finding and ending everything a run started.
+//!
+//! A run's processes are found three ways, so that none escapes: its
+//! session and its process group (what `sh` and most tools stay in), and
+//! every descendant by parent id (which, with the run's wrapper made a
+//! child subreaper, also holds grandchildren that left with `setsid` and
+//! were orphaned). Control groups would be tighter still, but they are
+//! seldom delegated to an unprivileged user, so they are not relied on.
 
 use serde::{Deserialize, Serialize};
 use std::os::unix::process::CommandExt;
@@ -108,7 +115,9 @@ pub fn terminate_group(leader: Proc, grace: Duration) -> bool {
 
 struct Stat {
     start: u64,
+    ppid: u32,
     pgrp: u32,
+    session: u32,
     zombie: bool,
 }
 
@@ -121,9 +130,140 @@ fn stat(pid: u32) -> Option<Stat> {
     // fields[0] is field 3 of proc(5): state; pgrp is field 5, starttime 22.
     Some(Stat {
         zombie: matches!(*fields.first()?, "Z" | "X" | "x"),
+        ppid: fields.get(1)?.parse().ok()?,
         pgrp: fields.get(2)?.parse().ok()?,
+        session: fields.get(3)?.parse().ok()?,
         start: fields.get(19)?.parse().ok()?,
     })
+}
+
+/// Every process on the system with its stat (Linux), for one consistent
+/// look at the process table.
+fn all_processes() -> Vec<(u32, Stat)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| stat(pid).map(|s| (pid, s)))
+        .collect()
+}
+
+/// The live processes of the run `leader` started (the leader itself
+/// included while it lives): those in its session or process group, and
+/// every descendant of any of them by parent id. Zombies are left out:
+/// they only wait to be reaped. Empty if the leader's pid now belongs to
+/// another process (its session and group died with it then).
+pub fn tree(leader: Proc) -> Vec<Proc> {
+    if !cfg!(target_os = "linux") {
+        return match group_alive(leader) {
+            true => vec![leader],
+            false => Vec::new(),
+        };
+    }
+    let table = all_processes();
+    let recycled =
+        table.iter().any(|(pid, s)| *pid == leader.pid && leader.start.is_some_and(|t| t != s.start));
+    if recycled {
+        return Vec::new();
+    }
+    let mut members: Vec<u32> = table
+        .iter()
+        .filter(|(pid, s)| *pid == leader.pid || s.session == leader.pid || s.pgrp == leader.pid)
+        .map(|(pid, _)| *pid)
+        .collect();
+    // Descendants: add children of members until nothing new turns up.
+    let mut i = 0;
+    while i < members.len() {
+        let parent = members[i];
+        for (pid, s) in &table {
+            if s.ppid == parent && !members.contains(pid) {
+                members.push(*pid);
+            }
+        }
+        i += 1;
+    }
+    let me = std::process::id();
+    table
+        .iter()
+        .filter(|(pid, s)| members.contains(pid) && !s.zombie && *pid != me)
+        .map(|(pid, s)| Proc { pid: *pid, start: Some(s.start) })
+        .collect()
+}
+
+/// Whether anything of the run `leader` started still lives.
+pub fn tree_alive(leader: Proc) -> bool {
+    !tree(leader).is_empty()
+}
+
+/// How ending a run went.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TreeEnd {
+    /// SIGKILL was needed for something that outlived SIGTERM and the grace.
+    pub killed: bool,
+    /// Processes still alive after SIGKILL (uninterruptible, or not ours to
+    /// signal): they could not be stopped.
+    pub survivors: Vec<u32>,
+}
+
+/// SIGTERM to everything the run `leader` started (see [`tree`]), then
+/// SIGKILL to whatever of it is left after `grace`. A process seen once is
+/// followed by its pid and start time even after it leaves the tree (its
+/// parent died and it was reparented to init), so it cannot slip away
+/// between two looks.
+pub fn terminate_tree(leader: Proc, grace: Duration) -> TreeEnd {
+    let mut known = tree(leader);
+    if known.is_empty() {
+        return TreeEnd::default();
+    }
+    let look = |known: &mut Vec<Proc>| -> Vec<Proc> {
+        for p in tree(leader) {
+            if !known.contains(&p) {
+                known.push(p);
+            }
+        }
+        known.iter().copied().filter(Proc::is_alive).collect()
+    };
+    let send = |procs: &[Proc], sig: i32| {
+        signal_group(leader.pid, sig);
+        for p in procs {
+            signal(p.pid as i32, sig);
+        }
+    };
+    send(&known, libc::SIGTERM);
+    let deadline = Instant::now() + grace;
+    loop {
+        let alive = look(&mut known);
+        if alive.is_empty() {
+            return TreeEnd::default();
+        }
+        if Instant::now() >= deadline {
+            break;
+        }
+        // Children started after the first signal get theirs too.
+        send(&alive, libc::SIGTERM);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SIGKILL is not delivered to a process in uninterruptible sleep until
+    // it wakes: give the kernel a moment before calling anything a survivor.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let alive = look(&mut known);
+        if alive.is_empty() || Instant::now() >= deadline {
+            return TreeEnd { killed: true, survivors: alive.iter().map(|p| p.pid).collect() };
+        }
+        send(&alive, libc::SIGKILL);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Makes this process the reaper of its orphaned descendants (Linux), so
+/// that a grandchild whose parent exits stays a descendant of ours instead
+/// of becoming init's, and can be found and ended with the run.
+pub fn become_subreaper() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER only sets a flag on us.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    }
 }
 
 #[cfg(test)]

@@ -19,10 +19,17 @@ pub struct Board {
     pub ready: Vec<TaskRow>,
     pub in_progress: Vec<TaskRow>,
     pub claims: Vec<ClaimRow>,
+    /// Overlapping changes between live sessions' branches and with their
+    /// targets (committed work only: see `ops::board`), conflicts first.
+    pub conflicts: Vec<ConflictRow>,
+    /// Why the conflicts section is partial or missing, if it is.
+    pub conflicts_note: Option<String>,
     pub messages: Vec<MessageRow>,
     /// Documents that could not be read: the sections that need them show
     /// what they could, and the board names each one.
     pub unreadable: Vec<UnreadableRow>,
+    /// With a coordination remote: which, and how old this view of it is.
+    pub remote: Option<RemoteView>,
 }
 
 /// A stored document that could not be read, and why.
@@ -31,6 +38,51 @@ pub struct UnreadableRow {
     /// `<ref>:<path>`, as `git show` takes it.
     pub document: String,
     pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConflictRow {
+    pub session: String,
+    /// Another session, or the session's target branch.
+    pub other: String,
+    /// `session` or `target`.
+    pub against: String,
+    pub files: Vec<String>,
+    pub conflicts: Vec<String>,
+}
+
+impl ConflictRow {
+    /// "alice and bob" or "alice and main (target)".
+    fn sides(&self) -> String {
+        match self.against.as_str() {
+            "target" => format!("{} and {} (target)", self.session, self.other),
+            _ => format!("{} and {}", self.session, self.other),
+        }
+    }
+
+    /// What the row says: the conflicting files, then the clean overlaps.
+    fn summary(&self) -> String {
+        let clean: Vec<&str> =
+            self.files.iter().filter(|f| !self.conflicts.contains(f)).map(String::as_str).collect();
+        let mut parts = Vec::new();
+        if !self.conflicts.is_empty() {
+            parts.push(format!("conflict: {}", self.conflicts.join(", ")));
+        }
+        if !clean.is_empty() {
+            parts.push(format!("both change: {}", clean.join(", ")));
+        }
+        parts.join("; ")
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RemoteView {
+    /// `orchestrate.remote` as configured.
+    pub remote: String,
+    /// This machine, so rows of sessions on other hosts can be told apart.
+    pub host: String,
+    /// When the local copies were last fetched from the remote, if ever.
+    pub fetched_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -43,6 +95,34 @@ pub struct SessionRow {
     pub progress: Option<u8>,
     pub phase: Option<String>,
     pub heartbeat_at: Timestamp,
+    /// The machine the session runs on.
+    pub host: Option<String>,
+    /// The agent spawned under this session's name, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentRow>,
+}
+
+/// A spawned agent as the board shows it: its `ps` state (`lost` while its
+/// supervisor is dead and not replaced), and when a dead supervisor was
+/// last found and replaced.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentRow {
+    pub state: String,
+    pub supervisor_lost_at: Option<Timestamp>,
+}
+
+impl AgentRow {
+    /// `agent running`, `agent lost (supervisor gone)`, `agent exited
+    /// (supervisor lost 5m ago, replaced)`.
+    fn describe(&self, now: Timestamp) -> String {
+        let mut out = format!("agent {}", self.state);
+        if self.state == "lost" {
+            out.push_str(" (supervisor gone)");
+        } else if let Some(at) = self.supervisor_lost_at {
+            out.push_str(&format!(" (supervisor lost {} ago, replaced)", age(now, at)));
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -109,6 +189,22 @@ pub fn bar(percent: u8, width: usize) -> String {
     format!("{}{}", "█".repeat(full), "░".repeat(width - full))
 }
 
+impl Board {
+    /// The host of a session that runs on another machine than this one.
+    fn elsewhere<'b>(&self, s: &'b SessionRow) -> Option<&'b str> {
+        let here = self.remote.as_ref().map(|r| r.host.as_str());
+        s.host.as_deref().filter(|h| Some(*h) != here && self.remote.is_some())
+    }
+}
+
+/// "fetched 5s ago", or that it never was.
+fn fetched(now: Timestamp, at: Option<Timestamp>) -> String {
+    match at {
+        Some(at) => format!("fetched {} ago", age(now, at)),
+        None => "never fetched (run `git orchestrate sync`)".to_string(),
+    }
+}
+
 fn age(now: Timestamp, then: Timestamp) -> String {
     format_duration(now - then)
 }
@@ -126,7 +222,11 @@ impl Board {
     pub fn render_text(&self, style: Style) -> String {
         let now = self.generated_at;
         let head = |s: &str| style.paint("1", s);
-        let mut out = format!("{}  {}\n\n", head("git orchestrate board"), now.format("%Y-%m-%d %H:%M:%SZ"));
+        let mut out = format!("{}  {}\n", head("git orchestrate board"), now.format("%Y-%m-%d %H:%M:%SZ"));
+        if let Some(r) = &self.remote {
+            out.push_str(&format!("view of {} {}\n", text(&r.remote), fetched(now, r.fetched_at)));
+        }
+        out.push('\n');
 
         let live = self.sessions.iter().filter(|s| !s.stale).count();
         out.push_str(&head(&format!("SESSIONS  {live} live, {} stale\n", self.sessions.len() - live)));
@@ -141,8 +241,14 @@ impl Board {
             let progress = s.progress.map(|p| format!(" {} {p:>3}%", bar(p, 10))).unwrap_or_default();
             let doing = s.doing.as_deref().map(|d| format!("  {}", text(d))).unwrap_or_default();
             let phase = s.phase.as_deref().map(|p| format!(" ({p})")).unwrap_or_default();
+            let host = self.elsewhere(s).map(|h| format!(" @{}", text(h))).unwrap_or_default();
+            let agent = s.agent.as_ref().map(|a| format!("  {}", a.describe(now))).unwrap_or_default();
+            let agent = match s.agent.as_ref().is_some_and(|a| a.state == "lost") {
+                true => style.paint("31", &agent),
+                false => agent,
+            };
             out.push_str(&format!(
-                "  {:<width$}  {state}  hb {:>5} ago{role}{task}{progress}{doing}{phase}\n",
+                "  {:<width$}  {state}  hb {:>5} ago{host}{role}{task}{progress}{doing}{phase}{agent}\n",
                 s.name,
                 age(now, s.heartbeat_at)
             ));
@@ -182,16 +288,33 @@ impl Board {
         }
         if !self.claims.is_empty() {
             out.push_str(&format!("\n{}\n", head("CLAIMS")));
-            let w = self.claims.iter().map(|c| c.path.len()).max().unwrap_or(0);
+            let w = self.claims.iter().map(|c| text(&c.path).chars().count()).max().unwrap_or(0);
             for c in &self.claims {
                 let reason = c.reason.as_deref().map(|r| format!("  {}", text(r))).unwrap_or_default();
                 out.push_str(&format!(
                     "  {:<w$}  {:<9}  {:<12} {:>6} left{reason}\n",
-                    c.path,
+                    text(&c.path),
                     c.mode,
                     c.session,
                     left(now, c.expires_at)
                 ));
+            }
+        }
+        if !self.conflicts.is_empty() || self.conflicts_note.is_some() {
+            let n = self.conflicts.iter().filter(|c| !c.conflicts.is_empty()).count();
+            out.push_str(&format!(
+                "\n{}\n",
+                head(&format!("CONFLICTS  {n} would conflict (committed work)"))
+            ));
+            for c in &self.conflicts {
+                let summary = match c.conflicts.is_empty() {
+                    true => c.summary(),
+                    false => style.paint("31", &c.summary()),
+                };
+                out.push_str(&format!("  {}: {summary}\n", c.sides()));
+            }
+            if let Some(note) = &self.conflicts_note {
+                out.push_str(&format!("  {note}\n"));
             }
         }
         if !self.messages.is_empty() {
@@ -226,6 +349,9 @@ impl Board {
         // the characters that would break the table.
         let cell = |s: &str| text(s).replace('|', "\\|");
         let mut out = format!("# Status board\n\n_Generated {}._\n\n", now.format("%Y-%m-%d %H:%M:%SZ"));
+        if let Some(r) = &self.remote {
+            out.push_str(&format!("_View of {} {}._\n\n", cell(&r.remote), fetched(now, r.fetched_at)));
+        }
         out.push_str("## Sessions\n\n");
         if self.sessions.is_empty() {
             out.push_str("No active sessions.\n");
@@ -233,9 +359,11 @@ impl Board {
             out.push_str("| session | state | role | task | progress | doing | heartbeat |\n| --- | --- | --- | --- | --- | --- | --- |\n");
             for s in &self.sessions {
                 out.push_str(&format!(
-                    "| {} | {} | {} | {} | {} | {} | {} ago |\n",
+                    "| {}{} | {}{} | {} | {} | {} | {} | {} ago |\n",
                     s.name,
+                    self.elsewhere(s).map(|h| format!(" @{}", cell(h))).unwrap_or_default(),
                     if s.stale { "stale" } else { "live" },
+                    s.agent.as_ref().map(|a| format!(", {}", a.describe(now))).unwrap_or_default(),
                     s.role.as_deref().unwrap_or(""),
                     s.task.as_deref().unwrap_or(""),
                     s.progress.map(|p| format!("{p}%")).unwrap_or_default(),
@@ -281,13 +409,32 @@ impl Board {
             for c in &self.claims {
                 out.push_str(&format!(
                     "| `{}` | {} | {} | {} | {} |\n",
-                    c.path,
+                    cell(&c.path),
                     c.mode,
                     c.session,
                     left(now, c.expires_at),
                     cell(c.reason.as_deref().unwrap_or(""))
                 ));
             }
+        }
+        out.push_str("\n## Conflicts\n\n");
+        if self.conflicts.is_empty() {
+            out.push_str("No overlapping changes between live sessions' branches.\n");
+        } else {
+            out.push_str("| sides | would conflict | both change |\n| --- | --- | --- |\n");
+            for c in &self.conflicts {
+                let clean: Vec<&str> =
+                    c.files.iter().filter(|f| !c.conflicts.contains(f)).map(String::as_str).collect();
+                out.push_str(&format!(
+                    "| {} | {} | {} |\n",
+                    c.sides(),
+                    cell(&c.conflicts.join(", ")),
+                    cell(&clean.join(", "))
+                ));
+            }
+        }
+        if let Some(note) = &self.conflicts_note {
+            out.push_str(&format!("\n_{}_\n", cell(note)));
         }
         out.push_str("\n## Recent messages\n\n");
         if self.messages.is_empty() {
@@ -317,6 +464,44 @@ impl Board {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_agent_that_lost_its_supervisor_shows_on_the_board() {
+        let now: Timestamp = "2030-01-01T10:10:00Z".parse().unwrap();
+        let row = |state: &str, lost: Option<Timestamp>| SessionRow {
+            name: "w1".into(),
+            role: None,
+            stale: false,
+            task: None,
+            doing: None,
+            progress: None,
+            phase: None,
+            heartbeat_at: now,
+            host: None,
+            agent: Some(AgentRow { state: state.into(), supervisor_lost_at: lost }),
+        };
+        let board = |rows: Vec<SessionRow>| Board {
+            generated_at: now,
+            sessions: rows,
+            tasks: TaskCounts::default(),
+            done_percent: 0,
+            ready: vec![],
+            in_progress: vec![],
+            claims: vec![],
+            conflicts: vec![],
+            conflicts_note: None,
+            messages: vec![],
+            unreadable: vec![],
+            remote: None,
+        };
+        let lost_at = Some("2030-01-01T10:05:00Z".parse().unwrap());
+        let b = board(vec![row("lost", None)]);
+        assert!(b.render_text(Style { color: false }).contains("agent lost (supervisor gone)"));
+        assert!(b.render_markdown().contains("| w1 | live, agent lost (supervisor gone) |"));
+        let b = board(vec![row("running", lost_at)]);
+        let text = b.render_text(Style { color: false });
+        assert!(text.contains("agent running (supervisor lost 5m ago, replaced)"), "{text}");
+    }
 
     #[test]
     fn bars_round_to_the_nearest_cell() {

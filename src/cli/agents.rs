@@ -35,6 +35,9 @@ pub struct SpawnArgs {
     /// Run in a window of a tmux session named after the repository, to watch live
     #[arg(long)]
     tmux: bool,
+    /// Start a new session's worktree from this branch, tag or commit (default: HEAD)
+    #[arg(long, value_name = "REV")]
+    base: Option<String>,
     /// The command to run, after `--`
     #[arg(last = true, value_name = "COMMAND")]
     command: Vec<String>,
@@ -88,6 +91,18 @@ pub struct DispatchArgs {
 pub struct SuperviseArgs {
     /// The agent's folder under .git/orchestrate/agents/
     dir: PathBuf,
+    /// Take over an agent whose supervisor died
+    #[arg(long)]
+    adopt: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunAgentArgs {
+    /// Where to record how the command ended
+    exit_file: PathBuf,
+    /// The agent's command
+    #[arg(last = true, required = true)]
+    command: Vec<String>,
 }
 
 pub fn spawn(ctx: &Context, ui: &Ui, a: SpawnArgs) -> CmdResult {
@@ -99,6 +114,8 @@ pub fn spawn(ctx: &Context, ui: &Ui, a: SpawnArgs) -> CmdResult {
         agent: a.agent,
         command: a.command,
         tmux: a.tmux,
+        base: a.base,
+        builds_on: None,
     })?;
     ui.emit(&spawned, || {
         let task = spawned.task.as_ref().map(|t| format!(" on {t}")).unwrap_or_default();
@@ -118,9 +135,12 @@ pub fn spawn(ctx: &Context, ui: &Ui, a: SpawnArgs) -> CmdResult {
 
 pub fn ps(ctx: &Context, ui: &Ui) -> CmdResult {
     let agents = ctx.list_agents();
+    let elsewhere = sessions_elsewhere(ctx);
     ui.emit(&agents, || {
         if agents.is_empty() {
-            return "no agents: start one with `git orchestrate spawn <name> -- <command>`\n".to_string();
+            return format!(
+                "no agents: start one with `git orchestrate spawn <name> -- <command>`\n{elsewhere}"
+            );
         }
         let mut out = format!(
             "{:<20} {:<12} {:>8} {:<10} {:>8} {:>8}  {}\n",
@@ -144,15 +164,48 @@ pub fn ps(ctx: &Context, ui: &Ui) -> CmdResult {
                 exit_of(a),
             ));
         }
+        out.push_str(&elsewhere);
         out
     })
 }
 
+/// Agents run on the machine that spawned them: with a coordination
+/// remote, name the live sessions on other hosts, whose agents `ps` there
+/// shows.
+fn sessions_elsewhere(ctx: &Context) -> String {
+    if ctx.store.remote().is_none() {
+        return String::new();
+    }
+    let Ok((sessions, _)) = ctx.list_sessions(false) else { return String::new() };
+    let others: Vec<String> = sessions
+        .iter()
+        .filter_map(|v| {
+            super::session::other_host(ctx, &v.session)
+                .map(|h| format!("{} @{}", v.session.name, escape_control(h)))
+        })
+        .collect();
+    if others.is_empty() {
+        return String::new();
+    }
+    format!("on other hosts (run `git orchestrate ps` there): {}\n", others.join(", "))
+}
+
 fn exit_of(a: &AgentView) -> String {
-    match (&a.exit, a.state) {
+    let exit = match (&a.exit, a.state) {
         (_, AgentState::Lost) => "supervisor gone".to_string(),
         (Some(e), _) if !a.is_active() => e.describe(),
         _ => "-".to_string(),
+    };
+    let mut notes = Vec::new();
+    if a.supervisor_lost_at.is_some() && a.state != AgentState::Lost {
+        notes.push("a supervisor was lost and replaced".to_string());
+    }
+    if !a.survivors.is_empty() {
+        notes.push(format!("could not stop pids {:?}", a.survivors));
+    }
+    match notes.is_empty() {
+        true => exit,
+        false => format!("{exit} ({})", notes.join("; ")),
     }
 }
 
@@ -207,16 +260,37 @@ pub fn logs(ctx: &Context, ui: &Ui, a: LogsArgs) -> CmdResult {
 }
 
 pub fn stop(ctx: &Context, ui: &Ui, a: StopArgs) -> CmdResult {
-    let grace = match &a.grace {
-        None => DEFAULT_GRACE,
-        Some(text) => parse_duration(text)
-            .ok()
-            .and_then(|d| d.to_std().ok())
-            .ok_or_else(|| Failure::Invalid(format!("--grace {text}: give a duration like 5s or 1m")))?,
-    };
+    let grace =
+        match &a.grace {
+            None => DEFAULT_GRACE,
+            Some(text) => parse_duration(text)
+                .map_err(|e| Failure::Invalid(format!("--grace: {e}")))?
+                .to_std()
+                .map_err(|_| Failure::Invalid(format!("--grace {text}: give a duration like 5s or 1m")))?,
+        };
     let Some(name) = a.name else { return stop_all(ctx, ui, grace) };
     let stopped = vec![ctx.stop_agent(&name, grace)?];
-    ui.emit(&stopped, || render_stopped(&stopped))
+    ui.emit(&stopped, || render_stopped(&stopped))?;
+    survivors_are_a_failure(ui, &stopped)
+}
+
+/// Processes that outlived SIGKILL (uninterruptible, or not ours to
+/// signal) are said, and make the stop a failure (exit 3).
+fn survivors_are_a_failure(ui: &Ui, stopped: &[AgentView]) -> CmdResult {
+    let mut failed = false;
+    for v in stopped.iter().filter(|v| !v.survivors.is_empty()) {
+        ui.warn(&format!(
+            "{}: could not stop pids {:?} (still alive after SIGKILL); end them by hand, see {}",
+            v.session,
+            v.survivors,
+            v.log.display()
+        ));
+        failed = true;
+    }
+    match failed {
+        true => Err(Failure::Reported(3)),
+        false => Ok(()),
+    }
 }
 
 /// Stops every running agent; one that cannot be stopped does not keep
@@ -236,6 +310,9 @@ fn stop_all(ctx: &Context, ui: &Ui, grace: Duration) -> CmdResult {
         }
     }
     ui.emit(&stopped, || render_stopped(&stopped))?;
+    if let Err(e) = survivors_are_a_failure(ui, &stopped) {
+        failure.get_or_insert(e);
+    }
     match failure {
         Some(f) => Err(Failure::Reported(f.code())),
         None => Ok(()),
@@ -323,6 +400,14 @@ fn describe(event: &DispatchEvent) -> String {
 
 /// The supervisor process: runs until its agent is over.
 pub fn supervise(a: SuperviseArgs) -> CmdResult {
-    crate::ops::agents::supervise(&a.dir)?;
+    crate::ops::agents::supervise(&a.dir, a.adopt)?;
     Ok(())
+}
+
+/// The wrapper of one agent run: exits as the agent did.
+pub fn run_agent(a: RunAgentArgs) -> CmdResult {
+    match crate::agents::wrapper::run(&a.exit_file, &a.command) {
+        0 => Ok(()),
+        code => Err(Failure::Reported(code)),
+    }
 }

@@ -18,6 +18,8 @@ pub struct BoardArgs {
     /// A markdown page, for a STATUS_BOARD.md anyone can read
     #[arg(long)]
     markdown: bool,
+    #[command(flatten)]
+    serve: super::board_serve::ServeArgs,
 }
 
 pub fn run(ctx: &Context, ui: &Ui, a: BoardArgs) -> CmdResult {
@@ -28,6 +30,14 @@ pub fn run(ctx: &Context, ui: &Ui, a: BoardArgs) -> CmdResult {
         return Err(Failure::Invalid(
             "--watch redraws a terminal; drop --json, or run board --json repeatedly".into(),
         ));
+    }
+    if a.serve.serve {
+        if a.watch || a.markdown {
+            return Err(Failure::Invalid(
+                "--serve is a live page already: drop --watch and --markdown".into(),
+            ));
+        }
+        return super::board_serve::run(ctx, ui, a.serve);
     }
     let style = Style { color: ui.color };
     if a.watch && std::io::stdout().is_terminal() {

@@ -14,7 +14,7 @@ pub struct ClaimArgs {
     /// Files, directories (ending in /) or globs (src/**/*.rs), relative to the current folder
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<String>,
-    /// How long the lease lasts without activity (default 2h)
+    /// How long the lease lasts without activity (default 2h, at most 365d)
     #[arg(long, value_name = "DURATION")]
     ttl: Option<String>,
     /// A notice that others may share, not a lock
@@ -59,7 +59,14 @@ pub fn claim(ctx: &Context, ui: &Ui, a: ClaimArgs) -> CmdResult {
     ui.emit(&claims, || {
         claims
             .iter()
-            .map(|c| format!("claimed {} ({}, until {})", c.path, c.mode, time(c.expires_at)))
+            .map(|c| {
+                format!(
+                    "claimed {} ({}, until {})",
+                    escape_control(c.path.as_str()),
+                    c.mode,
+                    time(c.expires_at)
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n")
     })
@@ -71,7 +78,11 @@ pub fn release(ctx: &Context, ui: &Ui, a: ReleaseArgs) -> CmdResult {
         if released.is_empty() {
             return "no claims to release".to_string();
         }
-        released.iter().map(|c| format!("released {}", c.path)).collect::<Vec<_>>().join("\n")
+        released
+            .iter()
+            .map(|c| format!("released {}", escape_control(c.path.as_str())))
+            .collect::<Vec<_>>()
+            .join("\n")
     })
 }
 
@@ -94,9 +105,9 @@ pub fn check(ctx: &Context, ui: &Ui, a: CheckArgs) -> CmdResult {
             c.claim.reason.as_deref().map(|r| format!(" ({})", escape_control(r))).unwrap_or_default();
         eprintln!(
             "{} is claimed by {} with '{}'{reason}, expires in {}",
-            c.file,
+            escape_control(&c.file),
             c.claim.session,
-            c.claim.path,
+            escape_control(c.claim.path.as_str()),
             format_duration(c.claim.expires_at - now)
         );
     }
@@ -108,9 +119,10 @@ fn render(ctx: &Context, ui: &Ui, claims: &[ClaimView]) -> String {
         return "no claims".to_string();
     }
     let now = ctx.now();
-    let width = claims.iter().map(|c| c.claim.path.as_str().len()).max().unwrap_or(4);
+    let paths: Vec<String> = claims.iter().map(|c| escape_control(c.claim.path.as_str())).collect();
+    let width = paths.iter().map(|p| p.chars().count()).max().unwrap_or(4);
     let mut out = String::new();
-    for view in claims {
+    for (view, path) in claims.iter().zip(&paths) {
         let c = &view.claim;
         let state = if view.expired {
             ui.paint(Style::Dim, "expired")
@@ -127,7 +139,7 @@ fn render(ctx: &Context, ui: &Ui, claims: &[ClaimView]) -> String {
         let task = c.task.as_deref().map(|t| format!(" [{t}]")).unwrap_or_default();
         out.push_str(&format!(
             "{:<width$}  {mode}  {state}  {:<12} {:>4} left{task}{reason}\n",
-            c.path.as_str(),
+            path,
             c.session,
             format_duration(c.expires_at - now),
         ));

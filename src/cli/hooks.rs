@@ -115,6 +115,13 @@ pub fn hook(ctx: &Context, ui: &Ui, a: HookArgs) -> CmdResult {
                     if !report.closed.is_empty() && !ui.json {
                         eprintln!("git-orchestrate: closed {}", report.closed.join(", "));
                     }
+                    for c in report.conflicts.iter().filter(|_| !ui.json) {
+                        eprintln!(
+                            "git-orchestrate: this commit conflicts with {}'s work on {}; both of you were told",
+                            c.other,
+                            c.files.join(", ")
+                        );
+                    }
                     if ui.json {
                         ui.emit(&report, String::new)?;
                     }

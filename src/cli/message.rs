@@ -2,7 +2,7 @@
 
 use super::output::{time, Style};
 use super::{CmdResult, Failure, Ui};
-use crate::model::names::escape_control;
+use crate::model::names::{escape_control, escape_lines};
 use crate::ops::messages::{InboxOptions, Outgoing, Received};
 use crate::ops::Context;
 use clap::Args;
@@ -86,8 +86,8 @@ fn render(ui: &Ui, received: &[Received], all: bool) -> String {
         if let Some(parent) = &m.reply_to {
             out.push_str(&format!("    in reply to {parent}\n"));
         }
-        for line in m.body.lines() {
-            out.push_str(&format!("    {}\n", escape_control(line)));
+        if !m.body.is_empty() {
+            out.push_str(&escape_lines(&m.body, "    "));
         }
     }
     out

@@ -8,18 +8,22 @@
 mod agent_hook;
 mod agents;
 mod board;
+mod board_serve;
 mod claim;
+mod conflicts;
 mod doctor;
 mod hints;
 mod hooks;
 mod init;
 mod integrate;
+pub(crate) mod land;
 mod log;
 mod mcp;
 mod message;
 mod output;
 mod prompt;
 mod session;
+mod sync;
 mod task;
 
 pub use output::Ui;
@@ -68,12 +72,16 @@ pub enum Command {
     Check(claim::CheckArgs),
     /// Send a message to a session, to all, or to role:<r>
     Send(message::SendArgs),
+    /// Which live sessions' changes (committed or not) overlap, and which would conflict
+    Conflicts(conflicts::ConflictsArgs),
     /// Read your unread messages (own box, all, your role's), oldest first
     Inbox(message::InboxArgs),
     /// Every event of every collection in one timeline, newest first
     Log(log::LogArgs),
     /// Check the coordination state for damage; --repair fixes what is safe (exit 1: problems left)
     Doctor(doctor::DoctorArgs),
+    /// Fetch the coordination refs from orchestrate.remote and say what changed
+    Sync,
     /// Install, remove or inspect the git hooks (commit trailers, claim guard)
     #[command(subcommand)]
     Hooks(hooks::HooksCommand),
@@ -85,19 +93,24 @@ pub enum Command {
     Ps,
     /// Show (or follow, -f) an agent's output
     Logs(agents::LogsArgs),
-    /// Stop an agent (SIGTERM to its process group, then SIGKILL), or --all
+    /// Stop an agent (SIGTERM to all its processes, then SIGKILL), or --all
     Stop(agents::StopArgs),
     /// Spawn agents for ready tasks, up to --max at once, until all is done
     Dispatch(agents::DispatchArgs),
     /// Supervise one spawned agent (what spawn starts; not for people)
     #[command(hide = true)]
     Supervise(agents::SuperviseArgs),
+    /// Run one agent run and record its exit status (what the supervisor starts; not for people)
+    #[command(hide = true)]
+    RunAgent(agents::RunAgentArgs),
     /// Serve these operations as MCP tools on stdio (for Claude Code and other agents)
     Mcp(mcp::McpArgs),
     /// Print the instructions an agent needs to take part (or put them in AGENTS.md, CLAUDE.md, GEMINI.md)
     Prompt(prompt::PromptArgs),
     /// Put our hooks and MCP server in a coding agent's settings (or take them out)
     Integrate(integrate::IntegrateArgs),
+    /// Land sessions' work on their target branch (merge, squash or rebase), or queue it
+    Land(land::LandArgs),
 }
 
 /// How a command failed, which decides the exit code.
@@ -153,7 +166,11 @@ impl From<ops::Error> for Failure {
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Failure {
-        Failure::Error(ops::error_chain(&e))
+        match e {
+            // A coordination remote that is not one is a configuration mistake.
+            StoreError::BadRemote { .. } => Failure::Invalid(ops::error_chain(&e)),
+            e => Failure::Error(ops::error_chain(&e)),
+        }
     }
 }
 
@@ -226,6 +243,9 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
     if let Command::Supervise(args) = cli.command {
         return agents::supervise(args);
     }
+    if let Command::RunAgent(args) = cli.command {
+        return agents::run_agent(args);
+    }
     let ctx = match (context(), &cli.command) {
         (Ok(ctx), _) => ctx,
         // A hook never blocks a commit because the coordinator is broken.
@@ -247,8 +267,10 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Check(args) => claim::check(&ctx, ui, args),
         Command::Send(args) => message::send(&ctx, ui, args),
         Command::Inbox(args) => message::inbox(&ctx, ui, args),
+        Command::Conflicts(args) => conflicts::run(&ctx, ui, args),
         Command::Log(args) => log::run(&ctx, ui, args),
         Command::Doctor(args) => doctor::run(&ctx, ui, args),
+        Command::Sync => sync::run(&ctx, ui),
         Command::Hooks(cmd) => hooks::hooks(&ctx, ui, cmd),
         Command::Hook(args) => hooks::hook(&ctx, ui, args),
         Command::Spawn(args) => agents::spawn(&ctx, ui, args),
@@ -256,10 +278,11 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Logs(args) => agents::logs(&ctx, ui, args),
         Command::Stop(args) => agents::stop(&ctx, ui, args),
         Command::Dispatch(args) => agents::dispatch(&ctx, ui, args),
-        Command::Supervise(_) => unreachable!("handled above"),
+        Command::Supervise(_) | Command::RunAgent(_) => unreachable!("handled above"),
         Command::Mcp(args) => mcp::run(&ctx, args),
         Command::Integrate(args) => integrate::run(&ctx, ui, args),
         Command::Prompt(args) => prompt::run(&ctx, ui, args),
+        Command::Land(args) => land::run(&ctx, ui, args),
     };
     // Any command a session runs counts as a sign of life (at most one
     // write per interval; never fails the command).

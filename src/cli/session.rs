@@ -43,6 +43,10 @@ pub struct StartArgs {
     /// Reattach to an active session of this name (a restarted agent)
     #[arg(long)]
     resume: bool,
+    /// The branch this session's work lands on (default: the branch --base names,
+    /// else the branch HEAD is on, else orchestrate.landInto)
+    #[arg(long, value_name = "BRANCH")]
+    into: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -62,9 +66,12 @@ pub struct NameArgs {
 pub struct EndArgs {
     /// Session name (default: the acting session)
     name: Option<String>,
-    /// Save uncommitted work as a commit on the session's branch, then end
+    /// Save uncommitted work as a commit on the branch the worktree has checked out, move nested repositories and changed include copies aside, then end
     #[arg(long)]
     force: bool,
+    /// Delete the session's branch too; refused unless all of its work has landed
+    #[arg(long)]
+    delete_branch: bool,
 }
 
 #[derive(Debug, Args)]
@@ -93,6 +100,9 @@ pub fn run(ctx: &Context, ui: &Ui, command: SessionCommand) -> CmdResult {
         SessionCommand::Show(a) => {
             let view = ctx.show_session(a.name.as_deref())?;
             ui.emit(&view, || render_one(ctx, &view))
+        }
+        SessionCommand::End(a) if a.delete_branch => {
+            super::land::end_deleting_branch(ctx, ui, a.name, a.force)
         }
         SessionCommand::End(a) => {
             let ended = ctx.end_session(a.name.as_deref(), a.force)?;
@@ -143,6 +153,7 @@ fn start(ctx: &Context, ui: &Ui, a: StartArgs) -> CmdResult {
         no_worktree: a.no_worktree,
         task: a.task,
         resume: a.resume,
+        into: a.into,
     })?;
     for note in &started.notes {
         ui.warn(note);
@@ -196,8 +207,9 @@ fn render_list(ctx: &Context, ui: &Ui, sessions: &[SessionView]) -> String {
         let task = s.task.as_deref().map(|t| format!(" on {t}")).unwrap_or_default();
         let doing = s.doing.as_deref().map(|d| format!(": {}", escape_control(d))).unwrap_or_default();
         let progress = s.progress.map(|p| format!(" {p}%")).unwrap_or_default();
+        let host = other_host(ctx, s).map(|h| format!(" @{}", escape_control(h))).unwrap_or_default();
         out.push_str(&format!(
-            "{:<width$}  {painted}  {:>4} ago{role}{task}{progress}{doing}\n",
+            "{:<width$}  {painted}  {:>4} ago{host}{role}{task}{progress}{doing}\n",
             s.name,
             format_duration(now - s.heartbeat_at)
         ));
@@ -215,11 +227,17 @@ fn render_one(ctx: &Context, view: &SessionView) -> String {
     if !s.capabilities.is_empty() {
         line("caps:", s.capabilities.join(", "));
     }
+    if let Some(host) = &s.host {
+        line("host:", escape_control(host));
+    }
     if let Some(wt) = &s.worktree {
-        line("worktree:", wt.clone());
+        line("worktree:", escape_control(wt));
     }
     if let Some(b) = &s.branch {
-        line("branch:", b.clone());
+        line("branch:", escape_control(b));
+    }
+    if let Some(into) = &s.into {
+        line("lands on:", into.clone());
     }
     if let Some(t) = &s.task {
         line("task:", t.clone());
@@ -239,4 +257,11 @@ fn render_one(ctx: &Context, view: &SessionView) -> String {
         format!("{} ({} ago)", time(s.heartbeat_at), format_duration(ctx.now() - s.heartbeat_at)),
     );
     out
+}
+
+/// The host of a session that runs on another machine, when sessions run on
+/// several (a coordination remote is set).
+pub(super) fn other_host<'s>(ctx: &Context, s: &'s crate::model::session::Session) -> Option<&'s str> {
+    ctx.store.remote()?;
+    s.host.as_deref().filter(|h| *h != ctx.host())
 }

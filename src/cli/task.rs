@@ -2,7 +2,7 @@
 
 use super::output::{time, Style};
 use super::{CmdResult, Failure, Ui};
-use crate::model::names::escape_control;
+use crate::model::names::{escape_control, escape_lines};
 use crate::model::task::{Readiness, Task, TaskSpec, TaskStatus};
 use crate::ops::tasks::{Finish, ListRequest, TaskDetail, TaskEdit, TaskView};
 use crate::ops::Context;
@@ -323,19 +323,16 @@ fn render_detail(detail: &TaskDetail) -> String {
     }
     if !t.description.is_empty() {
         out.push('\n');
-        for line in t.description.lines() {
-            out.push_str(&format!("    {}\n", escape_control(line)));
-        }
+        out.push_str(&escape_lines(&t.description, "    "));
     }
     if !t.notes.is_empty() {
         out.push_str("\nnotes:\n");
         for n in &t.notes {
-            out.push_str(&format!(
-                "  {}  {}: {}\n",
-                time(n.at),
-                escape_control(&n.by),
-                escape_control(&n.text)
-            ));
+            // The first line beside who wrote it, the others indented below.
+            const INDENT: &str = "      ";
+            let lines = escape_lines(&n.text, INDENT);
+            let text = lines.strip_prefix(INDENT).unwrap_or(&lines);
+            out.push_str(&format!("  {}  {}: {text}", time(n.at), escape_control(&n.by)));
         }
     }
     out.push_str("\nhistory:\n");

@@ -7,7 +7,8 @@
 //! `{"mcpServers": {"<name>": {"command": "...", "args": [...]}}}`.
 
 use super::{
-    line_column, read, HookSpec, IntegrateError, Planned, HOOK_TIMEOUT_SECS, MCP_ARGS, MCP_COMMAND, MCP_NAME,
+    line_column, read, HookSpec, IntegrateError, Planned, HOOK_COMMAND, HOOK_TIMEOUT_SECS, MCP_ARGS,
+    MCP_COMMAND, MCP_NAME,
 };
 use crate::agent_hooks::Agent;
 use serde::Serialize;
@@ -229,6 +230,20 @@ fn is_our_server(server: &Value) -> bool {
         (Some(c), None) => c == format!("{MCP_COMMAND} {}", MCP_ARGS.join(" ")),
         _ => false,
     }
+}
+
+/// Whether a settings document holds our MCP server or one of our hooks.
+pub(super) fn has_ours(doc: &Value, agent: Agent) -> bool {
+    let server = doc.get("mcpServers").and_then(|s| s.get(MCP_NAME)).is_some_and(is_our_server);
+    let prefix = format!("{HOOK_COMMAND} {} ", agent.name());
+    let hook = doc.get("hooks").and_then(Value::as_object).is_some_and(|events| {
+        events.values().filter_map(Value::as_array).flatten().any(|group| {
+            group.get("hooks").and_then(Value::as_array).into_iter().flatten().any(|entry| {
+                entry.get("command").and_then(Value::as_str).is_some_and(|c| c.starts_with(&prefix))
+            })
+        })
+    });
+    server || hook
 }
 
 /// Registers our MCP server as `mcpServers.orchestrate`, or removes it.

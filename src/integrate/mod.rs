@@ -25,6 +25,7 @@
 
 mod json;
 mod toml;
+pub mod trust;
 
 use crate::agent_hooks::{Agent, Event};
 use serde::Serialize;

@@ -3,7 +3,9 @@
 //!
 //! Every tool calls the same [`ops`](crate::ops) use case as the matching
 //! command and answers with the JSON that command prints with `--json`, as
-//! text content and as structured content. An error an agent can act on
+//! text content and as structured content, always as an object: a list the
+//! command prints bare comes under a key (`{"tasks": […]}`, see
+//! [`answer`]). An error an agent can act on
 //! (bad input, a refusal, a store failure) is a tool result with `isError`
 //! and `{"error": {"kind", "message"}}`, the CLI's `--json` error. A
 //! request the server cannot route (an unknown tool or method, a message
@@ -22,7 +24,10 @@
 //! command (`--session`, `$ORCHESTRATE_SESSION`, the worktree's session) and
 //! changed by `session_start`.
 
+mod answer;
 mod hints;
+
+use answer::{Listed, ToolAnswer};
 
 use crate::model::session::Pulse;
 use crate::model::task::TaskSpec;
@@ -38,7 +43,7 @@ use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabiliti
 use rmcp::service::RequestContext;
 use rmcp::{tool, tool_handler, tool_router, ErrorData, RoleServer, ServerHandler, ServiceExt};
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -137,12 +142,16 @@ pub struct Orchestrate {
     tool_router: ToolRouter<Self>,
 }
 
-/// A successful call's JSON: as text, in the field order `--json` prints,
-/// and as structured content.
-fn success(text: String, value: Value) -> CallToolResult {
+/// A successful call's JSON object: as text, in the field order `--json`
+/// prints, and as structured content.
+fn success(text: String, value: Value) -> Result<CallToolResult, ErrorData> {
+    if !value.is_object() {
+        // A `ToolAnswer` implemented for a type that is not a struct or map.
+        return Err(internal(format!("the tool answered with {value}, which is not a JSON object")));
+    }
     let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
     result.structured_content = Some(value);
-    result
+    Ok(result)
 }
 
 /// A failure as `--json` reports it: the message as text, and
@@ -201,6 +210,8 @@ impl Orchestrate {
             let mut schema = route.attr.input_schema.as_ref().clone();
             compact_schema(&mut schema);
             route.attr.input_schema = Arc::new(schema);
+            // Every tool answers with an object; list tools say their key.
+            route.attr.output_schema.get_or_insert_with(answer::object);
         }
         Orchestrate { session: Arc::new(Mutex::new(session)), tool_router }
     }
@@ -214,7 +225,7 @@ impl Orchestrate {
     /// every command.
     async fn run<T, F>(&self, op: F) -> Result<CallToolResult, ErrorData>
     where
-        T: Serialize + Send + 'static,
+        T: ToolAnswer,
         F: FnOnce(&Context, &Mutex<Option<String>>) -> ops::Result<T> + Send + 'static,
     {
         let session = self.acting();
@@ -231,7 +242,7 @@ impl Orchestrate {
             .await
             .map_err(internal)?;
         match outcome {
-            Ok(Ok((text, value))) => Ok(success(text, value)),
+            Ok(Ok((text, value))) => success(text, value),
             Ok(Err(e)) => Err(internal(e)),
             Err(e) => Ok(failure(e)),
         }
@@ -433,6 +444,7 @@ impl Orchestrate {
                 no_worktree: a.no_worktree,
                 task: a.task,
                 resume: a.resume,
+                into: None,
             })?;
             set_identity(identity, Some(started.session.name.clone()));
             Ok(started)
@@ -481,12 +493,12 @@ impl Orchestrate {
     }
 
     /// List tasks by priority (unfinished ones unless all)
-    #[tool]
+    #[tool(output_schema = answer::listing("tasks"))]
     async fn task_list(&self, Parameters(a): Parameters<TaskListArgs>) -> Result<CallToolResult, ErrorData> {
         self.run(move |ctx, _| {
             let req =
                 ListRequest { ready: a.ready, status: a.status, mine: a.mine, role: a.role, all: a.all };
-            Ok(ctx.list_tasks(&ctx.task_filter(&req)?)?.tasks)
+            Ok(Listed::new("tasks", ctx.list_tasks(&ctx.task_filter(&req)?)?.tasks))
         })
         .await
     }
@@ -547,20 +559,20 @@ impl Orchestrate {
     }
 
     /// Lease paths so other sessions keep off them (all or none)
-    #[tool]
+    #[tool(output_schema = answer::listing("claims"))]
     async fn claim(&self, Parameters(a): Parameters<ClaimArgs>) -> Result<CallToolResult, ErrorData> {
         self.run(move |ctx, _| {
             let req =
                 ClaimRequest { paths: a.paths, ttl: a.ttl, shared: a.shared, reason: a.reason, task: a.task };
-            ctx.claim_paths(&req)
+            Ok(Listed::new("claims", ctx.claim_paths(&req)?))
         })
         .await
     }
 
     /// Give claims back: these paths, or all
-    #[tool]
+    #[tool(output_schema = answer::listing("released"))]
     async fn release(&self, Parameters(a): Parameters<ReleaseArgs>) -> Result<CallToolResult, ErrorData> {
-        self.run(move |ctx, _| ctx.release_paths(&a.paths, a.all)).await
+        self.run(move |ctx, _| Ok(Listed::new("released", ctx.release_paths(&a.paths, a.all)?))).await
     }
 
     /// Whether another live session holds any of these paths, and who
@@ -586,7 +598,7 @@ impl Orchestrate {
     }
 
     /// Your unread messages, oldest first, then marked read
-    #[tool]
+    #[tool(output_schema = answer::listing("messages"))]
     async fn inbox(
         &self,
         Parameters(a): Parameters<InboxArgs>,
@@ -602,8 +614,11 @@ impl Orchestrate {
             // client still wants the answer: one that cancelled or went
             // away meanwhile loses no message to a reply nobody reads.
             let wait = Some(Some(Duration::from_secs(secs)));
-            let waited =
-                self.run(move |ctx, _| ctx.inbox(&InboxOptions { all: false, peek: true, wait })).await?;
+            let waited = self
+                .run(move |ctx, _| {
+                    Ok(Listed::new("messages", ctx.inbox(&InboxOptions { all: false, peek: true, wait })?))
+                })
+                .await?;
             if request.ct.is_cancelled() {
                 return Err(ErrorData::internal_error(
                     "the inbox wait was cancelled; nothing was read",
@@ -614,7 +629,10 @@ impl Orchestrate {
                 return Ok(waited);
             }
         }
-        self.run(move |ctx, _| ctx.inbox(&InboxOptions { all: a.all, peek: a.peek, wait: None })).await
+        self.run(move |ctx, _| {
+            Ok(Listed::new("messages", ctx.inbox(&InboxOptions { all: a.all, peek: a.peek, wait: None })?))
+        })
+        .await
     }
 
     /// Sessions, tasks, claims and recent messages at once

@@ -6,6 +6,7 @@
 
 pub mod claim;
 pub mod ids;
+pub mod land;
 pub mod message;
 pub mod names;
 pub mod session;

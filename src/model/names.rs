@@ -90,10 +90,12 @@ fn describe_char(c: char) -> String {
     }
 }
 
-/// Escapes control characters so that text written by an agent can never
-/// move the cursor, recolour or clear a terminal when shown.
+/// Escapes what must not reach a terminal or a page raw from text an
+/// agent wrote: control characters (which move the cursor, recolour or
+/// clear a terminal) and [`is_hidden_format`] characters (which reorder or
+/// hide what is shown). Every display of agent text goes through here.
 pub fn escape_control(text: &str) -> String {
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(needs_escape) {
         return text.to_string();
     }
     text.chars()
@@ -101,10 +103,45 @@ pub fn escape_control(text: &str) -> String {
             '\n' => "\\n".to_string(),
             '\t' => "\\t".to_string(),
             '\r' => "\\r".to_string(),
-            c if c.is_control() => format!("\\u{{{:x}}}", c as u32),
+            c if needs_escape(c) => format!("\\u{{{:x}}}", c as u32),
             c => c.to_string(),
         })
         .collect()
+}
+
+/// Multi-line text as indented lines (for a note or a message body), each
+/// line escaped like [`escape_control`]: line breaks are shown as breaks,
+/// every other control character stays escaped.
+pub fn escape_lines(text: &str, indent: &str) -> String {
+    let text = text.trim_end_matches(['\n', '\r']);
+    let mut out = String::new();
+    for line in text.split('\n') {
+        out.push_str(indent);
+        out.push_str(&escape_control(line.strip_suffix('\r').unwrap_or(line)));
+        out.push('\n');
+    }
+    out
+}
+
+/// Whether `c` is escaped when shown: a control character or a hidden
+/// format character.
+pub fn needs_escape(c: char) -> bool {
+    c.is_control() || is_hidden_format(c)
+}
+
+/// Characters that print nothing yet change what is seen: bidirectional
+/// overrides, embeddings, isolates and marks (which can make `abc` display
+/// as `cba`, "Trojan Source") and zero-width characters (which make two
+/// different names look the same).
+pub fn is_hidden_format(c: char) -> bool {
+    matches!(c,
+        '\u{061c}'                   // arabic letter mark
+        | '\u{200b}'..='\u{200f}'     // zero-width space, (non-)joiner, LRM, RLM
+        | '\u{202a}'..='\u{202e}'     // embeddings and overrides
+        | '\u{2060}'..='\u{2064}'     // word joiner, invisible operators
+        | '\u{2066}'..='\u{2069}'     // isolates
+        | '\u{feff}'                   // zero-width no-break space (BOM)
+    )
 }
 
 #[cfg(test)]
@@ -157,5 +194,22 @@ mod tests {
         assert!(validate_line("title", "toolong", 3).is_err());
         assert_eq!(escape_control("a\x1b[2Jb\n"), "a\\u{1b}[2Jb\\n");
         assert_eq!(escape_control("plain"), "plain");
+    }
+
+    #[test]
+    fn bidi_and_zero_width_characters_are_escaped_like_controls() {
+        assert_eq!(escape_control("a\u{202e}cba\u{202c}"), "a\\u{202e}cba\\u{202c}");
+        assert_eq!(escape_control("x\u{2066}y\u{2069}"), "x\\u{2066}y\\u{2069}");
+        assert_eq!(
+            escape_control("ad\u{200b}min\u{200d}\u{2060}\u{feff}"),
+            "ad\\u{200b}min\\u{200d}\\u{2060}\\u{feff}"
+        );
+        assert_eq!(escape_control("naïve café ✓ 日本"), "naïve café ✓ 日本");
+    }
+
+    #[test]
+    fn multi_line_text_is_shown_as_indented_lines_with_controls_escaped() {
+        assert_eq!(escape_lines("one\ntwo\x1b[2J\r\n\nfour\n", "  "), "  one\n  two\\u{1b}[2J\n  \n  four\n");
+        assert_eq!(escape_lines("single", "> "), "> single\n");
     }
 }

@@ -44,6 +44,16 @@ pub struct Session {
     pub worktree: Option<String>,
     #[serde(default)]
     pub branch: Option<String>,
+    /// The branch the session's work lands on (`land`), without `refs/heads/`.
+    /// Absent in documents written before sessions knew their target.
+    #[serde(default)]
+    pub into: Option<String>,
+    /// The session's last landing: which branch head went where.
+    #[serde(default)]
+    pub landed: Option<super::land::Landed>,
+    /// The machine the session runs on (its worktree and agents are there).
+    #[serde(default)]
+    pub host: Option<String>,
     /// The task the session is working on, if known.
     #[serde(default)]
     pub task: Option<String>,
@@ -70,6 +80,9 @@ impl Session {
             status: SessionStatus::Active,
             worktree: None,
             branch: None,
+            into: None,
+            landed: None,
+            host: None,
             task: None,
             doing: None,
             progress: None,

@@ -110,6 +110,9 @@ pub struct Task {
     /// Commits that reported work on this task (from `Task:` trailers).
     #[serde(default)]
     pub commits: Vec<String>,
+    /// Where and as what commit the task's work last landed (`land`).
+    #[serde(default)]
+    pub landed: Option<super::land::Landed>,
 }
 
 /// The fields a user chooses when adding a task, checked by [`TaskSpec::validate`].
@@ -162,6 +165,7 @@ impl TaskSpec {
             progress: 0,
             notes: Vec::new(),
             commits: Vec::new(),
+            landed: None,
         }
     }
 }

@@ -12,46 +12,79 @@ pub fn to_stored(time: Timestamp) -> Timestamp {
     time.trunc_subsecs(3)
 }
 
+/// The longest duration any flag or setting accepts (`--ttl`, `--grace`,
+/// `--wait`, `orchestrate.staleAfter`, …): a year. Longer leases and waits
+/// are mistakes, and a bound keeps every time computed from one (an expiry,
+/// a deadline) a plain RFC 3339 time.
+pub fn max_duration() -> Duration {
+    Duration::days(MAX_DURATION_DAYS)
+}
+
+const MAX_DURATION_DAYS: i64 = 365;
+
+/// Refuses a duration longer than [`max_duration`], naming the bound.
+pub fn check_duration(text: &str, duration: Duration) -> Result<Duration, Invalid> {
+    if duration > max_duration() {
+        return Err(too_long(text));
+    }
+    Ok(duration)
+}
+
+fn too_long(text: &str) -> Invalid {
+    Invalid(format!(
+        "duration '{}' is too long: the most is {MAX_DURATION_DAYS}d (a year)",
+        super::names::escape_control(text)
+    ))
+}
+
 /// Parses `90s`, `30m`, `2h`, `1d`, `1w`, or combinations like `1h30m`.
-/// A bare number means seconds.
+/// A bare number means seconds. Anything longer than [`max_duration`] is
+/// refused as too long, however many digits it has.
 pub fn parse_duration(text: &str) -> Result<Duration, Invalid> {
-    let bad = || {
+    let seconds_total = duration_seconds(text).ok_or_else(|| {
         Invalid(format!(
             "invalid duration '{}': write it like 90s, 30m, 2h, 1d or 1h30m",
             super::names::escape_control(text)
         ))
-    };
+    })?;
+    seconds(text, seconds_total)
+}
+
+/// The seconds a well-formed duration stands for, or `None` if it is
+/// malformed. Counting saturates: a number too large for any integer type
+/// is still well-formed, just too long.
+fn duration_seconds(text: &str) -> Option<u64> {
     let text = text.trim();
-    if text.is_empty() {
-        return Err(bad());
+    let number = |digits: &str| (!digits.is_empty()).then(|| digits.parse::<u64>().unwrap_or(u64::MAX));
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return number(text);
     }
-    if let Ok(seconds) = text.parse::<i64>() {
-        return Duration::try_seconds(seconds).filter(|d| *d >= Duration::zero()).ok_or_else(bad);
-    }
-    let mut total = Duration::zero();
+    let mut total: u64 = 0;
     let mut digits = String::new();
     for c in text.chars() {
         if c.is_ascii_digit() {
             digits.push(c);
             continue;
         }
-        let n: i64 = digits.parse().map_err(|_| bad())?;
+        let n = number(&digits)?;
         digits.clear();
-        let unit = match c {
-            's' => Duration::try_seconds(n),
-            'm' => Duration::try_minutes(n),
-            'h' => Duration::try_hours(n),
-            'd' => Duration::try_days(n),
-            'w' => Duration::try_weeks(n),
-            _ => None,
-        }
-        .ok_or_else(bad)?;
-        total = total.checked_add(&unit).ok_or_else(bad)?;
+        let unit: u64 = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 7 * 86_400,
+            _ => return None,
+        };
+        total = total.saturating_add(n.saturating_mul(unit));
     }
-    if !digits.is_empty() {
-        return Err(bad());
-    }
-    Ok(total)
+    (digits.is_empty() && !text.is_empty()).then_some(total)
+}
+
+fn seconds(text: &str, seconds: u64) -> Result<Duration, Invalid> {
+    let duration =
+        i64::try_from(seconds).ok().and_then(Duration::try_seconds).ok_or_else(|| too_long(text))?;
+    check_duration(text, duration)
 }
 
 /// Formats a duration the short way people read it, in at most two units:
@@ -84,13 +117,13 @@ pub fn parse_when(text: &str, now: Timestamp) -> Result<Timestamp, Invalid> {
             return Ok(midnight.and_utc());
         }
     }
-    let age = parse_duration(text).map_err(|_| {
+    let age = duration_seconds(text).ok_or_else(|| {
         Invalid(format!(
             "invalid time '{}': give an RFC 3339 time, a date like 2026-11-22, or an age like 2h",
             super::names::escape_control(text)
         ))
     })?;
-    Ok(now - age)
+    Ok(now - seconds(text, age)?)
 }
 
 #[cfg(test)]
@@ -109,8 +142,26 @@ mod tests {
 
     #[test]
     fn malformed_durations_are_refused() {
-        for text in ["", "m", "10x", "1h30", "-5", "h1", "99999999999999999999d"] {
-            assert!(parse_duration(text).is_err(), "{text:?}");
+        for text in ["", "m", "10x", "1h30", "-5", "h1", "1h-5m", "1.5h"] {
+            let e = parse_duration(text).unwrap_err();
+            assert!(e.0.contains("invalid duration"), "{text:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn durations_longer_than_a_year_are_too_long_however_they_are_written() {
+        assert_eq!(parse_duration("365d").unwrap(), Duration::days(365));
+        assert_eq!(parse_duration("52w").unwrap(), Duration::weeks(52));
+        for text in [
+            "366d",
+            "8761h",
+            "999999999h",
+            "99999999999999h",
+            "99999999999999999999d",
+            "99999999999999999999",
+        ] {
+            let e = parse_duration(text).unwrap_err();
+            assert!(e.0.contains("too long") && e.0.contains("365d"), "{text:?}: {e}");
         }
     }
 
@@ -130,5 +181,6 @@ mod tests {
         assert_eq!(parse_when("2h", now).unwrap(), now - Duration::hours(2));
         assert_eq!(parse_when("2026-11-20", now).unwrap().to_rfc3339(), "2026-11-20T00:00:00+00:00");
         assert!(parse_when("yesterday", now).is_err());
+        assert!(parse_when("99999999999h", now).unwrap_err().0.contains("too long"));
     }
 }

@@ -2,7 +2,9 @@
 
 use super::tasks::TaskFilter;
 use super::{Context, Result};
-use crate::board::{Board, ClaimRow, MessageRow, SessionRow, TaskCounts, TaskRow, UnreadableRow};
+use crate::board::{
+    AgentRow, Board, ClaimRow, ConflictRow, MessageRow, SessionRow, TaskCounts, TaskRow, UnreadableRow,
+};
 use crate::model::message::Message;
 use crate::model::task::{Readiness, TaskStatus};
 use crate::store::{refs, Corrupt, StoreError};
@@ -10,6 +12,10 @@ use crate::store::{refs, Corrupt, StoreError};
 /// How many ready tasks and recent messages the board shows.
 const READY_SHOWN: usize = 10;
 const MESSAGES_SHOWN: usize = 8;
+/// How many live sessions the board's radar compares, and how many of its
+/// overlaps it shows.
+const RADAR_SESSIONS: usize = 40;
+const CONFLICTS_SHOWN: usize = 10;
 
 impl Context {
     pub fn board(&self) -> Result<Board> {
@@ -21,9 +27,17 @@ impl Context {
         // not need it is shown, and it is named.
         let mut unreadable: Vec<Corrupt> = listing.corrupt.clone();
         unreadable.extend(corrupt_sessions);
+        let agents = self.list_agents();
+        let agent_of = |name: &str| {
+            agents.iter().find(|a| a.session == name).map(|a| AgentRow {
+                state: a.state.as_str().to_string(),
+                supervisor_lost_at: a.supervisor_lost_at,
+            })
+        };
         let sessions = sessions
             .into_iter()
             .map(|v| SessionRow {
+                agent: agent_of(&v.session.name),
                 name: v.session.name,
                 role: v.session.role,
                 stale: v.stale,
@@ -32,6 +46,7 @@ impl Context {
                 progress: v.session.progress,
                 phase: v.session.phase,
                 heartbeat_at: v.session.heartbeat_at,
+                host: v.session.host,
             })
             .collect();
 
@@ -99,6 +114,7 @@ impl Context {
             .collect();
 
         let messages = self.recent_messages(MESSAGES_SHOWN, &mut unreadable)?;
+        let (conflicts, conflicts_note) = self.board_conflicts();
         Ok(Board {
             generated_at: now,
             sessions,
@@ -107,12 +123,74 @@ impl Context {
             ready,
             in_progress,
             claims,
+            conflicts,
+            conflicts_note,
             messages,
             unreadable: unreadable
                 .into_iter()
                 .map(|c| UnreadableRow { document: format!("{}:{}", c.refname, c.path), reason: c.reason })
                 .collect(),
+            remote: self.store.remote().map(|r| crate::board::RemoteView {
+                remote: r.spec().to_string(),
+                host: self.host(),
+                fetched_at: r
+                    .view_age()
+                    .and_then(|age| chrono::Duration::from_std(age).ok())
+                    .map(|age| now - age),
+            }),
         })
+    }
+
+    /// The board's CONFLICTS rows. Kept cheap for a board redrawn every
+    /// second: branch heads only (no worktree is scanned; `conflicts` does
+    /// that), at most [`RADAR_SESSIONS`] sessions, merges remembered per
+    /// pair of commits so only what moved is merged again, and at most
+    /// [`CONFLICTS_SHOWN`] rows, conflicts first. A failure becomes a note:
+    /// the board never fails because of the radar.
+    fn board_conflicts(&self) -> (Vec<ConflictRow>, Option<String>) {
+        let sessions = match self.radar_sessions() {
+            Ok(s) => s,
+            Err(e) => return (Vec::new(), Some(format!("conflicts not computed: {}", e.message()))),
+        };
+        let mut notes = Vec::new();
+        let considered = &sessions[..sessions.len().min(RADAR_SESSIONS)];
+        if sessions.len() > RADAR_SESSIONS {
+            notes.push(format!(
+                "only the first {RADAR_SESSIONS} of {} live sessions compared",
+                sessions.len()
+            ));
+        }
+        let radar = match self
+            .radar_of(considered, &super::conflicts::Scope { targets: true, ..Default::default() })
+        {
+            Ok(r) => r,
+            Err(e) => return (Vec::new(), Some(format!("conflicts not computed: {}", e.message()))),
+        };
+        let mut rows: Vec<ConflictRow> = radar
+            .overlaps
+            .into_iter()
+            .map(|o| ConflictRow {
+                against: match o.against {
+                    super::conflicts::Against::Session => "session".into(),
+                    super::conflicts::Against::Target => "target".into(),
+                },
+                session: o.session,
+                other: o.other,
+                files: o.files,
+                conflicts: o.conflicts,
+            })
+            .collect();
+        // Conflicts first; the order within each group stays the radar's.
+        rows.sort_by_key(|r| r.conflicts.is_empty());
+        if rows.len() > CONFLICTS_SHOWN {
+            notes.push(format!(
+                "{} more overlaps: see `git orchestrate conflicts`",
+                rows.len() - CONFLICTS_SHOWN
+            ));
+            rows.truncate(CONFLICTS_SHOWN);
+        }
+        let note = (!notes.is_empty()).then(|| notes.join("; "));
+        (rows, note)
     }
 
     /// The newest messages across every mailbox, newest first.

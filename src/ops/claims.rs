@@ -431,36 +431,41 @@ impl Context {
     /// that tree and its session. Claims are repository-relative, so
     /// `src/a.rs` is the same path in every worktree.
     pub(crate) fn locate(&self, input: &str) -> Result<Located<'_>> {
-        let outside = || {
-            Error::Invalid(Invalid(format!(
-                "'{}' is outside the repository: give paths inside it (relative to the current folder, or absolute)",
-                crate::model::names::escape_control(input)
-            )))
-        };
         let Some(top) = self.store.repository().workdir() else {
             return Ok(Located { rel: input.to_string(), tree: None });
         };
         let top = top.canonicalize().unwrap_or_else(|_| top.to_path_buf());
         let cwd =
             std::env::current_dir().ok().and_then(|c| c.canonicalize().ok()).unwrap_or_else(|| top.clone());
-        let joined =
-            if Path::new(input).is_absolute() { resolve_links(Path::new(input)) } else { cwd.join(input) };
-        let mut parts: Vec<String> = Vec::new();
-        for component in joined.components() {
-            match component {
-                Component::RootDir | Component::Prefix(_) => parts.clear(),
-                Component::CurDir => {}
-                Component::ParentDir => {
-                    parts.pop();
-                }
-                Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
-            }
-        }
+        // Through symbolic links, so that an alias (`docs-link/a.md` for
+        // `docs/a.md`) names the file it writes, and a link out of the
+        // repository is outside it.
+        let resolved = resolve_links(&cwd.join(input));
+        let parts: Vec<String> = resolved
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(p) => Some(p.to_string_lossy().into_owned()),
+                _ => None,
+            })
+            .collect();
         let tree = self
             .worktrees()
             .iter()
             .find(|t| parts.len() >= t.parts.len() && parts[..t.parts.len()] == t.parts[..])
-            .ok_or_else(outside)?;
+            .ok_or_else(|| {
+                // Say where `..` or a symbolic link took it, or the refusal
+                // of a path that looks inside is a riddle.
+                let via = match cwd.join(input) == resolved {
+                    true => String::new(),
+                    false => format!(" (it is {})", resolved.display()),
+                };
+                Error::Invalid(Invalid(format!(
+                    "'{}' is outside the repository{}: give paths inside it (relative to the current folder, or \
+                     absolute)",
+                    crate::model::names::escape_control(input),
+                    crate::model::names::escape_control(&via)
+                )))
+            })?;
         let rel = parts[tree.parts.len()..].join("/");
         if rel.is_empty() {
             return Err(Error::invalid(format!(
@@ -513,23 +518,51 @@ impl Located<'_> {
     }
 }
 
-/// Resolves symbolic links in the longest part of `path` that exists (the
-/// rest may be a glob or a file not made yet), so `/tmp/link/repo/x` and
-/// `/private/tmp/repo/x` name the same place.
+/// The path `path` (absolute) names once every symbolic link along it is
+/// followed and `.` and `..` are applied, the way the system would open it;
+/// unlike `canonicalize`, the path need not exist (it may be a glob or a
+/// file not made yet), and a link that points nowhere is still followed.
+/// So `/tmp/link/repo/x` and `/private/tmp/repo/x` are the same place, and
+/// so are `docs-link/a.md` and `docs/a.md`.
 fn resolve_links(path: &Path) -> PathBuf {
-    let mut existing = path.to_path_buf();
-    let mut rest = Vec::new();
-    while !existing.exists() {
-        match (existing.file_name().map(|n| n.to_os_string()), existing.parent()) {
-            (Some(name), Some(parent)) => {
-                rest.push(name);
-                existing = parent.to_path_buf();
+    /// As the kernel does, give up on a loop of links (the path is then
+    /// taken as written from there).
+    const MAX_LINKS: usize = 40;
+    let mut pending: Vec<std::ffi::OsString> = Vec::new();
+    let push_front = |pending: &mut Vec<std::ffi::OsString>, p: &Path| {
+        let words: Vec<std::ffi::OsString> = p
+            .components()
+            .map(|c| match c {
+                Component::RootDir => std::ffi::OsString::from("/"),
+                other => other.as_os_str().to_os_string(),
+            })
+            .collect();
+        pending.extend(words.into_iter().rev());
+    };
+    push_front(&mut pending, path);
+    let mut resolved = PathBuf::from("/");
+    let mut links = 0;
+    while let Some(word) = pending.pop() {
+        match word.to_str() {
+            Some("/") => resolved = PathBuf::from("/"),
+            Some(".") => {}
+            Some("..") => {
+                resolved.pop();
             }
-            _ => return path.to_path_buf(),
+            _ => {
+                let next = resolved.join(&word);
+                match std::fs::read_link(&next) {
+                    Ok(target) if links < MAX_LINKS => {
+                        links += 1;
+                        // A relative target is relative to the link's folder,
+                        // which is where `resolved` stands.
+                        push_front(&mut pending, &target);
+                    }
+                    _ => resolved = next,
+                }
+            }
         }
     }
-    let mut resolved = existing.canonicalize().unwrap_or(existing);
-    resolved.extend(rest.iter().rev());
     resolved
 }
 

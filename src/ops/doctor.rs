@@ -72,6 +72,7 @@ enum Repair {
         holder: String,
     },
     EndSession(String),
+    AdoptAgent(String),
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -293,7 +294,7 @@ impl Context {
                 )
             });
         }
-        let root = self.worktree_root()?;
+        let root = self.worktree_root();
         let Ok(entries) = std::fs::read_dir(&root) else { return Ok(()) };
         for entry in entries.flatten() {
             let path = entry.path();
@@ -317,22 +318,29 @@ impl Context {
         Ok(())
     }
 
-    /// Agents whose supervisor died while they were not finished.
+    /// Agents whose supervisor died while they were not finished. Read
+    /// straight from their state (any other look hands such an agent to a
+    /// new supervisor, and doctor without --repair changes nothing).
     fn check_agents(&self, out: &mut Vec<Finding>) {
-        for agent in self.list_agents() {
-            if agent.state != super::agents::AgentState::Lost {
+        for dir in crate::agents::all(self.store.common_dir()) {
+            let Some(state) = dir.read_state() else { continue };
+            if state.phase.is_over() || state.supervisor.is_alive() {
                 continue;
             }
             out.push(
                 Finding::new(
                     Kind::AgentLost,
                     None,
-                    Some(&agent.log.to_string_lossy()),
-                    format!("agent {}'s supervisor (pid {}) is gone", agent.session, agent.supervisor),
+                    Some(&dir.log_file().to_string_lossy()),
+                    format!("agent {}'s supervisor (pid {}) is gone", state.name, state.supervisor.pid),
+                )
+                .repair(
+                    "hand the agent to a new supervisor (its run goes on, or its outcome is recorded)".into(),
+                    Repair::AdoptAgent(state.name.clone()),
                 )
                 .hint(format!(
-                    "see what it did with `git orchestrate logs {0}`, then `git orchestrate stop {0}`",
-                    agent.session
+                    "see what it did with `git orchestrate logs {0}`; `git orchestrate stop {0}` stops it",
+                    state.name
                 )),
             );
         }
@@ -432,6 +440,12 @@ impl Context {
                 self.finish_task_as(holder, id, super::tasks::Finish::Released, Some(&note), true).map(|_| ())
             }
             Repair::EndSession(name) => self.end_session(Some(name), false).map(|_| ()),
+            Repair::AdoptAgent(name) => match self.agent_view(name) {
+                Some(view) if view.state == super::agents::AgentState::Lost => {
+                    Err(Error::failed(format!("agent {name} could not be handed to a new supervisor")))
+                }
+                _ => Ok(()),
+            },
         }
     }
 

@@ -23,6 +23,9 @@ pub struct PostCommit {
     pub commit: String,
     pub recorded: Vec<String>,
     pub closed: Vec<String>,
+    /// Textual conflicts with other live sessions that this commit made
+    /// (announced to both sides once).
+    pub conflicts: Vec<crate::ops::conflicts::NewConflict>,
     pub warnings: Vec<String>,
 }
 
@@ -183,6 +186,9 @@ impl Context {
             match self.finish_task_as(&by, &id, Finish::Done, Some(&note), true) {
                 Ok(task) => {
                     report.closed.push(task.id.to_string());
+                    if let Some(Err(why)) = self.queue_on_done(&by, task.id.as_str()) {
+                        report.warnings.push(format!("{}: not queued for landing: {why}", task.id));
+                    }
                     let out = Outgoing {
                         to: "all".into(),
                         subject: format!("{} done: {}", task.id, task.title),
@@ -198,6 +204,15 @@ impl Context {
                 }
                 Err(e) => report.warnings.push(format!("{id}: {e}")),
             }
+        }
+        // The conflict radar: a commit that makes a new textual conflict
+        // with another live session tells both, once.
+        match self.radar_after_commit() {
+            Ok((conflicts, warnings)) => {
+                report.conflicts = conflicts;
+                report.warnings.extend(warnings);
+            }
+            Err(e) => report.warnings.push(format!("conflict radar: {}", e.message())),
         }
         // A commit is a sign of life.
         self.touch();

@@ -22,6 +22,8 @@ const MESSAGE_PATH: &str = "message.json";
 /// How often `inbox --wait` looks at the mailbox heads: each look reads
 /// three small ref files, so waiting costs no measurable CPU.
 const WAIT_POLL: Duration = Duration::from_millis(50);
+/// How often `inbox --wait` asks the coordination remote, if there is one.
+const REMOTE_POLL: Duration = Duration::from_secs(1);
 
 impl Document for Message {
     fn format(&self) -> u32 {
@@ -71,6 +73,13 @@ impl Context {
             validate_message_id(id)?;
         }
         self.check_recipient(&recipient)?;
+        if let Some(id) = &out.reply_to {
+            if !self.message_exists(id)? {
+                return Err(Error::invalid(format!(
+                    "no message {id} to reply to: give the id of a message from `git orchestrate inbox --all`"
+                )));
+            }
+        }
         let from = self.actor();
         let now = self.now();
         let message = Message {
@@ -86,12 +95,33 @@ impl Context {
         };
         let mailbox = refs::mailbox(&recipient.mailbox());
         self.store.update(&mailbox, |_| {
+            // Stamped at each attempt, so that a send which lost a race and
+            // was delivered after another also says it was sent after it.
+            let message = Message { sent_at: self.now(), ..message.clone() };
+            let now = message.sent_at;
             let summary = format!("send {} from {from} to {recipient}: {}", message.id, message.subject);
             let event = Event::new("send", &from, now, summary).entity(&message.id);
             let mut change = Change::new(event);
             change.put(MESSAGE_PATH, &message);
             Ok::<_, Error>(change.write(message.clone()))
         })
+    }
+
+    /// Whether any mailbox holds the message `id`. Each send records the
+    /// message id as the commit's entity, so this reads commit messages
+    /// only, never a message document.
+    fn message_exists(&self, id: &str) -> Result<bool> {
+        for (refname, _) in self.store.refs_under(&refs::mailbox(""))? {
+            let mut found = false;
+            self.store.history(&refname, |commit| {
+                found = Event::from_commit(commit).entities.iter().any(|e| e == id);
+                !found
+            })?;
+            if found {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Unknown recipients are bad input: a session that was never started,
@@ -135,12 +165,22 @@ impl Context {
     /// marks them read unless `peek`. With `wait`, blocks until something
     /// unread arrives; a timeout is a refusal (exit 1).
     pub fn inbox(&self, opts: &InboxOptions) -> Result<Vec<Received>> {
+        if let Some(Some(limit)) = opts.wait {
+            let seconds = limit.as_secs();
+            let as_chrono = i64::try_from(seconds).ok().and_then(chrono::Duration::try_seconds);
+            crate::model::time::check_duration(
+                &format!("{seconds}s"),
+                as_chrono
+                    .unwrap_or_else(|| crate::model::time::max_duration() + chrono::Duration::seconds(1)),
+            )
+            .map_err(|e| Error::invalid(format!("wait: {e}")))?;
+        }
         let me = self.require_session("`inbox`")?.to_string();
         let boxes = self.my_mailboxes(&me)?;
         if let Some(limit) = opts.wait {
             self.wait_for_unread(&me, &boxes, limit)?;
         }
-        let mut received = Vec::new();
+        let mut per_box = Vec::new();
         let mut seen_heads = Vec::new();
         for mailbox in &boxes {
             let head = self.store.head(&refs::mailbox(mailbox))?;
@@ -149,14 +189,12 @@ impl Context {
             self.collect(mailbox, head, cursor, opts.all, &me, &mut from_box)?;
             // The chain is the authoritative order within a mailbox.
             from_box.reverse();
-            received.extend(from_box);
+            per_box.push(from_box);
             if head != cursor {
                 seen_heads.push((mailbox.clone(), head, cursor));
             }
         }
-        // Merge the mailboxes by time; the sort is stable, so each
-        // mailbox keeps its own order.
-        received.sort_by_key(|r| r.message.sent_at);
+        let received = merge_in_delivery_order(per_box);
         if !opts.peek {
             for (mailbox, head, cursor) in seen_heads {
                 if let Some(head) = head {
@@ -226,7 +264,20 @@ impl Context {
 
     fn wait_for_unread(&self, me: &str, boxes: &[String], limit: Option<Duration>) -> Result<()> {
         let started = Instant::now();
+        let mut remote_look = started;
+        let mut said_unreachable = false;
         loop {
+            // With a coordination remote, a message from another clone
+            // arrives there: look at its mailbox heads once a second.
+            if let Some(remote) = self.store.remote().filter(|_| Instant::now() >= remote_look) {
+                remote_look = Instant::now() + REMOTE_POLL;
+                let heads: Vec<String> = boxes.iter().map(|b| refs::mailbox(b)).collect();
+                if let Err(e) = remote.fetch_if_moved(&heads) {
+                    if !std::mem::replace(&mut said_unreachable, true) {
+                        eprintln!("git-orchestrate: still waiting, on this clone's mail only for now: {e}");
+                    }
+                }
+            }
             for mailbox in boxes {
                 let head = self.store.head(&refs::mailbox(mailbox))?;
                 let cursor = self.store.head(&refs::read_cursor(me, mailbox))?;
@@ -254,5 +305,27 @@ impl Context {
         let mut found = Vec::new();
         self.collect(mailbox, head, cursor, false, me, &mut found)?;
         Ok(!found.is_empty())
+    }
+}
+
+/// Merges mailboxes, each in its chain order (the order its messages were
+/// delivered in), into one list: each mailbox keeps its own order, and
+/// between mailboxes the earlier sent comes first. (Sorting everything by
+/// `sent_at` would not do: a sender that stamped its message first can
+/// lose the race to append it, so times within one chain can go back.)
+fn merge_in_delivery_order(per_box: Vec<Vec<Received>>) -> Vec<Received> {
+    let mut queues: Vec<std::collections::VecDeque<Received>> = per_box.into_iter().map(Into::into).collect();
+    let mut merged = Vec::with_capacity(queues.iter().map(|q| q.len()).sum());
+    loop {
+        let next = queues
+            .iter()
+            .enumerate()
+            .filter_map(|(i, q)| q.front().map(|r| (r.message.sent_at, i)))
+            .min()
+            .map(|(_, i)| i);
+        match next.and_then(|i| queues[i].pop_front()) {
+            Some(received) => merged.push(received),
+            None => return merged,
+        }
     }
 }

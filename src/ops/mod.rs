@@ -11,12 +11,18 @@ pub mod agent_hooks;
 pub mod agents;
 pub mod board;
 pub mod claims;
+pub mod conflicts;
+pub mod dependents;
 pub mod doctor;
 pub mod hooks;
+pub mod land;
 pub mod log;
 pub mod messages;
 pub mod sessions;
+pub mod sync;
 pub mod tasks;
+mod teardown;
+pub mod trust;
 
 use crate::model::names::validate_session_name;
 use crate::model::time::{to_stored, Timestamp};
@@ -93,6 +99,19 @@ pub struct Refusal {
     pub message: String,
 }
 
+/// A refusal the message alone describes (reason `other`).
+impl From<String> for Refusal {
+    fn from(message: String) -> Refusal {
+        Refusal { reason: Reason::Other, message }
+    }
+}
+
+impl From<&str> for Refusal {
+    fn from(message: &str) -> Refusal {
+        Refusal::from(message.to_string())
+    }
+}
+
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
@@ -102,7 +121,7 @@ impl std::fmt::Display for Refusal {
 impl Error {
     /// A refusal the message alone describes.
     pub fn refused(message: impl Into<String>) -> Error {
-        Error::Refused(Refusal { reason: Reason::Other, message: message.into() })
+        Error::Refused(Refusal::from(message.into()))
     }
 
     /// A refusal with its facts.
@@ -122,7 +141,7 @@ impl Error {
     /// `invalid` (exit 2), `refused` (exit 1) or `error` (exit 3).
     pub fn kind(&self) -> &'static str {
         match self {
-            Error::Invalid(_) => "invalid",
+            Error::Invalid(_) | Error::Store(StoreError::BadRemote { .. }) => "invalid",
             Error::Refused(_) => "refused",
             Error::Store(_) | Error::Failed(_) => "error",
         }
@@ -170,6 +189,25 @@ pub fn refusal_json(refusal: &Refusal, hints: &[String]) -> serde_json::Value {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Environment variable naming this machine (else its host name): sessions
+/// record it, so another machine leaves their worktrees alone.
+pub const HOST_ENV: &str = "ORCHESTRATE_HOST";
+
+/// This machine's name: `$ORCHESTRATE_HOST`, else the kernel's host name.
+pub fn this_host() -> String {
+    if let Some(host) = std::env::var(HOST_ENV).ok().filter(|h| !h.trim().is_empty()) {
+        return host.trim().to_string();
+    }
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into a buffer we own.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    match std::str::from_utf8(&buf[..end]) {
+        Ok(name) if rc == 0 && !name.is_empty() => name.to_string(),
+        _ => "localhost".to_string(),
+    }
+}
 
 /// Environment variable naming the acting session.
 pub const SESSION_ENV: &str = "ORCHESTRATE_SESSION";
@@ -253,6 +291,34 @@ impl Context {
             Some(text) => crate::model::time::parse_duration(&text)
                 .map_err(|e| Error::invalid(format!("git config orchestrate.staleAfter: {e}"))),
         }
+    }
+
+    /// How often liveness (heartbeats, claim renewals) is written: every
+    /// 30 s, or with a coordination remote every `orchestrate.remoteHeartbeat`
+    /// (default 60 s), since hosted remotes ask for few pushes a minute.
+    pub fn heartbeat_interval(&self) -> chrono::Duration {
+        if self.store.remote().is_none() {
+            return crate::model::session::heartbeat_interval();
+        }
+        let default = chrono::Duration::seconds(60);
+        let Some(text) = self.store.config_string("orchestrate.remoteHeartbeat") else { return default };
+        match crate::model::time::parse_duration(&text) {
+            Ok(d) if d >= chrono::Duration::seconds(1) => d,
+            _ => {
+                eprintln!(
+                    "warning: git config orchestrate.remoteHeartbeat = '{}' is not a duration of 1s or more \
+                     (like 60s or 2m); using 60s",
+                    crate::model::names::escape_control(&text)
+                );
+                default
+            }
+        }
+    }
+
+    /// The machine this runs on, as sessions record it: `$ORCHESTRATE_HOST`,
+    /// else the host name.
+    pub fn host(&self) -> String {
+        this_host()
     }
 
     /// Who to record as the author of an event: the session, or else the

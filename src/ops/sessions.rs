@@ -7,11 +7,10 @@
 //! withdrawn so the name is free again.
 
 use super::tasks::Finish;
+use super::teardown::Saved;
 use super::{Context, Error, Reason, Result};
 use crate::model::names::{validate_name, validate_session_name};
-use crate::model::session::{
-    heartbeat_interval, session_path, validate_capabilities, Pulse, Session, SessionStatus,
-};
+use crate::model::session::{session_path, validate_capabilities, Pulse, Session, SessionStatus};
 use crate::model::task::TaskStatus;
 use crate::model::time::format_duration;
 use crate::store::{refs, Change, Corrupt, Event, Outcome, StoreError};
@@ -44,6 +43,8 @@ pub struct StartOptions {
     pub no_worktree: bool,
     pub task: Option<String>,
     pub resume: bool,
+    /// The branch the session's work lands on (default: see [`Context::landing_target`]).
+    pub into: Option<String>,
 }
 
 /// What `session start` did beyond registering.
@@ -75,6 +76,10 @@ pub struct Ended {
     pub backup: Option<String>,
     /// Ignored files and folders moved to `backup`.
     pub moved: Vec<String>,
+    /// Repositories nested in the worktree (submodules with commits no
+    /// remote has, folders where an agent ran `git init`), moved whole to
+    /// `backup`, each a repository that works on its own.
+    pub repositories: Vec<String>,
     pub notes: Vec<String>,
     pub released_tasks: Vec<String>,
     pub released_claims: usize,
@@ -99,33 +104,61 @@ impl Context {
         let base_commit = match opts.no_worktree {
             true => None,
             false => Some(worktree::resolve_commit(&here, &base).ok_or_else(|| {
-                Error::invalid(format!(
-                    "--base {base}: no such commit in this repository (give a branch, tag or commit)"
-                ))
+                match worktree::has_commits(&here) {
+                    false => Error::invalid(
+                        "this repository has no commits yet, so a session worktree has nothing to start from: \
+                         make a first commit, or start the session with --no-worktree",
+                    ),
+                    true => Error::invalid(format!(
+                        "--base {base}: no such commit in this repository (give a branch, tag or commit)"
+                    )),
+                }
             })?),
         };
         let task = opts.task.as_deref().map(|t| self.resolve_task_id(t)).transpose()?;
+        let into = self.landing_target(opts.into.as_deref(), opts.base.as_deref())?;
         let path = (!opts.no_worktree).then(|| self.worktree_path(&opts.name)).transpose()?;
         let branch = format!("orchestrate/{}", opts.name);
-        if let Some(path) = &path {
-            self.check_worktree_path(&root, path, &branch)?;
-        }
         let now = self.now();
         let stale_after = self.stale_after()?;
+        // Whether the name was free when this start began: if it is taken
+        // when the write lands, another process started it meanwhile.
+        let free_before =
+            self.session_snapshot_get(&opts.name)?.is_none_or(|s| s.status != SessionStatus::Active);
+        let taken = |s: &Session| match free_before {
+            true => Error::refused(format!(
+                "session {} was just started by another process; resume it with \
+                 `git orchestrate session start {} --resume`, or pick another name",
+                s.name, s.name
+            )),
+            false => Error::refused(format!(
+                "session {} is already active ({}, last heard {} ago); \
+                 resume it with `git orchestrate session start {} --resume`, or pick another name",
+                s.name,
+                if s.is_stale(now, stale_after) { "stale" } else { "live" },
+                format_duration(now - s.heartbeat_at),
+                s.name
+            )),
+        };
+        // A folder in the way is refused before anything is written. But
+        // the process that wins a race for the name makes its worktree
+        // right after registering it, so a folder that looks foreign (not
+        // yet a worktree, or one still on a detached HEAD) may be the
+        // winner's, half made: if the name has been taken meanwhile, that
+        // is what this start is told.
+        if let (Some(path), false) = (&path, opts.resume) {
+            if let Err(e) = self.check_worktree_path(&root, path, &branch) {
+                return Err(match self.session_snapshot_get(&opts.name)? {
+                    Some(s) if s.status == SessionStatus::Active => taken(&s),
+                    _ => e,
+                });
+            }
+        }
 
         let (session, previous) = self.store.update(refs::SESSIONS, |snap| {
             let existing = snap.get::<Session>(&session_path(&opts.name))?;
             let resumed = match &existing {
-                Some(s) if s.status == SessionStatus::Active && !opts.resume => {
-                    let state = if s.is_stale(now, stale_after) { "stale" } else { "live" };
-                    return Err(Error::refused(format!(
-                        "session {} is already active ({state}, last heard {} ago); \
-                         resume it with `git orchestrate session start {} --resume`, or pick another name",
-                        s.name,
-                        format_duration(now - s.heartbeat_at),
-                        s.name
-                    )));
-                }
+                Some(s) if s.status == SessionStatus::Active && !opts.resume => return Err(taken(s)),
                 Some(s) => s.status == SessionStatus::Active,
                 None => false,
             };
@@ -133,6 +166,12 @@ impl Context {
                 (Some(s), true) => {
                     let mut s = s.clone();
                     s.heartbeat_at = now;
+                    // A resumed session keeps its target unless told otherwise
+                    // (documents from before `into` existed get one now).
+                    if opts.into.is_some() || s.into.is_none() {
+                        s.into = into.clone();
+                    }
+                    s.host = Some(self.host());
                     s
                 }
                 _ => Session {
@@ -140,6 +179,8 @@ impl Context {
                     capabilities: opts.capabilities.clone(),
                     worktree: path.as_ref().map(|p| p.to_string_lossy().into_owned()),
                     branch: path.as_ref().map(|_| branch.clone()),
+                    into: into.clone(),
+                    host: Some(self.host()),
                     ..Session::new(&opts.name, now)
                 },
             };
@@ -172,6 +213,14 @@ impl Context {
         };
         if let (Some(wt), Some(base_commit)) = (started.session.worktree.clone(), base_commit) {
             let wt = PathBuf::from(wt);
+            // Checked again now that the name is ours: only the winner of a
+            // race may judge (and make) the folder.
+            if let Err(e) = self.check_worktree_path(&root, &wt, &branch) {
+                if let Some(previous) = previous {
+                    self.restore_session(&opts.name, previous)?;
+                }
+                return Err(e);
+            }
             if let Some(tip) = worktree::branch_tip(&root, &branch).filter(|tip| *tip != base_commit) {
                 if opts.base.is_some() && !wt.exists() {
                     started.notes.push(format!(
@@ -186,6 +235,7 @@ impl Context {
                 }
                 return Err(e);
             }
+            started.notes.extend(self.untrusted_worktree_notes(&wt));
         }
         if let Some(task) = task {
             match self.claim_task_as(&opts.name, task.as_str(), false) {
@@ -198,6 +248,38 @@ impl Context {
             }
         }
         Ok(started)
+    }
+
+    /// The branch a new session's work lands on: `into` if given (it must
+    /// name an existing local branch), else the branch `base` names, else the
+    /// branch HEAD is on here, else `orchestrate.landInto`, else none.
+    pub(crate) fn landing_target(&self, into: Option<&str>, base: Option<&str>) -> Result<Option<String>> {
+        let repo = self.store.repository();
+        let local = |name: &str| repo.find_branch(name, git2::BranchType::Local).is_ok();
+        if let Some(given) = into {
+            let name = given.strip_prefix("refs/heads/").unwrap_or(given);
+            if !git2::Branch::name_is_valid(name).unwrap_or(false) || !local(name) {
+                return Err(Error::invalid(format!(
+                    "--into {}: no local branch of that name; give an existing branch (see `git branch`)",
+                    crate::model::names::escape_control(given)
+                )));
+            }
+            return Ok(Some(name.to_string()));
+        }
+        if let Some(base) = base {
+            let name = base.strip_prefix("refs/heads/").unwrap_or(base);
+            if local(name) {
+                return Ok(Some(name.to_string()));
+            }
+        }
+        if let Ok(head) = repo.head() {
+            if head.is_branch() {
+                if let Ok(name) = head.shorthand() {
+                    return Ok(Some(name.to_string()));
+                }
+            }
+        }
+        Ok(self.store.config_string("orchestrate.landInto").filter(|b| !b.trim().is_empty()))
     }
 
     /// Refuses a worktree path that holds anything but this session's own
@@ -251,6 +333,7 @@ impl Context {
         if !worktree::is_prepared(wt) {
             let (includes, warnings) = worktree::include_list(root);
             started.notes.extend(warnings);
+            worktree::record_includes(wt, &includes).map_err(|e| fail(e.to_string()))?;
             started.copied = worktree::copy_includes(root, wt, &includes).map_err(|e| fail(e.to_string()))?;
             if let Some(setup) = self.store.config_string("orchestrate.setup") {
                 started.setup_error = worktree::run_setup(wt, &setup).err();
@@ -279,12 +362,12 @@ impl Context {
     /// `orchestrate.worktreeRoot/<name>`, or `<repo>.worktrees/<name>` beside
     /// the repository.
     fn worktree_path(&self, name: &str) -> Result<PathBuf> {
-        Ok(lexically_normal(&self.worktree_root()?.join(name)))
+        Ok(lexically_normal(&self.worktree_root().join(name)))
     }
 
-    /// The folder session worktrees are made in (`orchestrate.worktreeRoot`,
-    /// else `<repo>.worktrees` beside the main worktree).
-    pub(crate) fn worktree_root(&self) -> Result<PathBuf> {
+    /// Where session worktrees go: `orchestrate.worktreeRoot` (relative to
+    /// the main worktree), or `<repo>.worktrees` beside the repository.
+    pub fn worktree_root(&self) -> PathBuf {
         let root = match self.store.config_string("orchestrate.worktreeRoot") {
             Some(configured) => {
                 let p = PathBuf::from(configured);
@@ -301,7 +384,7 @@ impl Context {
                 main.with_file_name(folder)
             }
         };
-        Ok(lexically_normal(&root))
+        lexically_normal(&root)
     }
 
     pub fn list_sessions(&self, include_ended: bool) -> Result<(Vec<SessionView>, Vec<Corrupt>)> {
@@ -369,7 +452,7 @@ impl Context {
         self.store.update(refs::SESSIONS, |snap| match snap.get::<Session>(&session_path(me))? {
             Some(_) => Ok(Outcome::Unchanged(())),
             None => {
-                let session = Session::new(me, now);
+                let session = Session { host: Some(self.host()), ..Session::new(me, now) };
                 let event =
                     Event::new("start", me, now, format!("start session {me} (first use)")).entity(me);
                 let mut change = Change::new(event);
@@ -432,8 +515,8 @@ impl Context {
     pub fn try_touch(&self) -> Result<()> {
         let Some(me) = self.session().map(str::to_string) else { return Ok(()) };
         let now = self.now();
-        let due =
-            |s: &Session| s.status == SessionStatus::Active && now - s.heartbeat_at >= heartbeat_interval();
+        let interval = self.heartbeat_interval();
+        let due = |s: &Session| s.status == SessionStatus::Active && now - s.heartbeat_at >= interval;
         match self.session_snapshot_get(&me)? {
             Some(s) if due(&s) => {}
             _ => return Ok(()),
@@ -447,6 +530,39 @@ impl Context {
         })?;
         // Activity renews the session's claims too.
         self.renew_claims_of(&me)
+    }
+
+    /// Records a session's landing on its document (ended sessions too: a
+    /// queued branch may land after its session ended).
+    pub(crate) fn record_session_landing(
+        &self,
+        name: &str,
+        landed: &crate::model::land::Landed,
+    ) -> Result<Session> {
+        let by = self.actor();
+        let now = self.now();
+        self.store.update(refs::SESSIONS, |snap| {
+            let mut session =
+                snap.get::<Session>(&session_path(name))?.ok_or_else(|| unknown_session(name))?;
+            session.landed = Some(landed.clone());
+            let short = &landed.commit[..landed.commit.len().min(10)];
+            let summary = format!("land {name} on {} at {short} ({}) by {by}", landed.into, landed.mode);
+            let event = Event::new("land", &by, now, summary).entity(name);
+            let mut change = Change::new(event);
+            change.put(session.path(), &session);
+            Ok::<_, Error>(change.write(session))
+        })
+    }
+
+    /// A session's stored document, if there is one.
+    pub(crate) fn session_document(&self, name: &str) -> Result<Option<Session>> {
+        self.session_snapshot_get(name)
+    }
+
+    /// Every session document that can be read.
+    pub(crate) fn all_sessions(&self) -> Result<Vec<Session>> {
+        let snap = self.store.snapshot(refs::SESSIONS)?;
+        Ok(snap.decode_all::<Session>(&snap.list("")?)?.0)
     }
 
     /// Changes one session document; `edit` returns false for "no change".
@@ -473,14 +589,16 @@ impl Context {
         })
     }
 
-    /// Ends a session. Everything in its worktree is kept: committed work
-    /// stays on its branch; uncommitted work makes `end` refuse (exit 1)
-    /// unless `force`, which commits it to the branch first; commits on a
-    /// detached HEAD get a branch; changed copies of include files and
-    /// ignored files (build output, notes) are moved to a backup folder
-    /// under the git directory. Only then is the worktree removed and are
-    /// the session's tasks and claims released, so a failure on the way
-    /// leaves the session exactly as it was.
+    /// Ends a session. Everything in its worktree is kept (see
+    /// [`super::teardown`]): committed work stays on its branch;
+    /// uncommitted work makes `end` refuse (exit 1) unless `force`, which
+    /// commits it to the branch the worktree has checked out first (and
+    /// records that branch as the session's); commits on a detached HEAD
+    /// get a branch; changed copies of include files, ignored files and
+    /// nested repositories are moved to a backup folder under the git
+    /// directory. Only then is the worktree removed and are the session's
+    /// tasks and claims released, so a failure on the way leaves the
+    /// session's record, tasks and claims exactly as they were.
     pub fn end_session(&self, name: Option<&str>, force: bool) -> Result<Ended> {
         let name = self.name_or_me(name, "`session end`")?;
         let session = self.session_snapshot_get(&name)?.ok_or_else(|| unknown_session(&name))?;
@@ -497,13 +615,49 @@ impl Context {
         }
         let root = self.store.main_root();
         let mut saved = Saved::default();
-        if let Some(wt) = self.locate_worktree(&root, &session, &mut saved)? {
+        let elsewhere = session.host.as_deref().filter(|h| *h != self.host());
+        if let (Some(host), Some(wt)) = (elsewhere, &session.worktree) {
+            // Another machine's worktree is not here to save or remove.
+            saved.notes.push(format!(
+                "its worktree {wt} is on host {host} and was left there: remove it on {host} with \
+                 `git worktree remove {wt}` once its work is safe"
+            ));
+        } else if let Some(wt) = self.locate_worktree(&root, &session, &mut saved)? {
+            if !worktree::relink(&root, &wt) {
+                return Err(worktree_failure(
+                    &wt,
+                    "is no longer a worktree of this repository (its .git is gone and `git worktree repair` \
+                     could not restore it): move what you need out of it, then run `git worktree prune`"
+                        .to_string(),
+                ));
+            }
             self.save_or_refuse(&root, &session, &wt, force, &mut saved)?;
-            worktree::remove(&root, &wt, true).map_err(|e| worktree_failure(&wt, e.to_string()))?;
+            if let Err(e) = worktree::remove(&root, &wt, true) {
+                // Refused before touching anything (a locked worktree): it
+                // is a worktree in use again, whose deletions are work.
+                if worktree::status(&wt).is_ok_and(|st| !st.iter().any(|e| e.only_deleted())) {
+                    worktree::unmark_removing(&wt);
+                }
+                return Err(worktree_failure(&wt, e.to_string()));
+            }
             // The folder holding session worktrees goes once it is empty
             // (remove_dir refuses a folder with anything in it).
             if let Some(parent) = wt.parent() {
                 let _ = std::fs::remove_dir(parent);
+            }
+        }
+        // The session's branch is where its work really is: the branch its
+        // worktree had checked out, or the one made for a detached HEAD.
+        let work_branch = saved.work_branch.clone().filter(|b| session.branch.as_ref() != Some(b));
+        if let (Some(actual), Some(recorded)) = (&work_branch, &session.branch) {
+            let mut note = format!("the worktree was on {actual}, not {recorded}: its work is on {actual}");
+            if worktree::branch_tip(&root, recorded).is_some()
+                && !worktree::is_ancestor(&root, recorded, actual)
+            {
+                note.push_str(&format!(", and {recorded} (with commits {actual} does not have) is kept too"));
+            }
+            if saved.branch.as_ref() != Some(actual) {
+                saved.notes.push(note);
             }
         }
         let released_tasks = self.release_tasks_of(&name)?;
@@ -523,6 +677,9 @@ impl Context {
         let now = self.now();
         let session = self.store.update(refs::SESSIONS, |snap| {
             let mut s = snap.get::<Session>(&session_path(&name))?.ok_or_else(|| unknown_session(&name))?;
+            if let Some(actual) = &work_branch {
+                s.branch = Some(actual.clone());
+            }
             s.status = SessionStatus::Ended;
             s.ended_at = Some(now);
             s.task = None;
@@ -537,6 +694,7 @@ impl Context {
             saved_branch: saved.branch,
             backup: saved.backup.map(|p| p.to_string_lossy().into_owned()),
             moved: saved.moved,
+            repositories: saved.repositories,
             notes: saved.notes,
             released_tasks,
             released_claims,
@@ -569,97 +727,6 @@ impl Context {
             saved.notes.push(format!("the worktree {} was already gone", recorded.display()));
         }
         Ok(found)
-    }
-
-    /// Refuses, or with `force` saves, everything in the worktree that the
-    /// agent wrote and that would not survive its removal.
-    fn save_or_refuse(
-        &self,
-        root: &Path,
-        session: &Session,
-        wt: &Path,
-        force: bool,
-        saved: &mut Saved,
-    ) -> Result<()> {
-        let name = &session.name;
-        let branch = session.branch.clone().unwrap_or_else(|| format!("orchestrate/{name}"));
-        let fail = |e: worktree::WorktreeError| worktree_failure(wt, e.to_string());
-        let (includes, _) = worktree::include_list(root);
-        let changed_copies = worktree::changed_includes(root, wt, &includes);
-        let work: Vec<String> = worktree::dirty(wt)
-            .map_err(fail)?
-            .into_iter()
-            .filter(|p| !worktree::is_include(&includes, p))
-            .collect();
-        let detached = worktree::current_branch(wt).map_err(fail)?.is_none();
-        let orphaned = detached && !worktree::head_is_on_a_branch(wt).map_err(fail)?;
-
-        if !force && (!work.is_empty() || !changed_copies.is_empty() || orphaned) {
-            let mut what = Vec::new();
-            if !work.is_empty() {
-                what.push(format!("uncommitted work ({})", list(&work)));
-            }
-            if !changed_copies.is_empty() {
-                what.push(format!(
-                    "changed copies of {} files ({})",
-                    worktree::INCLUDE_FILE,
-                    list(&changed_copies)
-                ));
-            }
-            if orphaned {
-                what.push("commits on a detached HEAD that no branch contains".to_string());
-            }
-            return Err(Error::refused(format!(
-                "session {name} has {} in {}; commit what belongs, or pass --force: uncommitted work is committed \
-                 to {branch}, a detached HEAD gets a branch, changed {} copies are backed up under .git/orchestrate/saved",
-                what.join(" and "),
-                wt.display(),
-                worktree::INCLUDE_FILE
-            )));
-        }
-        let stamp = self.now().format("%Y%m%dT%H%M%SZ").to_string();
-        let backup =
-            self.store.common_dir().join("orchestrate").join("saved").join(format!("{name}-{stamp}"));
-        for rel in &changed_copies {
-            worktree::back_up(wt, rel, &backup).map_err(fail)?;
-            saved.backup = Some(backup.clone());
-        }
-        if !work.is_empty() {
-            let message = format!("orchestrate: save uncommitted work of session {name}");
-            saved.commit = Some(worktree::save_work(wt, &message, &includes).map_err(fail)?);
-        }
-        if detached && (orphaned || saved.commit.is_some()) {
-            let keep = format!("{branch}-saved-{stamp}");
-            worktree::branch_at_head(wt, &keep).map_err(fail)?;
-            saved.branch = Some(keep);
-        }
-        // Ignored files (build output, logs, notes) are not deleted with the
-        // worktree: they move to the backup folder. Unchanged include copies
-        // are only copies and go.
-        let ignored = worktree::ignored(wt).map_err(fail)?;
-        for rel in ignored.iter().filter(|p| !worktree::is_pristine_include(root, wt, &includes, p)) {
-            if changed_copies.iter().any(|c| c == rel || c.starts_with(&format!("{rel}/"))) {
-                continue; // already backed up
-            }
-            worktree::move_out(wt, rel, &backup).map_err(fail)?;
-            saved.moved.push(rel.clone());
-            saved.backup = Some(backup.clone());
-        }
-        // Nothing but unchanged copies may be left now; check again in case
-        // the agent wrote something meanwhile.
-        let late: Vec<String> = worktree::dirty(wt)
-            .map_err(fail)?
-            .into_iter()
-            .filter(|p| !worktree::is_include(&includes, p))
-            .collect();
-        if !late.is_empty() {
-            return Err(Error::refused(format!(
-                "{} appeared in {} while the session was ending; run `git orchestrate session end {name}` again",
-                list(&late),
-                wt.display()
-            )));
-        }
-        Ok(())
     }
 
     /// Hands every task the session holds back to the queue, with a note.
@@ -695,24 +762,6 @@ pub(crate) fn current_tasks_of(tasks: &[super::tasks::TaskView]) -> HashMap<Stri
     latest.into_iter().map(|(k, (_, id))| (k.to_string(), id.to_string())).collect()
 }
 
-#[derive(Debug, Default)]
-struct Saved {
-    commit: Option<String>,
-    branch: Option<String>,
-    backup: Option<PathBuf>,
-    moved: Vec<String>,
-    notes: Vec<String>,
-}
-
-/// The first few paths of a list, for a message.
-fn list(paths: &[String]) -> String {
-    let shown: Vec<&str> = paths.iter().take(10).map(String::as_str).collect();
-    match paths.len() {
-        n if n > 10 => format!("{} and {} more", shown.join(", "), n - 10),
-        _ => shown.join(", "),
-    }
-}
-
 /// `a/b/../c` as `a/c`, without touching the file system (the folder may
 /// not exist yet).
 fn lexically_normal(path: &Path) -> PathBuf {
@@ -737,7 +786,7 @@ fn unknown_session(name: &str) -> Error {
     Error::invalid(format!("no session named {name}: see `git orchestrate session list --all`"))
 }
 
-fn worktree_failure(path: &Path, message: String) -> Error {
+pub(super) fn worktree_failure(path: &Path, message: String) -> Error {
     Error::Store(StoreError::Io {
         action: format!("worktree {}", path.display()),
         source: std::io::Error::other(message),

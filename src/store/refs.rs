@@ -18,6 +18,12 @@ pub const SESSIONS: &str = "refs/orchestrate/sessions";
 /// `refs/orchestrate/claims` — `claims.json`, the whole live claims table.
 pub const CLAIMS: &str = "refs/orchestrate/claims";
 
+/// `refs/orchestrate/queue` — `entries/<seq>.json` per landing queue entry, `counter.json`.
+pub const QUEUE: &str = "refs/orchestrate/queue";
+/// `refs/orchestrate/radar` — `announced.json`, the conflicts between
+/// sessions that the commit-time radar has announced.
+pub const RADAR: &str = "refs/orchestrate/radar";
+
 /// `refs/orchestrate/mail/<box>` — one mailbox, a chain of one message per commit.
 pub fn mailbox(mailbox: &str) -> String {
     format!("{ROOT}mail/{mailbox}")
@@ -34,8 +40,16 @@ mod tests {
 
     #[test]
     fn every_built_name_is_a_valid_ref() {
-        for name in [META, TASKS, SESSIONS, CLAIMS, &mailbox("alice"), &read_cursor("alice", "role.backend")]
-        {
+        for name in [
+            META,
+            TASKS,
+            SESSIONS,
+            CLAIMS,
+            QUEUE,
+            RADAR,
+            &mailbox("alice"),
+            &read_cursor("alice", "role.backend"),
+        ] {
             assert!(git2::Reference::is_valid_name(name), "{name}");
             assert!(name.starts_with(ROOT));
         }

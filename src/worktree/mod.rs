@@ -3,11 +3,16 @@
 //! Worktrees are managed through the git CLI (`git worktree add/remove`), so
 //! they behave exactly as the user's own worktrees do (checkout hooks,
 //! sparse checkout, config). Nothing here ever deletes uncommitted work:
-//! [`dirty`] reports it, [`save_work`] commits it to the session's branch,
-//! and [`remove`] refuses a worktree that still has any.
+//! [`dirty`] reports it, [`save_work`] commits it to the branch checked out,
+//! and [`remove`] refuses a worktree that still has any. Repositories
+//! nested inside a worktree (submodules, or a `git init` an agent ran) are
+//! found by [`nested`], so their own history is never removed with it.
 
+pub mod nested;
+
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 /// The file, inside a worktree's private git directory, that names the
 /// session working there.
@@ -54,6 +59,44 @@ fn git(dir: &Path, args: &[&str]) -> Result<Output, WorktreeError> {
     Ok(out)
 }
 
+/// Runs git in `dir` with `input` on its standard input (a list of paths
+/// for `--pathspec-from-file=-`: no argument list limit, no quoting).
+fn git_with_input(dir: &Path, args: &[&str], input: &[u8]) -> Result<Output, WorktreeError> {
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(io("run git"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input).map_err(io("write to git"))?;
+    }
+    let out = child.wait_with_output().map_err(io("run git"))?;
+    if !out.status.success() {
+        return Err(WorktreeError::Git {
+            args: args.join(" "),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(out)
+}
+
+/// Paths as git reads them from `--pathspec-from-file=- --pathspec-file-nul`.
+fn nul_separated(paths: &[String]) -> Vec<u8> {
+    let mut input = Vec::new();
+    for p in paths {
+        input.extend_from_slice(p.as_bytes());
+        input.push(0);
+    }
+    input
+}
+
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
@@ -62,6 +105,14 @@ fn stdout(out: &Output) -> String {
 pub fn resolve_commit(dir: &Path, rev: &str) -> Option<String> {
     let spec = format!("{rev}^{{commit}}");
     git(dir, &["rev-parse", "--verify", "--quiet", &spec]).ok().map(|o| stdout(&o))
+}
+
+/// Whether the repository at `dir` has any commit at all: a branch, a tag
+/// or a HEAD to start from. A fresh `git init` has none.
+pub fn has_commits(dir: &Path) -> bool {
+    resolve_commit(dir, "HEAD").is_some()
+        || git(dir, &["for-each-ref", "--count=1", "--format=x", "refs/heads/", "refs/tags/"])
+            .is_ok_and(|o| !stdout(&o).is_empty())
 }
 
 pub fn branch_exists(dir: &Path, branch: &str) -> bool {
@@ -132,8 +183,38 @@ pub fn copy_includes(from: &Path, to: &Path, includes: &[String]) -> Result<Vec<
 
 /// Whether `rel` in the worktree is a copy made from the main worktree's
 /// include list and still identical to its original: not the agent's work.
+/// A folder is pristine when every file under it is.
 pub fn is_pristine_include(main: &Path, worktree: &Path, includes: &[String], rel: &str) -> bool {
-    is_include(includes, rel) && same_content(&main.join(rel), &worktree.join(rel))
+    if !is_include(includes, rel) {
+        return false;
+    }
+    let mut files = Vec::new();
+    list_files(&worktree.join(rel), rel, &mut files);
+    files.iter().all(|f| same_content(&main.join(f), &worktree.join(f)))
+}
+
+/// The file, in a worktree's private git directory, listing the include
+/// paths that were in force when the worktree was made.
+const INCLUDES_FILE: &str = "orchestrate-includes";
+
+/// Remembers which paths were copies of include files, so the copies are
+/// still known for what they are at the end even if `.worktreeinclude`
+/// changed (or went) meanwhile: a secret is never committed for want of
+/// its line.
+pub fn record_includes(worktree: &Path, includes: &[String]) -> Result<(), WorktreeError> {
+    let file = private_dir(worktree)?.join(INCLUDES_FILE);
+    let text: String = includes.iter().map(|p| format!("{p}\n")).collect();
+    std::fs::write(&file, text).map_err(io(format!("write {}", file.display())))
+}
+
+/// The include paths recorded when the worktree was made (none for a
+/// worktree made before they were recorded).
+pub fn recorded_includes(worktree: &Path) -> Vec<String> {
+    private_dir(worktree)
+        .ok()
+        .and_then(|dir| std::fs::read_to_string(dir.join(INCLUDES_FILE)).ok())
+        .map(|text| text.lines().filter(|l| !l.is_empty()).map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 /// Files under the include copies in the worktree that differ from the
@@ -249,23 +330,50 @@ pub fn run_setup(worktree: &Path, command: &str) -> Result<(), String> {
     }
 }
 
-/// Uncommitted work in a worktree: the paths of modified, staged and
-/// untracked files (ignored files excepted), from `git status`.
-pub fn dirty(worktree: &Path) -> Result<Vec<String>, WorktreeError> {
+/// One line of `git status`: a path and how it differs from HEAD.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusEntry {
+    /// Relative to the worktree; a folder git did not enter (a nested
+    /// repository) ends with `/`.
+    pub path: String,
+    /// The two status letters, index then worktree (`??` untracked).
+    pub code: [u8; 2],
+}
+
+impl StatusEntry {
+    pub fn untracked(&self) -> bool {
+        self.code == *b"??"
+    }
+
+    /// A tracked file that is gone from the worktree and nothing else.
+    pub fn only_deleted(&self) -> bool {
+        matches!(self.code, [b' ' | b'D', b'D'] | [b'D', b' '])
+    }
+}
+
+/// Uncommitted changes in a worktree (ignored files excepted), from
+/// `git status`.
+pub fn status(worktree: &Path) -> Result<Vec<StatusEntry>, WorktreeError> {
     let out = git(worktree, &["status", "--porcelain=v1", "-z", "--untracked-files=all"])?;
-    let mut paths = Vec::new();
+    let mut entries = Vec::new();
     let mut fields = out.stdout.split(|b| *b == 0).filter(|f| !f.is_empty());
     while let Some(entry) = fields.next() {
-        let text = String::from_utf8_lossy(entry);
-        if text.len() > 3 {
-            paths.push(text[3..].to_string());
+        if entry.len() > 3 {
+            let path = String::from_utf8_lossy(&entry[3..]).into_owned();
+            entries.push(StatusEntry { path, code: [entry[0], entry[1]] });
         }
         // A rename or copy is followed by its source path.
         if matches!(entry.first(), Some(b'R' | b'C')) {
             fields.next();
         }
     }
-    Ok(paths)
+    Ok(entries)
+}
+
+/// Uncommitted work in a worktree: the paths of modified, staged and
+/// untracked files (ignored files excepted), from `git status`.
+pub fn dirty(worktree: &Path) -> Result<Vec<String>, WorktreeError> {
+    Ok(status(worktree)?.into_iter().map(|e| e.path).collect())
 }
 
 /// Ignored files and folders in a worktree (build output, copies of
@@ -331,6 +439,18 @@ pub fn registered(repo: &Path) -> Result<Vec<Registered>, WorktreeError> {
     Ok(list)
 }
 
+/// Gives back a worktree folder the `.git` file that ties it to the
+/// repository, if it lost it (a removal cut short can take it first).
+/// Returns whether the worktree is usable now.
+pub fn relink(repo: &Path, worktree: &Path) -> bool {
+    if std::fs::symlink_metadata(worktree.join(".git")).is_err() {
+        // git repairs the file and still exits 1, having complained first
+        // that the folder is not a repository: the outcome is what counts.
+        let _ = git(repo, &["worktree", "repair", &worktree.to_string_lossy()]);
+    }
+    git(worktree, &["rev-parse", "--absolute-git-dir"]).is_ok()
+}
+
 /// Forgets worktrees whose folders were deleted by hand.
 pub fn prune(repo: &Path) -> Result<(), WorktreeError> {
     git(repo, &["worktree", "prune"]).map(|_| ())
@@ -356,13 +476,38 @@ pub fn branch_tip(repo: &Path, branch: &str) -> Option<String> {
     resolve_commit(repo, &format!("refs/heads/{branch}"))
 }
 
-/// Commits everything uncommitted (tracked and untracked, not ignored) to
-/// the worktree's branch, bypassing hooks, except the paths in `exclude`.
-/// Returns the new commit id.
-pub fn save_work(worktree: &Path, message: &str, exclude: &[String]) -> Result<String, WorktreeError> {
-    let mut add = vec!["add".to_string(), "--all".to_string(), "--".to_string(), ".".to_string()];
-    add.extend(exclude.iter().map(|p| format!(":(exclude,literal){p}")));
-    git(worktree, &add.iter().map(String::as_str).collect::<Vec<_>>())?;
+/// Commits exactly `paths` (tracked or not, as they are in the worktree)
+/// to whatever the worktree has checked out, bypassing hooks, and never
+/// anything staged under `keep_out` (copies of include files: secrets stay
+/// out of branches even if an agent staged them). Paths are literal and
+/// read from standard input, so none is ever taken for a pattern and no
+/// list is too long; ignored files are never named, so git never refuses
+/// them. Returns the new commit, or `None` if nothing differed after all.
+pub fn save_work(
+    worktree: &Path,
+    message: &str,
+    paths: &[String],
+    keep_out: &[String],
+) -> Result<Option<String>, WorktreeError> {
+    let from_stdin = ["--pathspec-from-file=-", "--pathspec-file-nul"];
+    if !paths.is_empty() {
+        let mut add = vec!["--literal-pathspecs", "add", "--all"];
+        add.extend(from_stdin);
+        git_with_input(worktree, &add, &nul_separated(paths))?;
+    }
+    let staged_copies: Vec<String> = keep_out
+        .iter()
+        .filter(|p| !git_quiet(worktree, &["diff", "--cached", "--quiet", "--", p]))
+        .cloned()
+        .collect();
+    if !staged_copies.is_empty() {
+        let mut reset = vec!["--literal-pathspecs", "reset", "--quiet"];
+        reset.extend(from_stdin);
+        git_with_input(worktree, &reset, &nul_separated(&staged_copies))?;
+    }
+    if git_quiet(worktree, &["diff", "--cached", "--quiet"]) {
+        return Ok(None);
+    }
     git(
         worktree,
         &[
@@ -377,7 +522,55 @@ pub fn save_work(worktree: &Path, message: &str, exclude: &[String]) -> Result<S
             message,
         ],
     )?;
-    Ok(stdout(&git(worktree, &["rev-parse", "HEAD"])?))
+    Ok(Some(stdout(&git(worktree, &["rev-parse", "HEAD"])?)))
+}
+
+/// Whether a git command that answers by its exit status says yes
+/// (`diff --quiet`: no difference). A git that could not run says no.
+fn git_quiet(dir: &Path, args: &[&str]) -> bool {
+    let mut full = vec!["--literal-pathspecs"];
+    full.extend_from_slice(args);
+    git(dir, &full).is_ok()
+}
+
+/// The file, in a worktree's private git directory, that says everything
+/// in the worktree was saved and its removal began, at which HEAD.
+const REMOVING_FILE: &str = "orchestrate-removing";
+
+/// Records, just before the removal starts, that everything in the
+/// worktree has been saved: if the removal is cut short (the process
+/// killed half-way), the next `end` knows the files missing are the
+/// removal's doing, not deletions to commit.
+pub fn mark_removing(worktree: &Path) -> Result<(), WorktreeError> {
+    let head = stdout(&git(worktree, &["rev-parse", "HEAD"])?);
+    let file = private_dir(worktree)?.join(REMOVING_FILE);
+    std::fs::write(&file, format!("{head}\n")).map_err(io(format!("write {}", file.display())))
+}
+
+/// Withdraws [`mark_removing`] after a removal that failed without
+/// touching anything (a locked worktree): the worktree is in use again.
+pub fn unmark_removing(worktree: &Path) {
+    if let Ok(dir) = private_dir(worktree) {
+        let _ = std::fs::remove_file(dir.join(REMOVING_FILE));
+    }
+}
+
+/// Whether an earlier removal of this worktree began and was cut short:
+/// it was marked, and HEAD has not moved since.
+pub fn removal_interrupted(worktree: &Path) -> bool {
+    let Ok(dir) = private_dir(worktree) else { return false };
+    let Ok(marked) = std::fs::read_to_string(dir.join(REMOVING_FILE)) else { return false };
+    resolve_commit(worktree, "HEAD").is_some_and(|head| head == marked.trim())
+}
+
+/// The private git directory of a worktree (`.git/worktrees/<name>`).
+pub fn private_dir(worktree: &Path) -> Result<PathBuf, WorktreeError> {
+    Ok(PathBuf::from(stdout(&git(worktree, &["rev-parse", "--absolute-git-dir"])?)))
+}
+
+/// Whether `ancestor` is contained in `commit` (both revisions).
+pub fn is_ancestor(repo: &Path, ancestor: &str, commit: &str) -> bool {
+    git(repo, &["merge-base", "--is-ancestor", ancestor, commit]).is_ok()
 }
 
 /// Removes a worktree. `only_copies` is true when the caller has checked

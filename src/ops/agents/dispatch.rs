@@ -12,7 +12,7 @@ use super::{check_program, AgentState, SpawnOptions, Spawned, MAX_RESTARTS};
 use crate::model::names::validate_name;
 use crate::model::task::TaskStatus;
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Default)]
@@ -59,6 +59,9 @@ impl Context {
         self.check_dispatch(opts)?;
         let lock_file = crate::agents::dispatch_lock_file(self.store.common_dir());
         let mut skipped = BTreeSet::new();
+        // Tasks whose dependencies' work does not merge, with the reason last
+        // said: said again only when it changes (the branches moved).
+        let mut held: BTreeMap<String, String> = BTreeMap::new();
         let mut mine: BTreeSet<String> = BTreeSet::new();
         loop {
             for agent in self.list_agents().iter().filter(|a| !a.is_active()) {
@@ -81,7 +84,7 @@ impl Context {
                 if !wanted || skipped.contains(&id) {
                     continue;
                 }
-                let spawn = SpawnOptions {
+                let mut spawn = SpawnOptions {
                     name: agent_name(task.role.as_deref(), &id),
                     task: Some(id.clone()),
                     restarts: opts.restarts,
@@ -102,6 +105,30 @@ impl Context {
                 if self.running_agents() >= opts.max {
                     full = true;
                     break;
+                }
+                // Dependents start from their dependencies' work.
+                match self.start_point_for(&id, &task.depends_on, &spawn.name) {
+                    Ok(Some(start)) => {
+                        spawn.builds_on = Some(start.describe());
+                        spawn.base = Some(start.commit);
+                        held.remove(&id);
+                    }
+                    Ok(None) => {
+                        held.remove(&id);
+                    }
+                    Err(Error::Refused(refusal)) => {
+                        let reason = refusal.message;
+                        if held.get(&id) != Some(&reason) {
+                            report(&DispatchEvent::Skipped { task: id.clone(), reason: reason.clone() });
+                            held.insert(id, reason);
+                        }
+                        continue;
+                    }
+                    Err(e) => {
+                        report(&DispatchEvent::Skipped { task: id.clone(), reason: e.to_string() });
+                        skipped.insert(id);
+                        continue;
+                    }
                 }
                 let name = spawn.name.clone();
                 match self.claim_open_task_as(&name, &id) {

@@ -4,6 +4,7 @@
 //! with ready tasks.
 
 mod dispatch;
+mod recover;
 mod supervise;
 
 pub use dispatch::{DispatchEvent, DispatchOptions};
@@ -42,6 +43,10 @@ pub struct SpawnOptions {
     /// The command to run (empty: use the preset).
     pub command: Vec<String>,
     pub tmux: bool,
+    /// The commit (or branch, tag) a new session's worktree starts from.
+    pub base: Option<String>,
+    /// What the prompt says about the work the agent's builds on.
+    pub builds_on: Option<String>,
 }
 
 /// What `spawn` started.
@@ -80,6 +85,12 @@ pub struct AgentView {
     pub log: PathBuf,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tmux: Option<String>,
+    /// When the last supervisor found dead was noticed (and replaced).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supervisor_lost_at: Option<Timestamp>,
+    /// Processes of the agent that could not be stopped.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub survivors: Vec<u32>,
 }
 
 impl AgentView {
@@ -151,6 +162,7 @@ impl Context {
         if let Some(program) = opts.command.first() {
             check_program(program)?;
         }
+        let base_commit = opts.base.as_deref().map(|base| self.resolve_base(base)).transpose()?;
         let role = opts.role.clone().or_else(|| task.as_ref().and_then(|t| t.role.clone()));
         let preset = self.preset_for(&opts, role.as_deref())?;
         let backoff = self.backoff()?;
@@ -166,13 +178,16 @@ impl Context {
         }
 
         let dir = AgentDir::new(self.store.common_dir(), &opts.name);
+        // An agent that lost its supervisor is taken over (or concluded)
+        // first, so what it did is recorded before anything is decided.
+        self.adopt_if_lost(&dir)?;
         let lock = dir
             .try_lock()
             .map_err(|e| agent_dir_failure(&dir, e))?
             .ok_or_else(|| already_running(&dir, &opts.name))?;
         if let Some(state) = dir.read_state().filter(|s| !s.phase.is_over()) {
             // A lost supervisor's agent may still run, unwatched, in the worktree.
-            if state.supervisor.is_alive() || state.agent.is_some_and(process::group_alive) {
+            if state.supervisor.is_alive() || state.agent.is_some_and(process::tree_alive) {
                 return Err(already_running_state(&opts.name, &state));
             }
         }
@@ -186,6 +201,7 @@ impl Context {
             role: role.clone(),
             task: task.as_ref().map(|t| t.id.to_string()),
             resume: true,
+            base: base_commit.clone(),
             ..StartOptions::default()
         })?;
         let worktree = started.session.worktree.clone().map(PathBuf::from).ok_or_else(|| {
@@ -199,7 +215,15 @@ impl Context {
         let (command, display, prompt_on_stdin) = match preset {
             None => (opts.command.clone(), shell_words(&opts.command), false),
             Some(preset) => {
-                let prompt = task.as_ref().map(|t| prompt_for(t, &opts.name));
+                let builds_on = match (&opts.builds_on, &opts.base, &base_commit) {
+                    (Some(text), _, _) => Some(text.clone()),
+                    (None, Some(base), Some(commit)) => Some(format!(
+                        "Your worktree starts from {base} (commit {}).\n",
+                        &commit[..commit.len().min(10)]
+                    )),
+                    _ => None,
+                };
+                let prompt = task.as_ref().map(|t| prompt_for(t, &opts.name, builds_on.as_deref()));
                 if let Some(prompt) = &prompt {
                     std::fs::write(dir.prompt_file(), prompt).map_err(|e| agent_dir_failure(&dir, e))?;
                 }
@@ -231,7 +255,7 @@ impl Context {
         dir.write_spec(&spec).map_err(|e| agent_dir_failure(&dir, e))?;
         append_log(&dir, &format!("--- {} spawn {}: {display}\n", self.now().to_rfc3339(), opts.name))?;
 
-        let supervisor = self.start_supervisor(&dir, &lock)?;
+        let supervisor = self.start_supervisor(&dir, &lock, false)?;
         drop(lock);
         let state = wait_until_started(&dir, supervisor)?;
         Ok(Spawned {
@@ -338,15 +362,23 @@ impl Context {
         let Some(text) = self.store.config_string("orchestrate.agentBackoff") else {
             return Ok(Duration::from_secs(1));
         };
-        let parsed = match text.trim().strip_suffix("ms") {
-            Some(ms) => ms.parse().ok().map(Duration::from_millis),
-            None => crate::model::time::parse_duration(&text).ok().and_then(|d| d.to_std().ok()),
-        };
-        parsed.ok_or_else(|| {
+        let malformed = || {
             Error::invalid(format!(
                 "git config orchestrate.agentBackoff is '{text}': write a duration like 500ms or 2s"
             ))
-        })
+        };
+        let parsed = match text.trim().strip_suffix("ms") {
+            Some(ms) => {
+                let ms: u64 = ms.parse().map_err(|_| malformed())?;
+                let too_long = crate::model::time::max_duration() + chrono::Duration::seconds(1);
+                let d =
+                    i64::try_from(ms).ok().and_then(chrono::Duration::try_milliseconds).unwrap_or(too_long);
+                crate::model::time::check_duration(&text, d)
+            }
+            None => crate::model::time::parse_duration(&text),
+        }
+        .map_err(|e| Error::invalid(format!("git config orchestrate.agentBackoff: {e}")))?;
+        parsed.to_std().map_err(|_| malformed())
     }
 
     /// The tmux session agents of this repository run in: the repository's
@@ -373,8 +405,9 @@ impl Context {
         Ok(format!("{}-{:04x}", name.replace(['.', ':'], "-"), hash & 0xffff))
     }
 
-    /// Starts the supervisor in a session of its own, handing it the lock.
-    fn start_supervisor(&self, dir: &AgentDir, lock: &std::fs::File) -> Result<u32> {
+    /// Starts the supervisor in a session of its own, handing it the lock;
+    /// with `adopt`, one that takes over from a supervisor that died.
+    fn start_supervisor(&self, dir: &AgentDir, lock: &std::fs::File, adopt: bool) -> Result<u32> {
         let exe = std::env::current_exe().map_err(|e| {
             Error::refused(format!("cannot find the git-orchestrate binary to supervise with: {e}"))
         })?;
@@ -382,8 +415,11 @@ impl Context {
         let err = log.try_clone().map_err(|e| agent_dir_failure(dir, e))?;
         let fd = lock.as_raw_fd();
         let mut cmd = Command::new(exe);
-        cmd.arg("supervise")
-            .arg(&dir.path)
+        cmd.arg("supervise");
+        if adopt {
+            cmd.arg("--adopt");
+        }
+        cmd.arg(&dir.path)
             .current_dir(&dir.path)
             .env(LOCK_FD_ENV, fd.to_string())
             .stdin(Stdio::null())
@@ -407,12 +443,14 @@ impl Context {
     }
 
     /// Every agent spawned in this repository, as its supervisor last
-    /// recorded it, with dead supervisors shown as `lost`.
+    /// recorded it. An agent whose supervisor died is first handed to a
+    /// new one; it is shown as `lost` only if that could not be done.
     pub fn list_agents(&self) -> Vec<AgentView> {
         let now = self.now();
         crate::agents::all(self.store.common_dir())
             .into_iter()
             .filter_map(|dir| {
+                self.adopt_quietly(&dir);
                 let state = dir.read_state()?;
                 Some(view(&dir, state, now))
             })
@@ -422,6 +460,7 @@ impl Context {
     /// Agent `name` as `ps` shows it, if one was spawned under that name.
     pub fn agent_view(&self, name: &str) -> Option<AgentView> {
         let dir = AgentDir::new(self.store.common_dir(), name);
+        self.adopt_quietly(&dir);
         let state = dir.read_state()?;
         Some(view(&dir, state, self.now()))
     }
@@ -435,6 +474,7 @@ impl Context {
                 "no agent named {name} was spawned here: `git orchestrate ps` lists them"
             )));
         }
+        self.adopt_if_lost(&dir)?;
         let state = dir.read_state();
         Ok((dir, state))
     }
@@ -493,9 +533,9 @@ impl Context {
                 if state.phase.is_over() {
                     return Ok(view(&dir, state, self.now()));
                 }
-                if state.agent.is_some_and(|agent| process::terminate_group(agent, grace)) {
-                    let _ =
-                        append_log(&dir, &format!("--- stop: SIGKILL after {}s grace\n", grace.as_secs()));
+                if let Some(agent) = state.agent {
+                    let end = process::terminate_tree(agent, grace);
+                    supervise::note_tree_end(&dir, &end, grace, &mut state.survivors);
                 }
                 state.phase = Phase::Stopped;
                 state.stopped_by = Some(by);
@@ -544,6 +584,8 @@ fn view(dir: &AgentDir, state: State, now: Timestamp) -> AgentView {
         command: state.command,
         log: dir.log_file(),
         tmux: state.tmux,
+        supervisor_lost_at: state.lost_supervisors.last().map(|l| l.noticed_at),
+        survivors: state.survivors,
     }
 }
 
@@ -566,7 +608,7 @@ fn wait_until_started(dir: &AgentDir, supervisor: u32) -> Result<State> {
                 // Give up on it entirely, so no agent runs without its task.
                 process::signal_group(supervisor, libc::SIGKILL);
                 if let Some(agent) = dir.read_state().and_then(|s| s.agent) {
-                    process::terminate_group(agent, Duration::from_secs(1));
+                    process::terminate_tree(agent, Duration::from_secs(1));
                 }
                 return Err(Error::failed(format!(
                     "the supervisor (pid {supervisor}) had not started the agent after 10s, so it was stopped; see {}",
@@ -606,8 +648,8 @@ fn check_program(program: &str) -> Result<()> {
     }
 }
 
-/// The prompt an agent gets for a task.
-fn prompt_for(task: &Task, session: &str) -> String {
+/// The prompt an agent gets for a task, with what its work builds on.
+fn prompt_for(task: &Task, session: &str, builds_on: Option<&str>) -> String {
     let mut prompt = format!("{}\n", task.title);
     if !task.description.trim().is_empty() {
         prompt.push('\n');
@@ -620,6 +662,10 @@ fn prompt_for(task: &Task, session: &str) -> String {
          `git orchestrate prompt` tells how to coordinate with the other agents.\n",
         id = task.id
     ));
+    if let Some(text) = builds_on {
+        prompt.push('\n');
+        prompt.push_str(text);
+    }
     prompt
 }
 

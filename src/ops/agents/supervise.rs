@@ -3,14 +3,20 @@
 //! for the session (which renews its claims), restarts a failed run with
 //! backoff, and when it is over records the outcome on the task and the
 //! session and tells the spawner.
+//!
+//! Each run goes through a wrapper ([`crate::agents::wrapper`]) that writes
+//! the run's exit status to the agent's folder, so a supervisor that dies
+//! loses nothing: a new one started with `--adopt` (see [`super::recover`])
+//! watches the run it left, or reads how it ended, and carries on.
 
 use super::super::messages::Outgoing;
 use super::super::tasks::Finish;
 use super::super::{Context, Error, Result};
 use super::{agent_dir_failure, append_log, open_log, LOCK_FD_ENV};
 use crate::agents::process::{self, Proc};
-use crate::agents::{AgentDir, Exit, Phase, Spec, State};
-use crate::model::session::{heartbeat_interval, Pulse, MAX_DOING_CHARS};
+use crate::agents::wrapper::LEFTOVER_GRACE;
+use crate::agents::{AgentDir, Exit, LostSupervisor, Phase, Spec, State};
+use crate::model::session::{Pulse, MAX_DOING_CHARS};
 use crate::model::task::TaskStatus;
 use crate::store::Store;
 use std::path::{Path, PathBuf};
@@ -19,8 +25,6 @@ use std::time::{Duration, Instant};
 
 /// How often the supervisor looks at its agent.
 const TICK: Duration = Duration::from_millis(100);
-/// How long processes an agent left behind get between SIGTERM and SIGKILL.
-const LEFTOVER_GRACE: Duration = Duration::from_secs(5);
 /// The longest wait between two restarts.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// Variables the caller may have set that would point the agent at the
@@ -39,13 +43,23 @@ const CALLER_VARS: [&str; 11] = [
     LOCK_FD_ENV,
 ];
 
-/// Supervises the agent described in `dir` until it is over.
-pub fn supervise(dir: &Path) -> Result<()> {
+/// Supervises the agent described in `dir` until it is over; with `adopt`,
+/// takes over from a supervisor that died, starting from its state.
+pub fn supervise(dir: &Path, adopt: bool) -> Result<()> {
     let dir = AgentDir { path: dir.to_path_buf() };
     keep_lock_from_agent();
     let spec = dir.read_spec().map_err(|e| agent_dir_failure(&dir, e))?;
     let ctx = agent_context(&spec)?;
-    let mut state = State {
+    let (state, run) = match adopt {
+        true => adopt_agent(&ctx, &spec, &dir)?,
+        false => (fresh_state(&ctx, &spec, &dir)?, None),
+    };
+    run_to_the_end(&ctx, &spec, &dir, state, run)
+}
+
+/// The state of a new agent, written before anything runs.
+fn fresh_state(ctx: &Context, spec: &Spec, dir: &AgentDir) -> Result<State> {
+    let state = State {
         name: spec.name.clone(),
         task: spec.task.clone(),
         command: spec.display.clone(),
@@ -60,42 +74,74 @@ pub fn supervise(dir: &Path) -> Result<()> {
         exit: None,
         stopped_by: None,
         tmux: spec.tmux.clone(),
+        lost_supervisors: Vec::new(),
+        survivors: Vec::new(),
     };
-    dir.write_state(&state).map_err(|e| agent_dir_failure(&dir, e))?;
+    dir.write_state(&state).map_err(|e| agent_dir_failure(dir, e))?;
+    Ok(state)
+}
 
-    let mut first_run = true;
+/// Takes over an agent whose supervisor died: records the loss, and returns
+/// the run it left (still going, or ended with its status in the exit
+/// file), if it was in one. The state names the new supervisor at once if
+/// the run still goes; if it ended, the conclusion will.
+fn adopt_agent(ctx: &Context, spec: &Spec, dir: &AgentDir) -> Result<(State, Option<Run>)> {
+    let mut state = dir.read_state().ok_or_else(|| {
+        Error::failed(format!("agent {} has no state in {} to adopt", spec.name, dir.path.display()))
+    })?;
+    let lost = state.supervisor;
+    state.lost_supervisors.push(LostSupervisor { pid: lost.pid, noticed_at: ctx.now() });
+    state.supervisor = Proc::me();
+    let run = match (state.phase, state.agent) {
+        (Phase::Running | Phase::Stopping, Some(agent)) => Some(match spec.tmux {
+            Some(_) => Run::Pane { proc: agent, exit_file: dir.exit_file() },
+            None => Run::Adopted { proc: agent, exit_file: dir.exit_file() },
+        }),
+        _ => None,
+    };
+    let still_running = run.as_ref().is_some_and(|r| r.proc().is_alive());
+    let _ = append_log(
+        dir,
+        &format!(
+            "--- supervisor (pid {}) was gone; pid {} took over{}\n",
+            lost.pid,
+            std::process::id(),
+            match (&run, still_running) {
+                (None, _) => String::new(),
+                (Some(_), true) => " the running agent".to_string(),
+                (Some(_), false) => " the agent, which had ended".to_string(),
+            }
+        ),
+    );
+    if run.is_none() || still_running {
+        dir.write_state(&state).map_err(|e| agent_dir_failure(dir, e))?;
+    }
+    Ok((state, run))
+}
+
+/// The supervision loop: runs (or goes on watching `adopted`), restarts
+/// failed runs, and concludes.
+fn run_to_the_end(
+    ctx: &Context,
+    spec: &Spec,
+    dir: &AgentDir,
+    mut state: State,
+    adopted: Option<Run>,
+) -> Result<()> {
+    let mut first_run = adopted.is_none() && state.restarts == 0;
+    let mut adopted = adopted;
     loop {
-        if let Some(stop) = dir.stop_requested() {
-            state.stopped_by = Some(stop.by);
-            state.phase = Phase::Stopped;
-            break;
+        if let Some(mut run) = adopted.take() {
+            state.exit = Some(watch_to_the_end(ctx, &mut run, dir, &mut state.survivors));
+        } else {
+            if let Some(stop) = dir.stop_requested() {
+                state.stopped_by = Some(stop.by);
+                state.phase = Phase::Stopped;
+                break;
+            }
+            state.exit = Some(one_run(ctx, spec, dir, &mut state, std::mem::take(&mut first_run))?);
         }
-        let exit = match start(&spec, &dir) {
-            Ok(mut run) => {
-                // Once it has started (so it does not wait on the write),
-                // but before the state says so: when spawn returns, the
-                // session already says what it is doing.
-                if std::mem::take(&mut first_run) {
-                    let doing: String =
-                        format!("agent: {}", spec.display).chars().take(MAX_DOING_CHARS).collect();
-                    if let Err(e) = ctx.heartbeat(&Pulse { doing: Some(doing), ..Pulse::default() }) {
-                        let _ = append_log(&dir, &format!("--- supervisor: heartbeat failed: {e}\n"));
-                    }
-                }
-                state.agent = Some(run.proc());
-                state.run_started_at = Some(ctx.now());
-                state.phase = Phase::Running;
-                dir.write_state(&state).map_err(|e| agent_dir_failure(&dir, e))?;
-                let exit = watch(&ctx, &mut run, &dir);
-                end_leftovers(&run, &dir);
-                exit
-            }
-            Err(e) => {
-                let _ = append_log(&dir, &format!("--- cannot start {}: {e}\n", spec.display));
-                Exit { code: Some(127), signal: None }
-            }
-        };
-        state.exit = Some(exit);
+        let exit = state.exit.unwrap_or(Exit { code: None, signal: None });
         if let Some(stop) = dir.stop_requested() {
             state.stopped_by = Some(stop.by);
             state.phase = Phase::Stopped;
@@ -112,9 +158,9 @@ pub fn supervise(dir: &Path) -> Result<()> {
         let delay = backoff(spec.backoff_ms, state.restarts);
         state.restarts += 1;
         state.phase = Phase::Restarting;
-        dir.write_state(&state).map_err(|e| agent_dir_failure(&dir, e))?;
+        dir.write_state(&state).map_err(|e| agent_dir_failure(dir, e))?;
         let _ = append_log(
-            &dir,
+            dir,
             &format!(
                 "--- {}; restart {} of {} in {:.1}s\n",
                 exit.describe(),
@@ -123,10 +169,43 @@ pub fn supervise(dir: &Path) -> Result<()> {
                 delay.as_secs_f64()
             ),
         );
-        pause(&dir, delay);
+        pause(dir, delay);
     }
-    conclude(&ctx, &spec, &dir, state)?;
+    conclude(ctx, spec, dir, state)?;
     Ok(())
+}
+
+/// Starts one run and watches it to its end.
+fn one_run(ctx: &Context, spec: &Spec, dir: &AgentDir, state: &mut State, first_run: bool) -> Result<Exit> {
+    let mut run = match start(spec, dir) {
+        Ok(run) => run,
+        Err(e) => {
+            let _ = append_log(dir, &format!("--- cannot start {}: {e}\n", spec.display));
+            return Ok(Exit { code: Some(127), signal: None });
+        }
+    };
+    // Once it has started (so it does not wait on the write), but before
+    // the state says so: when spawn returns, the session already says
+    // what it is doing.
+    if first_run {
+        let doing: String = format!("agent: {}", spec.display).chars().take(MAX_DOING_CHARS).collect();
+        if let Err(e) = ctx.heartbeat(&Pulse { doing: Some(doing), ..Pulse::default() }) {
+            let _ = append_log(dir, &format!("--- supervisor: heartbeat failed: {e}\n"));
+        }
+    }
+    state.agent = Some(run.proc());
+    state.run_started_at = Some(ctx.now());
+    state.phase = Phase::Running;
+    dir.write_state(state).map_err(|e| agent_dir_failure(dir, e))?;
+    Ok(watch_to_the_end(ctx, &mut run, dir, &mut state.survivors))
+}
+
+/// Watches a run to its end, then ends what it left running; processes
+/// that could not be stopped are added to `survivors`.
+fn watch_to_the_end(ctx: &Context, run: &mut Run, dir: &AgentDir, survivors: &mut Vec<u32>) -> Exit {
+    let exit = watch(ctx, run, dir, survivors);
+    end_leftovers(run, dir, survivors);
+    exit
 }
 
 /// Ends an agent's account once its final phase is known: notes it in the
@@ -145,10 +224,10 @@ pub(super) fn conclude(ctx: &Context, spec: &Spec, dir: &AgentDir, mut state: St
 }
 
 /// Waits for the run to end, heartbeating for the session meanwhile, and
-/// ends it if a stop is asked for.
-fn watch(ctx: &Context, run: &mut Run, dir: &AgentDir) -> Exit {
+/// ends it (its whole process tree) if a stop is asked for.
+fn watch(ctx: &Context, run: &mut Run, dir: &AgentDir, survivors: &mut Vec<u32>) -> Exit {
     let mut last_beat = Instant::now();
-    let interval = heartbeat_interval().to_std().unwrap_or(Duration::from_secs(30));
+    let interval = ctx.heartbeat_interval().to_std().unwrap_or(Duration::from_secs(30));
     let mut stopping = false;
     loop {
         if let Some(exit) = run.try_wait() {
@@ -156,10 +235,8 @@ fn watch(ctx: &Context, run: &mut Run, dir: &AgentDir) -> Exit {
         }
         if let Some(stop) = dir.stop_requested().filter(|_| !stopping) {
             stopping = true;
-            if process::terminate_group(run.proc(), stop.grace()) {
-                let _ =
-                    append_log(dir, &format!("--- stop: SIGKILL after {}s grace\n", stop.grace().as_secs()));
-            }
+            let end = process::terminate_tree(run.proc(), stop.grace());
+            note_tree_end(dir, &end, stop.grace(), survivors);
             continue;
         }
         if last_beat.elapsed() >= interval {
@@ -172,14 +249,34 @@ fn watch(ctx: &Context, run: &mut Run, dir: &AgentDir) -> Exit {
     }
 }
 
-/// Ends what is left of the agent's process group once its leader has
-/// exited (children it started in the background), so nothing of a run
+/// Ends what is left of the run once its leader has exited (children it
+/// started in the background, in its group or not), so nothing of a run
 /// outlives it, holds the log open or works on in the worktree unseen.
-fn end_leftovers(run: &Run, dir: &AgentDir) {
+/// (The run's wrapper does this itself; this is for a wrapper that was
+/// killed, or a tmux pane.)
+fn end_leftovers(run: &Run, dir: &AgentDir, survivors: &mut Vec<u32>) {
     let leader = run.proc();
-    if process::group_alive(leader) {
-        let _ = append_log(dir, "--- ending what the agent left running in its process group\n");
-        process::terminate_group(leader, LEFTOVER_GRACE);
+    if process::tree_alive(leader) {
+        let _ = append_log(dir, "--- ending what the agent left running\n");
+        let end = process::terminate_tree(leader, LEFTOVER_GRACE);
+        note_tree_end(dir, &end, LEFTOVER_GRACE, survivors);
+    }
+}
+
+/// Logs how ending a process tree went, and keeps its survivors.
+pub(super) fn note_tree_end(
+    dir: &AgentDir,
+    end: &process::TreeEnd,
+    grace: Duration,
+    survivors: &mut Vec<u32>,
+) {
+    if end.killed {
+        let _ = append_log(dir, &format!("--- stop: SIGKILL after {}s grace\n", grace.as_secs()));
+    }
+    if !end.survivors.is_empty() {
+        let _ =
+            append_log(dir, &format!("--- could not stop pids {:?}: they outlived SIGKILL\n", end.survivors));
+        survivors.extend(end.survivors.iter().filter(|p| !survivors.contains(p)).collect::<Vec<_>>());
     }
 }
 
@@ -195,32 +292,42 @@ fn backoff(first_ms: u64, restarts: u32) -> Duration {
     Duration::from_millis(first_ms.saturating_mul(1 << restarts.min(16))).min(MAX_BACKOFF)
 }
 
-/// One run of the agent: a child of ours, or a tmux pane's process.
+/// One run of the agent: its wrapper as a child of ours, a tmux pane's
+/// process, or a wrapper adopted from a supervisor that died (not our
+/// child, so watched by pid and its exit file).
 enum Run {
-    Child(Child),
+    Child { child: Child, proc: Proc, exit_file: PathBuf },
     Pane { proc: Proc, exit_file: PathBuf },
+    Adopted { proc: Proc, exit_file: PathBuf },
 }
 
 impl Run {
     fn proc(&self) -> Proc {
         match self {
-            Run::Child(child) => Proc::of(child.id()),
-            Run::Pane { proc, .. } => *proc,
+            Run::Child { proc, .. } | Run::Pane { proc, .. } | Run::Adopted { proc, .. } => *proc,
         }
     }
 
+    /// How the run ended, once it has: as its wrapper recorded it.
     fn try_wait(&mut self) -> Option<Exit> {
         match self {
-            Run::Child(child) => match child.try_wait() {
-                Ok(status) => status.map(Exit::from),
-                Err(_) => Some(Exit { code: None, signal: None }),
+            Run::Child { child, exit_file, .. } => match child.try_wait() {
+                Ok(None) => None,
+                Ok(Some(status)) => Some(crate::agents::read_exit(exit_file).unwrap_or(Exit::from(status))),
+                Err(_) => {
+                    Some(crate::agents::read_exit(exit_file).unwrap_or(Exit { code: None, signal: None }))
+                }
             },
             Run::Pane { proc, exit_file } if !proc.is_alive() => {
-                let code = std::fs::read_to_string(&*exit_file).ok().and_then(|t| t.trim().parse().ok());
-                let _ = std::fs::remove_file(&*exit_file);
-                Some(Exit { code, signal: code.is_none().then_some(libc::SIGTERM) })
+                let exit = crate::agents::read_exit(exit_file);
+                Some(exit.unwrap_or(Exit { code: None, signal: Some(libc::SIGTERM) }))
             }
-            Run::Pane { .. } => None,
+            // A wrapper killed before it could say how the agent ended
+            // leaves no status: the run ended, how is unknown.
+            Run::Adopted { proc, exit_file } if !proc.is_alive() => {
+                Some(crate::agents::read_exit(exit_file).unwrap_or(Exit { code: None, signal: None }))
+            }
+            Run::Pane { .. } | Run::Adopted { .. } => None,
         }
     }
 }
@@ -241,13 +348,22 @@ fn environment(spec: &Spec, dir: &AgentDir) -> Vec<(String, String)> {
     env
 }
 
+/// Starts one run: the agent's command under its wrapper
+/// (`git-orchestrate run-agent`), in a session of its own.
 fn start(spec: &Spec, dir: &AgentDir) -> std::io::Result<Run> {
+    // The last run's status must not pass for this one's.
+    match std::fs::remove_file(dir.exit_file()) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
     if spec.tmux.is_some() {
         return start_in_tmux(spec, dir);
     }
-    let (program, args) = spec.command.split_first().ok_or(std::io::ErrorKind::InvalidInput)?;
-    let mut cmd = Command::new(program);
-    cmd.args(args).current_dir(&spec.worktree);
+    if spec.command.is_empty() {
+        return Err(std::io::ErrorKind::InvalidInput.into());
+    }
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.arg("run-agent").arg(dir.exit_file()).arg("--").args(&spec.command).current_dir(&spec.worktree);
     scrub(&mut cmd);
     cmd.envs(environment(spec, dir));
     let stdin = match spec.prompt_on_stdin {
@@ -257,7 +373,9 @@ fn start(spec: &Spec, dir: &AgentDir) -> std::io::Result<Run> {
     let log = open_log(dir).map_err(|e| std::io::Error::other(e.to_string()))?;
     cmd.stdin(stdin).stdout(log.try_clone()?).stderr(log);
     process::detach(&mut cmd);
-    cmd.spawn().map(Run::Child)
+    let child = cmd.spawn()?;
+    let proc = Proc::of(child.id());
+    Ok(Run::Child { child, proc, exit_file: dir.exit_file() })
 }
 
 /// Runs the agent in a new window of the repository's tmux session (made
@@ -272,8 +390,7 @@ fn start_in_tmux(spec: &Spec, dir: &AgentDir) -> std::io::Result<Run> {
         .stderr(Stdio::null())
         .status()?
         .success();
-    let exit_file = dir.path.join("exit");
-    let _ = std::fs::remove_file(&exit_file);
+    let exit_file = dir.exit_file();
     let stdin = if spec.prompt_on_stdin { dir.prompt_file() } else { PathBuf::from("/dev/null") };
     let script = r#"exit_file=$1 log=$2 input=$3; shift 3; { "$@" < "$input"; echo $? > "$exit_file"; } 2>&1 | tee -a "$log""#;
     let mut args: Vec<String> = match exists {

@@ -165,6 +165,37 @@ impl Context {
         })
     }
 
+    /// Records on a task where its work landed (`land`), with a note.
+    pub(crate) fn record_landing(&self, id: &str, landed: &crate::model::land::Landed) -> Result<Task> {
+        let prefix = IdPrefix::parse(id)?;
+        let by = self.actor();
+        let now = self.now();
+        self.store.update(refs::TASKS, |snap| {
+            let (_, mut task) = resolve(snap, &prefix)?;
+            task.landed = Some(landed.clone());
+            task.updated_at = now;
+            let short = &landed.commit[..landed.commit.len().min(10)];
+            let summary = format!("land {} on {} at {short} by {by}", task.id, landed.into);
+            write_task(snap, Event::new("land", &by, now, summary), task)
+        })
+    }
+
+    /// Leaves a note on a task whatever its state (what a failed landing
+    /// check printed, for whoever picks the work up again).
+    pub(crate) fn note_task_anyway(&self, id: &str, text: &str) -> Result<Task> {
+        let prefix = IdPrefix::parse(id)?;
+        validate_note(text)?;
+        let by = self.actor();
+        let now = self.now();
+        self.store.update(refs::TASKS, |snap| {
+            let (_, mut task) = resolve(snap, &prefix)?;
+            task.add_note(&by, text, now);
+            task.updated_at = now;
+            let summary = format!("note {} by {by}: {}", task.id, first_line(text, 80));
+            write_task(snap, Event::new("note", &by, now, summary), task)
+        })
+    }
+
     /// Whether the session holding `task` still counts: active and not
     /// stale. A holder with no session record (from before sessions were
     /// registered on first use) keeps what it holds.
@@ -254,6 +285,13 @@ impl Context {
         let readiness = Statuses::new(&[]).readiness(&mut table, task.status, &task.depends_on)?;
         let history = self.task_history(&task.id)?;
         Ok(TaskDetail { ready: readiness == Readiness::Ready, readiness, history, task })
+    }
+
+    /// One task as stored, without its history (which `show_task` walks).
+    pub(crate) fn task_document(&self, id: &str) -> Result<Task> {
+        let prefix = IdPrefix::parse(id)?;
+        let snap = self.store.snapshot(refs::TASKS)?;
+        Ok(resolve(&snap, &prefix)?.1)
     }
 
     /// The events that touched one task, oldest first. The walk stops at
@@ -499,7 +537,15 @@ impl Context {
             self.require_session(&format!("`task {}` (or, for a human, --force)", how.verb()))?;
         }
         let by = self.actor();
-        self.finish_task_as(&by, id, how, note, force)
+        let task = self.finish_task_as(&by, id, how, note, force)?;
+        // orchestrate.landOnDone=queue: finished work goes to the landing
+        // queue by itself. Best effort: the task is done either way.
+        if how == Finish::Done {
+            if let Some(me) = self.session() {
+                let _ = self.queue_on_done(me, task.id.as_str());
+            }
+        }
+        Ok(task)
     }
 
     /// Finishes a task on behalf of `by` (a session name, or a human's name

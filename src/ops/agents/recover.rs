@@ -1,0 +1,88 @@
+//! Agents whose supervisor died. The agent's run goes on without it (and
+//! its wrapper records how it ends), but nobody heartbeats for its session
+//! or will record its outcome. Whoever looks at the agent next — `ps`, the
+//! board, `stop`, `spawn`, `session end`, `dispatch` — hands it to a new
+//! supervisor started with `--adopt`, which watches the run (or reads how
+//! it ended) and carries on where the dead one stopped: heartbeats,
+//! restarts, and the outcome on the task. The loss stays on record in the
+//! agent's state, log and `ps` line.
+
+use super::super::{Context, Error, Result};
+use super::agent_dir_failure;
+use crate::agents::process::Proc;
+use crate::agents::{AgentDir, Phase, State};
+use std::time::{Duration, Instant};
+
+/// How long the looker waits for the new supervisor to take over.
+const ADOPTION_WAIT: Duration = Duration::from_secs(10);
+
+/// Whether a supervisor is needed and missing: the agent is in a run (or
+/// between runs) and its supervisor is gone. An agent that never got as
+/// far as its first run is not adopted: `spawn` reported that failure.
+pub(super) fn needs_adoption(state: &State) -> bool {
+    matches!(state.phase, Phase::Running | Phase::Restarting | Phase::Stopping)
+        && !state.supervisor.is_alive()
+}
+
+impl Context {
+    /// If agent `dir` lost its supervisor, starts a new one that adopts it
+    /// and waits until it has taken over (or concluded the agent). Returns
+    /// whether it did; false if nothing was lost, or another process holds
+    /// the agent (a live supervisor, a spawn or another adoption).
+    pub(super) fn adopt_if_lost(&self, dir: &AgentDir) -> Result<bool> {
+        if !dir.read_state().is_some_and(|s| needs_adoption(&s)) {
+            return Ok(false);
+        }
+        // A live supervisor holds the lock for as long as it lives: taking
+        // it proves the supervisor is gone and makes this adoption the only one.
+        let Some(lock) = dir.try_lock().map_err(|e| agent_dir_failure(dir, e))? else {
+            return Ok(false);
+        };
+        let Some(state) = dir.read_state().filter(needs_adoption) else {
+            return Ok(false);
+        };
+        let adopter = self.start_supervisor(dir, &lock, true)?;
+        drop(lock);
+        wait_until_adopted(dir, &state, adopter)?;
+        Ok(true)
+    }
+
+    /// [`Context::adopt_if_lost`] for a look that cannot fail (listing):
+    /// an adoption that fails leaves the agent shown as lost, and says why.
+    pub(super) fn adopt_quietly(&self, dir: &AgentDir) {
+        if let Err(e) = self.adopt_if_lost(dir) {
+            eprintln!(
+                "warning: agent {} lost its supervisor and a new one could not take over: {e}",
+                dir.path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// Waits until the new supervisor `adopter` names itself in the state (the
+/// run goes on) or has concluded the agent (the run had ended).
+fn wait_until_adopted(dir: &AgentDir, before: &State, adopter: u32) -> Result<()> {
+    let deadline = Instant::now() + ADOPTION_WAIT;
+    let proc = Proc::of(adopter);
+    loop {
+        match dir.read_state() {
+            Some(s) if s.supervisor.pid == adopter || (s.phase.is_over() && !before.phase.is_over()) => {
+                return Ok(())
+            }
+            _ if !proc.is_alive() => {
+                return Err(Error::failed(format!(
+                    "the new supervisor (pid {adopter}) stopped before taking over; see {}",
+                    dir.log_file().display()
+                )))
+            }
+            _ if Instant::now() > deadline => {
+                return Err(Error::failed(format!(
+                    "the new supervisor (pid {adopter}) had not taken over after {}s; see {}",
+                    ADOPTION_WAIT.as_secs(),
+                    dir.log_file().display()
+                )))
+            }
+            _ => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+}

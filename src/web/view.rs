@@ -1,0 +1,219 @@
+//! What the page shows: the board document (`board --json`, unchanged)
+//! and, beside it, the detail the board leaves out — every session with its
+//! worktree and branch, tasks in columns with their dependencies, messages
+//! with `help` and `handoff` pinned while unread, spawned agents with a log
+//! tail. Computed once per change by the watcher and shared by every client.
+
+use crate::model::message::{Message, MessageKind};
+use crate::model::task::{Readiness, TaskStatus};
+use crate::ops::sessions::SessionView;
+use crate::ops::tasks::{TaskFilter, TaskView};
+use crate::ops::{Context, Result};
+use crate::store::refs;
+use git2::Oid;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// How many tasks each column lists (its count is always the whole).
+const COLUMN_SHOWN: usize = 60;
+/// How many recent messages the page lists, beside the pinned ones.
+const MESSAGES_SHOWN: usize = 30;
+/// How far back a mailbox is read looking for unread `help`/`handoff`.
+const PIN_DEPTH: usize = 200;
+/// Ended sessions shown, most recent first.
+const ENDED_SHOWN: usize = 10;
+/// Agents shown, active first, and the lines of log each gets.
+const AGENTS_SHOWN: usize = 30;
+const LOG_LINES: usize = 12;
+
+/// The whole page document, sent to every client on each change.
+#[derive(Debug, Serialize)]
+pub struct PageView {
+    pub generated_at: crate::model::time::Timestamp,
+    /// Exactly what `board --json` prints.
+    pub board: Value,
+    pub sessions: Vec<SessionView>,
+    pub columns: BTreeMap<&'static str, Column>,
+    /// Every task a shown task depends on, transitively: id → summary.
+    pub dependencies: HashMap<String, DepNode>,
+    pub messages: Vec<MessageView>,
+    pub agents: Vec<AgentRow>,
+    pub actions: Actions,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Column {
+    pub count: usize,
+    pub tasks: Vec<TaskView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DepNode {
+    pub title: String,
+    pub status: TaskStatus,
+    pub depends_on: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MessageView {
+    #[serde(flatten)]
+    pub message: Message,
+    /// A `help` or `handoff` no reader of its mailbox has read yet.
+    pub pinned: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AgentRow {
+    #[serde(flatten)]
+    pub agent: crate::ops::agents::AgentView,
+    pub log_tail: String,
+}
+
+/// Which actions this server accepts, and why the others are not offered.
+#[derive(Debug, Clone, Serialize)]
+pub struct Actions {
+    pub enabled: bool,
+    /// Action name → why it cannot be used with this build.
+    pub unavailable: BTreeMap<&'static str, &'static str>,
+}
+
+/// Builds the page document from a fresh read of every collection.
+pub fn page_view(ctx: &Context, actions: &Actions) -> Result<PageView> {
+    let board = ctx.board()?;
+    let board = serde_json::to_value(&board).map_err(|e| crate::ops::Error::failed(e.to_string()))?;
+    let listing = ctx.list_tasks(&TaskFilter { closed: true, ..TaskFilter::default() })?;
+    let (sessions, _) = ctx.list_sessions(true)?;
+    Ok(PageView {
+        generated_at: ctx.now(),
+        board,
+        sessions: sessions_shown(sessions),
+        dependencies: dependencies_of(&listing.tasks),
+        columns: columns(listing.tasks),
+        messages: messages(ctx)?,
+        agents: agents(ctx),
+        actions: actions.clone(),
+    })
+}
+
+/// Active sessions, then the most recently ended ones.
+fn sessions_shown(all: Vec<SessionView>) -> Vec<SessionView> {
+    use crate::model::session::SessionStatus;
+    let (active, mut ended): (Vec<_>, Vec<_>) =
+        all.into_iter().partition(|s| s.session.status == SessionStatus::Active);
+    ended.sort_by_key(|s| std::cmp::Reverse(s.session.heartbeat_at));
+    ended.truncate(ENDED_SHOWN);
+    active.into_iter().chain(ended).collect()
+}
+
+/// The column a task belongs in.
+fn column_of(view: &TaskView) -> &'static str {
+    match (view.task.status, &view.readiness) {
+        (TaskStatus::Claimed, _) => "claimed",
+        (TaskStatus::Done, _) => "done",
+        (TaskStatus::Failed | TaskStatus::Cancelled, _) => "failed",
+        (_, Readiness::Ready) => "ready",
+        _ => "waiting",
+    }
+}
+
+fn columns(tasks: Vec<TaskView>) -> BTreeMap<&'static str, Column> {
+    let mut columns: BTreeMap<&'static str, Column> = ["ready", "waiting", "claimed", "done", "failed"]
+        .into_iter()
+        .map(|c| (c, Column::default()))
+        .collect();
+    // The listing is in queue order: open work by priority; finished work
+    // is most interesting newest first.
+    let (open, mut closed): (Vec<_>, Vec<_>) = tasks.into_iter().partition(|t| !t.task.status.is_closed());
+    closed.reverse();
+    for view in open.into_iter().chain(closed) {
+        let column = columns.entry(column_of(&view)).or_default();
+        column.count += 1;
+        if column.tasks.len() < COLUMN_SHOWN {
+            column.tasks.push(view);
+        }
+    }
+    columns
+}
+
+/// Every task reachable through `depends_on` from a task that is shown, so
+/// the page can draw the whole chain on a click.
+fn dependencies_of(tasks: &[TaskView]) -> HashMap<String, DepNode> {
+    let by_id: HashMap<String, &TaskView> = tasks.iter().map(|t| (t.task.id.to_string(), t)).collect();
+    let mut out = HashMap::new();
+    let mut todo: Vec<String> =
+        tasks.iter().flat_map(|t| t.task.depends_on.iter().map(|d| d.to_string())).collect();
+    let mut seen = HashSet::new();
+    while let Some(id) = todo.pop() {
+        if !seen.insert(id.clone()) {
+            continue;
+        }
+        let Some(t) = by_id.get(&id) else { continue };
+        let depends_on: Vec<String> = t.task.depends_on.iter().map(|d| d.to_string()).collect();
+        todo.extend(depends_on.iter().cloned());
+        out.insert(id, DepNode { title: t.task.title.clone(), status: t.task.status, depends_on });
+    }
+    out
+}
+
+/// Recent messages newest first, with unread `help` and `handoff` kept
+/// however old they are. A message is unread while no reader's cursor on
+/// its mailbox has reached it: a mailbox is one linear chain, so walking
+/// from its head, everything before the first cursor met is unread by all.
+fn messages(ctx: &Context) -> Result<Vec<MessageView>> {
+    let cursors = read_cursors(ctx)?;
+    let mut all: Vec<MessageView> = Vec::new();
+    for (refname, head) in ctx.store.refs_under(&refs::mailbox(""))? {
+        let mailbox = refname.trim_start_matches(&refs::mailbox("")).to_string();
+        let read_marks = cursors.get(&mailbox);
+        let mut unread = true;
+        let mut next = Some(head);
+        for depth in 0..PIN_DEPTH {
+            let Some(oid) = next else { break };
+            if read_marks.is_some_and(|marks| marks.contains(&oid)) {
+                unread = false;
+            }
+            if depth >= MESSAGES_SHOWN && !unread {
+                break;
+            }
+            if let Ok(Some(m)) = ctx.store.snapshot_at(&refname, Some(oid))?.get::<Message>("message.json") {
+                let pinned = unread && matches!(m.kind, MessageKind::Help | MessageKind::Handoff);
+                if pinned || depth < MESSAGES_SHOWN {
+                    all.push(MessageView { message: m, pinned });
+                }
+            }
+            next = ctx.store.parent(oid)?;
+        }
+    }
+    all.sort_by_key(|m| std::cmp::Reverse(m.message.sent_at));
+    let (pinned, rest): (Vec<_>, Vec<_>) = all.into_iter().partition(|m| m.pinned);
+    Ok(pinned.into_iter().chain(rest.into_iter().take(MESSAGES_SHOWN)).collect())
+}
+
+/// Mailbox → the commits readers' cursors point at.
+fn read_cursors(ctx: &Context) -> Result<HashMap<String, HashSet<Oid>>> {
+    let mut out: HashMap<String, HashSet<Oid>> = HashMap::new();
+    let prefix = format!("{}read/", refs::ROOT);
+    for (refname, oid) in ctx.store.refs_under(&prefix)? {
+        // refs/orchestrate/read/<reader>/<mailbox>
+        let rest = refname.trim_start_matches(&prefix);
+        if let Some((_, mailbox)) = rest.split_once('/') {
+            out.entry(mailbox.to_string()).or_default().insert(oid);
+        }
+    }
+    Ok(out)
+}
+
+/// Spawned agents, running ones first, each with the end of its log.
+fn agents(ctx: &Context) -> Vec<AgentRow> {
+    let mut agents = ctx.list_agents();
+    agents.sort_by_key(|a| (!a.is_active(), std::cmp::Reverse(a.started_at)));
+    agents.truncate(AGENTS_SHOWN);
+    agents
+        .into_iter()
+        .map(|agent| {
+            let dir = crate::agents::AgentDir::new(ctx.store.common_dir(), &agent.session);
+            AgentRow { log_tail: dir.log_tail(LOG_LINES), agent }
+        })
+        .collect()
+}
