@@ -181,10 +181,11 @@ impl Context {
         // An agent that lost its supervisor is taken over (or concluded)
         // first, so what it did is recorded before anything is decided.
         self.adopt_if_lost(&dir)?;
-        let lock = dir
-            .try_lock()
-            .map_err(|e| agent_dir_failure(&dir, e))?
-            .ok_or_else(|| already_running(&dir, &opts.name))?;
+        let lock = match dir.try_lock().map_err(|e| agent_dir_failure(&dir, e))? {
+            Some(lock) => Some(lock),
+            None => lock_after_conclusion(&dir)?,
+        }
+        .ok_or_else(|| already_running(&dir, &opts.name))?;
         if let Some(state) = dir.read_state().filter(|s| !s.phase.is_over()) {
             // A lost supervisor's agent may still run, unwatched, in the worktree.
             if state.supervisor.is_alive() || state.agent.is_some_and(process::tree_alive) {
@@ -587,6 +588,20 @@ fn view(dir: &AgentDir, state: State, now: Timestamp) -> AgentView {
         supervisor_lost_at: state.lost_supervisors.last().map(|l| l.noticed_at),
         survivors: state.survivors,
     }
+}
+
+/// The agent's lock once a supervisor that has concluded its run (the
+/// state says it is over: it is recording the outcome and exiting) lets it
+/// go, waiting a few seconds at most; `None` while a run goes on.
+fn lock_after_conclusion(dir: &AgentDir) -> Result<Option<std::fs::File>> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while dir.read_state().is_some_and(|s| s.phase.is_over()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        if let Some(lock) = dir.try_lock().map_err(|e| agent_dir_failure(dir, e))? {
+            return Ok(Some(lock));
+        }
+    }
+    Ok(None)
 }
 
 /// Waits (a few seconds at most) for the supervisor to start the agent.
