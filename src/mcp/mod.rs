@@ -237,6 +237,7 @@ impl Orchestrate {
                 );
                 let value = op(&ctx, &identity)?;
                 ctx.touch();
+                let _ = ctx.refresh_status_file();
                 Ok(serde_json::to_string(&value).and_then(|text| Ok((text, serde_json::to_value(&value)?))))
             })
             .await

@@ -9,6 +9,7 @@
 
 pub mod agent_hooks;
 pub mod agents;
+pub mod attention;
 pub mod board;
 pub mod claims;
 pub mod conflicts;
@@ -16,9 +17,12 @@ pub mod dependents;
 pub mod doctor;
 pub mod hooks;
 pub mod land;
+pub mod lead;
 pub mod log;
 pub mod messages;
+pub mod notify;
 pub mod sessions;
+pub mod status_file;
 pub mod sync;
 pub mod tasks;
 mod teardown;
@@ -223,6 +227,8 @@ pub struct Context {
     worktrees: std::cell::OnceCell<Vec<claims::WorkTree>>,
     /// How this front end names a session, for errors that need one.
     session_hint: &'static str,
+    /// The store's write count when the status file was last rewritten.
+    status_moves: std::cell::Cell<u64>,
 }
 
 impl Context {
@@ -257,6 +263,7 @@ impl Context {
             pinned_now,
             worktrees: std::cell::OnceCell::new(),
             session_hint: "pass --session NAME or set ORCHESTRATE_SESSION=NAME",
+            status_moves: std::cell::Cell::new(0),
         })
     }
 

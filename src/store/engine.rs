@@ -734,9 +734,10 @@ impl Store {
     /// Moves `refname` to `new` if it still is as `expected`. Returns why
     /// not when another writer got there first (the caller retries).
     ///
-    /// The local half of the one seam where a write is decided
-    /// ([`Authority::publish`]): every update and pointer move of a store
-    /// without a coordination remote ends here, with `reference_matching`.
+    /// This is the one place a coordination ref is moved locally: every
+    /// update and pointer move of a store without a remote goes through it,
+    /// by way of [`Authority::publish`], which with `orchestrate.remote`
+    /// pushes with a lease instead.
     fn move_ref(
         &self,
         refname: &str,
@@ -745,7 +746,10 @@ impl Store {
         message: &str,
     ) -> Result<Option<Lost>, StoreError> {
         match self.repo.reference_matching(refname, new, true, expected.as_oid(), message) {
-            Ok(_) => Ok(None),
+            Ok(_) => {
+                self.moves.set(self.moves.get() + 1);
+                Ok(None)
+            }
             // Another writer holds refname.lock right now (libgit2 never
             // waits for a lock).
             Err(e) if e.code() == ErrorCode::Locked => Ok(Some(Lost::Locked)),
