@@ -4,8 +4,9 @@
 //! The checks: the format version; every document against its schema; the
 //! task index against the task blobs; leftover `<ref>.lock` files; sessions
 //! whose worktree is gone; folders under the worktree root that no session
-//! owns; agents whose supervisor is gone; claims held and tasks claimed by
-//! ended sessions; dependencies on tasks that do not exist.
+//! owns; agents whose supervisor is gone and could not be replaced; claims
+//! held and tasks claimed by ended sessions; dependencies on tasks that do
+//! not exist.
 //!
 //! A repair never deletes what someone wrote: a corrupt document is moved
 //! aside to `corrupt/<its path>` in the same collection's tree (so it stays
@@ -72,7 +73,6 @@ enum Repair {
         holder: String,
     },
     EndSession(String),
-    AdoptAgent(String),
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -318,29 +318,23 @@ impl Context {
         Ok(())
     }
 
-    /// Agents whose supervisor died while they were not finished. Read
-    /// straight from their state (any other look hands such an agent to a
-    /// new supervisor, and doctor without --repair changes nothing).
+    /// Agents whose supervisor died while they were not finished and could
+    /// not be handed to a new one (listing them tries that first).
     fn check_agents(&self, out: &mut Vec<Finding>) {
-        for dir in crate::agents::all(self.store.common_dir()) {
-            let Some(state) = dir.read_state() else { continue };
-            if state.phase.is_over() || state.supervisor.is_alive() {
+        for agent in self.list_agents() {
+            if agent.state != super::agents::AgentState::Lost {
                 continue;
             }
             out.push(
                 Finding::new(
                     Kind::AgentLost,
                     None,
-                    Some(&dir.log_file().to_string_lossy()),
-                    format!("agent {}'s supervisor (pid {}) is gone", state.name, state.supervisor.pid),
-                )
-                .repair(
-                    "hand the agent to a new supervisor (its run goes on, or its outcome is recorded)".into(),
-                    Repair::AdoptAgent(state.name.clone()),
+                    Some(&agent.log.to_string_lossy()),
+                    format!("agent {}'s supervisor (pid {}) is gone", agent.session, agent.supervisor),
                 )
                 .hint(format!(
-                    "see what it did with `git orchestrate logs {0}`; `git orchestrate stop {0}` stops it",
-                    state.name
+                    "see what it did with `git orchestrate logs {0}`, then `git orchestrate stop {0}`",
+                    agent.session
                 )),
             );
         }
@@ -440,12 +434,6 @@ impl Context {
                 self.finish_task_as(holder, id, super::tasks::Finish::Released, Some(&note), true).map(|_| ())
             }
             Repair::EndSession(name) => self.end_session(Some(name), false).map(|_| ()),
-            Repair::AdoptAgent(name) => match self.agent_view(name) {
-                Some(view) if view.state == super::agents::AgentState::Lost => {
-                    Err(Error::failed(format!("agent {name} could not be handed to a new supervisor")))
-                }
-                _ => Ok(()),
-            },
         }
     }
 
