@@ -237,6 +237,10 @@ impl Context {
             );
         }
 
+        let snap = self.store.snapshot(refs::QUEUE)?;
+        let (_, corrupt) = snap.decode_all::<crate::model::land::QueueEntry>(&snap.list("entries")?)?;
+        out.extend(corrupt.iter().map(corrupt_finding));
+
         for (refname, head) in self.store.refs_under(&refs::mailbox(""))? {
             let mut next = Some(head);
             while let Some(oid) = next {
