@@ -691,7 +691,13 @@ fn an_entry_whose_lander_was_killed_is_taken_over_and_landed_once() {
 #[test]
 fn a_dependent_starts_from_the_target_once_its_dependency_landed_by_squash() {
     let repo = Repo::new();
-    repo.git(&["config", "orchestrate.agent.echo.command", "printf 'prompt=[%s]\\n'"]);
+    // The agent writes down the commit it started from (its session and
+    // worktree go when it exits with nothing to land).
+    repo.git(&[
+        "config",
+        "orchestrate.agent.echo.command",
+        "git rev-parse HEAD > \"$ORCHESTRATE_REPO/.git/started-at\"; true",
+    ]);
     let a = repo.add("make the feature", &[]);
     let wt = start(&repo, "dev-a", &["--task", &a]);
     commit_in(&repo, &wt, "feature.txt", "feature\n", "feature");
@@ -699,16 +705,18 @@ fn a_dependent_starts_from_the_target_once_its_dependency_landed_by_squash() {
     commit_in(&repo, repo.path(), "main.txt", "main\n", "main moves on");
     // Squashed: the branch head is not on main, but its work is.
     assert_eq!(land(&repo, &["dev-a", "--squash"]).0, 0);
+    // The target builds on the landed work: merging the branch again would
+    // now conflict.
+    commit_in(&repo, repo.path(), "feature.txt", "feature v2\n", "feature v2");
     let main = tip(&repo, "main");
     let b = repo.add("use the feature", &["--after", &a]);
     repo.json(&["dispatch", "--agent", "echo"]);
-    let dir = PathBuf::from(format!("{}.worktrees/agent-{b}", repo.path().display()));
+    let started = std::fs::read_to_string(repo.path().join(".git/started-at")).unwrap();
     assert_eq!(
-        repo.git(&["-C", dir.to_str().unwrap(), "rev-parse", "HEAD"]),
+        started.trim(),
         main,
-        "starts from the target itself, not from a merge of the squashed branch again"
+        "{b} starts from the target itself, not from a merge of the squashed branch again"
     );
-    assert!(dir.join("feature.txt").exists());
 }
 
 #[test]
