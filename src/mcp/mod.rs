@@ -25,9 +25,9 @@
 //! changed by `session_start`.
 
 mod answer;
+mod hints;
 
 use answer::{Listed, ToolAnswer};
-mod hints;
 
 use crate::model::session::Pulse;
 use crate::model::task::TaskSpec;
