@@ -705,6 +705,9 @@ fn a_dependent_starts_from_the_target_once_its_dependency_landed_by_squash() {
     commit_in(&repo, repo.path(), "main.txt", "main\n", "main moves on");
     // Squashed: the branch head is not on main, but its work is.
     assert_eq!(land(&repo, &["dev-a", "--squash"]).0, 0);
+    // The target builds on the landed work: merging the branch again would
+    // now conflict.
+    commit_in(&repo, repo.path(), "feature.txt", "feature v2\n", "feature v2");
     let main = tip(&repo, "main");
     let b = repo.add("use the feature", &["--after", &a]);
     repo.json(&["dispatch", "--agent", "echo"]);
