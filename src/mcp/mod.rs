@@ -25,9 +25,9 @@
 //! changed by `session_start`.
 
 mod answer;
+mod hints;
 
 use answer::{Listed, ToolAnswer};
-mod hints;
 
 use crate::model::session::Pulse;
 use crate::model::task::TaskSpec;
@@ -373,6 +373,15 @@ pub struct TaskFinishArgs {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+pub struct LandQueueArgs {
+    /// whose work (default: yours)
+    session: Option<String>,
+    /// merge (default), squash or rebase
+    mode: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ClaimArgs {
     /// files, dir/ or globs, relative to the repository
     paths: Vec<String>,
@@ -636,10 +645,31 @@ impl Orchestrate {
         .await
     }
 
+    /// Queue your committed work to land on your target branch
+    #[tool(output_schema = answer::listing("queued"))]
+    async fn land_queue(
+        &self,
+        Parameters(a): Parameters<LandQueueArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.run(move |ctx, _| {
+            let mode = a.mode.as_deref().map(crate::model::land::LandMode::parse).transpose()?;
+            let opts = crate::ops::land::LandOptions { mode, ..Default::default() };
+            let sessions: Vec<String> = a.session.into_iter().collect();
+            Ok(Listed::new("queued", ctx.queue_landing(&sessions, &opts)?))
+        })
+        .await
+    }
+
     /// Sessions, tasks, claims and recent messages at once
     #[tool]
     async fn board(&self) -> Result<CallToolResult, ErrorData> {
         self.run(|ctx, _| ctx.board()).await
+    }
+
+    /// Which live sessions' changes (uncommitted too) overlap, and which conflict
+    #[tool]
+    async fn conflicts(&self) -> Result<CallToolResult, ErrorData> {
+        self.run(|ctx, _| ctx.conflicts(true)).await
     }
 }
 
