@@ -20,6 +20,8 @@
 //!   each run goes through (it records the exit status), and the Unix process
 //!   plumbing (sessions, process groups, process trees, pid reuse).
 //! - [`mcp`]: the same use cases as MCP tools (`git orchestrate mcp`).
+//! - [`web`]: `board --serve`, the board as a live page: one watcher of
+//!   the refs, a server-sent event stream per page, the page embedded.
 //! - [`agent_hooks`]: what the coding agents' hooks send and read back (pure).
 //! - [`cli`]: the `git orchestrate` command line: argument parsing, text and
 //!   JSON output, and the mapping from errors to exit codes (0 done,
