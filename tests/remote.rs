@@ -330,6 +330,13 @@ fn a_remote_that_is_not_one_is_bad_input() {
     let json = repo.run(&["--json", "task", "list"]);
     assert_eq!(json.code, 2);
     assert_eq!(json.json()["error"]["kind"], "invalid");
+    // A real remote with an interval that is no duration is bad input too.
+    repo.git(&["config", "orchestrate.remote", "/nonexistent/coord.git"]);
+    repo.git(&["config", "orchestrate.fetchInterval", "soon"]);
+    let run = repo.run(&["task", "add", "x"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("orchestrate.fetchInterval = 'soon'"), "{}", run.stderr);
+    assert_eq!(repo.refs(), before);
 }
 
 #[test]

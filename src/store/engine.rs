@@ -586,7 +586,7 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let _turn = self.queue.wait_turn(self.common_dir(), refname)?;
+        let _turn = self.queue.wait_turn(self.common_dir(), refname, self.queue_wait())?;
         let mut authority = self.authority()?;
         let mut backoff = authority.backoff();
         loop {
@@ -617,7 +617,7 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let _turn = self.queue.wait_turn(self.common_dir(), refname)?;
+        let _turn = self.queue.wait_turn(self.common_dir(), refname, self.queue_wait())?;
         let mut authority = self.authority()?;
         let mut backoff = authority.backoff();
         loop {
@@ -633,8 +633,19 @@ impl Store {
     /// Removes `<ref>.lock` if it was left by a writer that died, as the
     /// next writer would (`doctor --repair`). Returns whether it did.
     pub fn heal_stale_lock(&self, refname: &str) -> Result<bool, StoreError> {
-        let _turn = self.queue.wait_turn(self.common_dir(), refname)?;
+        let _turn = self.queue.wait_turn(self.common_dir(), refname, self.queue_wait())?;
         self.heal_ref_lock(refname)
+    }
+
+    /// How long a writer waits for its place in the local writers' queue:
+    /// longer with a remote, where the writer ahead may be retrying its
+    /// push against other machines' writers.
+    fn queue_wait(&self) -> Duration {
+        if self.remote().is_some() {
+            super::queue::MAX_WAIT_REMOTE
+        } else {
+            super::queue::MAX_WAIT
+        }
     }
 
     /// Who decides whether a write of `refname` happens: this repository,
