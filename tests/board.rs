@@ -81,6 +81,9 @@ SESSIONS  2 live, 0 stale
   alice  live   hb    7m ago [backend] <api> ████░░░░░░  40%  writing handlers
   bob    live   hb    5m ago
 
+NEEDS ATTENTION
+  help from bob to alice, 5m ago: need the schema \\u{1b}[2J
+
 TASKS  4 total  ░░░░░░░░░░░░░░░░░░░░ 0% done
   open 2 (ready 1, waiting 1, blocked 0) · claimed 1 · done 0 · failed 0 · cancelled 1
 
@@ -106,7 +109,8 @@ fn the_markdown_board_is_a_page_with_tables() {
     for line in [
         "# Status board",
         "_Generated 2030-01-01 10:10:00Z._",
-        "| alice | live | backend | <api> | 40% | writing handlers | 7m ago |",
+        "| alice | live | backend |  | <api> | 40% | writing handlers | 7m ago |",
+        "- **help** from bob to alice, 5m ago: need the schema \\u{1b}[2J",
         "4 total, 0% done: open 2 (ready 1, waiting 1, blocked 0), claimed 1, done 0, failed 0, cancelled 1.",
         "| <api> | 1 | Build the API |  | alice | 40% |",
         "| `src/api/` | exclusive | alice | 53m | API work |",

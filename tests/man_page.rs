@@ -90,8 +90,17 @@ the preset spawn and dispatch use for tasks and sessions of that role
 orchestrate.agentBackoff
 delay before the first restart of a failed agent, doubled for each next one (default 1s)
 .TP
+orchestrate.agent.<preset>.timeout, orchestrate.agent.<preset>.idleTimeout
+stop that preset's agents after this long, or after this long without output (spawn --timeout, --idle-timeout)
+.TP
+orchestrate.statusFile
+a file (relative: in the main checkout) rewritten with the markdown board after every write
+.TP
+orchestrate.notify
+a command run for each message to human and each failed task, with a summary as $1 and ORCHESTRATE_EVENT, ORCHESTRATE_SUBJECT, ORCHESTRATE_FROM, ORCHESTRATE_KIND, ORCHESTRATE_BODY, ORCHESTRATE_TASK
+.TP
 orchestrate.landInto
-target branch of sessions that name none (start --into, else the branch --base names, else HEAD's branch)
+target branch of sessions that name none (start --into, else the branch --base names, else HEAD's branch); an ended agent's worktree is kept while its branch has commits its target lacks
 .TP
 orchestrate.landMode
 how land integrates: merge (default), squash or rebase

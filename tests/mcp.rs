@@ -231,7 +231,7 @@ fn a_stateless_client_is_served_without_initialize_and_gets_the_cli_json() {
         ],
     );
     let tools = reply(&replies, 1)["result"]["tools"].as_array().unwrap();
-    assert_eq!(tools.len(), 17);
+    assert_eq!(tools.len(), 18);
     // An object as the CLI prints it; a list the CLI prints bare, under its key.
     let cli_list = json!({ "tasks": repo.json(&["task", "list"]) });
     for (tool_id, cli) in [(2, repo.json(&["task", "show", &id])), (3, cli_list)] {
@@ -336,6 +336,7 @@ fn every_tool_call(ids: &[String; 3]) -> Vec<(&'static str, Value)> {
         ("check", json!({ "paths": ["src/lib.rs"] })),
         ("release", json!({ "paths": ["docs/"] })),
         ("send", json!({ "to": "bob", "subject": "done with mine" })),
+        ("land_queue", json!({ "session": "cat" })),
         ("inbox", json!({ "peek": true })),
         ("inbox", json!({})),
         ("board", json!({})),
@@ -351,6 +352,11 @@ fn every_tool_answers_with_a_json_object_as_its_output_schema_says() {
         repo.ok(&["session", "start", name, "--no-worktree"]);
     }
     repo.ok_as("bob", &["send", "ann", "how far are you?"]);
+    // A session with committed work on its branch, for land_queue.
+    let cat = std::path::PathBuf::from(repo.ok(&["session", "start", "cat"]).trim());
+    std::fs::write(cat.join("cat.txt"), "cat\n").unwrap();
+    repo.git(&["-C", cat.to_str().unwrap(), "add", "cat.txt"]);
+    repo.git(&["-C", cat.to_str().unwrap(), "commit", "-q", "-m", "cat's work"]);
     let mut server = Conversation::open(&repo);
     let listed = server.ask("tools/list", json!({}));
     let tools = listed["result"]["tools"].as_array().unwrap();
@@ -383,7 +389,7 @@ fn every_tool_answers_with_a_json_object_as_its_output_schema_says() {
     // The tools that list things answered with their lists, not empty by accident.
     assert_eq!(
         lists,
-        [("task_list", 4), ("claim", 2), ("release", 1), ("inbox", 1), ("inbox", 1)],
+        [("task_list", 4), ("claim", 2), ("release", 1), ("land_queue", 1), ("inbox", 1), ("inbox", 1)],
         "each list under its key, with what the calls before it made"
     );
     // What the server said it did is what the CLI sees.
@@ -391,4 +397,5 @@ fn every_tool_answers_with_a_json_object_as_its_output_schema_says() {
     assert_eq!(repo.json(&["task", "show", &ids[1]])["status"], "failed");
     assert_eq!(repo.json(&["task", "show", &ids[2]])["status"], "open");
     assert_eq!(repo.json(&["session", "show", "ann"])["status"], "ended");
+    assert_eq!(common::strings(&repo.json(&["land", "--list"]), "session"), ["cat"]);
 }

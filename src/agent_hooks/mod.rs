@@ -27,6 +27,7 @@
 //!   `hookSpecificOutput.additionalContext`; `AfterAgent` (with
 //!   `stop_hook_active`) retries the turn with `decision: "deny"`.
 
+pub mod lead_prompt;
 pub mod patch;
 pub mod prompt;
 pub mod shell;

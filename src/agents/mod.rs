@@ -48,6 +48,12 @@ pub struct Spec {
     pub tmux: Option<String>,
     /// First delay before a restart; doubles each time.
     pub backoff_ms: u64,
+    /// Stop the agent once it has been going this long (all runs).
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    /// Stop the agent once a run has written nothing for this long.
+    #[serde(default)]
+    pub idle_timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,11 +72,13 @@ pub enum Phase {
     Failed,
     /// Finished: stopped on request.
     Stopped,
+    /// Finished: stopped for running too long, or silent too long.
+    TimedOut,
 }
 
 impl Phase {
     pub fn is_over(self) -> bool {
-        matches!(self, Phase::Exited | Phase::Failed | Phase::Stopped)
+        matches!(self, Phase::Exited | Phase::Failed | Phase::Stopped | Phase::TimedOut)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -82,6 +90,7 @@ impl Phase {
             Phase::Exited => "exited",
             Phase::Failed => "failed",
             Phase::Stopped => "stopped",
+            Phase::TimedOut => "timed_out",
         }
     }
 }
@@ -135,6 +144,9 @@ pub struct State {
     pub stopped_by: Option<String>,
     #[serde(default)]
     pub tmux: Option<String>,
+    /// Why it timed out ("no output for 5m"), when it did.
+    #[serde(default)]
+    pub timed_out: Option<String>,
     /// Supervisors that died while the agent was not over, each replaced
     /// by a new one that adopted the agent.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -4,6 +4,10 @@
 //! itself). Rendering is pure: the same model always gives the same output,
 //! and everything an agent wrote is shown with control characters escaped.
 
+mod attention;
+
+pub use attention::{Attention, KeptRow, ProblemRow};
+
 use crate::model::names::escape_control;
 use crate::model::time::{format_duration, Timestamp};
 use chrono::Duration;
@@ -25,6 +29,9 @@ pub struct Board {
     /// Why the conflicts section is partial or missing, if it is.
     pub conflicts_note: Option<String>,
     pub messages: Vec<MessageRow>,
+    /// What needs someone: open requests, failed and blocked tasks, kept
+    /// worktrees. Stays until dealt with, unlike `messages`.
+    pub attention: Attention,
     /// Documents that could not be read: the sections that need them show
     /// what they could, and the board names each one.
     pub unreadable: Vec<UnreadableRow>,
@@ -55,18 +62,20 @@ impl ConflictRow {
     /// "alice and bob" or "alice and main (target)".
     fn sides(&self) -> String {
         match self.against.as_str() {
-            "target" => format!("{} and {} (target)", self.session, self.other),
-            _ => format!("{} and {}", self.session, self.other),
+            "target" => format!("{} and {} (target)", self.session, text(&self.other)),
+            _ => format!("{} and {}", self.session, text(&self.other)),
         }
     }
 
     /// What the row says: the conflicting files, then the clean overlaps.
     fn summary(&self) -> String {
-        let clean: Vec<&str> =
-            self.files.iter().filter(|f| !self.conflicts.contains(f)).map(String::as_str).collect();
+        // File names are agents' text too (a name can hold a bidi override).
+        let clean: Vec<String> =
+            self.files.iter().filter(|f| !self.conflicts.contains(f)).map(|f| text(f)).collect();
+        let conflicts: Vec<String> = self.conflicts.iter().map(|f| text(f)).collect();
         let mut parts = Vec::new();
-        if !self.conflicts.is_empty() {
-            parts.push(format!("conflict: {}", self.conflicts.join(", ")));
+        if !conflicts.is_empty() {
+            parts.push(format!("conflict: {}", conflicts.join(", ")));
         }
         if !clean.is_empty() {
             parts.push(format!("both change: {}", clean.join(", ")));
@@ -89,6 +98,7 @@ pub struct RemoteView {
 pub struct SessionRow {
     pub name: String,
     pub role: Option<String>,
+    pub capabilities: Vec<String>,
     pub stale: bool,
     pub task: Option<String>,
     pub doing: Option<String>,
@@ -237,6 +247,10 @@ impl Board {
         for s in &self.sessions {
             let state = if s.stale { style.paint("33", "stale") } else { style.paint("32", "live ") };
             let role = s.role.as_deref().map(|r| format!(" [{r}]")).unwrap_or_default();
+            let caps = match s.capabilities.is_empty() {
+                true => String::new(),
+                false => format!(" {{{}}}", s.capabilities.join(",")),
+            };
             let task = s.task.as_deref().map(|t| format!(" {t}")).unwrap_or_default();
             let progress = s.progress.map(|p| format!(" {} {p:>3}%", bar(p, 10))).unwrap_or_default();
             let doing = s.doing.as_deref().map(|d| format!("  {}", text(d))).unwrap_or_default();
@@ -248,12 +262,13 @@ impl Board {
                 false => agent,
             };
             out.push_str(&format!(
-                "  {:<width$}  {state}  hb {:>5} ago{host}{role}{task}{progress}{doing}{phase}{agent}\n",
+                "  {:<width$}  {state}  hb {:>5} ago{host}{role}{caps}{task}{progress}{doing}{phase}{agent}\n",
                 s.name,
                 age(now, s.heartbeat_at)
             ));
         }
 
+        out.push_str(&self.attention.render_text(now, &head));
         let t = &self.tasks;
         out.push_str(&format!(
             "\n{}  {} {}% done\n",
@@ -356,15 +371,16 @@ impl Board {
         if self.sessions.is_empty() {
             out.push_str("No active sessions.\n");
         } else {
-            out.push_str("| session | state | role | task | progress | doing | heartbeat |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+            out.push_str("| session | state | role | capabilities | task | progress | doing | heartbeat |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n");
             for s in &self.sessions {
                 out.push_str(&format!(
-                    "| {}{} | {}{} | {} | {} | {} | {} | {} ago |\n",
+                    "| {}{} | {}{} | {} | {} | {} | {} | {} | {} ago |\n",
                     s.name,
                     self.elsewhere(s).map(|h| format!(" @{}", cell(h))).unwrap_or_default(),
                     if s.stale { "stale" } else { "live" },
                     s.agent.as_ref().map(|a| format!(", {}", a.describe(now))).unwrap_or_default(),
                     s.role.as_deref().unwrap_or(""),
+                    s.capabilities.join(", "),
                     s.task.as_deref().unwrap_or(""),
                     s.progress.map(|p| format!("{p}%")).unwrap_or_default(),
                     cell(s.doing.as_deref().unwrap_or("")),
@@ -372,6 +388,7 @@ impl Board {
                 ));
             }
         }
+        out.push_str(&self.attention.render_markdown(now, &cell));
         let t = &self.tasks;
         out.push_str(&format!(
             "\n## Tasks\n\n{} total, {}% done: open {} (ready {}, waiting {}, blocked {}), claimed {}, done {}, failed {}, cancelled {}.\n",
@@ -471,6 +488,7 @@ mod tests {
         let row = |state: &str, lost: Option<Timestamp>| SessionRow {
             name: "w1".into(),
             role: None,
+            capabilities: vec![],
             stale: false,
             task: None,
             doing: None,
@@ -491,6 +509,7 @@ mod tests {
             conflicts: vec![],
             conflicts_note: None,
             messages: vec![],
+            attention: Attention::default(),
             unreadable: vec![],
             remote: None,
         };

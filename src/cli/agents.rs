@@ -8,7 +8,7 @@ use crate::agents::Phase;
 use crate::model::names::escape_control;
 use crate::model::time::{format_duration, parse_duration};
 use crate::ops::agents::{
-    AgentState, AgentView, DispatchEvent, DispatchOptions, SpawnOptions, DEFAULT_GRACE,
+    AgentState, AgentView, DispatchEvent, DispatchOptions, HoldMode, SpawnOptions, DEFAULT_GRACE,
 };
 use crate::ops::Context;
 use clap::Args;
@@ -35,6 +35,12 @@ pub struct SpawnArgs {
     /// Run in a window of a tmux session named after the repository, to watch live
     #[arg(long)]
     tmux: bool,
+    /// Stop the agent after this long (e.g. 30m), recorded as timed out
+    #[arg(long, value_name = "DURATION", value_parser = timeout)]
+    timeout: Option<Duration>,
+    /// Stop the agent once it has written nothing for this long (e.g. 5m)
+    #[arg(long, value_name = "DURATION", value_parser = timeout)]
+    idle_timeout: Option<Duration>,
     /// Start a new session's worktree from this branch, tag or commit (default: HEAD)
     #[arg(long, value_name = "REV")]
     base: Option<String>,
@@ -82,6 +88,18 @@ pub struct DispatchArgs {
     /// Keep watching for new work instead of stopping when all is done
     #[arg(long)]
     watch: bool,
+    /// Stop each agent after this long (e.g. 30m), recorded as timed out
+    #[arg(long, value_name = "DURATION", value_parser = timeout)]
+    timeout: Option<Duration>,
+    /// Stop each agent once it has written nothing for this long (e.g. 5m)
+    #[arg(long, value_name = "DURATION", value_parser = timeout)]
+    idle_timeout: Option<Duration>,
+    /// Let paused dispatchers start new agents again (after `stop --all`), then exit
+    #[arg(long, conflicts_with_all = ["drain", "watch", "command"])]
+    resume: bool,
+    /// Have every dispatcher start nothing new and exit once its agents are over; wait for that
+    #[arg(long, conflicts_with_all = ["watch", "command"])]
+    drain: bool,
     /// A command to run for every task instead of a preset, after `--`
     #[arg(last = true, value_name = "COMMAND")]
     command: Vec<String>,
@@ -100,6 +118,9 @@ pub struct SuperviseArgs {
 pub struct RunAgentArgs {
     /// Where to record how the command ended
     exit_file: PathBuf,
+    /// The pid of the supervisor that starts the run
+    #[arg(long)]
+    supervisor: Option<u32>,
     /// The agent's command
     #[arg(last = true, required = true)]
     command: Vec<String>,
@@ -114,6 +135,8 @@ pub fn spawn(ctx: &Context, ui: &Ui, a: SpawnArgs) -> CmdResult {
         agent: a.agent,
         command: a.command,
         tmux: a.tmux,
+        timeout: a.timeout,
+        idle_timeout: a.idle_timeout,
         base: a.base,
         builds_on: None,
     })?;
@@ -133,8 +156,26 @@ pub fn spawn(ctx: &Context, ui: &Ui, a: SpawnArgs) -> CmdResult {
     })
 }
 
-pub fn ps(ctx: &Context, ui: &Ui) -> CmdResult {
-    let agents = ctx.list_agents();
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Every agent ever spawned here, not only running and recently ended ones
+    #[arg(long)]
+    all: bool,
+    /// First remove the records and logs of agents that ended more than a day ago
+    #[arg(long)]
+    prune: bool,
+}
+
+pub fn ps(ctx: &Context, ui: &Ui, a: PsArgs) -> CmdResult {
+    if a.prune {
+        let age =
+            chrono::Duration::from_std(crate::ops::agents::PRUNE_AFTER).unwrap_or(chrono::Duration::MAX);
+        let pruned = ctx.prune_agents(age)?;
+        if !pruned.is_empty() {
+            eprintln!("pruned the records of {} agent(s): {}", pruned.len(), pruned.join(", "));
+        }
+    }
+    let agents = ctx.list_agents_shown(a.all);
     let elsewhere = sessions_elsewhere(ctx);
     ui.emit(&agents, || {
         if agents.is_empty() {
@@ -226,14 +267,15 @@ pub fn logs(ctx: &Context, ui: &Ui, a: LogsArgs) -> CmdResult {
     // escaped, so a log cannot repaint the terminal.
     let mut pending = Vec::new();
     loop {
+        // Over (and not just its supervisor: a lost agent may write on).
+        // Looked at before reading, so what it wrote until then is read.
+        let over = !a.follow
+            || ctx.agent(&a.name)?.1.is_none_or(|s| {
+                s.phase.is_over() || (!s.supervisor.is_alive() && !s.agent.is_some_and(process::tree_alive))
+            });
         let before = pending.len();
         file.read_to_end(&mut pending).map_err(failed)?;
         let grew = pending.len() > before;
-        // Over (and not just its supervisor: a lost agent may write on).
-        let over = !a.follow
-            || ctx.agent(&a.name)?.1.is_none_or(|s| {
-                s.phase.is_over() || (!s.supervisor.is_alive() && !s.agent.is_some_and(process::group_alive))
-            });
         let upto = match (over && !grew, pending.iter().rposition(|&b| b == b'\n')) {
             (true, _) => pending.len(),
             (false, Some(newline)) => newline + 1,
@@ -309,7 +351,9 @@ fn stop_all(ctx: &Context, ui: &Ui, grace: Duration) -> CmdResult {
             }
         }
     }
-    ui.emit(&stopped, || render_stopped(&stopped))?;
+    ui.emit(&stopped, || {
+        render_stopped(&stopped) + "dispatchers paused: `git orchestrate dispatch --resume` lets them go on\n"
+    })?;
     if let Err(e) = survivors_are_a_failure(ui, &stopped) {
         failure.get_or_insert(e);
     }
@@ -330,7 +374,32 @@ fn pid(v: &AgentView) -> String {
     v.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into())
 }
 
+/// Reads `--timeout` and `--idle-timeout`.
+fn timeout(text: &str) -> Result<Duration, String> {
+    crate::ops::agents::parse_timeout(text)
+}
+
 pub fn dispatch(ctx: &Context, ui: &Ui, a: DispatchArgs) -> CmdResult {
+    if a.resume {
+        let hold = ctx.resume_dispatchers()?;
+        let value = serde_json::json!({ "resumed": hold.is_some(), "hold": hold });
+        return ui.emit(&value, || match &hold {
+            Some(h) => {
+                format!("dispatchers resumed (held by {} since {})\n", h.by, super::output::time(h.at))
+            }
+            None => "no dispatcher was held: nothing to resume\n".to_string(),
+        });
+    }
+    if a.drain {
+        let mut events = Vec::new();
+        ctx.drain_dispatchers(Duration::from_millis(250), |event| {
+            if !ui.json {
+                println!("{}", describe(event));
+            }
+            events.push(event.clone());
+        })?;
+        return ui.emit(&events, String::new);
+    }
     let opts = DispatchOptions {
         max: a.max,
         roles: a.roles,
@@ -339,6 +408,9 @@ pub fn dispatch(ctx: &Context, ui: &Ui, a: DispatchArgs) -> CmdResult {
         agent: a.agent,
         command: a.command,
         poll: Duration::from_millis(250),
+        timeout: a.timeout,
+        idle_timeout: a.idle_timeout,
+        once: false,
     };
     let mut events = Vec::new();
     let watch = opts.watch;
@@ -356,6 +428,14 @@ pub fn dispatch(ctx: &Context, ui: &Ui, a: DispatchArgs) -> CmdResult {
     } else if events.is_empty() {
         println!("nothing to dispatch: no ready task (add work with `git orchestrate task add`)");
     }
+    // Tasks nothing could run stay open: say so, and exit 1.
+    let unrun: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            DispatchEvent::CannotRun { tasks, .. } => Some(tasks.join(", ")),
+            _ => None,
+        })
+        .collect();
     // Agents that failed leave their tasks failed and dependents blocked:
     // say so, and exit 1, so a script sees the work is not all done.
     let failed: Vec<String> = events
@@ -369,8 +449,14 @@ pub fn dispatch(ctx: &Context, ui: &Ui, a: DispatchArgs) -> CmdResult {
             _ => None,
         })
         .collect();
+    if !unrun.is_empty() {
+        eprintln!(
+            "error: not all done: nothing could run {}; they stay open (fix the preset, then dispatch again)",
+            unrun.join(", ")
+        );
+    }
     if failed.is_empty() {
-        return Ok(());
+        return if unrun.is_empty() { Ok(()) } else { Err(Failure::Reported(1)) };
     }
     eprintln!(
         "error: not all done: the agents for {} did not finish; tasks that depend on them wait \
@@ -390,6 +476,22 @@ fn describe(event: &DispatchEvent) -> String {
             s.log.display()
         ),
         DispatchEvent::Skipped { task, reason } => format!("skipped {task}: {}", escape_control(reason)),
+        DispatchEvent::CannotRun { role, reason, tasks } => format!(
+            "cannot run {} task(s) of {} ({}): {}",
+            tasks.len(),
+            role.as_deref().map(|r| format!("role {r}")).unwrap_or_else(|| "no role".into()),
+            tasks.join(", "),
+            escape_control(reason)
+        ),
+        DispatchEvent::Held(hold) => format!(
+            "{} by {}: starting nothing new",
+            match hold.mode {
+                HoldMode::Pause => "paused",
+                HoldMode::Drain => "draining",
+            },
+            escape_control(&hold.by)
+        ),
+        DispatchEvent::Resumed => "resumed".to_string(),
         DispatchEvent::Finished { session, task, state, exit } => format!(
             "{session} {state}{} on {}",
             exit.as_ref().map(|e| format!(" ({e})")).unwrap_or_default(),
@@ -406,7 +508,7 @@ pub fn supervise(a: SuperviseArgs) -> CmdResult {
 
 /// The wrapper of one agent run: exits as the agent did.
 pub fn run_agent(a: RunAgentArgs) -> CmdResult {
-    match crate::agents::wrapper::run(&a.exit_file, &a.command) {
+    match crate::agents::wrapper::run(&a.exit_file, a.supervisor, &a.command) {
         0 => Ok(()),
         code => Err(Failure::Reported(code)),
     }

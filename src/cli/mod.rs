@@ -12,10 +12,12 @@ mod board_serve;
 mod claim;
 mod conflicts;
 mod doctor;
+mod hints;
 mod hooks;
 mod init;
 mod integrate;
 pub(crate) mod land;
+mod lead;
 mod log;
 mod mcp;
 mod message;
@@ -88,8 +90,8 @@ pub enum Command {
     Hook(hooks::HookArgs),
     /// Start an agent command in the background, in its own session and worktree
     Spawn(agents::SpawnArgs),
-    /// List spawned agents: task, pid, state, restarts, uptime, exit
-    Ps,
+    /// List running and recently ended agents: task, pid, state, restarts, uptime, exit
+    Ps(agents::PsArgs),
     /// Show (or follow, -f) an agent's output
     Logs(agents::LogsArgs),
     /// Stop an agent (SIGTERM to all its processes, then SIGKILL), or --all
@@ -99,6 +101,8 @@ pub enum Command {
     /// Supervise one spawned agent (what spawn starts; not for people)
     #[command(hide = true)]
     Supervise(agents::SuperviseArgs),
+    /// Take, release or show the lead: the one session that coordinates the others
+    Lead(lead::LeadArgs),
     /// Run one agent run and record its exit status (what the supervisor starts; not for people)
     #[command(hide = true)]
     RunAgent(agents::RunAgentArgs),
@@ -116,7 +120,7 @@ pub enum Command {
 #[derive(Debug)]
 pub enum Failure {
     /// Refused by coordination: exit 1.
-    Refused(String),
+    Refused(ops::Refusal),
     /// Bad input or usage: exit 2.
     Invalid(String),
     /// Anything else: exit 3.
@@ -145,7 +149,8 @@ impl Failure {
 
     fn message(&self) -> &str {
         match self {
-            Failure::Refused(m) | Failure::Invalid(m) | Failure::Error(m) => m,
+            Failure::Refused(r) => &r.message,
+            Failure::Invalid(m) | Failure::Error(m) => m,
             Failure::Reported(_) => "",
         }
     }
@@ -210,6 +215,10 @@ pub fn main() -> i32 {
     match run(cli, &ui) {
         Ok(()) => 0,
         Err(Failure::Reported(code)) => code,
+        Err(Failure::Refused(refusal)) => {
+            ui.refusal(&refusal, &hints::for_refusal(&refusal.reason));
+            1
+        }
         Err(failure) => {
             ui.error(failure.kind(), failure.message());
             failure.code()
@@ -268,11 +277,12 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Hooks(cmd) => hooks::hooks(&ctx, ui, cmd),
         Command::Hook(args) => hooks::hook(&ctx, ui, args),
         Command::Spawn(args) => agents::spawn(&ctx, ui, args),
-        Command::Ps => agents::ps(&ctx, ui),
+        Command::Ps(args) => agents::ps(&ctx, ui, args),
         Command::Logs(args) => agents::logs(&ctx, ui, args),
         Command::Stop(args) => agents::stop(&ctx, ui, args),
         Command::Dispatch(args) => agents::dispatch(&ctx, ui, args),
         Command::Supervise(_) | Command::RunAgent(_) => unreachable!("handled above"),
+        Command::Lead(args) => lead::run(&ctx, ui, args),
         Command::Mcp(args) => mcp::run(&ctx, args),
         Command::Integrate(args) => integrate::run(&ctx, ui, args),
         Command::Prompt(args) => prompt::run(&ctx, ui, args),
@@ -282,6 +292,11 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
     // write per interval; never fails the command).
     if result.is_ok() {
         ctx.touch();
+    }
+    // The status board follows every write, whether the command
+    // succeeded or not (a refusal may still have written on its way).
+    if let Err(e) = ctx.refresh_status_file() {
+        eprintln!("git-orchestrate: orchestrate.statusFile not updated: {}", e.message());
     }
     result
 }

@@ -1,11 +1,11 @@
 //! `git orchestrate session …` and `git orchestrate heartbeat`.
 
 use super::output::{time, Style};
-use super::{CmdResult, Ui};
+use super::{CmdResult, Failure, Ui};
 use crate::model::names::escape_control;
 use crate::model::session::{Pulse, SessionStatus};
 use crate::model::time::format_duration;
-use crate::ops::sessions::{SessionView, StartOptions};
+use crate::ops::sessions::{Ended, SessionView, StartOptions};
 use crate::ops::Context;
 use clap::{Args, Subcommand};
 
@@ -23,8 +23,8 @@ pub enum SessionCommand {
 
 #[derive(Debug, Args)]
 pub struct StartArgs {
-    /// Session name: lowercase letters, digits, '.', '_' and '-'
-    name: String,
+    /// Session name: lowercase letters, digits, '.', '_' and '-' (default: a new readable one, printed)
+    name: Option<String>,
     /// The session's role (claim --next --role picks its tasks)
     #[arg(long, value_name = "R")]
     role: Option<String>,
@@ -41,7 +41,7 @@ pub struct StartArgs {
     #[arg(long, value_name = "ID")]
     task: Option<String>,
     /// Reattach to an active session of this name (a restarted agent)
-    #[arg(long)]
+    #[arg(long, requires = "name")]
     resume: bool,
     /// The branch this session's work lands on (default: the branch --base names,
     /// else the branch HEAD is on, else orchestrate.landInto)
@@ -64,8 +64,11 @@ pub struct NameArgs {
 
 #[derive(Debug, Args)]
 pub struct EndArgs {
-    /// Session name (default: the acting session)
-    name: Option<String>,
+    /// Session names (default: the acting session)
+    names: Vec<String>,
+    /// Also end the sessions of agents that are over, and remove kept worktrees whose work has landed
+    #[arg(long, conflicts_with = "delete_branch")]
+    ended_agents: bool,
     /// Save uncommitted work as a commit on the branch the worktree has checked out, move nested repositories and changed include copies aside, then end
     #[arg(long)]
     force: bool,
@@ -80,7 +83,7 @@ pub struct HeartbeatArgs {
     #[arg(long, value_name = "TEXT")]
     doing: Option<String>,
     /// Percent done, 0 to 100
-    #[arg(long, value_name = "0-100", value_parser = super::task::percent(), allow_negative_numbers = true)]
+    #[arg(long, value_name = "0-100", value_parser = super::task::percent, allow_negative_numbers = true)]
     progress: Option<u8>,
     /// Phase name (plan, code, test, review, …)
     #[arg(long, value_name = "P")]
@@ -101,52 +104,96 @@ pub fn run(ctx: &Context, ui: &Ui, command: SessionCommand) -> CmdResult {
             let view = ctx.show_session(a.name.as_deref())?;
             ui.emit(&view, || render_one(ctx, &view))
         }
-        SessionCommand::End(a) if a.delete_branch => {
-            super::land::end_deleting_branch(ctx, ui, a.name, a.force)
+        SessionCommand::End(a) if a.delete_branch && a.names.len() > 1 => {
+            Err(Failure::Invalid("--delete-branch ends one session at a time: give one name".into()))
         }
+        SessionCommand::End(a) if a.delete_branch => {
+            super::land::end_deleting_branch(ctx, ui, a.names.into_iter().next(), a.force)
+        }
+        SessionCommand::End(a) if a.names.len() > 1 || a.ended_agents => end_many(ctx, ui, a),
         SessionCommand::End(a) => {
-            let ended = ctx.end_session(a.name.as_deref(), a.force)?;
-            ui.emit(&ended, || {
-                let mut out = format!("ended session {}", ended.session.name);
-                for note in &ended.notes {
-                    out.push_str(&format!("\nnote: {note}"));
-                }
-                let branch = ended.saved_branch.as_deref().or(ended.session.branch.as_deref());
-                match (&ended.saved_commit, &ended.saved_branch) {
-                    (Some(commit), _) => out.push_str(&format!(
-                        "\nsaved uncommitted work as {commit} on {}",
-                        branch.unwrap_or("its branch")
-                    )),
-                    (None, Some(kept)) => {
-                        out.push_str(&format!("\nkept the detached HEAD's commits on branch {kept}"))
-                    }
-                    _ => {}
-                }
-                if let Some(backup) = &ended.backup {
-                    let ignored = match ended.moved.is_empty() {
-                        true => String::new(),
-                        false => format!(" (ignored files: {})", ended.moved.join(", ")),
-                    };
-                    out.push_str(&format!("\nfiles git does not track were kept in {backup}{ignored}"));
-                }
-                if !ended.released_tasks.is_empty() {
-                    out.push_str(&format!("\nreleased tasks: {}", ended.released_tasks.join(", ")));
-                }
-                if ended.released_claims > 0 {
-                    out.push_str(&format!("\nreleased {} claim(s)", ended.released_claims));
-                }
-                if let Some(branch) = &ended.session.branch {
-                    out.push_str(&format!("\nbranch {branch} is kept"));
-                }
-                out
-            })
+            let ended = ctx.end_session(a.names.first().map(String::as_str), a.force)?;
+            ui.emit(&ended, || render_ended(&ended))
         }
     }
 }
 
+/// Ends several sessions: one that cannot be ended does not keep the
+/// others from ending; each failure is reported, and the exit code is the
+/// first failure's.
+fn end_many(ctx: &Context, ui: &Ui, a: EndArgs) -> CmdResult {
+    let mut results: Vec<(String, crate::ops::Result<Ended>)> = Vec::new();
+    if a.ended_agents {
+        results.extend(ctx.end_sessions_of_ended_agents());
+    }
+    for name in &a.names {
+        results.push((name.clone(), ctx.end_session(Some(name), a.force)));
+    }
+    let mut ended = Vec::new();
+    let mut failed = Vec::new();
+    let mut code = None;
+    for (name, result) in results {
+        match result {
+            Ok(e) => ended.push(e),
+            Err(e) => {
+                let message = e.message();
+                ui.warn(&format!("{name}: {message}"));
+                failed.push(
+                    serde_json::json!({ "session": name, "error": { "kind": e.kind(), "message": message } }),
+                );
+                code.get_or_insert(Failure::from(e).code());
+            }
+        }
+    }
+    let value = serde_json::json!({ "ended": ended, "failed": failed });
+    ui.emit(&value, || match ended.is_empty() {
+        true => "no session ended\n".to_string(),
+        false => ended.iter().map(|e| render_ended(e) + "\n").collect(),
+    })?;
+    match code {
+        Some(code) => Err(Failure::Reported(code)),
+        None => Ok(()),
+    }
+}
+
+fn render_ended(ended: &Ended) -> String {
+    let mut out = format!("ended session {}", ended.session.name);
+    for note in &ended.notes {
+        out.push_str(&format!("\nnote: {note}"));
+    }
+    let branch = ended.saved_branch.as_deref().or(ended.session.branch.as_deref());
+    match (&ended.saved_commit, &ended.saved_branch) {
+        (Some(commit), _) => out
+            .push_str(&format!("\nsaved uncommitted work as {commit} on {}", branch.unwrap_or("its branch"))),
+        (None, Some(kept)) => out.push_str(&format!("\nkept the detached HEAD's commits on branch {kept}")),
+        _ => {}
+    }
+    if let Some(backup) = &ended.backup {
+        let ignored = match ended.moved.is_empty() {
+            true => String::new(),
+            false => format!(" (ignored files: {})", ended.moved.join(", ")),
+        };
+        out.push_str(&format!("\nfiles git does not track were kept in {backup}{ignored}"));
+    }
+    if !ended.released_tasks.is_empty() {
+        out.push_str(&format!("\nreleased tasks: {}", ended.released_tasks.join(", ")));
+    }
+    if ended.released_claims > 0 {
+        out.push_str(&format!("\nreleased {} claim(s)", ended.released_claims));
+    }
+    if let Some(branch) = &ended.session.branch {
+        out.push_str(&format!("\nbranch {branch} is kept"));
+    }
+    if let Some(why) = &ended.session.worktree_kept {
+        out.push_str(&format!("\nworktree kept: {why}"));
+    }
+    out
+}
+
 fn start(ctx: &Context, ui: &Ui, a: StartArgs) -> CmdResult {
-    let started = ctx.start_session(StartOptions {
-        name: a.name,
+    let named = a.name.is_some();
+    let opts = StartOptions {
+        name: a.name.unwrap_or_default(),
         role: a.role,
         capabilities: a.caps,
         base: a.base,
@@ -154,7 +201,11 @@ fn start(ctx: &Context, ui: &Ui, a: StartArgs) -> CmdResult {
         task: a.task,
         resume: a.resume,
         into: a.into,
-    })?;
+    };
+    let started = match named {
+        true => ctx.start_session(opts)?,
+        false => ctx.start_session_named_for_me(opts)?,
+    };
     for note in &started.notes {
         ui.warn(note);
     }
@@ -164,9 +215,11 @@ fn start(ctx: &Context, ui: &Ui, a: StartArgs) -> CmdResult {
             error.trim()
         ));
     }
-    ui.emit(&started, || match &started.session.worktree {
-        Some(path) => path.clone(),
-        None => format!("session {} registered (no worktree)", started.session.name),
+    let name = &started.session.name;
+    ui.emit(&started, || match (&started.session.worktree, named) {
+        (Some(path), true) => path.clone(),
+        (Some(path), false) => format!("session {name}: {path}\n(act as it with --session {name})"),
+        (None, _) => format!("session {name} registered (no worktree)"),
     })
 }
 

@@ -30,6 +30,38 @@ pub enum TaskCommand {
     Release(FinishArgs),
     /// Cancel a task
     Cancel(FinishArgs),
+    /// Put a failed or cancelled task back in the queue (notes and history kept)
+    #[command(visible_alias = "reopen")]
+    Retry(RetryArgs),
+    /// Give an open task to a live session (the lead or a human); it takes it with claim --next
+    Assign(AssignArgs),
+    /// Add a plan's tasks at once, all or nothing, from JSON or a Markdown checklist
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AssignArgs {
+    /// Task id or a unique prefix of one
+    id: String,
+    /// The live session to give it to
+    #[arg(value_name = "SESSION")]
+    to: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The plan: {"tasks":[{"key","title","description","priority","role","labels","after"}]}, or
+    /// `- [ ] Title` items with indented `key:`, `after:`… lines; `-` reads stdin
+    file: std::path::PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RetryArgs {
+    /// Task id or a unique prefix of one
+    id: String,
+    /// Why it is worth another try (recorded with the change)
+    #[arg(long, value_name = "TEXT")]
+    note: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -64,7 +96,7 @@ pub struct ListArgs {
     /// Only tasks with this status: open, claimed, done, failed, cancelled
     #[arg(long, value_name = "S")]
     status: Option<String>,
-    /// Only tasks the acting session holds
+    /// Only tasks the acting session holds, or that the lead assigned to it
     #[arg(long)]
     mine: bool,
     /// Only tasks for this role
@@ -140,7 +172,7 @@ pub struct NoteArgs {
     /// The note
     text: String,
     /// Percent done, 0 to 100 (only the holder reports progress)
-    #[arg(long, value_name = "N", value_parser = percent(), allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = percent, allow_negative_numbers = true)]
     progress: Option<u8>,
 }
 
@@ -160,8 +192,12 @@ fn priority() -> clap::builder::RangedI64ValueParser<u8> {
     clap::value_parser!(u8).range(0..=4)
 }
 
-pub(super) fn percent() -> clap::builder::RangedI64ValueParser<u8> {
-    clap::value_parser!(u8).range(0..=100)
+/// A percentage, 0 to 100, with or without `%` (`25`, `25%`).
+pub(super) fn percent(text: &str) -> Result<u8, String> {
+    let number = text.trim().strip_suffix('%').unwrap_or(text.trim());
+    number.parse::<u8>().ok().filter(|p| *p <= 100).ok_or_else(|| {
+        format!("'{text}' is not a percentage: give a whole number from 0 to 100, like 25 or 25%")
+    })
 }
 
 pub fn run(ctx: &Context, ui: &Ui, command: TaskCommand) -> CmdResult {
@@ -179,6 +215,15 @@ pub fn run(ctx: &Context, ui: &Ui, command: TaskCommand) -> CmdResult {
         TaskCommand::Fail(a) => finish(ctx, ui, a, Finish::Failed),
         TaskCommand::Release(a) => finish(ctx, ui, a, Finish::Released),
         TaskCommand::Cancel(a) => finish(ctx, ui, a, Finish::Cancelled),
+        TaskCommand::Assign(a) => {
+            let task = ctx.assign_task(&a.id, &a.to)?;
+            emit_task(ui, &task, &format!("assigned to {}", a.to))
+        }
+        TaskCommand::Import(a) => import(ctx, ui, a),
+        TaskCommand::Retry(a) => {
+            let task = ctx.retry_task(&a.id, a.note.as_deref())?;
+            emit_task(ui, &task, "reopened")
+        }
     }
 }
 
@@ -193,6 +238,30 @@ fn add(ctx: &Context, ui: &Ui, a: AddArgs) -> CmdResult {
     };
     let task = ctx.add_task(spec, &a.after)?;
     ui.emit(&task, || task.id.to_string())
+}
+
+fn import(ctx: &Context, ui: &Ui, a: ImportArgs) -> CmdResult {
+    use std::io::Read;
+    let mut text = String::new();
+    let read = match a.file.as_os_str() == "-" {
+        true => std::io::stdin().read_to_string(&mut text).map(|_| ()),
+        false => std::fs::read_to_string(&a.file).map(|t| text = t),
+    };
+    read.map_err(|e| Failure::Invalid(format!("cannot read the plan {}: {e}", a.file.display())))?;
+    let plan = crate::model::plan::Plan::parse(&text)?;
+    let imported = ctx.import_tasks(&plan)?;
+    ui.emit(&imported, || {
+        let width = imported.tasks.iter().map(|t| t.key.chars().count()).max().unwrap_or(0);
+        let mut out: String = imported
+            .tasks
+            .iter()
+            .map(|t| format!("{:<width$} → {}  {}\n", escape_control(&t.key), t.id, escape_control(&t.title)))
+            .collect();
+        if !imported.skipped.is_empty() {
+            out.push_str(&format!("skipped (checked off): {}\n", imported.skipped.join(", ")));
+        }
+        out
+    })
 }
 
 fn list(ctx: &Context, ui: &Ui, a: ListArgs) -> CmdResult {

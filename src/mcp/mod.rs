@@ -27,6 +27,7 @@
 mod answer;
 
 use answer::{Listed, ToolAnswer};
+mod hints;
 
 use crate::model::session::Pulse;
 use crate::model::task::TaskSpec;
@@ -156,9 +157,22 @@ fn success(text: String, value: Value) -> Result<CallToolResult, ErrorData> {
 /// A failure as `--json` reports it: the message as text, and
 /// `{"error": {"kind", "message"}}` as structured content.
 fn failure(e: ops::Error) -> CallToolResult {
-    let message = e.message();
-    let mut result = CallToolResult::error(vec![ContentBlock::text(message.clone())]);
-    result.structured_content = Some(ops::error_json(e.kind(), &message));
+    let mut message = e.message();
+    let structured = match &e {
+        // A refusal carries its reason and facts, and the way out for a tool caller.
+        ops::Error::Refused(refusal) => {
+            let hints = hints::for_refusal(&refusal.reason);
+            for hint in &hints {
+                message.push_str(&format!("; {hint}"));
+            }
+            // The text a client shows and the structured message are one.
+            let worded = ops::Refusal { message: message.clone(), ..refusal.clone() };
+            ops::refusal_json(&worded, &hints)
+        }
+        _ => ops::error_json(e.kind(), &message),
+    };
+    let mut result = CallToolResult::error(vec![ContentBlock::text(message)]);
+    result.structured_content = Some(structured);
     result
 }
 
@@ -223,6 +237,7 @@ impl Orchestrate {
                 );
                 let value = op(&ctx, &identity)?;
                 ctx.touch();
+                let _ = ctx.refresh_status_file();
                 Ok(serde_json::to_string(&value).and_then(|text| Ok((text, serde_json::to_value(&value)?))))
             })
             .await
@@ -354,6 +369,15 @@ pub struct TaskNoteArgs {
 pub struct TaskFinishArgs {
     id: String,
     note: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LandQueueArgs {
+    /// whose work (default: yours)
+    session: Option<String>,
+    /// merge (default), squash or rebase
+    mode: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -617,6 +641,21 @@ impl Orchestrate {
         }
         self.run(move |ctx, _| {
             Ok(Listed::new("messages", ctx.inbox(&InboxOptions { all: a.all, peek: a.peek, wait: None })?))
+        })
+        .await
+    }
+
+    /// Queue your committed work to land on your target branch
+    #[tool(output_schema = answer::listing("queued"))]
+    async fn land_queue(
+        &self,
+        Parameters(a): Parameters<LandQueueArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.run(move |ctx, _| {
+            let mode = a.mode.as_deref().map(crate::model::land::LandMode::parse).transpose()?;
+            let opts = crate::ops::land::LandOptions { mode, ..Default::default() };
+            let sessions: Vec<String> = a.session.into_iter().collect();
+            Ok(Listed::new("queued", ctx.queue_landing(&sessions, &opts)?))
         })
         .await
     }

@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 pub const MAX_SUBJECT_CHARS: usize = 200;
+/// The human's mailbox: anyone may send to `human` (no session needed),
+/// and the human reads it with `--session human inbox`.
+pub const HUMAN: &str = "human";
 /// Bodies larger than this are refused: messages are for coordination,
 /// files belong in the repository.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

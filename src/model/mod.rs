@@ -7,8 +7,10 @@
 pub mod claim;
 pub mod ids;
 pub mod land;
+pub mod lead;
 pub mod message;
 pub mod names;
+pub mod plan;
 pub mod session;
 pub mod task;
 pub mod time;

@@ -14,6 +14,35 @@ pub const MAX_NAME_LEN: usize = 64;
 /// Accepted: 1 to 64 characters from `a-z 0-9 . _ -`, starting with a letter
 /// or digit, with no `..`, not ending in `.` or `.lock`. `what` names the kind
 /// of thing ("session name", "role") in the error.
+const ADJECTIVES: [&str; 32] = [
+    "amber", "brave", "brisk", "calm", "clever", "cosy", "crisp", "deft", "eager", "fair", "fond", "gentle",
+    "glad", "happy", "jolly", "keen", "kind", "lively", "lucky", "merry", "neat", "nimble", "plucky",
+    "proud", "quick", "quiet", "sharp", "steady", "sunny", "swift", "tidy", "witty",
+];
+const ANIMALS: [&str; 32] = [
+    "badger", "beaver", "bison", "crane", "dingo", "eagle", "falcon", "ferret", "finch", "fox", "gecko",
+    "heron", "ibis", "jackal", "koala", "lemur", "lynx", "marten", "newt", "otter", "owl", "panda", "puffin",
+    "quail", "raven", "robin", "seal", "stoat", "tapir", "viper", "walrus", "wren",
+];
+
+/// A readable session name (`brisk-otter`) from a random number, for a
+/// session started without one.
+pub fn readable_name(random: u32) -> String {
+    let adjective = ADJECTIVES[(random % 32) as usize];
+    let animal = ANIMALS[((random / 32) % 32) as usize];
+    match random / 1024 % 100 {
+        0 => format!("{adjective}-{animal}"),
+        n => format!("{adjective}-{animal}-{n}"),
+    }
+}
+
+/// A name as people write it (`BUILD`, ` Git_Workflow `) in the form it is
+/// stored and compared in: trimmed, ASCII lowercase. For names whose case
+/// carries no meaning (phases, task types).
+pub fn folded(name: &str) -> String {
+    name.trim().to_ascii_lowercase()
+}
+
 pub fn validate_name(what: &str, name: &str) -> Result<(), Invalid> {
     let problem = if name.is_empty() {
         Some("is empty".to_string())

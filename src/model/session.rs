@@ -67,6 +67,10 @@ pub struct Session {
     pub heartbeat_at: Timestamp,
     #[serde(default)]
     pub ended_at: Option<Timestamp>,
+    /// Why an ended session's worktree was kept (its work is not landed
+    /// yet); `session end` removes it once it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worktree_kept: Option<String>,
 }
 
 impl Session {
@@ -90,6 +94,7 @@ impl Session {
             started_at: now,
             heartbeat_at: now,
             ended_at: None,
+            worktree_kept: None,
         }
     }
 
@@ -133,6 +138,26 @@ impl Pulse {
             validate_name("phase", phase)?;
         }
         Ok(())
+    }
+
+    /// The pulse as stored: the phase in lowercase (`BUILD` is `build`).
+    pub fn normalized(&self) -> Pulse {
+        Pulse { phase: self.phase.as_deref().map(super::names::folded), ..self.clone() }
+    }
+
+    /// What the pulse says, for the event log: "doing tests, 40%, phase build".
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(doing) = &self.doing {
+            parts.push(format!("doing {doing}"));
+        }
+        if let Some(p) = self.progress {
+            parts.push(format!("{p}%"));
+        }
+        if let Some(phase) = &self.phase {
+            parts.push(format!("phase {phase}"));
+        }
+        parts.join(", ")
     }
 
     pub fn is_empty(&self) -> bool {

@@ -95,6 +95,11 @@ pub struct Task {
     pub depends_on: Vec<TaskId>,
     #[serde(default)]
     pub assignee: Option<String>,
+    /// The session the lead gave this open task to (`task assign`): it
+    /// finds it with `task list --mine` and takes it first with
+    /// `claim --next`; other sessions leave it while that one is live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_to: Option<String>,
     pub created_by: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -127,6 +132,13 @@ pub struct TaskSpec {
 }
 
 impl TaskSpec {
+    /// The spec as stored: the type in lowercase (`GIT_WORKFLOW` is
+    /// `git_workflow`).
+    pub fn normalized(mut self) -> TaskSpec {
+        self.kind = self.kind.as_deref().map(super::names::folded);
+        self
+    }
+
     pub fn validate(&self) -> Result<(), Invalid> {
         validate_title(&self.title)?;
         validate_text("description", &self.description, MAX_DESCRIPTION_BYTES)?;
@@ -157,6 +169,7 @@ impl TaskSpec {
             labels: dedup(self.labels),
             depends_on,
             assignee: None,
+            assigned_to: None,
             created_by: by.to_string(),
             created_at: now,
             updated_at: now,

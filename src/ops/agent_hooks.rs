@@ -316,6 +316,9 @@ impl Context {
             crate::model::names::validate_name("role", r)?;
         }
         let session = self.session();
+        if role == Some(crate::model::lead::LEAD_ROLE) {
+            return Ok(crate::agent_hooks::lead_prompt::text(session, &format_duration(self.stale_after()?)));
+        }
         let own_role = match (role, session) {
             (None, Some(me)) => self.show_session(Some(me)).ok().and_then(|v| v.session.role),
             _ => None,

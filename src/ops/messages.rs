@@ -93,14 +93,24 @@ impl Context {
             reply_to: out.reply_to.clone(),
             sent_at: now,
         };
-        let mailbox = refs::mailbox(&recipient.mailbox());
-        self.store.update(&mailbox, |_| {
+        let message = self.post(&recipient.mailbox(), &message)?;
+        self.copy_to_lead(&message, &recipient)?;
+        if recipient == Recipient::Session(crate::model::message::HUMAN.to_string()) {
+            self.notify(super::notify::Notice::Message(&message));
+        }
+        Ok(message)
+    }
+
+    /// Appends `message` to `mailbox` (`<session>`, `all`, `role.<r>`).
+    pub(crate) fn post(&self, mailbox: &str, message: &Message) -> Result<Message> {
+        let from = &message.from;
+        self.store.update(&refs::mailbox(mailbox), |_| {
             // Stamped at each attempt, so that a send which lost a race and
             // was delivered after another also says it was sent after it.
             let message = Message { sent_at: self.now(), ..message.clone() };
             let now = message.sent_at;
-            let summary = format!("send {} from {from} to {recipient}: {}", message.id, message.subject);
-            let event = Event::new("send", &from, now, summary).entity(&message.id);
+            let summary = format!("send {} from {from} to {}: {}", message.id, message.to, message.subject);
+            let event = Event::new("send", from, now, summary).entity(&message.id);
             let mut change = Change::new(event);
             change.put(MESSAGE_PATH, &message);
             Ok::<_, Error>(change.write(message.clone()))
@@ -133,6 +143,9 @@ impl Context {
         };
         match recipient {
             Recipient::All => Ok(()),
+            // The lead's box and the human's are there with or without a session.
+            Recipient::Role(role) if role == crate::model::lead::LEAD_ROLE => Ok(()),
+            Recipient::Session(name) if name == crate::model::message::HUMAN => Ok(()),
             // A session whose document is corrupt exists: say so, not "no session".
             Recipient::Session(name) => match self.store.snapshot(refs::SESSIONS)?.get::<Session>(&session_path(name))? {
                 Some(_) => Ok(()),
@@ -156,6 +169,11 @@ impl Context {
         let mut boxes = vec![me.to_string(), "all".to_string()];
         if let Some(role) = role {
             boxes.push(format!("role.{role}"));
+        }
+        // The lead reads what is sent to role:lead (help, failures, completions).
+        let lead_box = format!("role.{}", crate::model::lead::LEAD_ROLE);
+        if !boxes.contains(&lead_box) && self.show_lead()?.lead.as_deref() == Some(me) {
+            boxes.push(lead_box);
         }
         Ok(boxes)
     }

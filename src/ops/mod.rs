@@ -9,6 +9,7 @@
 
 pub mod agent_hooks;
 pub mod agents;
+pub mod attention;
 pub mod board;
 pub mod claims;
 pub mod conflicts;
@@ -16,9 +17,12 @@ pub mod dependents;
 pub mod doctor;
 pub mod hooks;
 pub mod land;
+pub mod lead;
 pub mod log;
 pub mod messages;
+pub mod notify;
 pub mod sessions;
+pub mod status_file;
 pub mod sync;
 pub mod tasks;
 mod teardown;
@@ -28,6 +32,7 @@ use crate::model::names::validate_session_name;
 use crate::model::time::{to_stored, Timestamp};
 use crate::model::Invalid;
 use crate::store::{Store, StoreError};
+use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -35,9 +40,9 @@ pub enum Error {
     #[error(transparent)]
     Invalid(#[from] Invalid),
     /// The request is fine but coordination says no (someone else holds
-    /// it, nothing is ready, ...). The message names who and what to do.
+    /// it, nothing is ready, ...): the facts, and a message naming them.
     #[error("{0}")]
-    Refused(String),
+    Refused(Refusal),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Something outside the store failed (a process, a file): exit 3.
@@ -45,9 +50,74 @@ pub enum Error {
     Failed(String),
 }
 
+/// Why coordination said no, as data: each front end words the way out in
+/// its own terms (the CLI with `hint:` lines in CLI syntax, the MCP server
+/// for tools), and `--json` errors carry the `reason` word and the facts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Reason {
+    /// A task another live session holds.
+    Held {
+        task: String,
+        holder: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        since: Option<Timestamp>,
+    },
+    /// Paths that overlap exclusive claims of other live sessions.
+    Claimed { conflicts: Vec<ClaimConflict> },
+    /// A task that waits on tasks not done yet.
+    Waiting { task: String, waits_on: Vec<String> },
+    /// A task that depends on tasks that will never be done.
+    Blocked { task: String, blocked_by: Vec<String> },
+    /// No task is ready to claim.
+    NothingReady {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        role: Option<String>,
+        waiting: usize,
+        claimed: usize,
+    },
+    /// The session has ended.
+    Ended { session: String },
+    /// Anything else: the message says it all.
+    Other,
+}
+
+/// One claim that stands in the way of a new one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClaimConflict {
+    /// What was asked for.
+    pub path: String,
+    /// The claim it overlaps.
+    pub pattern: String,
+    pub holder: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    pub expires_at: Timestamp,
+}
+
+/// A refusal: its reason with the facts, and a message that names them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    #[serde(flatten)]
+    pub reason: Reason,
+    pub message: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 impl Error {
+    /// A refusal the message alone describes.
     pub fn refused(message: impl Into<String>) -> Error {
-        Error::Refused(message.into())
+        Error::Refused(Refusal { reason: Reason::Other, message: message.into() })
+    }
+
+    /// A refusal with its facts.
+    pub fn refusal(reason: Reason, message: impl Into<String>) -> Error {
+        Error::Refused(Refusal { reason, message: message.into() })
     }
 
     pub fn invalid(message: impl Into<String>) -> Error {
@@ -95,6 +165,20 @@ pub fn error_json(kind: &str, message: &str) -> serde_json::Value {
     serde_json::json!({ "error": { "kind": kind, "message": message } })
 }
 
+/// A refusal as JSON: `{"error": {"kind": "refused", "reason": …, <facts>,
+/// "message": …}}`, with `hints` worded by the front end.
+pub fn refusal_json(refusal: &Refusal, hints: &[String]) -> serde_json::Value {
+    let mut error = serde_json::Map::new();
+    error.insert("kind".into(), "refused".into());
+    if let Ok(serde_json::Value::Object(facts)) = serde_json::to_value(refusal) {
+        error.extend(facts);
+    }
+    if !hints.is_empty() {
+        error.insert("hints".into(), hints.into());
+    }
+    serde_json::json!({ "error": error })
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Environment variable naming this machine (else its host name): sessions
@@ -130,6 +214,8 @@ pub struct Context {
     worktrees: std::cell::OnceCell<Vec<claims::WorkTree>>,
     /// How this front end names a session, for errors that need one.
     session_hint: &'static str,
+    /// The store's write count when the status file was last rewritten.
+    status_moves: std::cell::Cell<u64>,
 }
 
 impl Context {
@@ -164,6 +250,7 @@ impl Context {
             pinned_now,
             worktrees: std::cell::OnceCell::new(),
             session_hint: "pass --session NAME or set ORCHESTRATE_SESSION=NAME",
+            status_moves: std::cell::Cell::new(0),
         })
     }
 

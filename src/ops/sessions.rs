@@ -8,7 +8,7 @@
 
 use super::tasks::Finish;
 use super::teardown::Saved;
-use super::{Context, Error, Result};
+use super::{Context, Error, Reason, Result};
 use crate::model::names::{validate_name, validate_session_name};
 use crate::model::session::{session_path, validate_capabilities, Pulse, Session, SessionStatus};
 use crate::model::task::TaskStatus;
@@ -86,9 +86,29 @@ pub struct Ended {
 }
 
 impl Context {
-    fn session_snapshot_get(&self, name: &str) -> Result<Option<Session>> {
+    pub(crate) fn session_snapshot_get(&self, name: &str) -> Result<Option<Session>> {
         let snap = self.store.snapshot(refs::SESSIONS)?;
         Ok(snap.get::<Session>(&session_path(name))?)
+    }
+
+    /// Starts a session under a readable name nobody has used here
+    /// (`brisk-otter`), when none is given.
+    pub fn start_session_named_for_me(&self, opts: StartOptions) -> Result<Started> {
+        let snap = self.store.snapshot(refs::SESSIONS)?;
+        for attempt in 0..20u32 {
+            // Short names first; a number is added only if those are taken.
+            let random = fastrand::u32(..) % if attempt < 10 { 1024 } else { u32::MAX };
+            let name = crate::model::names::readable_name(random);
+            if snap.get::<Session>(&session_path(&name))?.is_some() || self.worktree_path(&name)?.exists() {
+                continue;
+            }
+            match self.start_session(StartOptions { name, ..opts.clone() }) {
+                // Someone took the name meanwhile: pick another.
+                Err(Error::Refused(_)) if attempt < 19 => continue,
+                other => return other,
+            }
+        }
+        Err(Error::refused("could not find an unused session name: give one"))
     }
 
     pub fn start_session(&self, opts: StartOptions) -> Result<Started> {
@@ -240,11 +260,9 @@ impl Context {
         if let Some(task) = task {
             match self.claim_task_as(&opts.name, task.as_str(), false) {
                 Ok(claimed) => started.session.task = Some(claimed.id.to_string()),
-                Err(Error::Refused(why)) => {
-                    return Err(Error::refused(format!(
-                        "session {} is started, but {why}; claim another task from it with `git orchestrate task claim`",
-                        opts.name
-                    )))
+                Err(Error::Refused(mut why)) => {
+                    why.message = format!("session {} is started, but {}", opts.name, why.message);
+                    return Err(Error::Refused(why));
                 }
                 Err(e) => return Err(e),
             }
@@ -434,11 +452,7 @@ impl Context {
     pub fn acting_session(&self, what: &str) -> Result<Acting> {
         let name = self.require_session(what)?.to_string();
         let known = match self.session_snapshot_get(&name)? {
-            Some(s) if s.status == SessionStatus::Ended => {
-                return Err(Error::refused(format!(
-                    "session {name} has ended: start it again with `git orchestrate session start {name}`"
-                )))
-            }
+            Some(s) if s.status == SessionStatus::Ended => return Err(session_ended(&name)),
             found => found.is_some(),
         };
         Ok(Acting { name, known })
@@ -487,12 +501,18 @@ impl Context {
     /// Records a heartbeat, with what the session is doing. The session
     /// is shown as just heard from, so never stale.
     pub fn heartbeat(&self, pulse: &Pulse) -> Result<SessionView> {
+        let pulse = &pulse.normalized();
         pulse.validate()?;
         let acting = self.acting_session("`heartbeat`")?;
         self.register_on_first_use(&acting)?;
         let me = acting.name;
         let now = self.now();
-        let session = self.update_session(&me, "heartbeat", |s| {
+        let said = pulse.describe();
+        let action = match said.is_empty() {
+            true => "heartbeat".to_string(),
+            false => format!("heartbeat: {said}"),
+        };
+        let session = self.update_session(&me, &action, |s| {
             pulse.apply(s);
             s.heartbeat_at = now;
             true
@@ -583,14 +603,18 @@ impl Context {
             let mut session =
                 snap.get::<Session>(&session_path(name))?.ok_or_else(|| unknown_session(name))?;
             if session.status != SessionStatus::Active {
-                return Err(Error::refused(format!(
-                    "session {name} has ended; start it again with `git orchestrate session start {name}`"
-                )));
+                return Err(session_ended(name));
             }
             if !edit(&mut session) {
                 return Ok(Outcome::Unchanged(session));
             }
-            let event = Event::new(action, name, now, format!("{action} {name}")).entity(name);
+            // "heartbeat: doing tests, 40%" reads "heartbeat alice: doing tests, 40%".
+            let (verb, said) = action.split_once(": ").map_or((action, None), |(v, s)| (v, Some(s)));
+            let summary = match said {
+                Some(said) => format!("{verb} {name}: {said}"),
+                None => format!("{verb} {name}"),
+            };
+            let event = Event::new(verb, name, now, summary).entity(name);
             let mut change = Change::new(event);
             change.put(session.path(), &session);
             Ok(change.write(session))
@@ -609,8 +633,18 @@ impl Context {
     /// session's record, tasks and claims exactly as they were.
     pub fn end_session(&self, name: Option<&str>, force: bool) -> Result<Ended> {
         let name = self.name_or_me(name, "`session end`")?;
+        self.session_snapshot_get(&name)?.ok_or_else(|| unknown_session(&name))?;
+        // One end of a session at a time: two would race over the same
+        // files (one committing while the other removes). Held until this
+        // end returns; the kernel drops it if the process dies.
+        let _ending = self.lock_ending(&name)?;
         let session = self.session_snapshot_get(&name)?.ok_or_else(|| unknown_session(&name))?;
         if session.status == SessionStatus::Ended {
+            // An agent's session ended with it, its worktree kept for work
+            // not landed: ending it now removes that worktree.
+            if session.worktree_kept.is_some() {
+                return self.reap_kept_worktree(&session, force);
+            }
             return Err(Error::refused(format!("session {name} has already ended")));
         }
         // Never pull the worktree from under a running agent.
@@ -621,8 +655,21 @@ impl Context {
                 agent.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into())
             )));
         }
-        let root = self.store.main_root();
+        self.end_active_session(&session, force)
+    }
+
+    /// Ends an active session whose agent, if it had one, is over (its
+    /// supervisor calls this before it records itself as over).
+    pub(crate) fn end_active_session(&self, session: &Session, force: bool) -> Result<Ended> {
         let mut saved = Saved::default();
+        self.tear_down_worktree(session, force, &mut saved)?;
+        self.close_session(session, None, saved)
+    }
+
+    /// Removes a session's worktree once everything in it is safe (see
+    /// [`Context::end_session`]); nothing if it has none.
+    pub(crate) fn tear_down_worktree(&self, session: &Session, force: bool, saved: &mut Saved) -> Result<()> {
+        let root = self.store.main_root();
         let elsewhere = session.host.as_deref().filter(|h| *h != self.host());
         if let (Some(host), Some(wt)) = (elsewhere, &session.worktree) {
             // Another machine's worktree is not here to save or remove.
@@ -630,7 +677,9 @@ impl Context {
                 "its worktree {wt} is on host {host} and was left there: remove it on {host} with \
                  `git worktree remove {wt}` once its work is safe"
             ));
-        } else if let Some(wt) = self.locate_worktree(&root, &session, &mut saved)? {
+            return Ok(());
+        }
+        if let Some(wt) = self.locate_worktree(&root, session, saved)? {
             if !worktree::relink(&root, &wt) {
                 return Err(worktree_failure(
                     &wt,
@@ -639,7 +688,7 @@ impl Context {
                         .to_string(),
                 ));
             }
-            self.save_or_refuse(&root, &session, &wt, force, &mut saved)?;
+            self.save_or_refuse(&root, session, &wt, force, saved)?;
             if let Err(e) = worktree::remove(&root, &wt, true) {
                 // Refused before touching anything (a locked worktree): it
                 // is a worktree in use again, whose deletions are work.
@@ -654,6 +703,19 @@ impl Context {
                 let _ = std::fs::remove_dir(parent);
             }
         }
+        Ok(())
+    }
+
+    /// Releases what the session holds and records it as ended; `kept`
+    /// says why its worktree stays (work not landed yet), if it does.
+    pub(crate) fn close_session(
+        &self,
+        session: &Session,
+        kept: Option<String>,
+        mut saved: Saved,
+    ) -> Result<Ended> {
+        let name = session.name.clone();
+        let root = self.store.main_root();
         // The session's branch is where its work really is: the branch its
         // worktree had checked out, or the one made for a detached HEAD.
         let work_branch = saved.work_branch.clone().filter(|b| session.branch.as_ref() != Some(b));
@@ -691,7 +753,12 @@ impl Context {
             s.status = SessionStatus::Ended;
             s.ended_at = Some(now);
             s.task = None;
-            let event = Event::new("end", &name, now, format!("end session {name}")).entity(&name);
+            s.worktree_kept = kept.clone();
+            let summary = match &kept {
+                Some(why) => format!("end session {name} (worktree kept: {why})"),
+                None => format!("end session {name}"),
+            };
+            let event = Event::new("end", &name, now, summary).entity(&name);
             let mut change = Change::new(event);
             change.put(s.path(), &s);
             Ok::<_, Error>(change.write(s))
@@ -709,6 +776,20 @@ impl Context {
         })
     }
 
+    /// Takes the lock that makes ends of one session run one at a time, or
+    /// refuses (exit 1) while another process holds it.
+    fn lock_ending(&self, name: &str) -> Result<std::fs::File> {
+        let path = self.store.common_dir().join("orchestrate").join("end-locks").join(name);
+        match crate::agents::lock(&path, false) {
+            Ok(Some(file)) => Ok(file),
+            Ok(None) => Err(Error::refused(format!(
+                "session {name} is being ended by another process right now; see \
+                 `git orchestrate session show {name}` once it is done"
+            ))),
+            Err(e) => Err(worktree_failure(&path, e.to_string())),
+        }
+    }
+
     /// Where the session's worktree is now: where it was made, or where git
     /// says its branch is checked out if it was moved. `None` if it is gone
     /// (deleted by hand; its registration is pruned).
@@ -717,16 +798,30 @@ impl Context {
         let fail = |e: worktree::WorktreeError| worktree_failure(&recorded, e.to_string());
         let registered = worktree::registered(root).map_err(fail)?;
         let branch = session.branch.as_deref();
-        let here = registered.iter().find(|r| r.path.canonicalize().ok() == recorded.canonicalize().ok());
-        let found = match here {
-            Some(r) if !r.missing => Some(r.path.clone()),
-            _ => registered
+        // The main worktree (listed first) is never a session's, even if it
+        // has the session's branch checked out: ending must not commit the
+        // user's changes or move their ignored files away.
+        let linked: Vec<&worktree::Registered> = registered.iter().skip(1).filter(|r| !r.missing).collect();
+        let here = linked.iter().find(|r| r.path.canonicalize().ok() == recorded.canonicalize().ok());
+        let mut moved = || {
+            // Moved: found by its branch, or by the session name recorded in
+            // it (it may have switched branch too).
+            linked
                 .iter()
-                .find(|r| !r.missing && branch.is_some() && r.branch.as_deref() == branch)
+                .find(|r| branch.is_some() && r.branch.as_deref() == branch)
+                .or_else(|| {
+                    linked
+                        .iter()
+                        .find(|r| worktree::identity(&r.path).as_deref() == Some(session.name.as_str()))
+                })
                 .map(|r| {
                     saved.notes.push(format!("the worktree had moved to {}", r.path.display()));
                     r.path.clone()
-                }),
+                })
+        };
+        let found = match here {
+            Some(r) => Some(r.path.clone()),
+            None => moved(),
         };
         if found.is_none() {
             if registered.iter().any(|r| r.missing) {
@@ -784,6 +879,10 @@ fn lexically_normal(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+fn session_ended(name: &str) -> Error {
+    Error::refusal(Reason::Ended { session: name.to_string() }, format!("session {name} has ended"))
 }
 
 fn unknown_session(name: &str) -> Error {

@@ -133,16 +133,28 @@ pub struct Change {
     /// Path to new content, or `None` to remove the path.
     edits: BTreeMap<String, Option<Vec<u8>>>,
     event: Event,
+    /// The first document that could not be encoded: the change is then
+    /// never written.
+    /// (path, why)
+    unencodable: Option<Box<(String, String)>>,
 }
 
 impl Change {
     pub fn new(event: Event) -> Change {
-        Change { edits: BTreeMap::new(), event }
+        Change { edits: BTreeMap::new(), event, unencodable: None }
     }
 
-    /// Writes `doc` at `path`, replacing what was there.
+    /// Writes `doc` at `path`, replacing what was there. A document that
+    /// cannot be encoded fails the update when it is written.
     pub fn put<T: Serialize>(&mut self, path: impl Into<String>, doc: &T) -> &mut Change {
-        self.put_bytes(path, encode(doc))
+        let path = path.into();
+        match encode(doc) {
+            Ok(bytes) => self.put_bytes(path, bytes),
+            Err(e) => {
+                self.unencodable.get_or_insert_with(|| Box::new((path, e.to_string())));
+                self
+            }
+        }
     }
 
     /// Writes bytes already encoded with [`encode`] at `path`.
@@ -165,11 +177,10 @@ impl Change {
 
 /// How every document is stored: pretty JSON with a final newline, so
 /// `git show` reads well and diffs are line by line.
-pub fn encode<T: Serialize>(doc: &T) -> Vec<u8> {
-    // Serialising our own types cannot fail: they have string keys only.
-    let mut bytes = serde_json::to_vec_pretty(doc).unwrap_or_default();
+pub fn encode<T: Serialize>(doc: &T) -> Result<Vec<u8>, serde_json::Error> {
+    let mut bytes = serde_json::to_vec_pretty(doc)?;
     bytes.push(b'\n');
-    bytes
+    Ok(bytes)
 }
 
 /// What an update's computation decided.
@@ -586,7 +597,7 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let _turn = self.queue.wait_turn(self.common_dir(), refname, self.queue_wait())?;
+        let _turn = self.queue.wait_turn(self.common_dir(), refname)?;
         let mut authority = self.authority()?;
         let mut backoff = authority.backoff();
         loop {
@@ -617,7 +628,7 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let _turn = self.queue.wait_turn(self.common_dir(), refname, self.queue_wait())?;
+        let _turn = self.queue.wait_turn(self.common_dir(), refname)?;
         let mut authority = self.authority()?;
         let mut backoff = authority.backoff();
         loop {
@@ -633,19 +644,8 @@ impl Store {
     /// Removes `<ref>.lock` if it was left by a writer that died, as the
     /// next writer would (`doctor --repair`). Returns whether it did.
     pub fn heal_stale_lock(&self, refname: &str) -> Result<bool, StoreError> {
-        let _turn = self.queue.wait_turn(self.common_dir(), refname, self.queue_wait())?;
+        let _turn = self.queue.wait_turn(self.common_dir(), refname)?;
         self.heal_ref_lock(refname)
-    }
-
-    /// How long a writer waits for its place in the local writers' queue:
-    /// longer with a remote, where the writer ahead may be retrying its
-    /// push against other machines' writers.
-    fn queue_wait(&self) -> Duration {
-        if self.remote().is_some() {
-            super::queue::MAX_WAIT_REMOTE
-        } else {
-            super::queue::MAX_WAIT
-        }
     }
 
     /// Who decides whether a write of `refname` happens: this repository,
@@ -693,6 +693,10 @@ impl Store {
     /// is moved separately, last).
     fn write_commit(&self, snapshot: &Snapshot<'_>, change: &Change) -> Result<Oid, StoreError> {
         let refname = snapshot.refname;
+        if let Some(failed) = &change.unencodable {
+            let (path, reason) = failed.as_ref();
+            return Err(StoreError::Encode { path: format!("{refname}:{path}"), reason: reason.clone() });
+        }
         let write = |what: &str| StoreError::git(format!("write {what} for {refname}"));
         let empty;
         let base = match &snapshot.tree {
@@ -729,7 +733,12 @@ impl Store {
 
     /// Moves `refname` to `new` if it still is as `expected`. Returns why
     /// not when another writer got there first (the caller retries).
-    pub(crate) fn move_ref(
+    ///
+    /// This is the one place a coordination ref is moved locally: every
+    /// update and pointer move of a store without a remote goes through it,
+    /// by way of [`Authority::publish`], which with `orchestrate.remote`
+    /// pushes with a lease instead.
+    fn move_ref(
         &self,
         refname: &str,
         new: Oid,
@@ -737,7 +746,10 @@ impl Store {
         message: &str,
     ) -> Result<Option<Lost>, StoreError> {
         match self.repo.reference_matching(refname, new, true, expected.as_oid(), message) {
-            Ok(_) => Ok(None),
+            Ok(_) => {
+                self.moves.set(self.moves.get() + 1);
+                Ok(None)
+            }
             // Another writer holds refname.lock right now (libgit2 never
             // waits for a lock).
             Err(e) if e.code() == ErrorCode::Locked => Ok(Some(Lost::Locked)),

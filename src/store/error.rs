@@ -49,6 +49,8 @@ pub enum StoreError {
 
     #[error("remote {remote}: git {action} failed: {message}; nothing was changed ({way_out})")]
     Remote { remote: String, action: String, message: String, way_out: String },
+    #[error("cannot encode the document for {path}: {reason}; nothing was written")]
+    Encode { path: String, reason: String },
 
     #[error("git: {action}: {source}")]
     Git {

@@ -44,6 +44,9 @@ pub struct Store {
     /// The meta commit last checked (or `Some(None)`: checked absent), so
     /// the format is re-read only when the meta ref moves.
     meta_seen: Cell<Option<Option<git2::Oid>>>,
+    /// How many refs this store has moved: a front end that keeps a status
+    /// file up to date rewrites it only when this changed.
+    moves: Cell<u64>,
     /// This process's places in the writers' queues.
     queue: queue::WriterQueue,
     /// The clock every timestamp the store writes comes from, when pinned
@@ -96,11 +99,20 @@ impl Store {
             repo,
             config,
             meta_seen: Cell::new(None),
-            queue: queue::WriterQueue::default(),
+            queue: queue::WriterQueue::new(match remote {
+                Some(_) => queue::MAX_WAIT_REMOTE,
+                None => queue::MAX_WAIT,
+            }),
             pinned_now: Cell::new(None),
             remote,
             refreshed: Cell::new(false),
+            moves: Cell::new(0),
         })
+    }
+
+    /// How many refs this store has moved so far (each a write).
+    pub fn moves(&self) -> u64 {
+        self.moves.get()
     }
 
     /// Pins the clock the store records its own events with.

@@ -34,14 +34,14 @@ use std::time::Duration;
 
 /// How long a writer waits in line before it gives up.
 pub(crate) const MAX_WAIT: Duration = Duration::from_secs(30);
-/// The same with a coordination remote: the writer ahead may spend its
-/// whole retry budget against other machines' writers (30 s) and then a
-/// push (up to 30 s more) while it holds its place, and still be alive.
+/// With a coordination remote each writer ahead holds its turn for network
+/// round trips (a fetch and a push per attempt), so the line moves slower.
 pub(crate) const MAX_WAIT_REMOTE: Duration = Duration::from_secs(120);
 
 /// The lock files of one repository, and the ones this process holds.
-#[derive(Default)]
 pub(crate) struct WriterQueue {
+    /// How long a writer waits for its turn before it gives up.
+    max_wait: Duration,
     /// Refs whose lock this process holds, with how many nested updates
     /// hold it, and the open file that holds it.
     held: RefCell<HashMap<String, (usize, File)>>,
@@ -79,13 +79,12 @@ pub fn locks_dir(common_dir: &Path) -> PathBuf {
 }
 
 impl WriterQueue {
-    /// Waits for this process's turn to write `refname`, at most `max_wait`.
-    pub(crate) fn wait_turn(
-        &self,
-        common_dir: &Path,
-        refname: &str,
-        max_wait: Duration,
-    ) -> Result<Turn<'_>, StoreError> {
+    pub(crate) fn new(max_wait: Duration) -> WriterQueue {
+        WriterQueue { max_wait, held: RefCell::default() }
+    }
+
+    /// Waits for this process's turn to write `refname`.
+    pub(crate) fn wait_turn(&self, common_dir: &Path, refname: &str) -> Result<Turn<'_>, StoreError> {
         if let Some((count, _)) = self.held.borrow_mut().get_mut(refname) {
             *count += 1;
             return Ok(Turn { queue: self, refname: refname.to_string() });
@@ -93,7 +92,7 @@ impl WriterQueue {
         let path = lock_file(common_dir, refname);
         let file = open(&path)?;
         if !try_lock(&file).map_err(io_error(&path))? {
-            wait_for_lock(&file, &path, max_wait)?;
+            wait_for_lock(&file, &path, self.max_wait)?;
         }
         self.held.borrow_mut().insert(refname.to_string(), (1, file));
         Ok(Turn { queue: self, refname: refname.to_string() })

@@ -18,6 +18,8 @@ pub const SESSIONS: &str = "refs/orchestrate/sessions";
 /// `refs/orchestrate/claims` — `claims.json`, the whole live claims table.
 pub const CLAIMS: &str = "refs/orchestrate/claims";
 
+/// `refs/orchestrate/lead` — `lead.json`, the lead lease: which session coordinates.
+pub const LEAD: &str = "refs/orchestrate/lead";
 /// `refs/orchestrate/queue` — `entries/<seq>.json` per landing queue entry, `counter.json`.
 pub const QUEUE: &str = "refs/orchestrate/queue";
 /// `refs/orchestrate/radar` — `announced.json`, the conflicts between
@@ -47,6 +49,7 @@ mod tests {
             CLAIMS,
             QUEUE,
             RADAR,
+            LEAD,
             &mailbox("alice"),
             &read_cursor("alice", "role.backend"),
         ] {

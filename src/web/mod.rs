@@ -99,17 +99,17 @@ struct Shared {
     /// Host header values the server answers to (against DNS rebinding);
     /// empty when bound to a non-loopback address on purpose.
     hosts: Vec<String>,
-    actions: view::Actions,
 }
 
 /// Serves the board until the process is interrupted. `ready` is told the
 /// address once the socket listens and the first view is built.
 pub fn serve(repo: PathBuf, opts: ServeOptions, ready: impl FnOnce(&Listening)) -> Result<(), WebError> {
     let token = if opts.allow_actions { Some(new_token().map_err(WebError::Token)?) } else { None };
-    let actions = view::Actions { enabled: opts.allow_actions, unavailable: actions::unavailable() };
+    let actions = view::Actions { enabled: opts.allow_actions };
     // The first view before listening: a broken store fails the command
     // at once instead of serving an error page.
-    let first = build(&repo, &actions)?;
+    let mut closed = view::ClosedTasks::default();
+    let first = build(&repo, &actions, &mut closed)?;
     let (publish, views) = watch::channel(Arc::new(first));
 
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -123,19 +123,13 @@ pub fn serve(repo: PathBuf, opts: ServeOptions, ready: impl FnOnce(&Listening)) 
             .await
             .map_err(|source| WebError::Bind { addr: requested, source })?;
         let addr = listener.local_addr().map_err(WebError::Serve)?;
-        let hosts = if opts.bind.is_loopback() { allowed_hosts(addr.port()) } else { Vec::new() };
+        let hosts = if opts.bind.is_loopback() { allowed_hosts(addr) } else { Vec::new() };
         let url = match &token {
             Some(t) => format!("http://{addr}/#token={t}"),
             None => format!("http://{addr}/"),
         };
-        let shared = Arc::new(Shared {
-            views,
-            token: token.clone(),
-            repo: repo.clone(),
-            hosts,
-            actions: actions.clone(),
-        });
-        spawn_watcher(repo, actions, publish);
+        let shared = Arc::new(Shared { views, token: token.clone(), repo: repo.clone(), hosts });
+        spawn_watcher(repo, actions, closed, publish);
         ready(&Listening { url, addr, actions: opts.allow_actions, token });
         axum::serve(listener, router(shared)).await.map_err(WebError::Serve)
     })
@@ -214,8 +208,17 @@ async fn check_host(State(shared): State<Arc<Shared>>, request: Request, next: N
     (StatusCode::MISDIRECTED_REQUEST, json(ops::error_json("refused", &message).to_string())).into_response()
 }
 
-fn allowed_hosts(port: u16) -> Vec<String> {
-    ["127.0.0.1", "localhost", "[::1]"].iter().map(|h| format!("{h}:{port}")).collect()
+/// The names a loopback listener is reached by: the address it is bound
+/// to (as the printed URL has it) and the usual loopback names.
+fn allowed_hosts(addr: SocketAddr) -> Vec<String> {
+    let port = addr.port();
+    let mut hosts = vec![addr.to_string()];
+    for name in ["127.0.0.1", "localhost", "[::1]"].map(|h| format!("{h}:{port}")) {
+        if !hosts.contains(&name) {
+            hosts.push(name);
+        }
+    }
+    hosts
 }
 
 /// 128 random bits from the kernel, as hex.
@@ -232,9 +235,13 @@ fn context(repo: &std::path::Path, session: Option<String>) -> Result<Context, o
     Context::new(store, session)
 }
 
-fn build(repo: &std::path::Path, actions: &view::Actions) -> Result<Published, ops::Error> {
+fn build(
+    repo: &std::path::Path,
+    actions: &view::Actions,
+    closed: &mut view::ClosedTasks,
+) -> Result<Published, ops::Error> {
     let ctx = context(repo, None)?;
-    let page = view::page_view(&ctx, actions)?;
+    let page = view::page_view(&ctx, actions, closed)?;
     Ok(Published { board: encode(&page.board)?, page: encode(&page)? })
 }
 
@@ -250,6 +257,15 @@ fn fingerprint(store: &Store) -> u64 {
         Ok(heads) => heads.hash(&mut hasher),
         Err(e) => e.to_string().hash(&mut hasher),
     }
+    // The agents' folder itself: new agents, and the dispatchers' hold.
+    if let Ok(entries) = std::fs::read_dir(crate::agents::AgentDir::root(store.common_dir())) {
+        let mut seen: Vec<_> = entries
+            .flatten()
+            .map(|e| (e.file_name(), e.metadata().ok().map(|m| (m.len(), m.modified().ok()))))
+            .collect();
+        seen.sort();
+        seen.hash(&mut hasher);
+    }
     for dir in crate::agents::all(store.common_dir()) {
         for file in [dir.state_file(), dir.log_file()] {
             if let Ok(meta) = std::fs::metadata(&file) {
@@ -263,7 +279,12 @@ fn fingerprint(store: &Store) -> u64 {
 /// The one watcher: looks every [`WATCH_INTERVAL`], rebuilds on a change
 /// (or every [`REFRESH_EVERY`]), publishes to every client. A failed
 /// rebuild keeps the last good view and is said once on stderr.
-fn spawn_watcher(repo: PathBuf, actions: view::Actions, publish: watch::Sender<Arc<Published>>) {
+fn spawn_watcher(
+    repo: PathBuf,
+    actions: view::Actions,
+    mut closed: view::ClosedTasks,
+    publish: watch::Sender<Arc<Published>>,
+) {
     std::thread::spawn(move || {
         let mut store = None;
         let mut last = None;
@@ -279,7 +300,7 @@ fn spawn_watcher(repo: PathBuf, actions: view::Actions, publish: watch::Sender<A
             if last == Some(now) && built_at.elapsed() < REFRESH_EVERY {
                 continue;
             }
-            match build(&repo, &actions) {
+            match build(&repo, &actions, &mut closed) {
                 Ok(view) => {
                     last = Some(now);
                     built_at = Instant::now();

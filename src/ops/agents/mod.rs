@@ -4,10 +4,13 @@
 //! with ready tasks.
 
 mod dispatch;
+mod hold;
 mod recover;
+mod retire;
 mod supervise;
 
 pub use dispatch::{DispatchEvent, DispatchOptions};
+pub use hold::{Hold, HoldMode};
 pub use supervise::supervise;
 
 use super::sessions::StartOptions;
@@ -29,6 +32,10 @@ use std::time::{Duration, Instant};
 pub const LOCK_FD_ENV: &str = "ORCHESTRATE_LOCK_FD";
 /// The most restarts `--restart` accepts.
 pub const MAX_RESTARTS: u32 = 100;
+/// How long an agent that is over stays in `ps` without `--all`.
+pub const RECENTLY_ENDED: Duration = Duration::from_secs(3600);
+/// How long ago an agent must have ended for `ps --prune` to remove it.
+pub const PRUNE_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// How long `stop` waits between SIGTERM and SIGKILL, unless told.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
 
@@ -43,6 +50,11 @@ pub struct SpawnOptions {
     /// The command to run (empty: use the preset).
     pub command: Vec<String>,
     pub tmux: bool,
+    /// Stop the agent after this long (else the preset's `timeout`).
+    pub timeout: Option<Duration>,
+    /// Stop the agent after this long without output (else the preset's
+    /// `idleTimeout`).
+    pub idle_timeout: Option<Duration>,
     /// The commit (or branch, tag) a new session's worktree starts from.
     pub base: Option<String>,
     /// What the prompt says about the work the agent's builds on.
@@ -138,6 +150,8 @@ impl Serialize for AgentState {
 struct Preset {
     command: String,
     prompt_on_stdin: bool,
+    timeout: Option<Duration>,
+    idle_timeout: Option<Duration>,
 }
 
 impl Context {
@@ -181,10 +195,7 @@ impl Context {
         // An agent that lost its supervisor is taken over (or concluded)
         // first, so what it did is recorded before anything is decided.
         self.adopt_if_lost(&dir)?;
-        let lock = dir
-            .try_lock()
-            .map_err(|e| agent_dir_failure(&dir, e))?
-            .ok_or_else(|| already_running(&dir, &opts.name))?;
+        let lock = lock_when_over(&dir)?.ok_or_else(|| already_running(&dir, &opts.name))?;
         if let Some(state) = dir.read_state().filter(|s| !s.phase.is_over()) {
             // A lost supervisor's agent may still run, unwatched, in the worktree.
             if state.supervisor.is_alive() || state.agent.is_some_and(process::tree_alive) {
@@ -212,6 +223,8 @@ impl Context {
             ))
         })?;
 
+        let timeout = opts.timeout.or(preset.as_ref().and_then(|p| p.timeout));
+        let idle_timeout = opts.idle_timeout.or(preset.as_ref().and_then(|p| p.idle_timeout));
         let (command, display, prompt_on_stdin) = match preset {
             None => (opts.command.clone(), shell_words(&opts.command), false),
             Some(preset) => {
@@ -251,6 +264,8 @@ impl Context {
             spawner: self.session().filter(|s| *s != opts.name).map(str::to_string),
             tmux: tmux.clone(),
             backoff_ms: backoff.as_millis() as u64,
+            timeout_ms: timeout.map(|d| d.as_millis() as u64),
+            idle_timeout_ms: idle_timeout.map(|d| d.as_millis() as u64),
         };
         dir.write_spec(&spec).map_err(|e| agent_dir_failure(&dir, e))?;
         append_log(&dir, &format!("--- {} spawn {}: {display}\n", self.now().to_rfc3339(), opts.name))?;
@@ -343,6 +358,14 @@ impl Context {
                 "no agent preset {name}: define it with `git config {key} '<command>'` (see README, Presets and roles)"
             ))
         })?;
+        if let Some(program) = program_of(&command) {
+            check_program(&program).map_err(|_| {
+                Error::invalid(format!(
+                    "agent preset {name} runs {program}, which is not on PATH: install it, or fix \
+                     `git config {key}`"
+                ))
+            })?;
+        }
         let prompt_key = format!("orchestrate.agent.{name}.prompt");
         let prompt_on_stdin = match self.store.config_string(&prompt_key).as_deref() {
             None | Some("argument") => false,
@@ -353,7 +376,16 @@ impl Context {
                 )))
             }
         };
-        Ok(Preset { command, prompt_on_stdin })
+        let timeout = self.preset_duration(name, "timeout")?;
+        let idle_timeout = self.preset_duration(name, "idleTimeout")?;
+        Ok(Preset { command, prompt_on_stdin, timeout, idle_timeout })
+    }
+
+    /// `orchestrate.agent.<preset>.<key>` as a duration, if set.
+    fn preset_duration(&self, name: &str, key: &str) -> Result<Option<Duration>> {
+        let key = format!("orchestrate.agent.{name}.{key}");
+        let Some(text) = self.store.config_string(&key) else { return Ok(None) };
+        parse_timeout(&text).map(Some).map_err(|why| Error::invalid(format!("git config {key}: {why}")))
     }
 
     /// `orchestrate.agentBackoff`: the first delay before a restart
@@ -367,17 +399,8 @@ impl Context {
                 "git config orchestrate.agentBackoff is '{text}': write a duration like 500ms or 2s"
             ))
         };
-        let parsed = match text.trim().strip_suffix("ms") {
-            Some(ms) => {
-                let ms: u64 = ms.parse().map_err(|_| malformed())?;
-                let too_long = crate::model::time::max_duration() + chrono::Duration::seconds(1);
-                let d =
-                    i64::try_from(ms).ok().and_then(chrono::Duration::try_milliseconds).unwrap_or(too_long);
-                crate::model::time::check_duration(&text, d)
-            }
-            None => crate::model::time::parse_duration(&text),
-        }
-        .map_err(|e| Error::invalid(format!("git config orchestrate.agentBackoff: {e}")))?;
+        let parsed = crate::model::time::parse_duration(&text)
+            .map_err(|e| Error::invalid(format!("git config orchestrate.agentBackoff: {e}")))?;
         parsed.to_std().map_err(|_| malformed())
     }
 
@@ -457,6 +480,37 @@ impl Context {
             .collect()
     }
 
+    /// The agents `ps` shows: every one not over, and those over for less
+    /// than [`RECENTLY_ENDED`] (all of them with `all`).
+    pub fn list_agents_shown(&self, all: bool) -> Vec<AgentView> {
+        let now = self.now();
+        let recent = chrono::Duration::from_std(RECENTLY_ENDED).unwrap_or(chrono::Duration::MAX);
+        self.list_agents()
+            .into_iter()
+            .filter(|a| all || a.is_active() || a.ended_at.is_none_or(|t| now - t < recent))
+            .collect()
+    }
+
+    /// Removes the records (spec, state, log) of agents over for longer
+    /// than `age`; returns their names. Their sessions, branches and
+    /// worktrees are not touched.
+    pub fn prune_agents(&self, age: chrono::Duration) -> Result<Vec<String>> {
+        let now = self.now();
+        let mut pruned = Vec::new();
+        for view in self.list_agents() {
+            let old = !view.is_active() && view.ended_at.is_some_and(|t| now - t > age);
+            if !old {
+                continue;
+            }
+            let dir = AgentDir::new(self.store.common_dir(), &view.session);
+            // Not while a spawn under that name holds the lock.
+            let Some(_lock) = dir.try_lock().map_err(|e| agent_dir_failure(&dir, e))? else { continue };
+            std::fs::remove_dir_all(&dir.path).map_err(|e| agent_dir_failure(&dir, e))?;
+            pruned.push(view.session);
+        }
+        Ok(pruned)
+    }
+
     /// Agent `name` as `ps` shows it, if one was spawned under that name.
     pub fn agent_view(&self, name: &str) -> Option<AgentView> {
         let dir = AgentDir::new(self.store.common_dir(), name);
@@ -489,7 +543,12 @@ impl Context {
     /// Stops every running agent: all are asked first, so their
     /// supervisors end them at the same time, each with its own grace
     /// period. One that cannot be stopped does not keep the others running.
+    /// Dispatchers are paused first, so none starts an agent for the tasks
+    /// the stopped ones leave (`dispatch --resume` lets them go on).
     pub fn stop_all_agents(&self, grace: Duration) -> Vec<(String, Result<AgentView>)> {
+        if let Err(e) = self.hold_dispatchers(HoldMode::Pause) {
+            return vec![("dispatchers".to_string(), Err(e))];
+        }
         let names: Vec<String> =
             self.list_agents().into_iter().filter(AgentView::is_active).map(|v| v.session).collect();
         let asked: Vec<_> = names.iter().map(|name| self.ask_to_stop(name, grace)).collect();
@@ -506,10 +565,7 @@ impl Context {
         let state =
             state.ok_or_else(|| Error::refused(format!("agent {name} has not started yet: try again")))?;
         if state.phase.is_over() {
-            return Err(Error::refused(format!(
-                "agent {name} is not running ({}): nothing to stop",
-                describe_end(&state)
-            )));
+            return Err(not_running(name, &state));
         }
         let request = StopRequest { by: self.actor(), grace_ms: grace.as_millis() as u64 };
         dir.request_stop(&request).map_err(|e| agent_dir_failure(&dir, e))?;
@@ -525,6 +581,10 @@ impl Context {
         let deadline = Instant::now() + grace + Duration::from_secs(15);
         loop {
             let now = dir.read_state().unwrap_or_else(|| state.clone());
+            if now.phase.is_over() && now.phase != Phase::Stopped {
+                // It ended by itself before the stop reached it.
+                return Err(not_running(&name, &now));
+            }
             if now.phase.is_over() {
                 return Ok(view(&dir, now, self.now()));
             }
@@ -620,12 +680,42 @@ fn wait_until_started(dir: &AgentDir, supervisor: u32) -> Result<State> {
     }
 }
 
+/// Takes the agent's lock. A supervisor that has recorded its agent's end
+/// still holds it for the moment it takes to exit: that is waited for (a
+/// few seconds at most). None if the agent is not over.
+fn lock_when_over(dir: &AgentDir) -> Result<Option<std::fs::File>> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(lock) = dir.try_lock().map_err(|e| agent_dir_failure(dir, e))? {
+            return Ok(Some(lock));
+        }
+        let over = dir.read_state().is_some_and(|s| s.phase.is_over());
+        if !over || Instant::now() > deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn not_running(name: &str, state: &State) -> Error {
+    Error::refused(format!("agent {name} is not running ({}): nothing to stop", describe_end(state)))
+}
+
 fn describe_end(state: &State) -> String {
     let how = state.exit.map(|e| e.describe()).unwrap_or_else(|| "no exit status".to_string());
     match state.phase {
         Phase::Stopped => format!("stopped by {}", state.stopped_by.as_deref().unwrap_or("someone")),
         phase => format!("{}, {how}", phase.as_str()),
     }
+}
+
+/// Reads a timeout: a duration like `90s`, `30m` or `2h`, more than zero.
+pub fn parse_timeout(text: &str) -> std::result::Result<Duration, String> {
+    crate::model::time::parse_duration(text)
+        .ok()
+        .and_then(|d| d.to_std().ok())
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("'{text}' is not a timeout: write a duration like 90s, 30m or 2h"))
 }
 
 /// Refuses a program that is not on PATH (or, given as a path, does not
@@ -646,6 +736,19 @@ fn check_program(program: &str) -> Result<()> {
             if program.contains('/') { "" } else { " on PATH" }
         ))),
     }
+}
+
+/// The program a preset's shell command starts, when that can be told
+/// without running a shell: the first word after any `VAR=value`
+/// assignments. None for anything a shell must interpret first (a
+/// variable, a subshell, a builtin such as `exec` or `cd`).
+fn program_of(command: &str) -> Option<String> {
+    let word = command.split_whitespace().find(|w| {
+        !(w.contains('=') && w.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_'))
+    })?;
+    let shell_syntax = word.chars().any(|c| "$`(){}[]<>|&;'\"\\*?~!".contains(c));
+    const BUILTINS: [&str; 8] = ["exec", "cd", "env", "command", "nohup", "time", "eval", "."];
+    (!shell_syntax && !BUILTINS.contains(&word)).then(|| word.to_string())
 }
 
 /// The prompt an agent gets for a task, with what its work builds on.

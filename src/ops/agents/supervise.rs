@@ -47,7 +47,19 @@ const CALLER_VARS: [&str; 11] = [
 /// takes over from a supervisor that died, starting from its state.
 pub fn supervise(dir: &Path, adopt: bool) -> Result<()> {
     let dir = AgentDir { path: dir.to_path_buf() };
-    keep_lock_from_agent();
+    // Started by `spawn` or a looker, we were handed the agent's lock;
+    // started by the run's wrapper, we take it ourselves, and stand down if
+    // another supervisor holds it (someone else adopted the agent first).
+    let _own_lock = match keep_lock_from_agent() {
+        true => None,
+        false => match dir.try_lock().map_err(|e| agent_dir_failure(&dir, e))? {
+            Some(lock) => Some(lock),
+            None => return Ok(()),
+        },
+    };
+    if adopt && !dir.read_state().is_some_and(|s| super::recover::needs_adoption(&s)) {
+        return Ok(());
+    }
     let spec = dir.read_spec().map_err(|e| agent_dir_failure(&dir, e))?;
     let ctx = agent_context(&spec)?;
     let (state, run) = match adopt {
@@ -74,6 +86,7 @@ fn fresh_state(ctx: &Context, spec: &Spec, dir: &AgentDir) -> Result<State> {
         exit: None,
         stopped_by: None,
         tmux: spec.tmux.clone(),
+        timed_out: None,
         lost_supervisors: Vec::new(),
         survivors: Vec::new(),
     };
@@ -130,18 +143,33 @@ fn run_to_the_end(
 ) -> Result<()> {
     let mut first_run = adopted.is_none() && state.restarts == 0;
     let mut adopted = adopted;
+    let limits = Limits::of(spec);
     loop {
         if let Some(mut run) = adopted.take() {
-            state.exit = Some(watch_to_the_end(ctx, &mut run, dir, &mut state.survivors));
+            let exit = watch_to_the_end(ctx, &mut run, dir, &mut state, &limits);
+            state.exit = Some(exit);
         } else {
             if let Some(stop) = dir.stop_requested() {
                 state.stopped_by = Some(stop.by);
                 state.phase = Phase::Stopped;
                 break;
             }
-            state.exit = Some(one_run(ctx, spec, dir, &mut state, std::mem::take(&mut first_run))?);
+            let exit = one_run(ctx, spec, dir, &mut state, &limits, std::mem::take(&mut first_run))?;
+            state.exit = Some(exit);
         }
         let exit = state.exit.unwrap_or(Exit { code: None, signal: None });
+        // A run that succeeded before anyone asked it to stop did its work:
+        // the stop came too late to change that.
+        if exit.success() && ended_before_the_stop(dir) {
+            state.phase = Phase::Exited;
+            break;
+        }
+        // A time limit ends it for good: no restart.
+        if let Some(why) = &state.timed_out {
+            let _ = append_log(dir, &format!("--- timed out: {why}\n"));
+            state.phase = Phase::TimedOut;
+            break;
+        }
         if let Some(stop) = dir.stop_requested() {
             state.stopped_by = Some(stop.by);
             state.phase = Phase::Stopped;
@@ -175,8 +203,27 @@ fn run_to_the_end(
     Ok(())
 }
 
+/// Whether the run's exit status was recorded before a stop was asked for
+/// (or no stop was): both are files in the agent's folder, so their times
+/// come from one clock.
+fn ended_before_the_stop(dir: &AgentDir) -> bool {
+    let modified = |path: PathBuf| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    match (modified(dir.exit_file()), modified(dir.stop_file())) {
+        (_, None) => true,
+        (Some(ended), Some(asked)) => ended < asked,
+        (None, Some(_)) => false,
+    }
+}
+
 /// Starts one run and watches it to its end.
-fn one_run(ctx: &Context, spec: &Spec, dir: &AgentDir, state: &mut State, first_run: bool) -> Result<Exit> {
+fn one_run(
+    ctx: &Context,
+    spec: &Spec,
+    dir: &AgentDir,
+    state: &mut State,
+    limits: &Limits,
+    first_run: bool,
+) -> Result<Exit> {
     let mut run = match start(spec, dir) {
         Ok(run) => run,
         Err(e) => {
@@ -197,21 +244,52 @@ fn one_run(ctx: &Context, spec: &Spec, dir: &AgentDir, state: &mut State, first_
     state.run_started_at = Some(ctx.now());
     state.phase = Phase::Running;
     dir.write_state(state).map_err(|e| agent_dir_failure(dir, e))?;
-    Ok(watch_to_the_end(ctx, &mut run, dir, &mut state.survivors))
+    Ok(watch_to_the_end(ctx, &mut run, dir, state, limits))
 }
 
 /// Watches a run to its end, then ends what it left running; processes
-/// that could not be stopped are added to `survivors`.
-fn watch_to_the_end(ctx: &Context, run: &mut Run, dir: &AgentDir, survivors: &mut Vec<u32>) -> Exit {
-    let exit = watch(ctx, run, dir, survivors);
-    end_leftovers(run, dir, survivors);
+/// that could not be stopped are added to the state's survivors, and a
+/// time limit that ended it is recorded in it.
+fn watch_to_the_end(
+    ctx: &Context,
+    run: &mut Run,
+    dir: &AgentDir,
+    state: &mut State,
+    limits: &Limits,
+) -> Exit {
+    let exit = watch(ctx, run, dir, &mut state.survivors, limits, &mut state.timed_out);
+    end_leftovers(run, dir, &mut state.survivors);
     exit
 }
 
+/// The time limits of an agent (`spawn --timeout`, `--idle-timeout`).
+struct Limits {
+    /// When the agent has been going too long (all its runs under this
+    /// supervisor together), and the limit.
+    deadline: Option<(Instant, Duration)>,
+    /// How long a run may write nothing.
+    idle: Option<Duration>,
+}
+
+impl Limits {
+    fn of(spec: &Spec) -> Limits {
+        let timeout = spec.timeout_ms.map(Duration::from_millis);
+        Limits {
+            deadline: timeout.map(|d| (Instant::now() + d, d)),
+            idle: spec.idle_timeout_ms.map(Duration::from_millis),
+        }
+    }
+}
+
+fn describe(d: Duration) -> String {
+    crate::model::time::format_duration(chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX))
+}
+
 /// Ends an agent's account once its final phase is known: notes it in the
-/// log, records the outcome, then writes the final state. The outcome goes
-/// to the refs before the state says "over", so whoever sees the agent
-/// over (dispatch) also sees its task finished. `ctx` acts as the agent.
+/// log, records the outcome, ends its session, then writes the final
+/// state. The outcome goes to the refs before the state says "over", so
+/// whoever sees the agent over (dispatch) also sees its task finished and
+/// its session ended. `ctx` acts as the agent.
 pub(super) fn conclude(ctx: &Context, spec: &Spec, dir: &AgentDir, mut state: State) -> Result<State> {
     state.ended_at = Some(ctx.now());
     let exit = state.exit.map(|e| e.describe()).unwrap_or_else(|| "never started".into());
@@ -219,19 +297,55 @@ pub(super) fn conclude(ctx: &Context, spec: &Spec, dir: &AgentDir, mut state: St
     if let Err(e) = record_outcome(ctx, spec, &state, dir) {
         eprintln!("git-orchestrate: could not record how agent {} ended: {e}", spec.name);
     }
+    if let Err(e) = ctx.retire_agent_session(&spec.name) {
+        let _ = append_log(dir, &format!("--- could not end session {}: {e}\n", spec.name));
+    }
     dir.write_state(&state).map_err(|e| agent_dir_failure(dir, e))?;
+    let _ = ctx.refresh_status_file();
     Ok(state)
 }
 
 /// Waits for the run to end, heartbeating for the session meanwhile, and
-/// ends it (its whole process tree) if a stop is asked for.
-fn watch(ctx: &Context, run: &mut Run, dir: &AgentDir, survivors: &mut Vec<u32>) -> Exit {
+/// ends it (its whole process tree) if a stop is asked for or a time limit
+/// passes (then saying which in `timed_out`).
+fn watch(
+    ctx: &Context,
+    run: &mut Run,
+    dir: &AgentDir,
+    survivors: &mut Vec<u32>,
+    limits: &Limits,
+    timed_out: &mut Option<String>,
+) -> Exit {
     let mut last_beat = Instant::now();
     let interval = ctx.heartbeat_interval().to_std().unwrap_or(Duration::from_secs(30));
     let mut stopping = false;
+    let log_len = || std::fs::metadata(dir.log_file()).map(|m| m.len()).unwrap_or(0);
+    let (mut seen_len, mut last_output) = (log_len(), Instant::now());
     loop {
         if let Some(exit) = run.try_wait() {
             return exit;
+        }
+        if timed_out.is_none() && !stopping {
+            let len = log_len();
+            if len != seen_len {
+                (seen_len, last_output) = (len, Instant::now());
+            }
+            let why = match (limits.deadline, limits.idle) {
+                (Some((at, total)), _) if Instant::now() >= at => {
+                    Some(format!("ran longer than {}", describe(total)))
+                }
+                (_, Some(idle)) if last_output.elapsed() >= idle => {
+                    Some(format!("no output for {}", describe(idle)))
+                }
+                _ => None,
+            };
+            if let Some(why) = why {
+                let _ = append_log(dir, &format!("--- {why}: stopping it\n"));
+                *timed_out = Some(why);
+                let end = process::terminate_tree(run.proc(), LEFTOVER_GRACE);
+                note_tree_end(dir, &end, LEFTOVER_GRACE, survivors);
+                continue;
+            }
         }
         if let Some(stop) = dir.stop_requested().filter(|_| !stopping) {
             stopping = true;
@@ -244,6 +358,7 @@ fn watch(ctx: &Context, run: &mut Run, dir: &AgentDir, survivors: &mut Vec<u32>)
             if let Err(e) = ctx.heartbeat(&Pulse::default()) {
                 let _ = append_log(dir, &format!("--- supervisor: heartbeat failed: {e}\n"));
             }
+            let _ = ctx.refresh_status_file();
         }
         std::thread::sleep(TICK);
     }
@@ -363,7 +478,12 @@ fn start(spec: &Spec, dir: &AgentDir) -> std::io::Result<Run> {
         return Err(std::io::ErrorKind::InvalidInput.into());
     }
     let mut cmd = Command::new(std::env::current_exe()?);
-    cmd.arg("run-agent").arg(dir.exit_file()).arg("--").args(&spec.command).current_dir(&spec.worktree);
+    cmd.arg("run-agent")
+        .arg(dir.exit_file())
+        .arg(format!("--supervisor={}", std::process::id()))
+        .arg("--")
+        .args(&spec.command)
+        .current_dir(&spec.worktree);
     scrub(&mut cmd);
     cmd.envs(environment(spec, dir));
     let stdin = match spec.prompt_on_stdin {
@@ -426,11 +546,15 @@ fn scrub(cmd: &mut Command) {
 }
 
 /// The lock `spawn` handed over must not leak into the agent: it is the
-/// supervisor's, and ends with it.
-fn keep_lock_from_agent() {
-    if let Some(fd) = std::env::var(LOCK_FD_ENV).ok().and_then(|v| v.parse::<i32>().ok()) {
-        // SAFETY: marks a descriptor we inherited close-on-exec.
-        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+/// supervisor's, and ends with it. Returns whether a lock was handed over.
+fn keep_lock_from_agent() -> bool {
+    match std::env::var(LOCK_FD_ENV).ok().and_then(|v| v.parse::<i32>().ok()) {
+        Some(fd) => {
+            // SAFETY: marks a descriptor we inherited close-on-exec.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+            true
+        }
+        None => false,
     }
 }
 
@@ -455,6 +579,7 @@ fn record_outcome(ctx: &Context, spec: &Spec, state: &State, dir: &AgentDir) -> 
     let summary = match state.phase {
         Phase::Exited => format!("exited 0{restarts}"),
         Phase::Failed => format!("failed ({exit}){restarts}"),
+        Phase::TimedOut => format!("timed out ({})", state.timed_out.as_deref().unwrap_or("time limit")),
         _ => format!("stopped by {}", state.stopped_by.as_deref().unwrap_or("someone")),
     };
     let tail = printable(&dir.log_tail(20));
@@ -468,16 +593,13 @@ fn record_outcome(ctx: &Context, spec: &Spec, state: &State, dir: &AgentDir) -> 
                 ctx.finish_task_as(name, id, Finish::Done, Some(&format!("agent {summary}")), false)?;
                 task_news = format!("; {id} done");
             }
-            Phase::Failed if mine => {
+            Phase::Failed | Phase::TimedOut if mine => {
                 let note = format!("agent {summary}; the end of its log:\n{tail}");
                 ctx.finish_task_as(name, id, Finish::Failed, Some(&note), false)?;
                 task_news = format!("; {id} failed");
             }
             Phase::Stopped if mine => {
-                let note = format!(
-                    "agent {summary}; {id} stays claimed by {name}: `git orchestrate task release {id} --force` \
-                     puts it back"
-                );
+                let note = format!("agent {summary}; {id} goes back to the queue as its session ends");
                 ctx.note_task(id, &note, None)?;
             }
             _ => {}
@@ -488,18 +610,27 @@ fn record_outcome(ctx: &Context, spec: &Spec, state: &State, dir: &AgentDir) -> 
         Ok(_) | Err(Error::Refused(_)) => {}
         Err(e) => return Err(e),
     }
-    if let Some(spawner) = &spec.spawner {
-        let mut body = format!("log: {}\n", dir.log_file().display());
-        if state.phase != Phase::Exited {
-            body.push_str(&format!("\n{tail}\n"));
-        }
-        ctx.send(&Outgoing {
-            to: spawner.clone(),
-            subject: format!("agent {name} {summary}{task_news}"),
-            body,
-            kind: Some(if state.phase == Phase::Exited { "completion" } else { "status" }.to_string()),
-            reply_to: None,
-        })?;
+    // The spawner hears how it ended; so does the lead (a completion is
+    // copied to it by `send`, a failure here), or the lead alone when
+    // nobody spawned it from a session.
+    let to = match &spec.spawner {
+        Some(spawner) => spawner.clone(),
+        None if ctx.show_lead()?.lead.is_some() => format!("role:{}", crate::model::lead::LEAD_ROLE),
+        None => return Ok(()),
+    };
+    let mut body = format!("log: {}\n", dir.log_file().display());
+    if state.phase != Phase::Exited {
+        body.push_str(&format!("\n{tail}\n"));
+    }
+    let message = ctx.send(&Outgoing {
+        to: to.clone(),
+        subject: format!("agent {name} {summary}{task_news}"),
+        body,
+        kind: Some(if state.phase == Phase::Exited { "completion" } else { "status" }.to_string()),
+        reply_to: None,
+    })?;
+    if state.phase != Phase::Exited {
+        ctx.tell_lead(&message, &crate::model::message::Recipient::parse(&to)?)?;
     }
     Ok(())
 }

@@ -30,9 +30,10 @@ use git2::{ErrorCode, Oid, Repository, Signature};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
-/// How many times a landing computes again after losing the race for the
-/// target before it gives up.
-const MAX_ATTEMPTS: u32 = 30;
+/// How long a landing keeps computing again after losing the race for the
+/// target (another lander may hold its lock while it updates a large
+/// checkout) before it gives up.
+const RACE_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
 /// Lines of a failed check's output kept on the task and in the reply.
 const CHECK_TAIL_LINES: usize = 40;
 
@@ -58,6 +59,8 @@ pub struct Plan {
     /// The tasks the landing is for: those the commits close, else the
     /// session's current task.
     pub tasks: Vec<String>,
+    /// It came through the landing queue (so is handed back to it).
+    pub queued: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -203,13 +206,22 @@ impl Context {
             .filter(|c| !c.trim().is_empty());
         let target = branch_tip(repo, &into).ok_or_else(|| not_a_branch(&into))?;
         let tasks = self.tasks_of_landing(&session, target, head);
-        Ok(Plan { session, branch, head, into, mode, check, tasks })
+        Ok(Plan { session, branch, head, into, mode, check, tasks, queued: false })
     }
 
     /// The target: `--into`, else the session's, else `orchestrate.landInto`.
     fn landing_into(&self, session: &Session, given: Option<&str>) -> Result<String> {
         let configured = self.store.config_string("orchestrate.landInto").filter(|b| !b.trim().is_empty());
-        let Some(into) = given.map(str::to_string).or_else(|| session.into.clone()).or(configured) else {
+        // A session document from before targets were recorded: the branch
+        // the main checkout is on.
+        let main_branch = || {
+            let main = Repository::open(self.store.main_root()).ok()?;
+            let head = main.head().ok().filter(|h| h.is_branch())?;
+            head.shorthand().map(str::to_string).ok()
+        };
+        let into =
+            given.map(str::to_string).or_else(|| session.into.clone()).or(configured).or_else(main_branch);
+        let Some(into) = into else {
             return Err(Error::invalid(format!(
                 "session {} has no target branch: pass --into BRANCH (or set git config orchestrate.landInto)",
                 session.name
@@ -251,14 +263,27 @@ impl Context {
             assignee: Some(session.name.clone()),
             ..Default::default()
         };
-        match self.list_tasks(&filter) {
-            Ok(listing) => super::sessions::current_tasks_of(&listing.tasks)
-                .remove(&session.name)
-                .or_else(|| session.task.clone())
-                .into_iter()
-                .collect(),
-            Err(_) => session.task.clone().into_iter().collect(),
+        let current = match self.list_tasks(&filter) {
+            Ok(listing) => super::sessions::current_tasks_of(&listing.tasks).remove(&session.name),
+            Err(_) => None,
+        };
+        if let Some(task) = current.or_else(|| session.task.clone()) {
+            return vec![task];
         }
+        // Else the tasks it finished whose work has not landed yet.
+        let filter = super::tasks::TaskFilter {
+            status: Some(crate::model::task::TaskStatus::Done),
+            assignee: Some(session.name.clone()),
+            closed: true,
+            ..Default::default()
+        };
+        let Ok(listing) = self.list_tasks(&filter) else { return Vec::new() };
+        listing
+            .tasks
+            .iter()
+            .map(|v| v.task.id.to_string())
+            .filter(|id| self.task_document(id).is_ok_and(|t| t.landed.is_none()))
+            .collect()
     }
 
     /// Lands each session in turn (all are checked first: bad input
@@ -276,7 +301,8 @@ impl Context {
         let repo = self.store.repository();
         let git_dir = self.store.common_dir().to_path_buf();
         let refname = format!("refs/heads/{}", plan.into);
-        let mut attempt = 0;
+        let started = std::time::Instant::now();
+        let mut attempt: u32 = 0;
         loop {
             attempt += 1;
             let target = branch_tip(repo, &plan.into).ok_or_else(|| not_a_branch(&plan.into))?;
@@ -318,9 +344,12 @@ impl Context {
                     outcome.check = check_run;
                     return Ok(outcome);
                 }
-                Moved::Lost if attempt < MAX_ATTEMPTS => {
-                    // Someone moved the target: compute again on its new tip.
-                    std::thread::sleep(std::time::Duration::from_millis(fastrand::u64(2..20)));
+                Moved::Lost if started.elapsed() < RACE_BUDGET => {
+                    // Someone moved the target (or holds it): compute again
+                    // on its tip, after a pause that grows and is jittered so
+                    // racing landers spread apart.
+                    let cap = 2u64.saturating_mul(1 << attempt.min(6)).min(100);
+                    std::thread::sleep(std::time::Duration::from_millis(fastrand::u64(1..=cap)));
                 }
                 Moved::Lost => {
                     return Err(Error::failed(format!(
@@ -457,6 +486,12 @@ impl Context {
         let path = std::env::temp_dir().join(format!("git-orchestrate-check-{}-{stamp}", plan.session.name));
         let root = self.store.main_root();
         let worktree = git::TempWorktree::add(&root, path, candidate).map_err(git_failure)?;
+        // The check sees what a session worktree sees: the untracked files
+        // listed in .worktreeinclude (.env and the like).
+        let (includes, _) = crate::worktree::include_list(&root);
+        crate::worktree::copy_includes(&root, &worktree.path, &includes).map_err(|e| {
+            Error::failed(format!("copy {} into the check worktree: {e}", crate::worktree::INCLUDE_FILE))
+        })?;
         let log = std::env::temp_dir().join(format!("git-orchestrate-check-{stamp}.log"));
         let file = std::fs::File::create(&log)
             .map_err(|e| Error::failed(format!("create {}: {e}", log.display())))?;
@@ -490,6 +525,13 @@ impl Context {
     /// Moves the target from `old` to `new`, bringing its checkout forward
     /// if it has one.
     fn move_target(&self, refname: &str, into: &str, old: Oid, new: Oid) -> Result<Moved> {
+        if let Some(worktree) = self.rebasing(refname) {
+            return Err(Error::refused(format!(
+                "{into} is being rebased in {}: finish or abort that rebase (`git rebase --continue` or \
+                 `--abort`), then land again",
+                worktree.display()
+            )));
+        }
         let checkouts = self.checkouts_of(into)?;
         let repo = self.store.repository();
         let Some(checkout) = checkouts.first() else {
@@ -538,9 +580,33 @@ impl Context {
         Ok(Moved::Yes(Some(checkout.clone())))
     }
 
+    /// The worktree in which `refname` is being rebased, if any: git shows
+    /// its HEAD as detached meanwhile, and moving the branch under the
+    /// rebase would make it fail at its end.
+    fn rebasing(&self, refname: &str) -> Option<PathBuf> {
+        let common = self.store.common_dir();
+        let mut git_dirs = vec![(common.to_path_buf(), self.store.main_root())];
+        if let Ok(entries) = std::fs::read_dir(common.join("worktrees")) {
+            for entry in entries.flatten() {
+                let top = std::fs::read_to_string(entry.path().join("gitdir"))
+                    .ok()
+                    .and_then(|g| PathBuf::from(g.trim()).parent().map(Path::to_path_buf))
+                    .unwrap_or_else(|| entry.path());
+                git_dirs.push((entry.path(), top));
+            }
+        }
+        git_dirs.into_iter().find_map(|(dir, top)| {
+            ["rebase-merge/head-name", "rebase-apply/head-name"]
+                .iter()
+                .any(|f| std::fs::read_to_string(dir.join(f)).is_ok_and(|n| n.trim() == refname))
+                .then_some(top)
+        })
+    }
+
     /// The worktrees that have `branch` checked out.
     fn checkouts_of(&self, branch: &str) -> Result<Vec<PathBuf>> {
         let root = self.store.main_root();
+        // A bare repository without linked worktrees has no checkout at all.
         if self.store.repository().is_bare()
             && self.store.repository().worktrees().map(|w| w.is_empty()).unwrap_or(true)
         {
@@ -594,11 +660,15 @@ impl Context {
         let body = format!(
             "Landing {branch} (at {head}) into {into} conflicts, so nothing landed.\n\n{list}\n\n\
              To resolve: in your worktree, rebase your branch onto {into} (`git rebase {into}`), \
-             fix the conflicts, `git rebase --continue`, then land again (`git orchestrate land`).\n",
+             fix the conflicts, `git rebase --continue`, then {again}.\n",
             branch = plan.branch,
             head = short(plan.head),
             into = plan.into,
             list = described.iter().map(|d| format!("- {d}")).collect::<Vec<_>>().join("\n"),
+            again = match plan.queued {
+                true => "queue it again (`git orchestrate land --queue`)",
+                false => "land again (`git orchestrate land`)",
+            },
         );
         let files: Vec<&str> = outcome.conflicts.iter().map(|c| c.path.as_str()).collect();
         let message = Outgoing {
@@ -631,6 +701,30 @@ impl Context {
         for task in &plan.tasks {
             if let Err(e) = self.note_task_anyway(task, &note) {
                 outcome.warnings.push(format!("{task}: the check output was not recorded: {e}"));
+            }
+        }
+        // Queued work is landed by someone else: its session hears why.
+        if plan.queued {
+            let message = Outgoing {
+                to: plan.session.name.clone(),
+                subject: one_line(&format!("queued landing into {} failed its check", plan.into), 150),
+                body: format!(
+                    "{} (at {}) was set aside: the check `{}` failed ({code}) on the result of landing it \
+                     into {}. Last lines of its output:\n\n{}\n\nFix, commit, then queue it again \
+                     (`git orchestrate land --queue`).\n",
+                    plan.branch,
+                    short(plan.head),
+                    run.command,
+                    plan.into,
+                    run.output
+                ),
+                kind: Some(MessageKind::Handoff.as_str().into()),
+                reply_to: None,
+            };
+            if let Err(e) = self.send(&message) {
+                outcome
+                    .warnings
+                    .push(format!("the handoff message to {} was not sent: {e}", plan.session.name));
             }
         }
         outcome.check = Some(run);
@@ -721,7 +815,13 @@ enum Moved {
 
 /// Whether the landing `record` carried `head` (or a later head that
 /// contains it) onto `into`, whose tip is now `target`.
-fn carried_by_record(repo: &Repository, record: Option<&Landed>, into: &str, head: Oid, target: Oid) -> bool {
+pub(crate) fn carried_by_record(
+    repo: &Repository,
+    record: Option<&Landed>,
+    into: &str,
+    head: Oid,
+    target: Oid,
+) -> bool {
     let Some(record) = record.filter(|r| r.into == into) else { return false };
     let (Ok(landed_head), Ok(commit)) = (Oid::from_str(&record.head), Oid::from_str(&record.commit)) else {
         return false;

@@ -6,11 +6,15 @@
 //! only one of their commits can replace it; the other re-reads and picks
 //! again.
 
+mod assign;
+mod import;
+mod retry;
 mod table;
 
+pub use import::{Imported, ImportedTask};
 pub use table::{index_problems, rebuild_index, TaskSummary, TaskTable, TaskWriter};
 
-use super::{Context, Error, Result};
+use super::{Context, Error, Reason, Result};
 use crate::model::ids::{digest_from, IdPrefix, TaskId};
 use crate::model::names::{validate_name, validate_text};
 use crate::model::task::{
@@ -44,8 +48,10 @@ pub struct TaskListing {
 pub struct TaskFilter {
     pub ready: bool,
     pub status: Option<TaskStatus>,
-    /// Only tasks assigned to this session.
+    /// Only tasks this session holds.
     pub assignee: Option<String>,
+    /// With `assignee`: also the open tasks the lead assigned to it.
+    pub include_assigned: bool,
     pub role: Option<String>,
     /// Include done, failed and cancelled tasks.
     pub closed: bool,
@@ -219,6 +225,7 @@ impl Context {
     }
 
     pub fn add_task(&self, spec: TaskSpec, after: &[String]) -> Result<Task> {
+        let spec = spec.normalized();
         spec.validate()?;
         let after = parse_prefixes(after)?;
         let by = self.actor();
@@ -240,7 +247,14 @@ impl Context {
             true => Some(self.require_session("listing your own tasks (--mine)")?.to_string()),
             false => None,
         };
-        Ok(TaskFilter { ready: req.ready, status, assignee, role: req.role.clone(), closed: req.all })
+        Ok(TaskFilter {
+            ready: req.ready,
+            status,
+            assignee,
+            include_assigned: req.mine,
+            role: req.role.clone(),
+            closed: req.all,
+        })
     }
 
     pub fn list_tasks(&self, filter: &TaskFilter) -> Result<TaskListing> {
@@ -259,7 +273,10 @@ impl Context {
         let mut views = Vec::new();
         for task in tasks {
             let keep = filter.status.is_none_or(|s| task.status == s)
-                && filter.assignee.as_ref().is_none_or(|a| task.assignee.as_ref() == Some(a))
+                && filter.assignee.as_ref().is_none_or(|a| {
+                    task.assignee.as_ref() == Some(a)
+                        || (filter.include_assigned && task.assigned_to.as_ref() == Some(a))
+                })
                 && filter.role.as_ref().is_none_or(|r| task.role.as_ref() == Some(r));
             if !keep {
                 continue;
@@ -275,6 +292,13 @@ impl Context {
             closed(a).cmp(&closed(b)).then_with(|| a.task.queue_order(&b.task))
         });
         Ok(TaskListing { tasks: views, corrupt })
+    }
+
+    /// One task as stored, without its history (cheaper than `show_task`).
+    pub fn load_task(&self, id: &str) -> Result<Task> {
+        let prefix = IdPrefix::parse(id)?;
+        let snap = self.store.snapshot(refs::TASKS)?;
+        Ok(resolve(&snap, &prefix)?.1)
     }
 
     pub fn show_task(&self, id: &str) -> Result<TaskDetail> {
@@ -318,8 +342,9 @@ impl Context {
     }
 
     /// Applies `edit`; returns the task and whether anything changed.
-    pub fn edit_task(&self, id: &str, edit: TaskEdit) -> Result<(Task, bool)> {
+    pub fn edit_task(&self, id: &str, mut edit: TaskEdit) -> Result<(Task, bool)> {
         let prefix = IdPrefix::parse(id)?;
+        edit.kind = edit.kind.as_deref().map(crate::model::names::folded);
         validate_edit(&edit)?;
         let add_after = parse_prefixes(&edit.add_after)?;
         let remove_after = parse_prefixes(&edit.remove_after)?;
@@ -386,11 +411,10 @@ impl Context {
             let (_, task) = resolve(snap, &prefix)?;
             match task.status {
                 TaskStatus::Claimed if only_open => {
-                    return Err(Error::refused(format!(
-                        "{} is already claimed by {}",
-                        task.id,
-                        task.assignee.as_deref().unwrap_or("someone")
-                    )));
+                    let holder = task.assignee.clone().unwrap_or_else(|| "someone".to_string());
+                    let message = format!("{} is already claimed by {holder}", task.id);
+                    let reason = Reason::Held { task: task.id.to_string(), holder, since: task.claimed_at };
+                    return Err(Error::refusal(reason, message));
                 }
                 TaskStatus::Claimed if task.assignee.as_deref() == Some(me) => {
                     return Ok(Outcome::Unchanged(task));
@@ -408,20 +432,18 @@ impl Context {
                 let readiness = Statuses::new(&[]).readiness(&mut table, task.status, &task.depends_on)?;
                 match &readiness {
                     Readiness::Waiting { on } => {
-                        return Err(Error::refused(format!(
-                            "{} is not ready: it waits on {}; claim it when they are done, or pass --force",
-                            task.id,
-                            join_ids(on)
-                        )))
+                        let message = format!("{} is not ready: it waits on {}", task.id, join_ids(on));
+                        let waits_on = on.iter().map(ToString::to_string).collect();
+                        return Err(Error::refusal(Reason::Waiting { task: task.id.to_string(), waits_on }, message));
                     }
                     Readiness::Blocked { by } => {
-                        return Err(Error::refused(format!(
-                            "{} is blocked: it depends on {}, which will never be done (failed, cancelled or \
-                             missing); drop that with `git orchestrate task edit {} --no-after <id>`, or pass --force",
+                        let message = format!(
+                            "{} is blocked: it depends on {}, which will never be done (failed, cancelled or missing)",
                             task.id,
-                            join_ids(by),
-                            task.id
-                        )))
+                            join_ids(by)
+                        );
+                        let blocked_by = by.iter().map(ToString::to_string).collect();
+                        return Err(Error::refusal(Reason::Blocked { task: task.id.to_string(), blocked_by }, message));
                     }
                     _ => {}
                 }
@@ -470,7 +492,13 @@ impl Context {
                     Readiness::Waiting { .. } | Readiness::Blocked { .. } => waiting += 1,
                 }
             }
-            ready.sort_by(|a, b| a.queue_order(b));
+            // What the lead gave me first; what it gave another live
+            // session is that one's.
+            let given_to_other =
+                |t: &&TaskSummary| t.assigned_to.as_deref().is_some_and(|a| a != me && live.get(a) == Some(&true));
+            ready.retain(|t| !given_to_other(t));
+            let given_to_me = |t: &&TaskSummary| t.assigned_to.as_deref() == Some(me.as_str());
+            ready.sort_by(|a, b| given_to_me(b).cmp(&given_to_me(a)).then_with(|| a.queue_order(b)));
             // The best one whose blob can be read: a corrupt task is skipped
             // (and reported by `task list`), never a reason to stop.
             let mut unreadable = corrupt.len();
@@ -487,10 +515,9 @@ impl Context {
                 0 => String::new(),
                 n => format!(", {n} could not be read (see `git orchestrate task list`)"),
             };
-            Err(Error::refused(format!(
-                "nothing ready{scope}: {waiting} open task(s) wait on dependencies, {claimed} claimed{broken}; \
-                 add work with `git orchestrate task add`"
-            )))
+            let message =
+                format!("nothing ready{scope}: {waiting} open task(s) wait on dependencies, {claimed} claimed{broken}");
+            Err(Error::refusal(Reason::NothingReady { role: role.map(str::to_string), waiting, claimed }, message))
         })
     }
 
@@ -568,7 +595,10 @@ impl Context {
         }
         let me = Some(by.to_string());
         let now = self.now();
-        self.store.update(refs::TASKS, |snap| {
+        // Whether this call is the one that failed it (not a repeat).
+        let mut failed_now = false;
+        let task = self.store.update(refs::TASKS, |snap| {
+            failed_now = false;
             let (_, mut task) = resolve(snap, &prefix)?;
             let mine = me.is_some() && task.assignee == me;
             // Saying it twice is not an error: a retried `done` succeeds,
@@ -584,6 +614,7 @@ impl Context {
                 return write_task(snap, Event::new("note", by, now, summary), task);
             }
             check_finish(&task, how, mine, force, now)?;
+            failed_now = how == Finish::Failed;
             task.status = how.status();
             task.updated_at = now;
             match how {
@@ -602,7 +633,11 @@ impl Context {
             }
             let summary = format!("{} {} by {by}", how.verb(), task.id);
             write_task(snap, Event::new(how.verb(), by, now, summary), task)
-        })
+        })?;
+        if failed_now {
+            self.notify(super::notify::Notice::TaskFailed(&task));
+        }
+        Ok(task)
     }
 }
 
@@ -616,6 +651,7 @@ fn write_task(snap: &Snapshot<'_>, event: Event, task: Task) -> Result<Outcome<T
 fn claim(snap: &Snapshot<'_>, mut task: Task, me: &str, now: Timestamp) -> Result<Outcome<Task>> {
     task.status = TaskStatus::Claimed;
     task.assignee = Some(me.to_string());
+    task.assigned_to = None;
     task.claimed_at = Some(now);
     task.updated_at = now;
     let summary = format!("claim {} by {me}", task.id);
@@ -647,13 +683,10 @@ fn check_finish(task: &Task, how: Finish, mine: bool, force: bool, now: Timestam
 }
 
 fn held_by_other(task: &Task, now: Timestamp) -> Error {
-    let holder = task.assignee.as_deref().unwrap_or("another session");
+    let holder = task.assignee.clone().unwrap_or_else(|| "another session".to_string());
     let since = task.claimed_at.map(|t| format!(" for {}", format_duration(now - t))).unwrap_or_default();
-    Error::refused(format!(
-        "{} is claimed by {holder}{since}; pick another task (`git orchestrate task claim --next`) \
-         or ask {holder} to release it (a human can: `git orchestrate task release {} --force`)",
-        task.id, task.id
-    ))
+    let message = format!("{} is claimed by {holder}{since}", task.id);
+    Error::refusal(Reason::Held { task: task.id.to_string(), holder, since: task.claimed_at }, message)
 }
 
 fn validate_edit(edit: &TaskEdit) -> Result<()> {

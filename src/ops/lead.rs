@@ -1,0 +1,183 @@
+//! `lead take | release | show`: which session coordinates the others.
+//!
+//! The lease is one document under `refs/orchestrate/lead`, replaced by
+//! compare-and-swap, so of two sessions taking it at once one wins. It
+//! holds while its session is live — every command the lead runs renews
+//! that — and is lost when the session goes stale or ends: then anyone may
+//! take it. Taking a live lead's place is refused (a human may `--force`).
+
+use super::{Context, Error, Result};
+use crate::model::lead::{Lead, LEAD_PATH, LEAD_ROLE};
+use crate::model::message::{Message, MessageKind, Recipient};
+use crate::model::session::{session_path, Session};
+use crate::model::time::{format_duration, Timestamp};
+use crate::model::FORMAT;
+use crate::store::{refs, Change, Document, Event, Outcome};
+use serde::Serialize;
+
+impl Document for Lead {
+    fn format(&self) -> u32 {
+        self.format
+    }
+}
+
+/// The lead as shown: who, since when, and whether the lease still holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeadView {
+    /// The session holding the lead, if any (even a stale one).
+    pub lead: Option<String>,
+    pub since: Option<Timestamp>,
+    pub by: Option<String>,
+    /// Whether the lease holds: the lead's session is live.
+    pub live: bool,
+}
+
+impl LeadView {
+    fn of(lead: Option<Lead>, live: bool) -> LeadView {
+        LeadView {
+            since: lead.as_ref().map(|l| l.since),
+            by: lead.as_ref().map(|l| l.by.clone()),
+            lead: lead.map(|l| l.session),
+            live,
+        }
+    }
+
+    /// The session whose lease holds, if any.
+    pub fn holder(&self) -> Option<&str> {
+        self.lead.as_deref().filter(|_| self.live)
+    }
+}
+
+impl Context {
+    /// The lead and whether its lease holds.
+    pub fn show_lead(&self) -> Result<LeadView> {
+        let lead = self.store.snapshot(refs::LEAD)?.get::<Lead>(LEAD_PATH)?;
+        let live = match &lead {
+            Some(l) => self.lease_holds(&l.session)?,
+            None => false,
+        };
+        Ok(LeadView::of(lead, live))
+    }
+
+    /// Whether the lead's lease holds: its session is live. A holder not
+    /// registered yet (it registers right after taking the lead) holds it.
+    fn lease_holds(&self, holder: &str) -> Result<bool> {
+        let snap = self.store.snapshot(refs::SESSIONS)?;
+        Ok(match snap.get::<Session>(&session_path(holder))? {
+            Some(s) => s.is_live(self.now(), self.stale_after()?),
+            None => true,
+        })
+    }
+
+    /// Makes the acting session the lead. Refused while another live
+    /// session holds it, unless `force` (a human sorting things out).
+    pub fn take_lead(&self, force: bool) -> Result<LeadView> {
+        let acting = self.acting_session("taking the lead")?;
+        let me = acting.name.clone();
+        let by = self.actor();
+        let now = self.now();
+        let current = self.show_lead()?;
+        let stale_after = self.stale_after()?;
+        let lead = self.store.update(refs::LEAD, |snap| {
+            let held = snap.get::<Lead>(LEAD_PATH)?;
+            match &held {
+                Some(l) if l.session == me => return Ok(Outcome::Unchanged(l.clone())),
+                // The liveness read before this update is for the holder
+                // read then; a different holder now is looked at afresh.
+                Some(l) if !force && (current.holder() == Some(&l.session) || self.lease_holds(&l.session)?) => {
+                    return Err(Error::refused(format!(
+                        "{} holds the lead (since {}, a live session): ask it to release it, or wait until it \
+                         has been silent for {}; a human can take it over with --force",
+                        l.session,
+                        l.since.format("%H:%M UTC"),
+                        format_duration(stale_after)
+                    )))
+                }
+                _ => {}
+            }
+            let lead = Lead { format: FORMAT, session: me.clone(), since: now, by: by.clone() };
+            let summary = match &held {
+                Some(old) => format!("lead taken by {me} from {} ({by})", old.session),
+                None => format!("lead taken by {me}"),
+            };
+            let mut change = Change::new(Event::new("take", &by, now, summary).entity(&me));
+            change.put(LEAD_PATH, &lead);
+            Ok::<_, Error>(change.write(lead))
+        })?;
+        self.register_on_first_use(&acting)?;
+        Ok(LeadView::of(Some(lead), true))
+    }
+
+    /// Gives the lead up. Only its holder may, unless `force`.
+    pub fn release_lead(&self, force: bool) -> Result<LeadView> {
+        let me = self.session().map(str::to_string);
+        if me.is_none() && !force {
+            self.require_session("releasing the lead (or, for a human, --force)")?;
+        }
+        let by = self.actor();
+        let now = self.now();
+        self.store.update(refs::LEAD, |snap| {
+            let Some(held) = snap.get::<Lead>(LEAD_PATH)? else {
+                return Err(Error::refused("nobody holds the lead: nothing to release"));
+            };
+            if me.as_deref() != Some(held.session.as_str()) && !force {
+                return Err(Error::refused(format!(
+                    "{} holds the lead, not you: only it releases it (a human can, with --force)",
+                    held.session
+                )));
+            }
+            let summary = format!("lead released by {by} (was {})", held.session);
+            let mut change = Change::new(Event::new("release", &by, now, summary).entity(&held.session));
+            change.remove(LEAD_PATH);
+            Ok(change.write(LeadView::of(None, false)))
+        })
+    }
+
+    /// Also delivers to the lead (`role:lead`) what it must hear of: help
+    /// requests and completions sent elsewhere. Nothing when nobody holds
+    /// the lead, or the lead gets it anyway (a broadcast, or sent to it).
+    pub(crate) fn copy_to_lead(&self, message: &Message, to: &Recipient) -> Result<()> {
+        if !matches!(message.kind, MessageKind::Help | MessageKind::Completion) {
+            return Ok(());
+        }
+        self.tell_lead(message, to)
+    }
+
+    /// Delivers `message` (already sent to `to`) to the lead's box too,
+    /// unless the lead already gets it.
+    pub(crate) fn tell_lead(&self, message: &Message, to: &Recipient) -> Result<()> {
+        let Some(lead) = self.show_lead()?.lead else { return Ok(()) };
+        let gets_it = match to {
+            Recipient::All => true,
+            Recipient::Role(role) => role == LEAD_ROLE,
+            Recipient::Session(name) => *name == lead,
+        };
+        if gets_it || message.from == lead {
+            return Ok(());
+        }
+        self.post(&format!("role.{LEAD_ROLE}"), message).map(|_| ())
+    }
+
+    /// Whether `name` is a registered session that is active and not stale.
+    pub(crate) fn session_is_live(&self, name: &str) -> Result<bool> {
+        let snap = self.store.snapshot(refs::SESSIONS)?;
+        Ok(match snap.get::<Session>(&session_path(name))? {
+            Some(s) => s.is_live(self.now(), self.stale_after()?),
+            None => false,
+        })
+    }
+
+    /// Whether the acting party may coordinate (assign work): the live
+    /// lead, or a human (no session). Refused otherwise, naming the lead.
+    pub(crate) fn require_lead_or_human(&self, what: &str) -> Result<()> {
+        let Some(me) = self.session() else { return Ok(()) };
+        let lead = self.show_lead()?;
+        if lead.holder() == Some(me) {
+            return Ok(());
+        }
+        Err(Error::refused(match lead.holder() {
+            Some(holder) => format!("only the lead ({holder}) or a human {what}: ask {holder}"),
+            None => format!("only the lead or a human {what}: take the lead first (nobody holds it now)"),
+        }))
+    }
+}
