@@ -343,3 +343,49 @@ fn sessions_without_a_target_are_compared_from_their_merge_base() {
     assert_eq!(list(&overlap(&radar, "alice", "bob").unwrap()["conflicts"]), ["g.txt"]);
     assert_eq!(radar["overlaps"].as_array().unwrap().len(), 1, "no target rows: {radar:#}");
 }
+
+#[test]
+fn a_corrupt_announcement_record_does_not_silence_the_radar() {
+    let repo = scene(&["alice", "bob"]);
+    repo.ok(&["hooks", "install"]);
+    commit(&repo, &wt(&repo, "alice"), "g.txt", "alice\n");
+    repo.plant("refs/orchestrate/radar", "announced.json", b"{ not json");
+    let corrupt = repo.git(&["rev-parse", "refs/orchestrate/radar"]);
+    std::fs::write(wt(&repo, "bob").join("g.txt"), "bob\n").unwrap();
+    git_in(&repo, &wt(&repo, "bob"), &["add", "g.txt"]);
+    let run = Run::of(repo.command("git").current_dir(wt(&repo, "bob")).args(["commit", "-q", "-m", "bob"]));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("announced.json is corrupt"), "said once, with where: {}", run.stderr);
+    assert_eq!(subjects(&repo, "alice"), ["conflict ahead with bob: g.txt"]);
+    let record: Value =
+        serde_json::from_str(&repo.git(&["show", "refs/orchestrate/radar:announced.json"])).unwrap();
+    assert_eq!(record["format"], 1);
+    assert_eq!(list(&record["pairs"]["alice+bob"]), ["g.txt"]);
+    assert_eq!(
+        repo.git(&["rev-parse", "refs/orchestrate/radar^"]),
+        corrupt,
+        "the old record is in the history"
+    );
+}
+
+#[test]
+fn racing_hooks_announce_a_conflict_exactly_once() {
+    let repo = scene(&["alice", "bob"]);
+    // The commits are made without hooks; then several post-commit hooks
+    // run at once in both worktrees, as after two simultaneous commits.
+    commit(&repo, &wt(&repo, "alice"), "g.txt", "alice\n");
+    commit(&repo, &wt(&repo, "bob"), "g.txt", "bob\n");
+    let hooks: Vec<_> = (0..6)
+        .map(|i| {
+            let dir = wt(&repo, if i % 2 == 0 { "alice" } else { "bob" });
+            repo.command(common::BIN).current_dir(dir).args(["hook", "post-commit"]).spawn().unwrap()
+        })
+        .collect();
+    for mut hook in hooks {
+        assert!(hook.wait().unwrap().success());
+    }
+    assert_eq!(subjects(&repo, "alice"), ["conflict ahead with bob: g.txt"]);
+    assert_eq!(subjects(&repo, "bob"), ["conflict ahead with alice: g.txt"]);
+    let announcements = repo.git(&["log", "--format=%s", "refs/orchestrate/radar"]);
+    assert_eq!(announcements.lines().count(), 1, "one record written: {announcements}");
+}

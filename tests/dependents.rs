@@ -51,6 +51,13 @@ fn done_with_work(repo: &Repo, who: &str, title: &str, file: &str, content: &str
     (id, head)
 }
 
+/// A preset whose agent prints its HEAD, its files and its prompt to its
+/// log (its worktree may be gone once it is over and its work landed).
+fn see_and_echo(repo: &Repo) {
+    let command = "echo head=$(git rev-parse HEAD) parents=[$(git log -1 --format=%P HEAD)]; ls; printf 'prompt=[%s]\\n'";
+    repo.git(&["config", "orchestrate.agent.echo.command", command]);
+}
+
 fn events(repo: &Repo, args: &[&str]) -> Vec<Value> {
     let mut all = vec!["dispatch"];
     all.extend_from_slice(args);
@@ -91,7 +98,7 @@ fn spawn_with_a_bad_base_is_refused_before_anything_is_made() {
 #[test]
 fn a_dependent_starts_from_a_merge_of_its_dependencys_unlanded_branch() {
     let repo = Repo::new();
-    repo.git(&["config", "orchestrate.agent.echo.command", "printf 'prompt=[%s]\\n'"]);
+    see_and_echo(&repo);
     let (a, head) = done_with_work(&repo, "dev-a", "make the feature", "feature.txt", "feature\n");
     // main moves on meanwhile, so the start is a true merge.
     std::fs::write(repo.path().join("main.txt"), "main\n").unwrap();
@@ -102,15 +109,16 @@ fn a_dependent_starts_from_a_merge_of_its_dependencys_unlanded_branch() {
 
     let events = events(&repo, &["--agent", "echo"]);
     assert!(events.iter().any(|e| e["event"] == "spawned" && e["task"] == b.as_str()), "{events:?}");
-    let dir = wt(&repo, &format!("agent-{b}"));
-    assert!(dir.join("feature.txt").exists(), "the dependency's file is in the dependent's worktree");
-    assert!(dir.join("main.txt").exists(), "and so is the target's newer work");
-    let parents = git_in(&repo, &dir, &["log", "-1", "--format=%P", "HEAD"]);
-    // The agent may have committed nothing: HEAD is the merge it started from.
-    assert_eq!(parents, format!("{main} {head}"), "a real merge of the target and the branch");
+    let log = repo.ok(&["logs", &format!("agent-{b}")]);
+    let seen: Vec<&str> = log.lines().collect();
+    assert!(seen.contains(&"feature.txt"), "the dependency's file is in the dependent's worktree: {log}");
+    assert!(seen.contains(&"main.txt"), "and so is the target's newer work: {log}");
+    assert!(
+        log.contains(&format!("parents=[{main} {head}]")),
+        "a real merge of the target and the branch: {log}"
+    );
     assert_eq!(repo.git(&["rev-parse", "main"]), main, "the target did not move");
 
-    let log = repo.ok(&["logs", &format!("agent-{b}")]);
     assert!(log.contains("orchestrate/dev-a"), "the prompt names the branch: {log}");
     assert!(log.contains(&head[..10]), "and its commit: {log}");
     assert!(log.contains("not landed yet"), "{log}");
@@ -119,16 +127,15 @@ fn a_dependent_starts_from_a_merge_of_its_dependencys_unlanded_branch() {
 #[test]
 fn a_dependent_starts_from_the_target_once_its_dependencys_work_landed() {
     let repo = Repo::new();
-    repo.git(&["config", "orchestrate.agent.echo.command", "printf 'prompt=[%s]\\n'"]);
+    see_and_echo(&repo);
     let (a, head) = done_with_work(&repo, "dev-a", "make the feature", "feature.txt", "feature\n");
     repo.git(&["merge", "-q", "--no-ff", "-m", "land dev-a", "orchestrate/dev-a"]);
     let main = repo.git(&["rev-parse", "main"]);
     let b = repo.add("use the feature", &["--after", &a]);
     events(&repo, &["--agent", "echo"]);
-    let dir = wt(&repo, &format!("agent-{b}"));
-    assert_eq!(git_in(&repo, &dir, &["rev-parse", "HEAD"]), main, "starts from the target itself");
-    assert!(dir.join("feature.txt").exists());
     let log = repo.ok(&["logs", &format!("agent-{b}")]);
+    assert!(log.contains(&format!("head={main} ")), "starts from the target itself: {log}");
+    assert!(log.lines().any(|l| l == "feature.txt"), "{log}");
     assert!(
         log.contains(&format!("{a}: branch orchestrate/dev-a at {}, landed in main", &head[..10])),
         "{log}"
@@ -143,7 +150,6 @@ fn a_dependent_of_two_conflicting_branches_is_not_started_and_the_reason_is_said
     let c = repo.add("combine them", &["--after", &a, "--after", &b]);
     // Another task keeps the dispatcher polling for a while.
     let busy = repo.add("something else", &[]);
-    let before_sessions = repo.json(&["session", "list"]).as_array().unwrap().len();
 
     let events = events(&repo, &["--", "sh", "-c", "sleep 1.5"]);
     let skipped: Vec<&Value> = events.iter().filter(|e| e["event"] == "skipped").collect();
@@ -155,6 +161,35 @@ fn a_dependent_of_two_conflicting_branches_is_not_started_and_the_reason_is_said
     assert!(!events.iter().any(|e| e["event"] == "spawned" && e["task"] == c.as_str()));
     assert_eq!(repo.json(&["task", "show", &c])["status"], "open", "left for later");
     assert!(!wt(&repo, &format!("agent-{c}")).exists());
-    let sessions = repo.json(&["session", "list"]).as_array().unwrap().len();
-    assert_eq!(sessions, before_sessions + 1, "only the busy task's session was started");
+    let sessions = repo.json(&["session", "list", "--all"]);
+    let names = common::strings(&sessions, "name");
+    assert!(!names.contains(&format!("agent-{c}")), "no session was started for it: {names:?}");
+    assert!(names.contains(&format!("agent-{busy}")));
+}
+
+#[test]
+fn a_dependent_starts_from_the_target_once_its_dependencys_work_landed_as_a_squash() {
+    let repo = Repo::new();
+    see_and_echo(&repo);
+    let (a, _) = done_with_work(&repo, "dev-a", "make the feature", "feature.txt", "feature\n");
+    // main moves on, so the land is a true squash (a fast-forward needs
+    // none): the branch head is not reachable from main, but land records
+    // that it carried it there.
+    std::fs::write(repo.path().join("main.txt"), "main\n").unwrap();
+    repo.git(&["add", "main.txt"]);
+    repo.git(&["commit", "-q", "-m", "main moves"]);
+    repo.ok(&["land", "dev-a", "--squash"]);
+    let main = repo.git(&["rev-parse", "main"]);
+    assert!(
+        Run::of(repo.command("git").args(["merge-base", "--is-ancestor", "orchestrate/dev-a", "main"])).code
+            != 0,
+        "a squash leaves the branch unmerged"
+    );
+    let b = repo.add("use the feature", &["--after", &a]);
+    let events = events(&repo, &["--agent", "echo"]);
+    assert!(events.iter().any(|e| e["event"] == "spawned"), "{events:?}");
+    let log = repo.ok(&["logs", &format!("agent-{b}")]);
+    assert!(log.contains(&format!("head={main} ")), "no merge of the squashed branch again: {log}");
+    assert!(log.lines().any(|l| l == "feature.txt"), "{log}");
+    assert!(log.contains("landed in main"), "{log}");
 }

@@ -691,7 +691,13 @@ fn an_entry_whose_lander_was_killed_is_taken_over_and_landed_once() {
 #[test]
 fn a_dependent_starts_from_the_target_once_its_dependency_landed_by_squash() {
     let repo = Repo::new();
-    repo.git(&["config", "orchestrate.agent.echo.command", "printf 'prompt=[%s]\\n'"]);
+    // The agent says what it sees: its worktree goes once it is over with
+    // nothing unlanded.
+    repo.git(&[
+        "config",
+        "orchestrate.agent.echo.command",
+        "echo head=$(git rev-parse HEAD); ls; printf '%s'",
+    ]);
     let a = repo.add("make the feature", &[]);
     let wt = start(&repo, "dev-a", &["--task", &a]);
     commit_in(&repo, &wt, "feature.txt", "feature\n", "feature");
@@ -699,16 +705,18 @@ fn a_dependent_starts_from_the_target_once_its_dependency_landed_by_squash() {
     commit_in(&repo, repo.path(), "main.txt", "main\n", "main moves on");
     // Squashed: the branch head is not on main, but its work is.
     assert_eq!(land(&repo, &["dev-a", "--squash"]).0, 0);
+    // The target builds on the landed work: merging the branch again would
+    // now conflict.
+    commit_in(&repo, repo.path(), "feature.txt", "feature v2\n", "feature v2");
     let main = tip(&repo, "main");
     let b = repo.add("use the feature", &["--after", &a]);
     repo.json(&["dispatch", "--agent", "echo"]);
-    let dir = PathBuf::from(format!("{}.worktrees/agent-{b}", repo.path().display()));
-    assert_eq!(
-        repo.git(&["-C", dir.to_str().unwrap(), "rev-parse", "HEAD"]),
-        main,
-        "starts from the target itself, not from a merge of the squashed branch again"
+    let log = repo.ok(&["logs", &format!("agent-{b}")]);
+    assert!(
+        log.contains(&format!("head={main}\n")),
+        "starts from the target itself, not from a merge of the squashed branch again: {log}"
     );
-    assert!(dir.join("feature.txt").exists());
+    assert!(log.lines().any(|l| l == "feature.txt"), "{log}");
 }
 
 #[test]

@@ -231,7 +231,7 @@ fn a_stateless_client_is_served_without_initialize_and_gets_the_cli_json() {
         ],
     );
     let tools = reply(&replies, 1)["result"]["tools"].as_array().unwrap();
-    assert_eq!(tools.len(), 18);
+    assert_eq!(tools.len(), 19);
     // An object as the CLI prints it; a list the CLI prints bare, under its key.
     let cli_list = json!({ "tasks": repo.json(&["task", "list"]) });
     for (tool_id, cli) in [(2, repo.json(&["task", "show", &id])), (3, cli_list)] {
@@ -340,6 +340,7 @@ fn every_tool_call(ids: &[String; 3]) -> Vec<(&'static str, Value)> {
         ("inbox", json!({ "peek": true })),
         ("inbox", json!({})),
         ("board", json!({})),
+        ("conflicts", json!({})),
         ("session_end", json!({})),
     ]
 }

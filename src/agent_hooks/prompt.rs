@@ -54,6 +54,7 @@ Several agents change this repository at once. `git orchestrate` coordinates the
 - Commit with a `Closes: <id>` trailer (marks it done and tells everyone), or `git orchestrate task done <id> --note "<summary>"`. `Task: <id>` records a commit without closing.
 - Progress: `git orchestrate task note <id> "<text>" --progress 50`. Cannot finish: `task fail <id> --note "<why>"` or `task release <id>`.
 - `git orchestrate release --all`, `send` a `handoff` to whoever continues, then claim the next task.
+- Before you hand it over, `git orchestrate conflicts` shows whose work (committed or not) collides with yours; a `conflict ahead` message says the same after a commit.
 - Hand your committed work over with `git orchestrate land --queue`: it lands on your target branch in turn. A conflict comes back as a `handoff` message: `git rebase <target>`, fix, commit, queue again.
 
 Add `--json` to any command for one JSON value. Exit codes: 0 done, 1 refused (held by someone, nothing ready), 2 bad input, 3 failure (retry or report it).

@@ -25,9 +25,9 @@
 //! changed by `session_start`.
 
 mod answer;
+mod hints;
 
 use answer::{Listed, ToolAnswer};
-mod hints;
 
 use crate::model::session::Pulse;
 use crate::model::task::TaskSpec;
@@ -664,6 +664,12 @@ impl Orchestrate {
     #[tool]
     async fn board(&self) -> Result<CallToolResult, ErrorData> {
         self.run(|ctx, _| ctx.board()).await
+    }
+
+    /// Which live sessions' changes (uncommitted too) overlap, and which conflict
+    #[tool]
+    async fn conflicts(&self) -> Result<CallToolResult, ErrorData> {
+        self.run(|ctx, _| ctx.conflicts(true)).await
     }
 }
 

@@ -277,8 +277,16 @@ impl Context {
             .collect();
         let live: BTreeSet<&str> = sessions.iter().map(|s| s.name.as_str()).collect();
         let now = self.now();
-        let fresh = self.store.update(refs::RADAR, |snap| {
-            let mut doc = snap.get::<Announced>(ANNOUNCED_PATH)?.unwrap_or_default();
+        let (fresh, replaced) = self.store.update(refs::RADAR, |snap| {
+            // An unreadable record is started afresh (the old one stays in
+            // the ref's history): it must not silence the radar for good.
+            let (mut doc, replaced) = match snap.entry(ANNOUNCED_PATH)? {
+                None => (Announced::default(), None),
+                Some(entry) => match snap.decode::<Announced>(&entry)? {
+                    Ok(doc) => (doc, None),
+                    Err(corrupt) => (Announced::default(), Some(corrupt)),
+                },
+            };
             let before = doc.pairs.clone();
             // Pairs of sessions that ended or went stale are forgotten: if
             // they come back and still conflict, that is news again.
@@ -299,9 +307,10 @@ impl Context {
                     }
                 }
             }
-            if doc.pairs == before {
-                return Ok::<_, Error>(Outcome::Unchanged(fresh));
+            if doc.pairs == before && replaced.is_none() {
+                return Ok::<_, Error>(Outcome::Unchanged((fresh, None)));
             }
+            doc.format = crate::model::FORMAT;
             let summary = match fresh.is_empty() {
                 true => format!("radar after a commit by {me}"),
                 false => format!(
@@ -311,9 +320,15 @@ impl Context {
             };
             let mut change = Change::new(Event::new("radar", &me, now, summary).entity(&me));
             change.put(ANNOUNCED_PATH, &doc);
-            Ok(change.write(fresh))
+            Ok(change.write((fresh, replaced)))
         })?;
         let mut warnings = Vec::new();
+        if let Some(corrupt) = replaced {
+            warnings.push(format!(
+                "{corrupt}; the radar started a new record (the old one is in the history of {})",
+                refs::RADAR
+            ));
+        }
         for conflict in &fresh {
             let other = conflict.other.as_str();
             // Each side hears it from the other (a session's inbox leaves out

@@ -3,8 +3,11 @@
 //! When `dispatch` starts a task whose dependencies are done, the agent's
 //! worktree starts from:
 //!
-//! - the target branch, when every dependency's work has landed there (its
-//!   session branch head is reachable from the target) or left no commits;
+//! - the target branch (the one the new session will land on), when every
+//!   dependency's work has landed there (its session branch head is
+//!   reachable from the target, or `land` recorded on the task or its
+//!   session that a squash or rebase carried that head there) or left no
+//!   commits;
 //! - otherwise a merge of the target and the branches whose work has not
 //!   landed, computed in the object database and committed as real merge
 //!   commits (or the branch itself when it already contains the target);
@@ -16,7 +19,10 @@
 use super::{Context, Error, Result};
 use crate::merging::{self, MergeError};
 use crate::model::ids::TaskId;
+use crate::model::land::Landed;
+use crate::model::session::Session;
 use crate::model::task::{Task, TaskStatus};
+use crate::ops::land::carried_by_record;
 use git2::Oid;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -108,8 +114,8 @@ impl Context {
                 .map_err(|e| Error::failed(format!("cannot read HEAD to start {session} from: {e}")))?,
         };
         let (sessions, _) = self.list_sessions_on(true, &HashMap::new())?;
-        let branches: HashMap<String, String> =
-            sessions.into_iter().filter_map(|v| Some((v.session.name, v.session.branch?))).collect();
+        let sessions: HashMap<String, Session> =
+            sessions.into_iter().map(|v| (v.session.name.clone(), v.session)).collect();
         let mut builds_on = Vec::new();
         let mut unlanded = Vec::new();
         for dep in depends_on {
@@ -117,14 +123,17 @@ impl Context {
             if dep.status != TaskStatus::Done {
                 continue;
             }
-            let Some((branch, tip)) = self.work_of(&dep, &branches) else { continue };
-            // Landed: on the target, or carried there by `land --squash` /
-            // `--rebase` (recorded on the task).
+            let Some((branch, tip)) = self.work_of(&dep, &sessions) else { continue };
+            // On the target as it is (merged or fast-forwarded), or carried
+            // there by a recorded squash or rebase (on the task or its session).
+            let by_record = |record: Option<&Landed>| {
+                target.as_deref().is_some_and(|t| carried_by_record(repo, record, t, tip, start))
+            };
+            let holder = dep.assignee.as_deref().and_then(|h| sessions.get(h));
             let landed = tip == start
                 || repo.graph_descendant_of(start, tip).unwrap_or(false)
-                || target.as_deref().is_some_and(|t| {
-                    super::land::carried_by_record(repo, dep.landed.as_ref(), t, tip, start)
-                });
+                || by_record(dep.landed.as_ref())
+                || by_record(holder.and_then(|s| s.landed.as_ref()));
             if !landed {
                 unlanded.push((branch.clone().unwrap_or_else(|| short(&tip.to_string()).to_string()), tip));
             }
@@ -168,15 +177,23 @@ impl Context {
     }
 
     /// A finished task's work: the head of the branch of the session that
-    /// did it, else the last commit recorded on the task, if any exists.
-    /// `branches` maps session names to their branches.
-    fn work_of(&self, task: &Task, branches: &HashMap<String, String>) -> Option<(Option<String>, Oid)> {
+    /// did it, else the commit its landing made (the branch may be deleted
+    /// once landed), else the last commit recorded on the task, if any
+    /// exists. `sessions` are all sessions by name.
+    fn work_of(&self, task: &Task, sessions: &HashMap<String, Session>) -> Option<(Option<String>, Oid)> {
         let repo = self.store.repository();
         if let Some(holder) = task.assignee.as_deref() {
-            let branch = branches.get(holder).cloned().unwrap_or_else(|| format!("orchestrate/{holder}"));
+            let branch = sessions
+                .get(holder)
+                .and_then(|s| s.branch.clone())
+                .unwrap_or_else(|| format!("orchestrate/{holder}"));
             if let Some(tip) = self.branch_tip(&branch) {
                 return Some((Some(branch), tip));
             }
+        }
+        let landed = task.landed.as_ref().and_then(|l| Oid::from_str(&l.commit).ok());
+        if let Some(commit) = landed.filter(|c| repo.find_commit(*c).is_ok()) {
+            return Some((None, commit));
         }
         let last = task.commits.iter().rev().find_map(|c| {
             let oid = Oid::from_str(c).ok()?;
