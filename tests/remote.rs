@@ -612,3 +612,21 @@ fn a_url_nothing_answers_at_fails_writes_in_one_line_and_reads_go_on() {
     assert_eq!(board["remote"]["remote"], url.as_str(), "{board}");
     assert!(board["remote"]["fetched_at"].is_null(), "never fetched, and it says so: {board}");
 }
+
+#[test]
+fn a_refusal_is_decided_on_what_the_remote_holds_not_on_an_old_copy() {
+    let net = Net::new(2, file_url);
+    // Reads may use copies up to an hour old here; writes must not.
+    net.git_in(&net.clones[1], &["config", "orchestrate.fetchInterval", "1h"]);
+    net.ok(1, &["sync"]);
+    net.ok(0, &["task", "add", "made in the other clone"]);
+    let run = net.run(1, &["--session", "bob", "--json", "task", "claim", "--next"]);
+    assert_eq!(run.code, 0, "the task on the remote is ready: {}{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["title"], "made in the other clone");
+    // A refusal, too, names the remote's holder, not the old copy's state.
+    let id = run.json()["id"].as_str().unwrap().to_string();
+    net.git_in(&net.clones[0], &["config", "orchestrate.fetchInterval", "1h"]);
+    let refused = net.run(0, &["--session", "alice", "--json", "task", "claim", &id]);
+    assert_eq!(refused.code, 1, "{}{}", refused.stdout, refused.stderr);
+    assert!(refused.stdout.contains("bob"), "held by bob: {}", refused.stdout);
+}
