@@ -125,9 +125,11 @@ fn a_dependent_starts_from_the_target_once_its_dependencys_work_landed() {
     let main = repo.git(&["rev-parse", "main"]);
     let b = repo.add("use the feature", &["--after", &a]);
     events(&repo, &["--agent", "echo"]);
-    let dir = wt(&repo, &format!("agent-{b}"));
-    assert_eq!(git_in(&repo, &dir, &["rev-parse", "HEAD"]), main, "starts from the target itself");
-    assert!(dir.join("feature.txt").exists());
+    // The agent made no commit, so its session ended with its worktree
+    // gone; its branch says where it started.
+    let branch = format!("orchestrate/agent-{b}");
+    assert_eq!(repo.git(&["rev-parse", &branch]), main, "starts from the target itself");
+    assert_eq!(repo.git(&["show", &format!("{branch}:feature.txt")]), "feature");
     let log = repo.ok(&["logs", &format!("agent-{b}")]);
     assert!(
         log.contains(&format!("{a}: branch orchestrate/dev-a at {}, landed in main", &head[..10])),
@@ -143,7 +145,6 @@ fn a_dependent_of_two_conflicting_branches_is_not_started_and_the_reason_is_said
     let c = repo.add("combine them", &["--after", &a, "--after", &b]);
     // Another task keeps the dispatcher polling for a while.
     let busy = repo.add("something else", &[]);
-    let before_sessions = repo.json(&["session", "list"]).as_array().unwrap().len();
 
     let events = events(&repo, &["--", "sh", "-c", "sleep 1.5"]);
     let skipped: Vec<&Value> = events.iter().filter(|e| e["event"] == "skipped").collect();
@@ -155,6 +156,8 @@ fn a_dependent_of_two_conflicting_branches_is_not_started_and_the_reason_is_said
     assert!(!events.iter().any(|e| e["event"] == "spawned" && e["task"] == c.as_str()));
     assert_eq!(repo.json(&["task", "show", &c])["status"], "open", "left for later");
     assert!(!wt(&repo, &format!("agent-{c}")).exists());
-    let sessions = repo.json(&["session", "list"]).as_array().unwrap().len();
-    assert_eq!(sessions, before_sessions + 1, "only the busy task's session was started");
+    // Only the busy task's session was started (and ended with its agent).
+    let sessions = common::strings(&repo.json(&["session", "list", "--all"]), "name");
+    assert!(sessions.contains(&format!("agent-{busy}")), "{sessions:?}");
+    assert!(!sessions.contains(&format!("agent-{c}")), "{sessions:?}");
 }

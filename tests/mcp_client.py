@@ -20,6 +20,9 @@ TOOLS = sorted([
     "board", "check", "claim", "heartbeat", "inbox", "release", "send",
     "session_end", "session_start", "task_add", "task_claim", "task_done",
     "task_fail", "task_list", "task_note", "task_release", "task_show",
+    # What a lead needs to coordinate (tests/mcp_lead.py drives them).
+    "conflicts", "dispatch", "land", "lead", "logs", "ps", "spawn", "stop",
+    "task_assign", "task_import", "task_retry",
 ])
 
 
