@@ -26,13 +26,14 @@ use std::time::{Duration, Instant};
 const BASELINE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/sqlite_baseline_cli.py");
 
 fn main() {
+    let python = interpreter();
     let rounds: usize = env_number("BENCH_ROUNDS", 3);
     let tasks: usize = env_number("BENCH_TASKS", 200);
     let bin = env!("CARGO_BIN_EXE_git-orchestrate");
     let (mut ours16, mut ours2, mut base16) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         let o16 = race_ours(bin, tasks, 16);
-        let b16 = race_baseline(tasks, 16);
+        let b16 = race_baseline(&python, tasks, 16);
         let o2 = race_ours(bin, tasks, 2);
         println!(
             "round {}: ours x16 {o16:>6.1}/s   sqlite x16 {b16:>6.1}/s   ours x2 {o2:>6.1}/s",
@@ -89,21 +90,22 @@ fn race_ours(bin: &str, tasks: usize, workers: usize) -> f64 {
 }
 
 /// Races `workers` processes of the baseline over `tasks` fresh tasks.
-fn race_baseline(tasks: usize, workers: usize) -> f64 {
+fn race_baseline(python: &str, tasks: usize, workers: usize) -> f64 {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("tasks.db");
     let db = db.to_str().expect("utf-8 path").to_string();
     // The schema through the CLI itself, then the tasks in one transaction.
-    run(Command::new("python3").args(["-S", BASELINE, &db, "note", "none"]));
+    run(Command::new(python).args(["-S", BASELINE, &db, "note", "none"]));
     let seed = format!(
         "import sqlite3,time\ncon=sqlite3.connect({db:?})\n\
          con.executemany('INSERT INTO conversation_tasks(task_id,title,created) VALUES(?,?,?)',\
          [('b%05d'%i,'task %d'%i,time.time()+i) for i in range({tasks})])\ncon.commit()\n"
     );
-    run(Command::new("python3").args(["-S", "-c", &seed]));
+    run(Command::new(python).args(["-S", "-c", &seed]));
     let ids: BTreeSet<String> = (0..tasks).map(|i| format!("b{i:05}")).collect();
+    let python = python.to_string();
     let (claimed, elapsed) = race(workers, move |w| {
-        let out = Command::new("python3")
+        let out = Command::new(&python)
             .args(["-S", BASELINE, &db, "claim-next", &format!("w{w}")])
             .output()
             .expect("run python3");
@@ -115,6 +117,15 @@ fn race_baseline(tasks: usize, workers: usize) -> f64 {
     });
     check_exactly_once(&claimed, &ids);
     tasks as f64 / elapsed.as_secs_f64()
+}
+
+/// The Python interpreter itself, not a version manager's shim in front of
+/// it (pyenv's `python3` is a shell script that costs more than the claim).
+fn interpreter() -> String {
+    let found = run(Command::new("python3").args(["-S", "-c", "import sys; print(sys.executable)"]));
+    let found = found.trim().to_string();
+    println!("baseline interpreter: {found}");
+    found
 }
 
 /// Starts `workers` threads at one moment, each calling `claim` until it

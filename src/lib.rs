@@ -26,6 +26,8 @@
 //!
 //! `docs/data-model.md` describes the storage format and the concurrency rules.
 
+#![warn(clippy::unwrap_used)]
+
 pub mod agent_hooks;
 pub mod agents;
 pub mod board;

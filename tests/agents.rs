@@ -195,6 +195,15 @@ fn an_agent_that_honours_sigterm_is_stopped_without_sigkill() {
 
 /// Kills agent `name`'s supervisor with SIGKILL and waits until it is gone;
 /// returns it.
+/// Ends the tmux server of a test's sandbox when the test is over.
+struct TmuxServer<'a>(&'a Repo);
+
+impl Drop for TmuxServer<'_> {
+    fn drop(&mut self) {
+        let _ = Run::of(self.0.command("tmux").env("TMUX_TMPDIR", self.0.home()).args(["kill-server"]));
+    }
+}
+
 fn kill_supervisor(spawned: &Value) -> Proc {
     let supervisor = Proc::of(spawned["supervisor"].as_u64().unwrap() as u32);
     // SAFETY: kill has no memory-safety preconditions.
@@ -209,13 +218,24 @@ fn kill_supervisor(spawned: &Value) -> Proc {
 
 /// Spawns `w1` on a new task with an agent that waits for a gate file and
 /// then exits 0, kills its supervisor, opens the gate and waits until the
-/// agent has ended, unsupervised. Returns the repository and the task.
-fn agent_done_while_its_supervisor_was_dead() -> (Repo, String) {
+/// agent has ended. Returns the repository and the task.
+///
+/// In a tmux window (which the run's wrapper does not watch over) nobody
+/// replaces the supervisor until someone looks; with `tmux` the tmux
+/// server's socket folder is in the repository's sandboxed home.
+fn agent_done_while_its_supervisor_was_dead(tmux: bool) -> (Repo, String) {
     let repo = Repo::new();
     let id = repo.add("work", &[]);
     let gate = repo.home().join("gate");
     let script = format!("while [ ! -e {} ]; do sleep 0.05; done; echo finished", gate.display());
-    let spawned = repo.json_as("boss", &["spawn", "w1", "--task", &id, "--", "sh", "-c", &script]);
+    let mut args = vec!["--session", "boss", "--json", "spawn", "w1", "--task", &id];
+    if tmux {
+        args.push("--tmux");
+    }
+    args.extend(["--", "sh", "-c", &script]);
+    let run = Run::of(repo.command(common::BIN).env("TMUX_TMPDIR", repo.home()).args(&args));
+    assert_eq!(run.code, 0, "{run:?}");
+    let spawned = run.json();
     let agent_proc = Proc::of(spawned["pid"].as_u64().unwrap() as u32);
     kill_supervisor(&spawned);
     std::fs::write(&gate, "").unwrap();
@@ -254,22 +274,56 @@ fn an_agent_that_succeeded_after_its_supervisor_died_is_concluded_by_whoever_loo
         &["session", "end", "w1"],
         &["dispatch", "--max", "1", "--", "true"],
     ];
-    for looker in lookers {
-        let (repo, id) = agent_done_while_its_supervisor_was_dead();
+    assert_eq!(Run::of(std::process::Command::new("tmux").arg("-V")).code, 0, "these tests need tmux");
+    for (looker, tmux) in lookers.iter().flat_map(|l| [(*l, false), (*l, true)]) {
+        let (repo, id) = agent_done_while_its_supervisor_was_dead(tmux);
+        let _server = TmuxServer(&repo);
         let run = repo.run(looker);
         // `stop` finds nothing left to stop; the others go on as usual.
         let expected = if looker[0] == "stop" { 1 } else { 0 };
-        assert_eq!(run.code, expected, "{looker:?}: {run:?}");
+        assert_eq!(run.code, expected, "{looker:?} (tmux: {tmux}): {run:?}");
         if looker[0] == "stop" {
             assert!(run.stderr.contains("not running (exited, exit 0)"), "{looker:?}: {}", run.stderr);
         }
         if looker[0] == "spawn" {
             // The new run (no task) must not hide the old one's outcome.
             wait_over(&repo, "w1");
-            assert_eq!(task_json(&repo, &id)["status"], "done", "{looker:?}");
+            assert_eq!(task_json(&repo, &id)["status"], "done", "{looker:?} (tmux: {tmux})");
             continue;
         }
         assert_success_kept(&repo, &id);
+    }
+}
+
+#[test]
+fn the_run_starts_a_new_supervisor_as_soon_as_its_supervisor_dies() {
+    let repo = Repo::new();
+    let id = repo.add("work", &[]);
+    let gate = repo.home().join("gate");
+    let script = format!("while [ ! -e {} ]; do sleep 0.05; done", gate.display());
+    let spawned = repo.json(&["spawn", "w1", "--task", &id, "--", "sh", "-c", &script]);
+    let lost = kill_supervisor(&spawned);
+    // Nobody runs an agent command: the state file itself shows the new
+    // supervisor, which heartbeats from now on.
+    let state_file = repo.path().join(".git/orchestrate/agents/w1/state.json");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let state = loop {
+        let state: Value = serde_json::from_slice(&std::fs::read(&state_file).unwrap()).unwrap();
+        if state["supervisor"]["pid"] != lost.pid {
+            break state;
+        }
+        assert!(Instant::now() < deadline, "no new supervisor: {state:#}\n{}", log_of(&repo, "w1"));
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(state["phase"], "running", "{state:#}");
+    assert_eq!(state["lost_supervisors"][0]["pid"], lost.pid, "{state:#}");
+    assert!(Proc::of(state["supervisor"]["pid"].as_u64().unwrap() as u32).is_alive());
+    // The agent's success is recorded by it, still without anyone looking.
+    std::fs::write(&gate, "").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while task_json(&repo, &id)["status"] != "done" {
+        assert!(Instant::now() < deadline, "never done: {:#}", task_json(&repo, &id));
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -279,8 +279,11 @@ fn a_failing_check_lands_nothing_and_keeps_its_output() {
     // The temporary worktree is gone.
     assert_eq!(repo.git(&["worktree", "list"]).lines().count(), 2, "main and alice only");
 
-    // A check that passes ran on the candidate: both sides' files are there.
-    repo.git(&["config", "orchestrate.landCheck", "test -f a.txt && test -f m.txt"]);
+    // A check that passes ran on the candidate: both sides' files are
+    // there, and the untracked files session worktrees get (.worktreeinclude).
+    std::fs::write(repo.path().join(".env"), "SECRET=1\n").unwrap();
+    std::fs::write(repo.path().join(".worktreeinclude"), ".env\n").unwrap();
+    repo.git(&["config", "orchestrate.landCheck", "test -f a.txt && test -f m.txt && grep -q SECRET .env"]);
     let (code, out) = land(&repo, &["alice"]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(out["check"]["passed"], true);
@@ -599,4 +602,21 @@ fn landers_racing_for_one_target_recompute_and_never_overwrite_each_other() {
     }
     // The checkout followed every move.
     assert_eq!(repo.git(&["status", "--porcelain"]), "");
+}
+
+#[test]
+fn a_session_recorded_before_targets_existed_lands_on_the_main_checkouts_branch() {
+    let repo = Repo::new();
+    let wt = start(&repo, "old", &[]);
+    commit_in(&repo, &wt, "o.txt", "o\n", "old work");
+    // The document as an older binary wrote it: no `into`.
+    let doc = repo.git(&["show", "refs/orchestrate/sessions:old.json"]);
+    let mut value: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    value.as_object_mut().unwrap().remove("into");
+    repo.plant("refs/orchestrate/sessions", "old.json", value.to_string().as_bytes());
+    assert_eq!(repo.json(&["session", "show", "old"])["into"], serde_json::Value::Null);
+    let (code, out) = land(&repo, &["old"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out["into"], "main");
+    assert!(repo.path().join("o.txt").exists());
 }

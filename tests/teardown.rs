@@ -328,3 +328,136 @@ fn a_repository_copied_in_as_an_include_is_a_copy_not_the_agents_work() {
     let tree = repo.git(&["ls-tree", "-r", "orchestrate/changer"]);
     assert!(!tree.contains("tools"), "{tree}");
 }
+
+#[test]
+fn two_ends_in_the_same_second_keep_both_backups_and_both_saved_branches() {
+    let repo = Repo::new();
+    std::fs::write(repo.path().join(".gitignore"), "*.log\n").unwrap();
+    repo.git(&["add", ".gitignore"]);
+    repo.git(&["commit", "-q", "-m", "ignore"]);
+    let at = |args: &[&str]| {
+        let out =
+            repo.command(BIN).env("ORCHESTRATE_NOW", "2030-01-01T00:00:00Z").args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let (mut backups, mut branches) = (Vec::new(), Vec::new());
+    for round in ["first", "second"] {
+        let wt = PathBuf::from(at(&["--json", "session", "start", "again"])["worktree"].as_str().unwrap());
+        std::fs::write(wt.join("run.log"), format!("{round}\n")).unwrap();
+        // And a commit on a detached HEAD, which gets a branch of its own.
+        git_in(&repo, &wt, &["checkout", "-q", "--detach"]);
+        std::fs::write(wt.join("detached.txt"), format!("{round}\n")).unwrap();
+        commit_all(&repo, &wt, round);
+        let ended = at(&["--json", "session", "end", "again", "--force"]);
+        backups.push(PathBuf::from(ended["backup"].as_str().unwrap()));
+        branches.push(ended["saved_branch"].as_str().unwrap().to_string());
+    }
+    assert_ne!(backups[0], backups[1]);
+    assert_eq!(std::fs::read_to_string(backups[0].join("run.log")).unwrap(), "first\n");
+    assert_eq!(std::fs::read_to_string(backups[1].join("run.log")).unwrap(), "second\n");
+    assert_ne!(branches[0], branches[1]);
+    assert_eq!(repo.git(&["show", &format!("{}:detached.txt", branches[0])]), "first");
+    assert_eq!(repo.git(&["show", &format!("{}:detached.txt", branches[1])]), "second");
+}
+
+#[test]
+fn the_main_checkout_is_never_taken_for_a_session_worktree_and_a_moved_one_is_found() {
+    let repo = Repo::new();
+    std::fs::write(repo.path().join(".gitignore"), "*.log\n").unwrap();
+    repo.git(&["add", ".gitignore"]);
+    repo.git(&["commit", "-q", "-m", "ignore"]);
+
+    // The worktree was deleted by hand and its branch checked out in the
+    // main checkout, which is dirty: ending touches none of it.
+    let wt = start(&repo, "gone");
+    std::fs::remove_dir_all(&wt).unwrap();
+    repo.git(&["worktree", "prune"]);
+    repo.git(&["checkout", "-q", "orchestrate/gone"]);
+    std::fs::write(repo.path().join("README"), "user's edit\n").unwrap();
+    std::fs::write(repo.path().join("user.log"), "user's log\n").unwrap();
+    let tip = repo.git(&["rev-parse", "orchestrate/gone"]);
+    let ended = repo.json(&["session", "end", "gone", "--force"]);
+    assert!(ended["saved_commit"].is_null() && ended["backup"].is_null(), "{ended}");
+    assert!(ended["notes"].to_string().contains("already gone"), "{ended}");
+    assert_eq!(repo.git(&["rev-parse", "orchestrate/gone"]), tip);
+    assert_eq!(std::fs::read_to_string(repo.path().join("README")).unwrap(), "user's edit\n");
+    assert_eq!(std::fs::read_to_string(repo.path().join("user.log")).unwrap(), "user's log\n");
+    repo.git(&["checkout", "-q", "-f", "main"]);
+
+    // Moved and switched to another branch: still found, by its name.
+    let wt = start(&repo, "wander");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let to = elsewhere.path().join("wt");
+    repo.git(&["worktree", "move", wt.to_str().unwrap(), to.to_str().unwrap()]);
+    git_in(&repo, &to, &["checkout", "-q", "-b", "feature-y"]);
+    std::fs::write(to.join("w.txt"), "work\n").unwrap();
+    let ended = repo.json(&["session", "end", "wander", "--force"]);
+    assert!(ended["notes"].to_string().contains("moved to"), "{ended}");
+    assert_eq!(ended["branch"], "feature-y");
+    assert_eq!(repo.git(&["show", "feature-y:w.txt"]), "work");
+    assert!(!to.exists());
+}
+
+#[test]
+fn a_signing_setup_that_cannot_sign_does_not_stop_the_save() {
+    let repo = Repo::new();
+    repo.git(&["config", "commit.gpgSign", "true"]);
+    repo.git(&["config", "gpg.program", "false"]);
+    let wt = start(&repo, "signer");
+    std::fs::write(wt.join("w.txt"), "work\n").unwrap();
+    let ended = repo.json(&["session", "end", "signer", "--force"]);
+    let commit = ended["saved_commit"].as_str().unwrap();
+    assert_eq!(repo.git(&["show", &format!("{commit}:w.txt")]), "work");
+}
+
+#[test]
+fn many_processes_ending_one_session_save_its_work_once_and_tell_the_rest_why() {
+    for round in 0..3 {
+        let repo = std::sync::Arc::new(Repo::new());
+        std::fs::write(repo.path().join(".gitignore"), "*.log\n").unwrap();
+        repo.git(&["add", ".gitignore"]);
+        repo.git(&["commit", "-q", "-m", "ignore"]);
+        let wt = start(&repo, "busy");
+        std::fs::write(wt.join("work.txt"), "work\n").unwrap();
+        std::fs::write(wt.join("run.log"), "log\n").unwrap();
+        let lib = wt.join("lib");
+        std::fs::create_dir(&lib).unwrap();
+        git_in(&repo, &lib, &["init", "-q"]);
+        std::fs::write(lib.join("p.txt"), "p\n").unwrap();
+        commit_all(&repo, &lib, "p");
+
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let (repo, barrier) = (repo.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    repo.run(&["--json", "session", "end", "busy", "--force"])
+                })
+            })
+            .collect();
+        let runs: Vec<Run> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let winners: Vec<&Run> = runs.iter().filter(|r| r.code == 0).collect();
+        assert_eq!(winners.len(), 1, "round {round}: {runs:?}");
+        for loser in runs.iter().filter(|r| r.code != 0) {
+            assert_eq!(loser.code, 1, "round {round}: {loser:?}");
+            assert!(
+                loser.stderr.contains("is being ended by another process")
+                    || loser.stderr.contains("has already ended"),
+                "round {round}: {}",
+                loser.stderr
+            );
+        }
+        // Saved exactly once, and everything is somewhere.
+        let saves = repo.git(&["log", "--format=%s", "orchestrate/busy"]);
+        assert_eq!(saves.lines().filter(|l| l.contains("save uncommitted work")).count(), 1, "{saves}");
+        assert_eq!(repo.git(&["show", "orchestrate/busy:work.txt"]), "work");
+        let ended = winners[0].json();
+        let backup = PathBuf::from(ended["backup"].as_str().unwrap());
+        assert_eq!(std::fs::read_to_string(backup.join("run.log")).unwrap(), "log\n");
+        assert_eq!(std::fs::read_to_string(backup.join("lib/p.txt")).unwrap(), "p\n");
+        assert_eq!(repo.json(&["session", "show", "busy"])["status"], "ended");
+        assert!(!wt.exists());
+    }
+}

@@ -367,6 +367,67 @@ fn actions_need_the_printed_token() {
     assert_eq!(repo.json(&["claims"]).as_array().unwrap().len(), 1);
     let (status, reply) = post(&format!("{}/api/actions/launch", server.base), Some(&token), &json!({}));
     assert_eq!(status, 400, "{reply}");
+
+    // What this build cannot do is said plainly, and changes nothing.
+    let before = repo.refs();
+    let (status, reply) =
+        post(&format!("{}/api/actions/retry", server.base), Some(&token), &json!({"task": "t-0"}));
+    assert_eq!(status, 501, "{reply}");
+    assert!(reply["error"]["message"].as_str().unwrap().contains("task retry"), "{reply}");
+    assert_eq!(repo.refs(), before);
+}
+
+#[test]
+fn an_agent_can_be_stopped_from_the_page() {
+    let repo = Repo::new();
+    repo.ok(&["init"]);
+    repo.ok(&["spawn", "worker", "--", "sleep", "60"]);
+    let server = Server::start(&repo, &["--allow-actions"]);
+    let token = server.token.clone().unwrap();
+    let (status, reply) =
+        post(&format!("{}/api/actions/stop", server.base), Some(&token), &json!({"agent": "worker"}));
+    assert_eq!(status, 200, "{reply}");
+    let ps = repo.json(&["ps"]);
+    assert_eq!(ps[0]["session"], "worker", "{ps}");
+    assert_eq!(ps[0]["state"], "stopped", "{ps}");
+}
+
+#[test]
+fn every_open_stream_gets_each_change() {
+    let (repo, _) = populated();
+    let server = Server::start(&repo, &[]);
+    let total = |view: &Value| view["board"]["tasks"]["total"].as_u64().unwrap();
+    let (send, receive) = std::sync::mpsc::channel();
+    const STREAMS: usize = 20;
+    for stream in 0..STREAMS {
+        let response = agent().get(&format!("{}/api/events", server.base)).call().unwrap();
+        let send = send.clone();
+        std::thread::spawn(move || {
+            let lines = BufReader::new(response.into_body().into_reader()).lines();
+            for line in lines.map_while(Result::ok) {
+                if let Some(data) = line.strip_prefix("data: ") {
+                    let view: Value = serde_json::from_str(data).unwrap();
+                    if send.send((stream, view)).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+    }
+    // Each stream starts with the current view, then follows the writes.
+    let mut first = vec![None; STREAMS];
+    while first.iter().any(Option::is_none) {
+        let (stream, view) = receive.recv_timeout(WAIT).expect("every stream's first view");
+        first[stream].get_or_insert(total(&view));
+    }
+    let before = first[0].unwrap();
+    assert!(first.iter().all(|t| *t == Some(before)), "{first:?}");
+    repo.add("One more", &[]);
+    let mut seen = [false; STREAMS];
+    while seen.iter().any(|s| !s) {
+        let (stream, view) = receive.recv_timeout(WAIT).expect("every stream to see the write");
+        seen[stream] |= total(&view) == before + 1;
+    }
 }
 
 #[test]

@@ -153,6 +153,12 @@ fn all_processes() -> Vec<(u32, Stat)> {
 /// they only wait to be reaped. Empty if the leader's pid now belongs to
 /// another process (its session and group died with it then).
 pub fn tree(leader: Proc) -> Vec<Proc> {
+    tree_sparing(leader, None)
+}
+
+/// [`tree`], leaving out `spared` and its descendants (a supervisor the
+/// run's wrapper started, which is its child but not part of the run).
+fn tree_sparing(leader: Proc, spared: Option<u32>) -> Vec<Proc> {
     if !cfg!(target_os = "linux") {
         return match group_alive(leader) {
             true => vec![leader],
@@ -168,6 +174,7 @@ pub fn tree(leader: Proc) -> Vec<Proc> {
     let mut members: Vec<u32> = table
         .iter()
         .filter(|(pid, s)| *pid == leader.pid || s.session == leader.pid || s.pgrp == leader.pid)
+        .filter(|(pid, _)| Some(*pid) != spared)
         .map(|(pid, _)| *pid)
         .collect();
     // Descendants: add children of members until nothing new turns up.
@@ -175,7 +182,7 @@ pub fn tree(leader: Proc) -> Vec<Proc> {
     while i < members.len() {
         let parent = members[i];
         for (pid, s) in &table {
-            if s.ppid == parent && !members.contains(pid) {
+            if s.ppid == parent && !members.contains(pid) && Some(*pid) != spared {
                 members.push(*pid);
             }
         }
@@ -210,12 +217,17 @@ pub struct TreeEnd {
 /// parent died and it was reparented to init), so it cannot slip away
 /// between two looks.
 pub fn terminate_tree(leader: Proc, grace: Duration) -> TreeEnd {
-    let mut known = tree(leader);
+    terminate_tree_sparing(leader, grace, None)
+}
+
+/// [`terminate_tree`], leaving `spared` and its descendants alone.
+pub fn terminate_tree_sparing(leader: Proc, grace: Duration, spared: Option<u32>) -> TreeEnd {
+    let mut known = tree_sparing(leader, spared);
     if known.is_empty() {
         return TreeEnd::default();
     }
     let look = |known: &mut Vec<Proc>| -> Vec<Proc> {
-        for p in tree(leader) {
+        for p in tree_sparing(leader, spared) {
             if !known.contains(&p) {
                 known.push(p);
             }

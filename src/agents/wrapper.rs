@@ -10,22 +10,30 @@
 //! ends what the command left running and exits the way the command did.
 //! SIGTERM, SIGINT and SIGHUP sent to the run's group reach the agent but
 //! do not end the wrapper before it has written the status.
+//!
+//! If the supervisor dies while the agent runs, the wrapper starts a new
+//! one (`supervise --adopt`) at once, so heartbeats go on and claims do not
+//! go stale waiting for someone to look.
 
 use super::process::{self, Proc};
 use super::Exit;
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How long processes the agent left behind get between SIGTERM and SIGKILL.
 pub const LEFTOVER_GRACE: Duration = Duration::from_secs(5);
 /// The termination signals the wrapper outlives.
 const OUTLIVED: [i32; 3] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP];
+/// How often the wrapper looks whether its supervisor still lives.
+const PARENT_POLL: Duration = Duration::from_millis(100);
 
 /// Runs `command` to its end, records how it ended in `exit_file`, and
 /// returns the code to exit with (having re-raised a fatal signal on itself
-/// if the command died of one).
-pub fn run(exit_file: &Path, command: &[String]) -> i32 {
+/// if the command died of one). `supervisor` is the pid of the supervisor
+/// that started it (our parent), watched over while the command runs.
+pub fn run(exit_file: &Path, supervisor: Option<u32>, command: &[String]) -> i32 {
     process::become_subreaper();
     let Some((program, args)) = command.split_first() else {
         eprintln!("--- run-agent: no command to run");
@@ -41,11 +49,21 @@ pub fn run(exit_file: &Path, command: &[String]) -> i32 {
             return 127;
         }
     };
+    let adoption = Arc::new(Mutex::new(Adoption::Allowed));
+    if let (Some(dir), Some(supervisor)) = (exit_file.parent(), supervisor) {
+        watch_supervisor(dir.to_path_buf(), supervisor, adoption.clone());
+    }
     let exit = reap_until(child.id());
     if let Err(e) = super::write_exit(exit_file, &exit) {
         eprintln!("--- run-agent: cannot record the exit status in {}: {e}", exit_file.display());
     }
-    end_leftovers();
+    // From here on a supervisor that dies is left to whoever looks next;
+    // one already started is not part of the run, and is spared.
+    let adopter = match adoption.lock().map(|mut a| std::mem::replace(&mut *a, Adoption::Over)) {
+        Ok(Adoption::Started(pid)) => Some(pid),
+        _ => None,
+    };
+    end_leftovers(adopter);
     match exit.signal {
         Some(sig) => die_of(sig),
         None => exit.code.unwrap_or(1),
@@ -79,16 +97,56 @@ fn exit_of(status: i32) -> Exit {
     }
 }
 
-/// Ends what the agent left running (background children, daemons it
-/// started), so nothing of a run outlives it unseen.
-fn end_leftovers() {
-    let me = Proc::me();
-    if process::tree_alive(me) {
-        eprintln!("--- ending what the agent left running");
-        let end = process::terminate_tree(me, LEFTOVER_GRACE);
-        if !end.survivors.is_empty() {
-            eprintln!("--- could not stop pids {:?}", end.survivors);
+/// Whether the wrapper may still start a supervisor for its agent.
+enum Adoption {
+    Allowed,
+    Started(u32),
+    Over,
+}
+
+/// Watches the supervisor (our parent) from a thread: when it dies, we are
+/// reparented, and a new supervisor is started to adopt the agent. It takes
+/// the agent's lock itself, so it stands down if someone else adopted first.
+/// (The supervisor's pid comes from it, not from `getppid` at our start: it
+/// may have died before we got that far.)
+fn watch_supervisor(dir: PathBuf, supervisor: u32, adoption: Arc<Mutex<Adoption>>) {
+    std::thread::spawn(move || loop {
+        // SAFETY: getppid has no preconditions.
+        if unsafe { libc::getppid() } == supervisor as libc::pid_t {
+            std::thread::sleep(PARENT_POLL);
+            continue;
         }
+        let Ok(mut adoption) = adoption.lock() else { return };
+        if matches!(*adoption, Adoption::Allowed) {
+            eprintln!("--- run-agent: the supervisor (pid {supervisor}) is gone; starting a new one");
+            match start_adopter(&dir) {
+                Ok(pid) => *adoption = Adoption::Started(pid),
+                Err(e) => eprintln!("--- run-agent: cannot start a new supervisor: {e}"),
+            }
+        }
+        return;
+    });
+}
+
+/// Starts `git-orchestrate supervise --adopt <dir>` in a session of its own.
+fn start_adopter(dir: &Path) -> std::io::Result<u32> {
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.arg("supervise").arg("--adopt").arg(dir).current_dir(dir).stdin(Stdio::null());
+    process::detach(&mut cmd);
+    cmd.spawn().map(|child| child.id())
+}
+
+/// Ends what the agent left running (background children, daemons it
+/// started), so nothing of a run outlives it unseen; `adopter`, a
+/// supervisor we started, is not the agent's.
+fn end_leftovers(adopter: Option<u32>) {
+    let me = Proc::me();
+    let end = process::terminate_tree_sparing(me, LEFTOVER_GRACE, adopter);
+    if end.killed || !end.survivors.is_empty() {
+        eprintln!("--- ended what the agent left running");
+    }
+    if !end.survivors.is_empty() {
+        eprintln!("--- could not stop pids {:?}", end.survivors);
     }
     // Reap what was ended, now that nothing is left to wait for.
     // SAFETY: waitpid with WNOHANG and a status we own.

@@ -35,6 +35,8 @@ pub struct Board {
     /// Documents that could not be read: the sections that need them show
     /// what they could, and the board names each one.
     pub unreadable: Vec<UnreadableRow>,
+    /// With a coordination remote: which, and how old this view of it is.
+    pub remote: Option<RemoteView>,
 }
 
 /// A stored document that could not be read, and why.
@@ -81,6 +83,16 @@ impl ConflictRow {
 }
 
 #[derive(Debug, Clone, Serialize)]
+pub struct RemoteView {
+    /// `orchestrate.remote` as configured.
+    pub remote: String,
+    /// This machine, so rows of sessions on other hosts can be told apart.
+    pub host: String,
+    /// When the local copies were last fetched from the remote, if ever.
+    pub fetched_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct SessionRow {
     pub name: String,
     pub role: Option<String>,
@@ -91,6 +103,8 @@ pub struct SessionRow {
     pub progress: Option<u8>,
     pub phase: Option<String>,
     pub heartbeat_at: Timestamp,
+    /// The machine the session runs on.
+    pub host: Option<String>,
     /// The agent spawned under this session's name, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<AgentRow>,
@@ -183,6 +197,22 @@ pub fn bar(percent: u8, width: usize) -> String {
     format!("{}{}", "█".repeat(full), "░".repeat(width - full))
 }
 
+impl Board {
+    /// The host of a session that runs on another machine than this one.
+    fn elsewhere<'b>(&self, s: &'b SessionRow) -> Option<&'b str> {
+        let here = self.remote.as_ref().map(|r| r.host.as_str());
+        s.host.as_deref().filter(|h| Some(*h) != here && self.remote.is_some())
+    }
+}
+
+/// "fetched 5s ago", or that it never was.
+fn fetched(now: Timestamp, at: Option<Timestamp>) -> String {
+    match at {
+        Some(at) => format!("fetched {} ago", age(now, at)),
+        None => "never fetched (run `git orchestrate sync`)".to_string(),
+    }
+}
+
 fn age(now: Timestamp, then: Timestamp) -> String {
     format_duration(now - then)
 }
@@ -200,7 +230,11 @@ impl Board {
     pub fn render_text(&self, style: Style) -> String {
         let now = self.generated_at;
         let head = |s: &str| style.paint("1", s);
-        let mut out = format!("{}  {}\n\n", head("git orchestrate board"), now.format("%Y-%m-%d %H:%M:%SZ"));
+        let mut out = format!("{}  {}\n", head("git orchestrate board"), now.format("%Y-%m-%d %H:%M:%SZ"));
+        if let Some(r) = &self.remote {
+            out.push_str(&format!("view of {} {}\n", text(&r.remote), fetched(now, r.fetched_at)));
+        }
+        out.push('\n');
 
         let live = self.sessions.iter().filter(|s| !s.stale).count();
         out.push_str(&head(&format!("SESSIONS  {live} live, {} stale\n", self.sessions.len() - live)));
@@ -219,13 +253,14 @@ impl Board {
             let progress = s.progress.map(|p| format!(" {} {p:>3}%", bar(p, 10))).unwrap_or_default();
             let doing = s.doing.as_deref().map(|d| format!("  {}", text(d))).unwrap_or_default();
             let phase = s.phase.as_deref().map(|p| format!(" ({p})")).unwrap_or_default();
+            let host = self.elsewhere(s).map(|h| format!(" @{}", text(h))).unwrap_or_default();
             let agent = s.agent.as_ref().map(|a| format!("  {}", a.describe(now))).unwrap_or_default();
             let agent = match s.agent.as_ref().is_some_and(|a| a.state == "lost") {
                 true => style.paint("31", &agent),
                 false => agent,
             };
             out.push_str(&format!(
-                "  {:<width$}  {state}  hb {:>5} ago{role}{caps}{task}{progress}{doing}{phase}{agent}\n",
+                "  {:<width$}  {state}  hb {:>5} ago{host}{role}{caps}{task}{progress}{doing}{phase}{agent}\n",
                 s.name,
                 age(now, s.heartbeat_at)
             ));
@@ -327,6 +362,9 @@ impl Board {
         // the characters that would break the table.
         let cell = |s: &str| text(s).replace('|', "\\|");
         let mut out = format!("# Status board\n\n_Generated {}._\n\n", now.format("%Y-%m-%d %H:%M:%SZ"));
+        if let Some(r) = &self.remote {
+            out.push_str(&format!("_View of {} {}._\n\n", cell(&r.remote), fetched(now, r.fetched_at)));
+        }
         out.push_str("## Sessions\n\n");
         if self.sessions.is_empty() {
             out.push_str("No active sessions.\n");
@@ -334,8 +372,9 @@ impl Board {
             out.push_str("| session | state | role | capabilities | task | progress | doing | heartbeat |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n");
             for s in &self.sessions {
                 out.push_str(&format!(
-                    "| {} | {}{} | {} | {} | {} | {} | {} | {} ago |\n",
+                    "| {}{} | {}{} | {} | {} | {} | {} | {} | {} ago |\n",
                     s.name,
+                    self.elsewhere(s).map(|h| format!(" @{}", cell(h))).unwrap_or_default(),
                     if s.stale { "stale" } else { "live" },
                     s.agent.as_ref().map(|a| format!(", {}", a.describe(now))).unwrap_or_default(),
                     s.role.as_deref().unwrap_or(""),
@@ -454,6 +493,7 @@ mod tests {
             progress: None,
             phase: None,
             heartbeat_at: now,
+            host: None,
             agent: Some(AgentRow { state: state.into(), supervisor_lost_at: lost }),
         };
         let board = |rows: Vec<SessionRow>| Board {
@@ -469,6 +509,7 @@ mod tests {
             messages: vec![],
             attention: Attention::default(),
             unreadable: vec![],
+            remote: None,
         };
         let lost_at = Some("2030-01-01T10:05:00Z".parse().unwrap());
         let b = board(vec![row("lost", None)]);

@@ -118,6 +118,9 @@ pub struct SuperviseArgs {
 pub struct RunAgentArgs {
     /// Where to record how the command ended
     exit_file: PathBuf,
+    /// The pid of the supervisor that starts the run
+    #[arg(long)]
+    supervisor: Option<u32>,
     /// The agent's command
     #[arg(last = true, required = true)]
     command: Vec<String>,
@@ -173,9 +176,12 @@ pub fn ps(ctx: &Context, ui: &Ui, a: PsArgs) -> CmdResult {
         }
     }
     let agents = ctx.list_agents_shown(a.all);
+    let elsewhere = sessions_elsewhere(ctx);
     ui.emit(&agents, || {
         if agents.is_empty() {
-            return "no agents: start one with `git orchestrate spawn <name> -- <command>`\n".to_string();
+            return format!(
+                "no agents: start one with `git orchestrate spawn <name> -- <command>`\n{elsewhere}"
+            );
         }
         let mut out = format!(
             "{:<20} {:<12} {:>8} {:<10} {:>8} {:>8}  {}\n",
@@ -199,8 +205,30 @@ pub fn ps(ctx: &Context, ui: &Ui, a: PsArgs) -> CmdResult {
                 exit_of(a),
             ));
         }
+        out.push_str(&elsewhere);
         out
     })
+}
+
+/// Agents run on the machine that spawned them: with a coordination
+/// remote, name the live sessions on other hosts, whose agents `ps` there
+/// shows.
+fn sessions_elsewhere(ctx: &Context) -> String {
+    if ctx.store.remote().is_none() {
+        return String::new();
+    }
+    let Ok((sessions, _)) = ctx.list_sessions(false) else { return String::new() };
+    let others: Vec<String> = sessions
+        .iter()
+        .filter_map(|v| {
+            super::session::other_host(ctx, &v.session)
+                .map(|h| format!("{} @{}", v.session.name, escape_control(h)))
+        })
+        .collect();
+    if others.is_empty() {
+        return String::new();
+    }
+    format!("on other hosts (run `git orchestrate ps` there): {}\n", others.join(", "))
 }
 
 fn exit_of(a: &AgentView) -> String {
@@ -239,14 +267,15 @@ pub fn logs(ctx: &Context, ui: &Ui, a: LogsArgs) -> CmdResult {
     // escaped, so a log cannot repaint the terminal.
     let mut pending = Vec::new();
     loop {
+        // Over (and not just its supervisor: a lost agent may write on).
+        // Looked at before reading, so what it wrote until then is read.
+        let over = !a.follow
+            || ctx.agent(&a.name)?.1.is_none_or(|s| {
+                s.phase.is_over() || (!s.supervisor.is_alive() && !s.agent.is_some_and(process::tree_alive))
+            });
         let before = pending.len();
         file.read_to_end(&mut pending).map_err(failed)?;
         let grew = pending.len() > before;
-        // Over (and not just its supervisor: a lost agent may write on).
-        let over = !a.follow
-            || ctx.agent(&a.name)?.1.is_none_or(|s| {
-                s.phase.is_over() || (!s.supervisor.is_alive() && !s.agent.is_some_and(process::group_alive))
-            });
         let upto = match (over && !grew, pending.iter().rposition(|&b| b == b'\n')) {
             (true, _) => pending.len(),
             (false, Some(newline)) => newline + 1,
@@ -479,7 +508,7 @@ pub fn supervise(a: SuperviseArgs) -> CmdResult {
 
 /// The wrapper of one agent run: exits as the agent did.
 pub fn run_agent(a: RunAgentArgs) -> CmdResult {
-    match crate::agents::wrapper::run(&a.exit_file, &a.command) {
+    match crate::agents::wrapper::run(&a.exit_file, a.supervisor, &a.command) {
         0 => Ok(()),
         code => Err(Failure::Reported(code)),
     }

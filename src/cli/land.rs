@@ -99,9 +99,10 @@ pub fn run(ctx: &Context, ui: &Ui, args: LandArgs) -> CmdResult {
     }
     if args.next {
         let Some(landing) = ctx.land_next(&opts)? else {
-            return Err(Failure::Refused(
-                "the landing queue is empty: queue work with `git orchestrate land --queue`".into(),
-            ));
+            return Err(crate::ops::Error::refused(
+                "the landing queue is empty: queue work with `git orchestrate land --queue`",
+            )
+            .into());
         };
         ui.emit(&landing, || render_queue_landing(&landing))?;
         return queue_exit(ui, std::slice::from_ref(&landing));

@@ -13,6 +13,7 @@ mod claim;
 mod completions;
 mod conflicts;
 mod doctor;
+mod hints;
 mod hooks;
 mod init;
 mod integrate;
@@ -24,6 +25,7 @@ mod message;
 mod output;
 mod prompt;
 mod session;
+mod sync;
 mod task;
 
 pub use output::Ui;
@@ -80,6 +82,8 @@ pub enum Command {
     Log(log::LogArgs),
     /// Check the coordination state for damage; --repair fixes what is safe (exit 1: problems left)
     Doctor(doctor::DoctorArgs),
+    /// Fetch the coordination refs from orchestrate.remote and say what changed
+    Sync,
     /// Install, remove or inspect the git hooks (commit trailers, claim guard)
     #[command(subcommand)]
     Hooks(hooks::HooksCommand),
@@ -119,7 +123,7 @@ pub enum Command {
 #[derive(Debug)]
 pub enum Failure {
     /// Refused by coordination: exit 1.
-    Refused(String),
+    Refused(ops::Refusal),
     /// Bad input or usage: exit 2.
     Invalid(String),
     /// Anything else: exit 3.
@@ -148,7 +152,8 @@ impl Failure {
 
     fn message(&self) -> &str {
         match self {
-            Failure::Refused(m) | Failure::Invalid(m) | Failure::Error(m) => m,
+            Failure::Refused(r) => &r.message,
+            Failure::Invalid(m) | Failure::Error(m) => m,
             Failure::Reported(_) => "",
         }
     }
@@ -167,7 +172,11 @@ impl From<ops::Error> for Failure {
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Failure {
-        Failure::Error(ops::error_chain(&e))
+        match e {
+            // A coordination remote that is not one is a configuration mistake.
+            StoreError::BadRemote { .. } => Failure::Invalid(ops::error_chain(&e)),
+            e => Failure::Error(ops::error_chain(&e)),
+        }
     }
 }
 
@@ -209,6 +218,10 @@ pub fn main() -> i32 {
     match run(cli, &ui) {
         Ok(()) => 0,
         Err(Failure::Reported(code)) => code,
+        Err(Failure::Refused(refusal)) => {
+            ui.refusal(&refusal, &hints::for_refusal(&refusal.reason));
+            1
+        }
         Err(failure) => {
             ui.error(failure.kind(), failure.message());
             failure.code()
@@ -267,6 +280,7 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Conflicts(args) => conflicts::run(&ctx, ui, args),
         Command::Log(args) => log::run(&ctx, ui, args),
         Command::Doctor(args) => doctor::run(&ctx, ui, args),
+        Command::Sync => sync::run(&ctx, ui),
         Command::Hooks(cmd) => hooks::hooks(&ctx, ui, cmd),
         Command::Hook(args) => hooks::hook(&ctx, ui, args),
         Command::Spawn(args) => agents::spawn(&ctx, ui, args),

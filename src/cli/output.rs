@@ -45,6 +45,18 @@ impl Ui {
         }
     }
 
+    /// A refusal: its message and `hint:` lines on stderr, and with
+    /// `--json` the reason and its facts on stdout.
+    pub fn refusal(&self, refusal: &crate::ops::Refusal, hints: &[String]) {
+        eprintln!("error: {}", refusal.message);
+        for hint in hints {
+            eprintln!("hint: {hint}");
+        }
+        if self.json {
+            print(&crate::ops::refusal_json(refusal, hints).to_string());
+        }
+    }
+
     /// The JSON half of an error, for errors already printed on stderr.
     pub fn error_json_only(&self, kind: &str, message: &str) {
         print(&crate::ops::error_json(kind, message).to_string());

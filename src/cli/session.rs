@@ -260,8 +260,9 @@ fn render_list(ctx: &Context, ui: &Ui, sessions: &[SessionView]) -> String {
         let task = s.task.as_deref().map(|t| format!(" on {t}")).unwrap_or_default();
         let doing = s.doing.as_deref().map(|d| format!(": {}", escape_control(d))).unwrap_or_default();
         let progress = s.progress.map(|p| format!(" {p}%")).unwrap_or_default();
+        let host = other_host(ctx, s).map(|h| format!(" @{}", escape_control(h))).unwrap_or_default();
         out.push_str(&format!(
-            "{:<width$}  {painted}  {:>4} ago{role}{task}{progress}{doing}\n",
+            "{:<width$}  {painted}  {:>4} ago{host}{role}{task}{progress}{doing}\n",
             s.name,
             format_duration(now - s.heartbeat_at)
         ));
@@ -278,6 +279,9 @@ fn render_one(ctx: &Context, view: &SessionView) -> String {
     }
     if !s.capabilities.is_empty() {
         line("caps:", s.capabilities.join(", "));
+    }
+    if let Some(host) = &s.host {
+        line("host:", escape_control(host));
     }
     if let Some(wt) = &s.worktree {
         line("worktree:", escape_control(wt));
@@ -306,4 +310,11 @@ fn render_one(ctx: &Context, view: &SessionView) -> String {
         format!("{} ({} ago)", time(s.heartbeat_at), format_duration(ctx.now() - s.heartbeat_at)),
     );
     out
+}
+
+/// The host of a session that runs on another machine, when sessions run on
+/// several (a coordination remote is set).
+pub(super) fn other_host<'s>(ctx: &Context, s: &'s crate::model::session::Session) -> Option<&'s str> {
+    ctx.store.remote()?;
+    s.host.as_deref().filter(|h| *h != ctx.host())
 }

@@ -28,6 +28,7 @@ mod answer;
 mod fleet;
 
 use answer::{Listed, ToolAnswer};
+mod hints;
 
 use crate::model::session::Pulse;
 use crate::model::task::TaskSpec;
@@ -157,9 +158,22 @@ fn success(text: String, value: Value) -> Result<CallToolResult, ErrorData> {
 /// A failure as `--json` reports it: the message as text, and
 /// `{"error": {"kind", "message"}}` as structured content.
 fn failure(e: ops::Error) -> CallToolResult {
-    let message = e.message();
-    let mut result = CallToolResult::error(vec![ContentBlock::text(message.clone())]);
-    result.structured_content = Some(ops::error_json(e.kind(), &message));
+    let mut message = e.message();
+    let structured = match &e {
+        // A refusal carries its reason and facts, and the way out for a tool caller.
+        ops::Error::Refused(refusal) => {
+            let hints = hints::for_refusal(&refusal.reason);
+            for hint in &hints {
+                message.push_str(&format!("; {hint}"));
+            }
+            // The text a client shows and the structured message are one.
+            let worded = ops::Refusal { message: message.clone(), ..refusal.clone() };
+            ops::refusal_json(&worded, &hints)
+        }
+        _ => ops::error_json(e.kind(), &message),
+    };
+    let mut result = CallToolResult::error(vec![ContentBlock::text(message)]);
+    result.structured_content = Some(structured);
     result
 }
 

@@ -51,6 +51,9 @@ pub struct Session {
     /// The session's last landing: which branch head went where.
     #[serde(default)]
     pub landed: Option<super::land::Landed>,
+    /// The machine the session runs on (its worktree and agents are there).
+    #[serde(default)]
+    pub host: Option<String>,
     /// The task the session is working on, if known.
     #[serde(default)]
     pub task: Option<String>,
@@ -83,6 +86,7 @@ impl Session {
             branch: None,
             into: None,
             landed: None,
+            host: None,
             task: None,
             doing: None,
             progress: None,

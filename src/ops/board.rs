@@ -47,6 +47,7 @@ impl Context {
                 progress: v.session.progress,
                 phase: v.session.phase,
                 heartbeat_at: v.session.heartbeat_at,
+                host: v.session.host,
             })
             .collect();
 
@@ -131,6 +132,14 @@ impl Context {
                 .into_iter()
                 .map(|c| UnreadableRow { document: format!("{}:{}", c.refname, c.path), reason: c.reason })
                 .collect(),
+            remote: self.store.remote().map(|r| crate::board::RemoteView {
+                remote: r.spec().to_string(),
+                host: self.host(),
+                fetched_at: r
+                    .view_age()
+                    .and_then(|age| chrono::Duration::from_std(age).ok())
+                    .map(|age| now - age),
+            }),
         })
     }
 

@@ -9,7 +9,7 @@
 //! that overlaps one of those supersedes it, so the invariant also holds when
 //! a stale session comes back.
 
-use super::{Context, Error, Result};
+use super::{ClaimConflict, Context, Error, Reason, Result};
 use crate::model::claim::{Claim, ClaimMode, ClaimPattern, MAX_REASON_CHARS};
 use crate::model::names::validate_line;
 use crate::model::time::{format_duration, parse_duration, Timestamp};
@@ -167,7 +167,7 @@ impl Context {
                 })
                 .collect();
             if !conflicts.is_empty() {
-                return Err(Error::refused(describe_conflicts(&conflicts, now)));
+                return Err(refused_by(&conflicts, now));
             }
             let superseded: Vec<String> = claims
                 .iter()
@@ -566,7 +566,8 @@ fn resolve_links(path: &Path) -> PathBuf {
     resolved
 }
 
-fn describe_conflicts(conflicts: &[(&Claim, &Claim)], now: Timestamp) -> String {
+/// The refusal of a claim that overlaps `conflicts` (asked, held).
+fn refused_by(conflicts: &[(&Claim, &Claim)], now: Timestamp) -> Error {
     let lines: Vec<String> = conflicts
         .iter()
         .take(5)
@@ -585,10 +586,15 @@ fn describe_conflicts(conflicts: &[(&Claim, &Claim)], now: Timestamp) -> String 
             )
         })
         .collect();
-    let holder = &conflicts[0].1.session;
-    format!(
-        "{}; ask {holder} to release it (`git orchestrate send {holder} \"<subject>\"`), claim something else, \
-         or wait for the claim to expire",
-        lines.join("; ")
-    )
+    let conflicts = conflicts
+        .iter()
+        .map(|(asked, held)| ClaimConflict {
+            path: asked.path.to_string(),
+            pattern: held.path.to_string(),
+            holder: held.session.clone(),
+            why: held.reason.clone(),
+            expires_at: held.expires_at,
+        })
+        .collect();
+    Error::refusal(Reason::Claimed { conflicts }, lines.join("; "))
 }

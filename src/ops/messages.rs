@@ -22,6 +22,8 @@ const MESSAGE_PATH: &str = "message.json";
 /// How often `inbox --wait` looks at the mailbox heads: each look reads
 /// three small ref files, so waiting costs no measurable CPU.
 const WAIT_POLL: Duration = Duration::from_millis(50);
+/// How often `inbox --wait` asks the coordination remote, if there is one.
+const REMOTE_POLL: Duration = Duration::from_secs(1);
 
 impl Document for Message {
     fn format(&self) -> u32 {
@@ -280,7 +282,20 @@ impl Context {
 
     fn wait_for_unread(&self, me: &str, boxes: &[String], limit: Option<Duration>) -> Result<()> {
         let started = Instant::now();
+        let mut remote_look = started;
+        let mut said_unreachable = false;
         loop {
+            // With a coordination remote, a message from another clone
+            // arrives there: look at its mailbox heads once a second.
+            if let Some(remote) = self.store.remote().filter(|_| Instant::now() >= remote_look) {
+                remote_look = Instant::now() + REMOTE_POLL;
+                let heads: Vec<String> = boxes.iter().map(|b| refs::mailbox(b)).collect();
+                if let Err(e) = remote.fetch_if_moved(&heads) {
+                    if !std::mem::replace(&mut said_unreachable, true) {
+                        eprintln!("git-orchestrate: still waiting, on this clone's mail only for now: {e}");
+                    }
+                }
+            }
             for mailbox in boxes {
                 let head = self.store.head(&refs::mailbox(mailbox))?;
                 let cursor = self.store.head(&refs::read_cursor(me, mailbox))?;

@@ -23,6 +23,7 @@ pub mod messages;
 pub mod notify;
 pub mod sessions;
 pub mod status_file;
+pub mod sync;
 pub mod tasks;
 mod teardown;
 pub mod trust;
@@ -31,6 +32,7 @@ use crate::model::names::validate_session_name;
 use crate::model::time::{to_stored, Timestamp};
 use crate::model::Invalid;
 use crate::store::{Store, StoreError};
+use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -38,9 +40,9 @@ pub enum Error {
     #[error(transparent)]
     Invalid(#[from] Invalid),
     /// The request is fine but coordination says no (someone else holds
-    /// it, nothing is ready, ...). The message names who and what to do.
+    /// it, nothing is ready, ...): the facts, and a message naming them.
     #[error("{0}")]
-    Refused(String),
+    Refused(Refusal),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Something outside the store failed (a process, a file): exit 3.
@@ -48,9 +50,74 @@ pub enum Error {
     Failed(String),
 }
 
+/// Why coordination said no, as data: each front end words the way out in
+/// its own terms (the CLI with `hint:` lines in CLI syntax, the MCP server
+/// for tools), and `--json` errors carry the `reason` word and the facts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Reason {
+    /// A task another live session holds.
+    Held {
+        task: String,
+        holder: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        since: Option<Timestamp>,
+    },
+    /// Paths that overlap exclusive claims of other live sessions.
+    Claimed { conflicts: Vec<ClaimConflict> },
+    /// A task that waits on tasks not done yet.
+    Waiting { task: String, waits_on: Vec<String> },
+    /// A task that depends on tasks that will never be done.
+    Blocked { task: String, blocked_by: Vec<String> },
+    /// No task is ready to claim.
+    NothingReady {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        role: Option<String>,
+        waiting: usize,
+        claimed: usize,
+    },
+    /// The session has ended.
+    Ended { session: String },
+    /// Anything else: the message says it all.
+    Other,
+}
+
+/// One claim that stands in the way of a new one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClaimConflict {
+    /// What was asked for.
+    pub path: String,
+    /// The claim it overlaps.
+    pub pattern: String,
+    pub holder: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    pub expires_at: Timestamp,
+}
+
+/// A refusal: its reason with the facts, and a message that names them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    #[serde(flatten)]
+    pub reason: Reason,
+    pub message: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 impl Error {
+    /// A refusal the message alone describes.
     pub fn refused(message: impl Into<String>) -> Error {
-        Error::Refused(message.into())
+        Error::Refused(Refusal { reason: Reason::Other, message: message.into() })
+    }
+
+    /// A refusal with its facts.
+    pub fn refusal(reason: Reason, message: impl Into<String>) -> Error {
+        Error::Refused(Refusal { reason, message: message.into() })
     }
 
     pub fn invalid(message: impl Into<String>) -> Error {
@@ -65,7 +132,7 @@ impl Error {
     /// `invalid` (exit 2), `refused` (exit 1) or `error` (exit 3).
     pub fn kind(&self) -> &'static str {
         match self {
-            Error::Invalid(_) => "invalid",
+            Error::Invalid(_) | Error::Store(StoreError::BadRemote { .. }) => "invalid",
             Error::Refused(_) => "refused",
             Error::Store(_) | Error::Failed(_) => "error",
         }
@@ -98,7 +165,40 @@ pub fn error_json(kind: &str, message: &str) -> serde_json::Value {
     serde_json::json!({ "error": { "kind": kind, "message": message } })
 }
 
+/// A refusal as JSON: `{"error": {"kind": "refused", "reason": …, <facts>,
+/// "message": …}}`, with `hints` worded by the front end.
+pub fn refusal_json(refusal: &Refusal, hints: &[String]) -> serde_json::Value {
+    let mut error = serde_json::Map::new();
+    error.insert("kind".into(), "refused".into());
+    if let Ok(serde_json::Value::Object(facts)) = serde_json::to_value(refusal) {
+        error.extend(facts);
+    }
+    if !hints.is_empty() {
+        error.insert("hints".into(), hints.into());
+    }
+    serde_json::json!({ "error": error })
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Environment variable naming this machine (else its host name): sessions
+/// record it, so another machine leaves their worktrees alone.
+pub const HOST_ENV: &str = "ORCHESTRATE_HOST";
+
+/// This machine's name: `$ORCHESTRATE_HOST`, else the kernel's host name.
+pub fn this_host() -> String {
+    if let Some(host) = std::env::var(HOST_ENV).ok().filter(|h| !h.trim().is_empty()) {
+        return host.trim().to_string();
+    }
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into a buffer we own.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    match std::str::from_utf8(&buf[..end]) {
+        Ok(name) if rc == 0 && !name.is_empty() => name.to_string(),
+        _ => "localhost".to_string(),
+    }
+}
 
 /// Environment variable naming the acting session.
 pub const SESSION_ENV: &str = "ORCHESTRATE_SESSION";
@@ -185,6 +285,34 @@ impl Context {
             Some(text) => crate::model::time::parse_duration(&text)
                 .map_err(|e| Error::invalid(format!("git config orchestrate.staleAfter: {e}"))),
         }
+    }
+
+    /// How often liveness (heartbeats, claim renewals) is written: every
+    /// 30 s, or with a coordination remote every `orchestrate.remoteHeartbeat`
+    /// (default 60 s), since hosted remotes ask for few pushes a minute.
+    pub fn heartbeat_interval(&self) -> chrono::Duration {
+        if self.store.remote().is_none() {
+            return crate::model::session::heartbeat_interval();
+        }
+        let default = chrono::Duration::seconds(60);
+        let Some(text) = self.store.config_string("orchestrate.remoteHeartbeat") else { return default };
+        match crate::model::time::parse_duration(&text) {
+            Ok(d) if d >= chrono::Duration::seconds(1) => d,
+            _ => {
+                eprintln!(
+                    "warning: git config orchestrate.remoteHeartbeat = '{}' is not a duration of 1s or more \
+                     (like 60s or 2m); using 60s",
+                    crate::model::names::escape_control(&text)
+                );
+                default
+            }
+        }
+    }
+
+    /// The machine this runs on, as sessions record it: `$ORCHESTRATE_HOST`,
+    /// else the host name.
+    pub fn host(&self) -> String {
+        this_host()
     }
 
     /// Who to record as the author of an event: the session, or else the

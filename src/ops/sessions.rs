@@ -8,11 +8,9 @@
 
 use super::tasks::Finish;
 use super::teardown::Saved;
-use super::{Context, Error, Result};
+use super::{Context, Error, Reason, Result};
 use crate::model::names::{validate_name, validate_session_name};
-use crate::model::session::{
-    heartbeat_interval, session_path, validate_capabilities, Pulse, Session, SessionStatus,
-};
+use crate::model::session::{session_path, validate_capabilities, Pulse, Session, SessionStatus};
 use crate::model::task::TaskStatus;
 use crate::model::time::format_duration;
 use crate::store::{refs, Change, Corrupt, Event, Outcome, StoreError};
@@ -193,6 +191,7 @@ impl Context {
                     if opts.into.is_some() || s.into.is_none() {
                         s.into = into.clone();
                     }
+                    s.host = Some(self.host());
                     s
                 }
                 _ => Session {
@@ -201,6 +200,7 @@ impl Context {
                     worktree: path.as_ref().map(|p| p.to_string_lossy().into_owned()),
                     branch: path.as_ref().map(|_| branch.clone()),
                     into: into.clone(),
+                    host: Some(self.host()),
                     ..Session::new(&opts.name, now)
                 },
             };
@@ -260,11 +260,9 @@ impl Context {
         if let Some(task) = task {
             match self.claim_task_as(&opts.name, task.as_str(), false) {
                 Ok(claimed) => started.session.task = Some(claimed.id.to_string()),
-                Err(Error::Refused(why)) => {
-                    return Err(Error::refused(format!(
-                        "session {} is started, but {why}; claim another task from it with `git orchestrate task claim`",
-                        opts.name
-                    )))
+                Err(Error::Refused(mut why)) => {
+                    why.message = format!("session {} is started, but {}", opts.name, why.message);
+                    return Err(Error::Refused(why));
                 }
                 Err(e) => return Err(e),
             }
@@ -454,11 +452,7 @@ impl Context {
     pub fn acting_session(&self, what: &str) -> Result<Acting> {
         let name = self.require_session(what)?.to_string();
         let known = match self.session_snapshot_get(&name)? {
-            Some(s) if s.status == SessionStatus::Ended => {
-                return Err(Error::refused(format!(
-                    "session {name} has ended: start it again with `git orchestrate session start {name}`"
-                )))
-            }
+            Some(s) if s.status == SessionStatus::Ended => return Err(session_ended(&name)),
             found => found.is_some(),
         };
         Ok(Acting { name, known })
@@ -478,7 +472,7 @@ impl Context {
         self.store.update(refs::SESSIONS, |snap| match snap.get::<Session>(&session_path(me))? {
             Some(_) => Ok(Outcome::Unchanged(())),
             None => {
-                let session = Session::new(me, now);
+                let session = Session { host: Some(self.host()), ..Session::new(me, now) };
                 let event =
                     Event::new("start", me, now, format!("start session {me} (first use)")).entity(me);
                 let mut change = Change::new(event);
@@ -547,8 +541,8 @@ impl Context {
     pub fn try_touch(&self) -> Result<()> {
         let Some(me) = self.session().map(str::to_string) else { return Ok(()) };
         let now = self.now();
-        let due =
-            |s: &Session| s.status == SessionStatus::Active && now - s.heartbeat_at >= heartbeat_interval();
+        let interval = self.heartbeat_interval();
+        let due = |s: &Session| s.status == SessionStatus::Active && now - s.heartbeat_at >= interval;
         match self.session_snapshot_get(&me)? {
             Some(s) if due(&s) => {}
             _ => return Ok(()),
@@ -609,9 +603,7 @@ impl Context {
             let mut session =
                 snap.get::<Session>(&session_path(name))?.ok_or_else(|| unknown_session(name))?;
             if session.status != SessionStatus::Active {
-                return Err(Error::refused(format!(
-                    "session {name} has ended; start it again with `git orchestrate session start {name}`"
-                )));
+                return Err(session_ended(name));
             }
             if !edit(&mut session) {
                 return Ok(Outcome::Unchanged(session));
@@ -641,6 +633,11 @@ impl Context {
     /// session's record, tasks and claims exactly as they were.
     pub fn end_session(&self, name: Option<&str>, force: bool) -> Result<Ended> {
         let name = self.name_or_me(name, "`session end`")?;
+        self.session_snapshot_get(&name)?.ok_or_else(|| unknown_session(&name))?;
+        // One end of a session at a time: two would race over the same
+        // files (one committing while the other removes). Held until this
+        // end returns; the kernel drops it if the process dies.
+        let _ending = self.lock_ending(&name)?;
         let session = self.session_snapshot_get(&name)?.ok_or_else(|| unknown_session(&name))?;
         if session.status == SessionStatus::Ended {
             // An agent's session ended with it, its worktree kept for work
@@ -673,6 +670,15 @@ impl Context {
     /// [`Context::end_session`]); nothing if it has none.
     pub(crate) fn tear_down_worktree(&self, session: &Session, force: bool, saved: &mut Saved) -> Result<()> {
         let root = self.store.main_root();
+        let elsewhere = session.host.as_deref().filter(|h| *h != self.host());
+        if let (Some(host), Some(wt)) = (elsewhere, &session.worktree) {
+            // Another machine's worktree is not here to save or remove.
+            saved.notes.push(format!(
+                "its worktree {wt} is on host {host} and was left there: remove it on {host} with \
+                 `git worktree remove {wt}` once its work is safe"
+            ));
+            return Ok(());
+        }
         if let Some(wt) = self.locate_worktree(&root, session, saved)? {
             if !worktree::relink(&root, &wt) {
                 return Err(worktree_failure(
@@ -770,6 +776,20 @@ impl Context {
         })
     }
 
+    /// Takes the lock that makes ends of one session run one at a time, or
+    /// refuses (exit 1) while another process holds it.
+    fn lock_ending(&self, name: &str) -> Result<std::fs::File> {
+        let path = self.store.common_dir().join("orchestrate").join("end-locks").join(name);
+        match crate::agents::lock(&path, false) {
+            Ok(Some(file)) => Ok(file),
+            Ok(None) => Err(Error::refused(format!(
+                "session {name} is being ended by another process right now; see \
+                 `git orchestrate session show {name}` once it is done"
+            ))),
+            Err(e) => Err(worktree_failure(&path, e.to_string())),
+        }
+    }
+
     /// Where the session's worktree is now: where it was made, or where git
     /// says its branch is checked out if it was moved. `None` if it is gone
     /// (deleted by hand; its registration is pruned).
@@ -778,16 +798,30 @@ impl Context {
         let fail = |e: worktree::WorktreeError| worktree_failure(&recorded, e.to_string());
         let registered = worktree::registered(root).map_err(fail)?;
         let branch = session.branch.as_deref();
-        let here = registered.iter().find(|r| r.path.canonicalize().ok() == recorded.canonicalize().ok());
-        let found = match here {
-            Some(r) if !r.missing => Some(r.path.clone()),
-            _ => registered
+        // The main worktree (listed first) is never a session's, even if it
+        // has the session's branch checked out: ending must not commit the
+        // user's changes or move their ignored files away.
+        let linked: Vec<&worktree::Registered> = registered.iter().skip(1).filter(|r| !r.missing).collect();
+        let here = linked.iter().find(|r| r.path.canonicalize().ok() == recorded.canonicalize().ok());
+        let mut moved = || {
+            // Moved: found by its branch, or by the session name recorded in
+            // it (it may have switched branch too).
+            linked
                 .iter()
-                .find(|r| !r.missing && branch.is_some() && r.branch.as_deref() == branch)
+                .find(|r| branch.is_some() && r.branch.as_deref() == branch)
+                .or_else(|| {
+                    linked
+                        .iter()
+                        .find(|r| worktree::identity(&r.path).as_deref() == Some(session.name.as_str()))
+                })
                 .map(|r| {
                     saved.notes.push(format!("the worktree had moved to {}", r.path.display()));
                     r.path.clone()
-                }),
+                })
+        };
+        let found = match here {
+            Some(r) => Some(r.path.clone()),
+            None => moved(),
         };
         if found.is_none() {
             if registered.iter().any(|r| r.missing) {
@@ -845,6 +879,10 @@ fn lexically_normal(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+fn session_ended(name: &str) -> Error {
+    Error::refusal(Reason::Ended { session: name.to_string() }, format!("session {name} has ended"))
 }
 
 fn unknown_session(name: &str) -> Error {

@@ -121,8 +121,10 @@ impl Context {
             )));
         }
         let stamp = self.now().format("%Y%m%dT%H%M%SZ").to_string();
-        let backup =
-            self.store.common_dir().join("orchestrate").join("saved").join(format!("{name}-{stamp}"));
+        let backup = fresh_folder(
+            &self.store.common_dir().join("orchestrate").join("saved"),
+            &format!("{name}-{stamp}"),
+        );
         for rel in &changed_copies {
             worktree::back_up(wt, rel, &backup).map_err(fail)?;
             saved.backup = Some(backup.clone());
@@ -133,7 +135,14 @@ impl Context {
         }
         if on_branch.is_none() && (orphaned || saved.commit.is_some()) {
             let session_branch = session.branch.clone().unwrap_or_else(|| format!("orchestrate/{name}"));
-            let keep = format!("{session_branch}-saved-{stamp}");
+            // A fresh name: a branch an earlier end made is never moved.
+            let mut keep = format!("{session_branch}-saved-{stamp}");
+            for n in 2.. {
+                if !worktree::branch_exists(wt, &keep) {
+                    break;
+                }
+                keep = format!("{session_branch}-saved-{stamp}-{n}");
+            }
             worktree::branch_at_head(wt, &keep).map_err(fail)?;
             saved.branch = Some(keep);
         }
@@ -205,6 +214,19 @@ fn includes_of(root: &Path, wt: &Path) -> Vec<String> {
         }
     }
     includes
+}
+
+/// `<parent>/<name>`, or `<name>-2`, `-3`, … if that exists: an end run
+/// again within the same second (after one killed half-way, or with a
+/// pinned clock) never moves files over those an earlier one kept.
+fn fresh_folder(parent: &Path, name: &str) -> PathBuf {
+    let mut candidate = parent.join(name);
+    let mut n = 2;
+    while std::fs::symlink_metadata(&candidate).is_ok() {
+        candidate = parent.join(format!("{name}-{n}"));
+        n += 1;
+    }
+    candidate
 }
 
 /// Changed files of an include that is a repository stand for the whole

@@ -16,6 +16,7 @@
 //! - `git log <ref>` is the collection's event log, one commit per event.
 
 use super::error::{Corrupt, StoreError};
+use super::remote::{Pushed, Remote, RemoteHead};
 use super::Store;
 use crate::model::time::Timestamp;
 use git2::build::TreeUpdateBuilder;
@@ -132,16 +133,28 @@ pub struct Change {
     /// Path to new content, or `None` to remove the path.
     edits: BTreeMap<String, Option<Vec<u8>>>,
     event: Event,
+    /// The first document that could not be encoded: the change is then
+    /// never written.
+    /// (path, why)
+    unencodable: Option<Box<(String, String)>>,
 }
 
 impl Change {
     pub fn new(event: Event) -> Change {
-        Change { edits: BTreeMap::new(), event }
+        Change { edits: BTreeMap::new(), event, unencodable: None }
     }
 
-    /// Writes `doc` at `path`, replacing what was there.
+    /// Writes `doc` at `path`, replacing what was there. A document that
+    /// cannot be encoded fails the update when it is written.
     pub fn put<T: Serialize>(&mut self, path: impl Into<String>, doc: &T) -> &mut Change {
-        self.put_bytes(path, encode(doc))
+        let path = path.into();
+        match encode(doc) {
+            Ok(bytes) => self.put_bytes(path, bytes),
+            Err(e) => {
+                self.unencodable.get_or_insert_with(|| Box::new((path, e.to_string())));
+                self
+            }
+        }
     }
 
     /// Writes bytes already encoded with [`encode`] at `path`.
@@ -164,11 +177,10 @@ impl Change {
 
 /// How every document is stored: pretty JSON with a final newline, so
 /// `git show` reads well and diffs are line by line.
-pub fn encode<T: Serialize>(doc: &T) -> Vec<u8> {
-    // Serialising our own types cannot fail: they have string keys only.
-    let mut bytes = serde_json::to_vec_pretty(doc).unwrap_or_default();
+pub fn encode<T: Serialize>(doc: &T) -> Result<Vec<u8>, serde_json::Error> {
+    let mut bytes = serde_json::to_vec_pretty(doc)?;
     bytes.push(b'\n');
-    bytes
+    Ok(bytes)
 }
 
 /// What an update's computation decided.
@@ -357,6 +369,8 @@ impl<'r> Snapshot<'r> {
 struct Backoff {
     attempt: u32,
     started: Instant,
+    base: Duration,
+    cap: Duration,
 }
 
 /// Why a ref move did not happen.
@@ -375,7 +389,17 @@ impl Backoff {
     const CAP: Duration = Duration::from_millis(40);
 
     fn new() -> Backoff {
-        Backoff { attempt: 0, started: Instant::now() }
+        Backoff { attempt: 0, started: Instant::now(), base: Self::BASE, cap: Self::CAP }
+    }
+
+    /// For pushes to a remote, which take milliseconds each.
+    fn remote() -> Backoff {
+        Backoff {
+            attempt: 0,
+            started: Instant::now(),
+            base: Duration::from_millis(5),
+            cap: Duration::from_millis(250),
+        }
     }
 
     /// Sleeps before the next attempt, or says the budget is spent.
@@ -389,10 +413,93 @@ impl Backoff {
                 elapsed,
             });
         }
-        let exp = Self::BASE.saturating_mul(1 << self.attempt.min(10)).min(Self::CAP);
+        let exp = self.base.saturating_mul(1 << self.attempt.min(10)).min(self.cap);
         // Jitter in [0.5, 1.5) spreads writers that collided apart.
         std::thread::sleep(exp.mul_f64(0.5 + fastrand::f64()));
         Ok(())
+    }
+}
+
+/// Where a write is decided: by the compare-and-swap of a local ref, or by
+/// a push with a lease to the coordination remote ([`super::remote`]).
+enum Authority<'s> {
+    Local,
+    Remote {
+        remote: &'s Remote,
+        /// What the remote holds, if fetched since the last attempt; `None`
+        /// while the attempt goes on the local copy alone.
+        known: Option<RemoteHead>,
+    },
+}
+
+impl Authority<'_> {
+    fn backoff(&self) -> Backoff {
+        match self {
+            Authority::Local => Backoff::new(),
+            // A push takes milliseconds: spread the losers further apart.
+            Authority::Remote { .. } => Backoff::remote(),
+        }
+    }
+
+    /// The commit the next attempt builds on: the local copy, which is the
+    /// remote's value once fetched. When the remote has no such ref, what
+    /// this clone has is what gets published.
+    fn base(&self, store: &Store, refname: &str) -> Result<Option<Oid>, StoreError> {
+        store.head(refname)
+    }
+
+    /// Makes `new` the ref's value if it still is `base`.
+    fn publish(
+        &self,
+        store: &Store,
+        refname: &str,
+        new: Oid,
+        base: Option<Oid>,
+        message: &str,
+    ) -> Result<Option<Lost>, StoreError> {
+        match self {
+            Authority::Local => store.move_ref(refname, new, Expected::of(base), message),
+            Authority::Remote { remote, known } => {
+                let expected = match known {
+                    Some(RemoteHead::Absent) => None,
+                    Some(RemoteHead::At(_)) | None => base,
+                };
+                match remote.push(refname, new, expected)? {
+                    Pushed::Lost => Ok(Some(Lost::Moved)),
+                    Pushed::Done => {
+                        // The remote has it: the local copy follows. Should this
+                        // fail (a fetch holds the ref's lock), the next fetch
+                        // brings the same value.
+                        let _ = store.repo.reference(refname, new, true, message);
+                        Ok(None)
+                    }
+                }
+            }
+        }
+    }
+
+    /// After a lost attempt: heal a dead writer's lock, or wait, and learn
+    /// what the remote holds now.
+    fn lost(
+        &mut self,
+        store: &Store,
+        refname: &str,
+        lost: Lost,
+        backoff: &mut Backoff,
+    ) -> Result<(), StoreError> {
+        match self {
+            Authority::Local => {
+                if lost == Lost::Locked && store.heal_ref_lock(refname)? {
+                    return Ok(());
+                }
+                backoff.wait(refname)
+            }
+            Authority::Remote { remote, known } => {
+                backoff.wait(refname)?;
+                *known = Some(remote.fetch_ref(refname)?);
+                Ok(())
+            }
+        }
     }
 }
 
@@ -422,6 +529,7 @@ pub fn lock_age(age: Duration) -> String {
 impl Store {
     /// The current commit of `refname`, if the ref exists.
     pub fn head(&self, refname: &str) -> Result<Option<Oid>, StoreError> {
+        self.refresh_view(false)?;
         match self.repo.refname_to_id(refname) {
             Ok(oid) => Ok(Some(oid)),
             Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
@@ -490,19 +598,19 @@ impl Store {
         E: From<StoreError>,
     {
         let _turn = self.queue.wait_turn(self.common_dir(), refname)?;
-        let mut backoff = Backoff::new();
+        let mut authority = self.authority()?;
+        let mut backoff = authority.backoff();
         loop {
-            let snapshot = self.snapshot(refname)?;
+            let base = authority.base(self, refname)?;
+            let snapshot = self.snapshot_at(refname, base)?;
             let (change, value) = match compute(&snapshot)? {
                 Outcome::Unchanged(value) => return Ok(value),
                 Outcome::Write(change, value) => (change, value),
             };
-            let expected = Expected::of(snapshot.head());
             let commit = self.write_commit(&snapshot, &change)?;
-            match self.move_ref(refname, commit, expected, &change.event.summary)? {
+            match authority.publish(self, refname, commit, base, &change.event.summary)? {
                 None => return Ok(value),
-                Some(Lost::Locked) if self.heal_ref_lock(refname)? => {}
-                Some(_) => backoff.wait(refname)?,
+                Some(lost) => authority.lost(self, refname, lost, &mut backoff)?,
             }
         }
     }
@@ -521,14 +629,14 @@ impl Store {
         E: From<StoreError>,
     {
         let _turn = self.queue.wait_turn(self.common_dir(), refname)?;
-        let mut backoff = Backoff::new();
+        let mut authority = self.authority()?;
+        let mut backoff = authority.backoff();
         loop {
-            let current = self.head(refname)?;
+            let current = authority.base(self, refname)?;
             let Some(target) = decide(current)? else { return Ok(()) };
-            match self.move_ref(refname, target, Expected::of(current), message)? {
+            match authority.publish(self, refname, target, current, message)? {
                 None => return Ok(()),
-                Some(Lost::Locked) if self.heal_ref_lock(refname)? => {}
-                Some(_) => backoff.wait(refname)?,
+                Some(lost) => authority.lost(self, refname, lost, &mut backoff)?,
             }
         }
     }
@@ -538,6 +646,16 @@ impl Store {
     pub fn heal_stale_lock(&self, refname: &str) -> Result<bool, StoreError> {
         let _turn = self.queue.wait_turn(self.common_dir(), refname)?;
         self.heal_ref_lock(refname)
+    }
+
+    /// Who decides whether a write of `refname` happens: this repository,
+    /// or the coordination remote (the one seam between the two).
+    fn authority(&self) -> Result<Authority<'_>, StoreError> {
+        let Some(remote) = self.remote() else { return Ok(Authority::Local) };
+        // A write starts from the local copy (fetched first if it is old):
+        // the lease tells it when the copy was stale, and then it fetches.
+        self.refresh_view(true)?;
+        Ok(Authority::Remote { remote, known: None })
     }
 
     /// Removes `<ref>.lock` if it was left by a writer that died (see
@@ -575,6 +693,10 @@ impl Store {
     /// is moved separately, last).
     fn write_commit(&self, snapshot: &Snapshot<'_>, change: &Change) -> Result<Oid, StoreError> {
         let refname = snapshot.refname;
+        if let Some(failed) = &change.unencodable {
+            let (path, reason) = failed.as_ref();
+            return Err(StoreError::Encode { path: format!("{refname}:{path}"), reason: reason.clone() });
+        }
         let write = |what: &str| StoreError::git(format!("write {what} for {refname}"));
         let empty;
         let base = match &snapshot.tree {
@@ -611,7 +733,12 @@ impl Store {
 
     /// Moves `refname` to `new` if it still is as `expected`. Returns why
     /// not when another writer got there first (the caller retries).
-    pub(crate) fn move_ref(
+    ///
+    /// This is the one place a coordination ref is moved locally: every
+    /// update and pointer move of a store without a remote goes through it,
+    /// by way of [`Authority::publish`], which with `orchestrate.remote`
+    /// pushes with a lease instead.
+    fn move_ref(
         &self,
         refname: &str,
         new: Oid,
@@ -637,6 +764,7 @@ impl Store {
 
     /// Every ref whose name starts with `prefix`, with its target.
     pub fn refs_under(&self, prefix: &str) -> Result<Vec<(String, Oid)>, StoreError> {
+        self.refresh_view(false)?;
         let read = StoreError::git(format!("list {prefix}*"));
         let mut found = Vec::new();
         for r in self.repo.references_glob(&format!("{prefix}*")).map_err(read)? {

@@ -44,6 +44,14 @@ pub enum StoreError {
     )]
     QueueTimeout { lock: PathBuf, waited: Duration },
 
+    #[error("orchestrate.remote = {remote}: {reason}")]
+    BadRemote { remote: String, reason: String },
+
+    #[error("remote {remote}: git {action} failed: {message}; nothing was changed (check that the remote is reachable with `git ls-remote {remote}`)")]
+    Remote { remote: String, action: String, message: String },
+    #[error("cannot encode the document for {path}: {reason}; nothing was written")]
+    Encode { path: String, reason: String },
+
     #[error("git: {action}: {source}")]
     Git {
         action: String,

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod queue;
 pub mod refs;
+pub mod remote;
 
 pub use engine::{encode, tree_id, Change, Document, Entry, Event, Expected, Outcome, Snapshot};
 pub use error::{Corrupt, StoreError};
@@ -51,6 +52,11 @@ pub struct Store {
     /// The clock every timestamp the store writes comes from, when pinned
     /// (`ORCHESTRATE_NOW`, set by `ops::Context`).
     pinned_now: Cell<Option<Timestamp>>,
+    /// The coordination remote (`orchestrate.remote`), if any.
+    remote: Option<remote::Remote>,
+    /// Whether this process has brought the local copies up to date (or
+    /// found them fresh, or said it could not).
+    refreshed: Cell<bool>,
 }
 
 impl Store {
@@ -85,12 +91,18 @@ impl Store {
         if let Some(snapshot) = &config {
             repo.set_config(snapshot).map_err(StoreError::git("use a config snapshot"))?;
         }
+        let remote = match &config {
+            Some(config) => remote::Remote::from_config(config, repo.commondir())?,
+            None => None,
+        };
         Ok(Store {
             repo,
             config,
             meta_seen: Cell::new(None),
             queue: queue::WriterQueue::default(),
             pinned_now: Cell::new(None),
+            remote,
+            refreshed: Cell::new(false),
             moves: Cell::new(0),
         })
     }
@@ -108,6 +120,46 @@ impl Store {
     /// Now, by the pinned clock if there is one.
     pub fn now(&self) -> Timestamp {
         crate::model::time::to_stored(self.pinned_now.get().unwrap_or_else(chrono::Utc::now))
+    }
+
+    /// The coordination remote, when `orchestrate.remote` is set.
+    pub fn remote(&self) -> Option<&remote::Remote> {
+        self.remote.as_ref()
+    }
+
+    /// Brings the local copies of the coordination refs up to date, once
+    /// per process, when they are older than `orchestrate.fetchInterval`.
+    /// For a write (`strict`) a failed fetch is the write's failure; a read
+    /// goes on with the local copies and says on stderr how old they are.
+    pub fn refresh_view(&self, strict: bool) -> Result<(), StoreError> {
+        let Some(remote) = &self.remote else { return Ok(()) };
+        if self.refreshed.replace(true) || !remote.view_is_old() {
+            return Ok(());
+        }
+        let timeout = if strict { remote::WRITE_TIMEOUT } else { remote::READ_TIMEOUT };
+        match remote.fetch_all(timeout) {
+            Ok(_) => Ok(()),
+            Err(e) if strict => Err(e),
+            Err(e) => {
+                let age = match remote.view_age() {
+                    Some(age) => format!(
+                        "fetched {} ago",
+                        crate::model::time::format_duration(chrono::Duration::seconds(age.as_secs() as i64),)
+                    ),
+                    None => "never fetched".to_string(),
+                };
+                eprintln!("git-orchestrate: showing the local copy ({age}), which may be stale: {e}");
+                Ok(())
+            }
+        }
+    }
+
+    /// Fetches every coordination ref from the remote now, whatever the
+    /// age of the local copies (`git orchestrate sync`).
+    pub fn sync(&self) -> Result<Vec<remote::Moved>, StoreError> {
+        let Some(remote) = &self.remote else { return Ok(Vec::new()) };
+        self.refreshed.set(true);
+        remote.fetch_all(remote::WRITE_TIMEOUT)
     }
 
     pub fn repository(&self) -> &Repository {

@@ -109,7 +109,8 @@ pub fn serve(repo: PathBuf, opts: ServeOptions, ready: impl FnOnce(&Listening)) 
     let actions = view::Actions { enabled: opts.allow_actions, unavailable: actions::unavailable() };
     // The first view before listening: a broken store fails the command
     // at once instead of serving an error page.
-    let first = build(&repo, &actions)?;
+    let mut closed = view::ClosedTasks::default();
+    let first = build(&repo, &actions, &mut closed)?;
     let (publish, views) = watch::channel(Arc::new(first));
 
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -135,7 +136,7 @@ pub fn serve(repo: PathBuf, opts: ServeOptions, ready: impl FnOnce(&Listening)) 
             hosts,
             actions: actions.clone(),
         });
-        spawn_watcher(repo, actions, publish);
+        spawn_watcher(repo, actions, closed, publish);
         ready(&Listening { url, addr, actions: opts.allow_actions, token });
         axum::serve(listener, router(shared)).await.map_err(WebError::Serve)
     })
@@ -232,9 +233,13 @@ fn context(repo: &std::path::Path, session: Option<String>) -> Result<Context, o
     Context::new(store, session)
 }
 
-fn build(repo: &std::path::Path, actions: &view::Actions) -> Result<Published, ops::Error> {
+fn build(
+    repo: &std::path::Path,
+    actions: &view::Actions,
+    closed: &mut view::ClosedTasks,
+) -> Result<Published, ops::Error> {
     let ctx = context(repo, None)?;
-    let page = view::page_view(&ctx, actions)?;
+    let page = view::page_view(&ctx, actions, closed)?;
     Ok(Published { board: encode(&page.board)?, page: encode(&page)? })
 }
 
@@ -263,7 +268,12 @@ fn fingerprint(store: &Store) -> u64 {
 /// The one watcher: looks every [`WATCH_INTERVAL`], rebuilds on a change
 /// (or every [`REFRESH_EVERY`]), publishes to every client. A failed
 /// rebuild keeps the last good view and is said once on stderr.
-fn spawn_watcher(repo: PathBuf, actions: view::Actions, publish: watch::Sender<Arc<Published>>) {
+fn spawn_watcher(
+    repo: PathBuf,
+    actions: view::Actions,
+    mut closed: view::ClosedTasks,
+    publish: watch::Sender<Arc<Published>>,
+) {
     std::thread::spawn(move || {
         let mut store = None;
         let mut last = None;
@@ -279,7 +289,7 @@ fn spawn_watcher(repo: PathBuf, actions: view::Actions, publish: watch::Sender<A
             if last == Some(now) && built_at.elapsed() < REFRESH_EVERY {
                 continue;
             }
-            match build(&repo, &actions) {
+            match build(&repo, &actions, &mut closed) {
                 Ok(view) => {
                     last = Some(now);
                     built_at = Instant::now();

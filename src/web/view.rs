@@ -6,8 +6,9 @@
 
 use crate::model::message::{Message, MessageKind};
 use crate::model::task::{Readiness, TaskStatus};
+use crate::model::time::Timestamp;
 use crate::ops::sessions::SessionView;
-use crate::ops::tasks::{TaskFilter, TaskView};
+use crate::ops::tasks::{TaskFilter, TaskSummary, TaskTable, TaskView};
 use crate::ops::{Context, Result};
 use crate::store::refs;
 use git2::Oid;
@@ -78,18 +79,60 @@ pub struct Actions {
     pub unavailable: BTreeMap<&'static str, &'static str>,
 }
 
+/// The closed tasks as last read, by shard, each with its tree id: closed
+/// tasks are most of a long-lived queue and rarely change, so each rebuild
+/// decodes only the shards a write touched.
+#[derive(Debug, Default)]
+pub struct ClosedTasks {
+    shards: HashMap<String, (Oid, Vec<(Timestamp, TaskSummary)>)>,
+}
+
+impl ClosedTasks {
+    /// Brings the cache up to `snap` and returns every closed task, most
+    /// recently closed first.
+    fn refresh(&mut self, table: &TaskTable<'_, '_>) -> Result<Vec<&(Timestamp, TaskSummary)>> {
+        let ids = table.closed_shard_ids()?;
+        self.shards.retain(|shard, (oid, _)| ids.get(shard) == Some(oid));
+        for (shard, oid) in ids {
+            if self.shards.contains_key(&shard) {
+                continue;
+            }
+            // Corrupt documents are reported by `task list --all` and
+            // `doctor`; the board shows what it can read.
+            let (tasks, _) = table.closed_tasks_in(&shard)?;
+            let rows =
+                tasks.iter().map(|t| (t.closed_at.unwrap_or(t.updated_at), TaskSummary::from(t))).collect();
+            self.shards.insert(shard, (oid, rows));
+        }
+        let mut all: Vec<&(Timestamp, TaskSummary)> =
+            self.shards.values().flat_map(|(_, rows)| rows).collect();
+        all.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
+        Ok(all)
+    }
+}
+
 /// Builds the page document from a fresh read of every collection.
-pub fn page_view(ctx: &Context, actions: &Actions) -> Result<PageView> {
+pub fn page_view(ctx: &Context, actions: &Actions, closed: &mut ClosedTasks) -> Result<PageView> {
     let board = ctx.board()?;
     let board = serde_json::to_value(&board).map_err(|e| crate::ops::Error::failed(e.to_string()))?;
-    let listing = ctx.list_tasks(&TaskFilter { closed: true, ..TaskFilter::default() })?;
+    let open = ctx.list_tasks(&TaskFilter::default())?.tasks;
+    let snap = ctx.store.snapshot(refs::TASKS)?;
+    let table = TaskTable::new(&snap);
+    let closed = closed.refresh(&table)?;
     let (sessions, _) = ctx.list_sessions(true)?;
+    let columns = columns(&open, &closed);
+    let by_id: HashMap<&str, &TaskSummary> = open
+        .iter()
+        .map(|v| &v.task)
+        .chain(closed.iter().map(|(_, t)| t))
+        .map(|t| (t.id.as_str(), t))
+        .collect();
     Ok(PageView {
         generated_at: ctx.now(),
         board,
         sessions: sessions_shown(sessions),
-        dependencies: dependencies_of(&listing.tasks),
-        columns: columns(listing.tasks),
+        dependencies: dependencies_of(&by_id, &columns),
+        columns,
         messages: messages(ctx)?,
         agents: agents(ctx),
         actions: actions.clone(),
@@ -117,16 +160,16 @@ fn column_of(view: &TaskView) -> &'static str {
     }
 }
 
-fn columns(tasks: Vec<TaskView>) -> BTreeMap<&'static str, Column> {
+/// Open tasks in queue order (priority, then age); finished ones most
+/// recently closed first.
+fn columns(open: &[TaskView], closed: &[&(Timestamp, TaskSummary)]) -> BTreeMap<&'static str, Column> {
     let mut columns: BTreeMap<&'static str, Column> = ["ready", "waiting", "claimed", "done", "failed"]
         .into_iter()
         .map(|c| (c, Column::default()))
         .collect();
-    // The listing is in queue order: open work by priority; finished work
-    // is most interesting newest first.
-    let (open, mut closed): (Vec<_>, Vec<_>) = tasks.into_iter().partition(|t| !t.task.status.is_closed());
-    closed.reverse();
-    for view in open.into_iter().chain(closed) {
+    let closed =
+        closed.iter().map(|(_, t)| TaskView { task: t.clone(), ready: false, readiness: Readiness::NotOpen });
+    for view in open.iter().cloned().chain(closed) {
         let column = columns.entry(column_of(&view)).or_default();
         column.count += 1;
         if column.tasks.len() < COLUMN_SHOWN {
@@ -138,20 +181,24 @@ fn columns(tasks: Vec<TaskView>) -> BTreeMap<&'static str, Column> {
 
 /// Every task reachable through `depends_on` from a task that is shown, so
 /// the page can draw the whole chain on a click.
-fn dependencies_of(tasks: &[TaskView]) -> HashMap<String, DepNode> {
-    let by_id: HashMap<String, &TaskView> = tasks.iter().map(|t| (t.task.id.to_string(), t)).collect();
+fn dependencies_of(
+    by_id: &HashMap<&str, &TaskSummary>,
+    columns: &BTreeMap<&'static str, Column>,
+) -> HashMap<String, DepNode> {
     let mut out = HashMap::new();
-    let mut todo: Vec<String> =
-        tasks.iter().flat_map(|t| t.task.depends_on.iter().map(|d| d.to_string())).collect();
+    let mut todo: Vec<String> = columns
+        .values()
+        .flat_map(|c| c.tasks.iter().flat_map(|t| t.task.depends_on.iter().map(|d| d.to_string())))
+        .collect();
     let mut seen = HashSet::new();
     while let Some(id) = todo.pop() {
         if !seen.insert(id.clone()) {
             continue;
         }
-        let Some(t) = by_id.get(&id) else { continue };
-        let depends_on: Vec<String> = t.task.depends_on.iter().map(|d| d.to_string()).collect();
+        let Some(t) = by_id.get(id.as_str()) else { continue };
+        let depends_on: Vec<String> = t.depends_on.iter().map(|d| d.to_string()).collect();
         todo.extend(depends_on.iter().cloned());
-        out.insert(id, DepNode { title: t.task.title.clone(), status: t.task.status, depends_on });
+        out.insert(id, DepNode { title: t.title.clone(), status: t.status, depends_on });
     }
     out
 }

@@ -139,6 +139,12 @@ pub fn record_identity(worktree: &Path, session: &str) -> Result<(), WorktreeErr
     std::fs::write(&file, format!("{session}\n")).map_err(io(format!("write {}", file.display())))
 }
 
+/// The session named in a worktree's private git directory, if any.
+pub fn identity(worktree: &Path) -> Option<String> {
+    let name = std::fs::read_to_string(private_dir(worktree).ok()?.join(IDENTITY_FILE)).ok()?;
+    Some(name.trim().to_string()).filter(|n| !n.is_empty())
+}
+
 /// The paths listed in the main worktree's `.worktreeinclude` that exist
 /// there, relative to it, and a warning for every line that was skipped.
 /// Lines are literal paths (files or folders); entries outside the
@@ -407,9 +413,9 @@ pub fn head_is_on_a_branch(worktree: &Path) -> Result<bool, WorktreeError> {
     Ok(!stdout(&out).is_empty())
 }
 
-/// Creates (or moves) `branch` to the worktree's HEAD.
+/// Creates `branch` at the worktree's HEAD (never moving an existing one).
 pub fn branch_at_head(worktree: &Path, branch: &str) -> Result<(), WorktreeError> {
-    git(worktree, &["branch", "--force", branch, "HEAD"]).map(|_| ())
+    git(worktree, &["branch", branch, "HEAD"]).map(|_| ())
 }
 
 /// A worktree registered in the repository.
@@ -515,6 +521,10 @@ pub fn save_work(
             "user.name=git-orchestrate",
             "-c",
             "user.email=git-orchestrate@localhost",
+            // A signing prompt (gpg, ssh) would hang or fail an unattended
+            // end; the commit is the tool's, under its own name.
+            "-c",
+            "commit.gpgSign=false",
             "commit",
             "--quiet",
             "--no-verify",

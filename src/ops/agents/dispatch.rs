@@ -189,7 +189,8 @@ impl Context {
                 Ok(None) => {
                     pass.held.remove(&id);
                 }
-                Err(Error::Refused(reason)) => {
+                Err(Error::Refused(refusal)) => {
+                    let reason = refusal.message;
                     if pass.held.get(&id) != Some(&reason) {
                         report(&DispatchEvent::Skipped { task: id.clone(), reason: reason.clone() });
                         pass.held.insert(id, reason);

@@ -195,10 +195,7 @@ impl Context {
         // An agent that lost its supervisor is taken over (or concluded)
         // first, so what it did is recorded before anything is decided.
         self.adopt_if_lost(&dir)?;
-        let lock = dir
-            .try_lock()
-            .map_err(|e| agent_dir_failure(&dir, e))?
-            .ok_or_else(|| already_running(&dir, &opts.name))?;
+        let lock = lock_when_over(&dir)?.ok_or_else(|| already_running(&dir, &opts.name))?;
         if let Some(state) = dir.read_state().filter(|s| !s.phase.is_over()) {
             // A lost supervisor's agent may still run, unwatched, in the worktree.
             if state.supervisor.is_alive() || state.agent.is_some_and(process::tree_alive) {
@@ -577,10 +574,7 @@ impl Context {
         let state =
             state.ok_or_else(|| Error::refused(format!("agent {name} has not started yet: try again")))?;
         if state.phase.is_over() {
-            return Err(Error::refused(format!(
-                "agent {name} is not running ({}): nothing to stop",
-                describe_end(&state)
-            )));
+            return Err(not_running(name, &state));
         }
         let request = StopRequest { by: self.actor(), grace_ms: grace.as_millis() as u64 };
         dir.request_stop(&request).map_err(|e| agent_dir_failure(&dir, e))?;
@@ -596,6 +590,10 @@ impl Context {
         let deadline = Instant::now() + grace + Duration::from_secs(15);
         loop {
             let now = dir.read_state().unwrap_or_else(|| state.clone());
+            if now.phase.is_over() && now.phase != Phase::Stopped {
+                // It ended by itself before the stop reached it.
+                return Err(not_running(&name, &now));
+            }
             if now.phase.is_over() {
                 return Ok(view(&dir, now, self.now()));
             }
@@ -689,6 +687,27 @@ fn wait_until_started(dir: &AgentDir, supervisor: u32) -> Result<State> {
             _ => std::thread::sleep(Duration::from_millis(2)),
         }
     }
+}
+
+/// Takes the agent's lock. A supervisor that has recorded its agent's end
+/// still holds it for the moment it takes to exit: that is waited for (a
+/// few seconds at most). None if the agent is not over.
+fn lock_when_over(dir: &AgentDir) -> Result<Option<std::fs::File>> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(lock) = dir.try_lock().map_err(|e| agent_dir_failure(dir, e))? {
+            return Ok(Some(lock));
+        }
+        let over = dir.read_state().is_some_and(|s| s.phase.is_over());
+        if !over || Instant::now() > deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn not_running(name: &str, state: &State) -> Error {
+    Error::refused(format!("agent {name} is not running ({}): nothing to stop", describe_end(state)))
 }
 
 fn describe_end(state: &State) -> String {

@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 /// How long the looker waits for the new supervisor to take over.
 const ADOPTION_WAIT: Duration = Duration::from_secs(10);
+/// How long a look waits for a supervisor that is concluding its agent.
+const CONCLUSION_WAIT: Duration = Duration::from_secs(5);
 
 /// Whether a supervisor is needed and missing: the agent is in a run (or
 /// between runs) and its supervisor is gone. An agent that never got as
@@ -31,19 +33,26 @@ impl Context {
     /// the agent (a live supervisor, a spawn or another adoption).
     pub(super) fn adopt_if_lost(&self, dir: &AgentDir) -> Result<bool> {
         if !dir.read_state().is_some_and(|s| needs_adoption(&s)) {
+            wait_while_concluding(dir);
             return Ok(false);
         }
         // A live supervisor holds the lock for as long as it lives: taking
         // it proves the supervisor is gone and makes this adoption the only one.
         let Some(lock) = dir.try_lock().map_err(|e| agent_dir_failure(dir, e))? else {
+            // Someone else (the run's wrapper, another look) is adopting it.
+            wait_until_taken_over(dir);
+            wait_while_concluding(dir);
             return Ok(false);
         };
         let Some(state) = dir.read_state().filter(needs_adoption) else {
+            drop(lock);
+            wait_while_concluding(dir);
             return Ok(false);
         };
         let adopter = self.start_supervisor(dir, &lock, true)?;
         drop(lock);
         wait_until_adopted(dir, &state, adopter)?;
+        wait_while_concluding(dir);
         Ok(true)
     }
 
@@ -56,6 +65,28 @@ impl Context {
                 dir.path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
             );
         }
+    }
+}
+
+/// The run ended (its exit status is recorded) but the supervisor has not
+/// concluded yet: a look in that moment waits for the conclusion (a few
+/// seconds at most), so it never acts on an agent that is in fact over.
+fn wait_while_concluding(dir: &AgentDir) {
+    let deadline = Instant::now() + CONCLUSION_WAIT;
+    while Instant::now() < deadline
+        && dir.read_state().is_some_and(|s| s.phase == Phase::Running && s.supervisor.is_alive())
+        && dir.read_exit().is_some()
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits (a few seconds at most) until another process's adoption shows:
+/// the state names a live supervisor, or is over.
+fn wait_until_taken_over(dir: &AgentDir) {
+    let deadline = Instant::now() + ADOPTION_WAIT;
+    while Instant::now() < deadline && dir.read_state().is_some_and(|s| needs_adoption(&s)) {
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

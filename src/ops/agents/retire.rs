@@ -30,7 +30,7 @@ impl Context {
             // Something appeared in the worktree meanwhile: keep it.
             Err(Error::Refused(why)) => {
                 let mut saved = Saved::default();
-                saved.notes.push(why);
+                saved.notes.push(why.message);
                 self.close_session(&session, Some("work not landed".into()), saved).map(Some)
             }
             Err(e) => Err(e),

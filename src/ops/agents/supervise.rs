@@ -16,7 +16,7 @@ use super::{agent_dir_failure, append_log, open_log, LOCK_FD_ENV};
 use crate::agents::process::{self, Proc};
 use crate::agents::wrapper::LEFTOVER_GRACE;
 use crate::agents::{AgentDir, Exit, LostSupervisor, Phase, Spec, State};
-use crate::model::session::{heartbeat_interval, Pulse, MAX_DOING_CHARS};
+use crate::model::session::{Pulse, MAX_DOING_CHARS};
 use crate::model::task::TaskStatus;
 use crate::store::Store;
 use std::path::{Path, PathBuf};
@@ -47,7 +47,19 @@ const CALLER_VARS: [&str; 11] = [
 /// takes over from a supervisor that died, starting from its state.
 pub fn supervise(dir: &Path, adopt: bool) -> Result<()> {
     let dir = AgentDir { path: dir.to_path_buf() };
-    keep_lock_from_agent();
+    // Started by `spawn` or a looker, we were handed the agent's lock;
+    // started by the run's wrapper, we take it ourselves, and stand down if
+    // another supervisor holds it (someone else adopted the agent first).
+    let _own_lock = match keep_lock_from_agent() {
+        true => None,
+        false => match dir.try_lock().map_err(|e| agent_dir_failure(&dir, e))? {
+            Some(lock) => Some(lock),
+            None => return Ok(()),
+        },
+    };
+    if adopt && !dir.read_state().is_some_and(|s| super::recover::needs_adoption(&s)) {
+        return Ok(());
+    }
     let spec = dir.read_spec().map_err(|e| agent_dir_failure(&dir, e))?;
     let ctx = agent_context(&spec)?;
     let (state, run) = match adopt {
@@ -146,6 +158,12 @@ fn run_to_the_end(
             state.exit = Some(exit);
         }
         let exit = state.exit.unwrap_or(Exit { code: None, signal: None });
+        // A run that succeeded before anyone asked it to stop did its work:
+        // the stop came too late to change that.
+        if exit.success() && ended_before_the_stop(dir) {
+            state.phase = Phase::Exited;
+            break;
+        }
         // A time limit ends it for good: no restart.
         if let Some(why) = &state.timed_out {
             let _ = append_log(dir, &format!("--- timed out: {why}\n"));
@@ -183,6 +201,18 @@ fn run_to_the_end(
     }
     conclude(ctx, spec, dir, state)?;
     Ok(())
+}
+
+/// Whether the run's exit status was recorded before a stop was asked for
+/// (or no stop was): both are files in the agent's folder, so their times
+/// come from one clock.
+fn ended_before_the_stop(dir: &AgentDir) -> bool {
+    let modified = |path: PathBuf| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    match (modified(dir.exit_file()), modified(dir.stop_file())) {
+        (_, None) => true,
+        (Some(ended), Some(asked)) => ended < asked,
+        (None, Some(_)) => false,
+    }
 }
 
 /// Starts one run and watches it to its end.
@@ -287,7 +317,7 @@ fn watch(
     timed_out: &mut Option<String>,
 ) -> Exit {
     let mut last_beat = Instant::now();
-    let interval = heartbeat_interval().to_std().unwrap_or(Duration::from_secs(30));
+    let interval = ctx.heartbeat_interval().to_std().unwrap_or(Duration::from_secs(30));
     let mut stopping = false;
     let log_len = || std::fs::metadata(dir.log_file()).map(|m| m.len()).unwrap_or(0);
     let (mut seen_len, mut last_output) = (log_len(), Instant::now());
@@ -448,7 +478,12 @@ fn start(spec: &Spec, dir: &AgentDir) -> std::io::Result<Run> {
         return Err(std::io::ErrorKind::InvalidInput.into());
     }
     let mut cmd = Command::new(std::env::current_exe()?);
-    cmd.arg("run-agent").arg(dir.exit_file()).arg("--").args(&spec.command).current_dir(&spec.worktree);
+    cmd.arg("run-agent")
+        .arg(dir.exit_file())
+        .arg(format!("--supervisor={}", std::process::id()))
+        .arg("--")
+        .args(&spec.command)
+        .current_dir(&spec.worktree);
     scrub(&mut cmd);
     cmd.envs(environment(spec, dir));
     let stdin = match spec.prompt_on_stdin {
@@ -511,11 +546,15 @@ fn scrub(cmd: &mut Command) {
 }
 
 /// The lock `spawn` handed over must not leak into the agent: it is the
-/// supervisor's, and ends with it.
-fn keep_lock_from_agent() {
-    if let Some(fd) = std::env::var(LOCK_FD_ENV).ok().and_then(|v| v.parse::<i32>().ok()) {
-        // SAFETY: marks a descriptor we inherited close-on-exec.
-        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+/// supervisor's, and ends with it. Returns whether a lock was handed over.
+fn keep_lock_from_agent() -> bool {
+    match std::env::var(LOCK_FD_ENV).ok().and_then(|v| v.parse::<i32>().ok()) {
+        Some(fd) => {
+            // SAFETY: marks a descriptor we inherited close-on-exec.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+            true
+        }
+        None => false,
     }
 }
 

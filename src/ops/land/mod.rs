@@ -30,9 +30,10 @@ use git2::{ErrorCode, Oid, Repository, Signature};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
-/// How many times a landing computes again after losing the race for the
-/// target before it gives up.
-const MAX_ATTEMPTS: u32 = 30;
+/// How long a landing keeps computing again after losing the race for the
+/// target (another lander may hold its lock while it updates a large
+/// checkout) before it gives up.
+const RACE_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
 /// Lines of a failed check's output kept on the task and in the reply.
 const CHECK_TAIL_LINES: usize = 40;
 
@@ -209,7 +210,16 @@ impl Context {
     /// The target: `--into`, else the session's, else `orchestrate.landInto`.
     fn landing_into(&self, session: &Session, given: Option<&str>) -> Result<String> {
         let configured = self.store.config_string("orchestrate.landInto").filter(|b| !b.trim().is_empty());
-        let Some(into) = given.map(str::to_string).or_else(|| session.into.clone()).or(configured) else {
+        // A session document from before targets were recorded: the branch
+        // the main checkout is on.
+        let main_branch = || {
+            let main = Repository::open(self.store.main_root()).ok()?;
+            let head = main.head().ok().filter(|h| h.is_branch())?;
+            head.shorthand().map(str::to_string).ok()
+        };
+        let into =
+            given.map(str::to_string).or_else(|| session.into.clone()).or(configured).or_else(main_branch);
+        let Some(into) = into else {
             return Err(Error::invalid(format!(
                 "session {} has no target branch: pass --into BRANCH (or set git config orchestrate.landInto)",
                 session.name
@@ -276,7 +286,8 @@ impl Context {
         let repo = self.store.repository();
         let git_dir = self.store.common_dir().to_path_buf();
         let refname = format!("refs/heads/{}", plan.into);
-        let mut attempt = 0;
+        let started = std::time::Instant::now();
+        let mut attempt: u32 = 0;
         loop {
             attempt += 1;
             let target = branch_tip(repo, &plan.into).ok_or_else(|| not_a_branch(&plan.into))?;
@@ -318,9 +329,12 @@ impl Context {
                     outcome.check = check_run;
                     return Ok(outcome);
                 }
-                Moved::Lost if attempt < MAX_ATTEMPTS => {
-                    // Someone moved the target: compute again on its new tip.
-                    std::thread::sleep(std::time::Duration::from_millis(fastrand::u64(2..20)));
+                Moved::Lost if started.elapsed() < RACE_BUDGET => {
+                    // Someone moved the target (or holds it): compute again
+                    // on its tip, after a pause that grows and is jittered so
+                    // racing landers spread apart.
+                    let cap = 2u64.saturating_mul(1 << attempt.min(6)).min(100);
+                    std::thread::sleep(std::time::Duration::from_millis(fastrand::u64(1..=cap)));
                 }
                 Moved::Lost => {
                     return Err(Error::failed(format!(
@@ -457,6 +471,12 @@ impl Context {
         let path = std::env::temp_dir().join(format!("git-orchestrate-check-{}-{stamp}", plan.session.name));
         let root = self.store.main_root();
         let worktree = git::TempWorktree::add(&root, path, candidate).map_err(git_failure)?;
+        // The check sees what a session worktree sees: the untracked files
+        // listed in .worktreeinclude (.env and the like).
+        let (includes, _) = crate::worktree::include_list(&root);
+        crate::worktree::copy_includes(&root, &worktree.path, &includes).map_err(|e| {
+            Error::failed(format!("copy {} into the check worktree: {e}", crate::worktree::INCLUDE_FILE))
+        })?;
         let log = std::env::temp_dir().join(format!("git-orchestrate-check-{stamp}.log"));
         let file = std::fs::File::create(&log)
             .map_err(|e| Error::failed(format!("create {}: {e}", log.display())))?;

@@ -14,7 +14,7 @@ mod table;
 pub use import::{Imported, ImportedTask};
 pub use table::{index_problems, rebuild_index, TaskSummary, TaskTable, TaskWriter};
 
-use super::{Context, Error, Result};
+use super::{Context, Error, Reason, Result};
 use crate::model::ids::{digest_from, IdPrefix, TaskId};
 use crate::model::names::{validate_name, validate_text};
 use crate::model::task::{
@@ -411,11 +411,10 @@ impl Context {
             let (_, task) = resolve(snap, &prefix)?;
             match task.status {
                 TaskStatus::Claimed if only_open => {
-                    return Err(Error::refused(format!(
-                        "{} is already claimed by {}",
-                        task.id,
-                        task.assignee.as_deref().unwrap_or("someone")
-                    )));
+                    let holder = task.assignee.clone().unwrap_or_else(|| "someone".to_string());
+                    let message = format!("{} is already claimed by {holder}", task.id);
+                    let reason = Reason::Held { task: task.id.to_string(), holder, since: task.claimed_at };
+                    return Err(Error::refusal(reason, message));
                 }
                 TaskStatus::Claimed if task.assignee.as_deref() == Some(me) => {
                     return Ok(Outcome::Unchanged(task));
@@ -433,20 +432,18 @@ impl Context {
                 let readiness = Statuses::new(&[]).readiness(&mut table, task.status, &task.depends_on)?;
                 match &readiness {
                     Readiness::Waiting { on } => {
-                        return Err(Error::refused(format!(
-                            "{} is not ready: it waits on {}; claim it when they are done, or pass --force",
-                            task.id,
-                            join_ids(on)
-                        )))
+                        let message = format!("{} is not ready: it waits on {}", task.id, join_ids(on));
+                        let waits_on = on.iter().map(ToString::to_string).collect();
+                        return Err(Error::refusal(Reason::Waiting { task: task.id.to_string(), waits_on }, message));
                     }
                     Readiness::Blocked { by } => {
-                        return Err(Error::refused(format!(
-                            "{} is blocked: it depends on {}, which will never be done (failed, cancelled or \
-                             missing); drop that with `git orchestrate task edit {} --no-after <id>`, or pass --force",
+                        let message = format!(
+                            "{} is blocked: it depends on {}, which will never be done (failed, cancelled or missing)",
                             task.id,
-                            join_ids(by),
-                            task.id
-                        )))
+                            join_ids(by)
+                        );
+                        let blocked_by = by.iter().map(ToString::to_string).collect();
+                        return Err(Error::refusal(Reason::Blocked { task: task.id.to_string(), blocked_by }, message));
                     }
                     _ => {}
                 }
@@ -518,10 +515,9 @@ impl Context {
                 0 => String::new(),
                 n => format!(", {n} could not be read (see `git orchestrate task list`)"),
             };
-            Err(Error::refused(format!(
-                "nothing ready{scope}: {waiting} open task(s) wait on dependencies, {claimed} claimed{broken}; \
-                 add work with `git orchestrate task add`"
-            )))
+            let message =
+                format!("nothing ready{scope}: {waiting} open task(s) wait on dependencies, {claimed} claimed{broken}");
+            Err(Error::refusal(Reason::NothingReady { role: role.map(str::to_string), waiting, claimed }, message))
         })
     }
 
@@ -687,13 +683,10 @@ fn check_finish(task: &Task, how: Finish, mine: bool, force: bool, now: Timestam
 }
 
 fn held_by_other(task: &Task, now: Timestamp) -> Error {
-    let holder = task.assignee.as_deref().unwrap_or("another session");
+    let holder = task.assignee.clone().unwrap_or_else(|| "another session".to_string());
     let since = task.claimed_at.map(|t| format!(" for {}", format_duration(now - t))).unwrap_or_default();
-    Error::refused(format!(
-        "{} is claimed by {holder}{since}; pick another task (`git orchestrate task claim --next`) \
-         or ask {holder} to release it (a human can: `git orchestrate task release {} --force`)",
-        task.id, task.id
-    ))
+    let message = format!("{} is claimed by {holder}{since}", task.id);
+    Error::refusal(Reason::Held { task: task.id.to_string(), holder, since: task.claimed_at }, message)
 }
 
 fn validate_edit(edit: &TaskEdit) -> Result<()> {

@@ -243,6 +243,19 @@ impl<'s, 'r> TaskTable<'s, 'r> {
         self.snap.decode_all(&entries)
     }
 
+    /// The tree id of each shard of closed tasks. A shard whose id did not
+    /// change holds the same tasks, so a long-running reader (the web
+    /// board) decodes again only the shards that changed.
+    pub fn closed_shard_ids(&self) -> Result<BTreeMap<String, Oid>, StoreError> {
+        self.snap.subdir_ids("closed")
+    }
+
+    /// The closed tasks of one shard, read from their blobs.
+    pub fn closed_tasks_in(&self, shard: &str) -> Result<(Vec<Task>, Vec<Corrupt>), StoreError> {
+        let entries = self.snap.list(&format!("closed/{shard}"))?;
+        self.snap.decode_all(&entries)
+    }
+
     /// The status of an open task read from its blob, if it is open.
     pub fn open_status(&self, id: &TaskId) -> Result<Option<TaskStatus>, StoreError> {
         Ok(match self.snap.get::<Task>(&task_path(id, false)) {
@@ -302,7 +315,8 @@ impl<'s, 'r> TaskWriter<'s, 'r> {
     pub fn save(&mut self, task: &Task) -> Result<(), StoreError> {
         let closed = task.status.is_closed();
         let (side, other) = if closed { ("closed", "open") } else { ("open", "closed") };
-        let bytes = encode(task);
+        let bytes =
+            encode(task).map_err(|e| StoreError::Encode { path: task.path(), reason: e.to_string() })?;
         let oid = Oid::hash_object(git2::ObjectType::Blob, &bytes).map_err(StoreError::git("hash a task"))?;
         let name = format!("{}.json", task.id);
         let shard = task.id.shard().to_string();

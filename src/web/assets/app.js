@@ -255,6 +255,8 @@ function renderMessages() {
       m.body ? el("div", { class: "body" }, m.body) : null)) : el("li", { class: "dim" }, "No messages."));
 }
 
+const ACTIVE = new Set(["starting", "running", "restarting", "lost"]);
+
 function renderAgents() {
   const agents = view.agents || [];
   fill("agents", agents.length ? agents.map((a) =>
@@ -264,9 +266,9 @@ function renderAgents() {
         el("span", { class: "dim" }, " restarts " + a.restarts + "/" + a.max_restarts),
         a.uptime !== null && a.uptime !== undefined ? el("span", { class: "dim" }, " up " + duration(a.uptime)) : null,
         a.exit ? el("span", { class: "dim" }, " exit " + plain(a.exit)) : null,
-        a.state === "running" || a.state === "starting" ? actionButton("stop", "Stop", { agent: a.session }) : null),
+        ACTIVE.has(a.state) ? actionButton("stop", "Stop", { agent: a.session }) : null),
       el("div", { class: "meta dim" }, a.command),
-      a.log_tail ? el("details", {}, el("summary", {}, "log"), el("pre", {}, a.log_tail)) : null))
+      a.log_tail ? el("details", { open: ACTIVE.has(a.state) }, el("summary", {}, "log"), el("pre", {}, a.log_tail)) : null))
     : el("p", { class: "dim" }, "No spawned agents."));
 }
 
@@ -317,7 +319,7 @@ document.getElementById("send").addEventListener("submit", async (e) => {
 function setLive(on, text) {
   const live = document.getElementById("live");
   live.textContent = text;
-  live.className = "live " + (on ? "on" : "off");
+  live.className = "conn " + (on ? "on" : "off");
   document.body.dataset.live = on ? "yes" : "no";
 }
 

@@ -1,0 +1,36 @@
+//! The way out of a refusal, worded for the command line: `hint:` lines
+//! in CLI syntax, from the facts `ops` gives (the MCP server words the same
+//! facts for tools).
+
+use crate::ops::Reason;
+
+pub fn for_refusal(reason: &Reason) -> Vec<String> {
+    match reason {
+        Reason::Held { task, holder, .. } => vec![
+            "pick another task: `git orchestrate task claim --next`".to_string(),
+            format!("or ask {holder} to release it: `git orchestrate send {holder} \"release {task}?\"`"),
+            format!("a human can take it back: `git orchestrate task release {task} --force`"),
+        ],
+        Reason::Claimed { conflicts } => {
+            let holder = conflicts.first().map(|c| c.holder.as_str()).unwrap_or("the holder");
+            vec![
+                format!("ask {holder} to release it: `git orchestrate send {holder} \"<subject>\"`"),
+                "or claim something else, or wait for the claim to expire (`git orchestrate claims`)".to_string(),
+            ]
+        }
+        Reason::Waiting { task, .. } => {
+            vec![format!("claim it when they are done, or now with `git orchestrate task claim {task} --force`")]
+        }
+        Reason::Blocked { task, .. } => vec![format!(
+            "drop the dependency with `git orchestrate task edit {task} --no-after <id>`, or claim it with --force"
+        )],
+        Reason::NothingReady { .. } => vec![
+            "add work with `git orchestrate task add`".to_string(),
+            "see what waits on what with `git orchestrate task list`".to_string(),
+        ],
+        Reason::Ended { session } => {
+            vec![format!("start it again with `git orchestrate session start {session}`")]
+        }
+        Reason::Other => Vec::new(),
+    }
+}
