@@ -93,7 +93,7 @@ fn build_times(repo: &Path, runs: usize) -> (Duration, Duration, Duration) {
     use git_orchestrate::ops::Context;
     use git_orchestrate::web::view::{page_view, Actions, ClosedTasks};
     let ctx = || Context::new(Store::open(repo).expect("open"), None).expect("context");
-    let actions = Actions { enabled: false, unavailable: Default::default() };
+    let actions = Actions { enabled: false };
     let mut board = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();

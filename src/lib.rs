@@ -9,7 +9,8 @@
 //!
 //! - [`model`]: the data types and their validation rules. Pure: no IO.
 //! - [`store`]: the git engine. Collections as commit chains, snapshots,
-//!   compare-and-swap updates with bounded jittered retry, history walks,
+//!   writers of one ref queued on a kernel lock, compare-and-swap updates
+//!   with bounded jittered retry, stale ref locks healed, history walks,
 //!   the format guard in `refs/orchestrate/meta`, and every ref name.
 //! - [`ops`]: the use cases (`add_task`, `claim_next`, ...) that every front end
 //!   shares, and the acting identity and clock.

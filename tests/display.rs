@@ -86,3 +86,32 @@ fn a_multi_line_note_is_shown_as_indented_lines_with_controls_still_escaped() {
     assert_eq!(lines[3], "      \\tline\\u{202e}two", "{notes}");
     assert!(!notes.contains("\\n"), "no literal \\n: {notes}");
 }
+
+#[test]
+fn file_names_in_the_conflict_radar_are_escaped_in_its_text_and_on_the_board() {
+    let repo = Repo::new();
+    repo.ok(&["session", "start", "alice"]);
+    repo.ok(&["session", "start", "bob"]);
+    // A file name that displays as "txt.exe" reversed, changed by both.
+    let name = "invoice\u{202e}fdp.exe";
+    for who in ["alice", "bob"] {
+        let dir = std::path::PathBuf::from(format!("{}.worktrees/{who}", repo.path().display()));
+        std::fs::write(dir.join(name), format!("{who}\n")).unwrap();
+        let git = |args: &[&str]| {
+            let run = common::Run::of(repo.command("git").current_dir(&dir).args(args));
+            assert_eq!(run.code, 0, "{run:?}");
+        };
+        git(&["add", "--", name]);
+        git(&["commit", "-q", "-m", "both change it"]);
+    }
+    let radar = repo.ok(&["conflicts"]);
+    assert!(radar.contains("invoice\\u{202e}fdp.exe"), "{radar}");
+    let shown = [
+        ("conflicts", radar),
+        ("board", repo.ok(&["board"])),
+        ("board --markdown", repo.ok(&["board", "--markdown"])),
+    ];
+    for (what, text) in &shown {
+        assert!(raw_hidden(text).is_empty(), "{what} shows {:?} raw:\n{text}", raw_hidden(text));
+    }
+}

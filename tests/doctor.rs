@@ -223,10 +223,23 @@ fn a_dependency_on_a_missing_task_is_reported_with_the_way_out() {
 }
 
 #[test]
-fn an_agent_whose_supervisor_died_is_reported() {
+fn an_agent_whose_supervisor_died_and_was_not_replaced_is_reported() {
     let repo = Repo::new();
-    let spawned = repo.json(&["spawn", "w1", "--", "sleep", "300"]);
+    // In a tmux window, where no wrapper replaces the supervisor at once.
+    let spawn = common::Run::of(
+        repo.command(common::BIN)
+            .env("TMUX_TMPDIR", repo.home())
+            .args(["--json", "spawn", "w1", "--tmux", "--", "sleep", "300"]),
+    );
+    assert_eq!(spawn.code, 0, "{spawn:?}");
+    let spawned = spawn.json();
     let supervisor = spawned["supervisor"].as_u64().unwrap() as i32;
+    // Something holds the agent's lock (as a stuck process could), so no new
+    // supervisor can take over when this one dies.
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(repo.path().join(".git/orchestrate/agents/w1/lock"))
+        .unwrap();
     // SAFETY: kill(2) on the supervisor this test just spawned.
     unsafe { libc::kill(supervisor, libc::SIGKILL) };
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -235,11 +248,35 @@ fn an_agent_whose_supervisor_died_is_reported() {
         assert!(std::time::Instant::now() < deadline, "the supervisor died");
         std::thread::sleep(Duration::from_millis(20));
     }
+    // SAFETY: flock on a descriptor this test owns; taken once the
+    // supervisor's (shared with nobody else) is gone with it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        assert!(std::time::Instant::now() < deadline, "the lock was not released");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let (code, report) = doctor(&repo, &[]);
     assert_eq!(code, 1);
     let lost = of_kind(&report, "agent_lost");
     assert_eq!(lost.len(), 1, "{report:#}");
     assert!(lost[0]["hint"].as_str().unwrap().contains("git orchestrate stop w1"));
+    // Once the lock is free, the next look (here stop) hands the agent to a
+    // new supervisor, which stops it.
+    drop(lock);
     repo.ok(&["stop", "w1", "--grace", "1s"]);
     assert!(of_kind(&doctor(&repo, &[]).1, "agent_lost").is_empty());
+    let _ = common::Run::of(repo.command("tmux").env("TMUX_TMPDIR", repo.home()).args(["kill-server"]));
+}
+
+#[test]
+fn an_agent_whose_supervisor_died_is_taken_over_and_not_a_problem() {
+    let repo = Repo::new();
+    let spawned = repo.json(&["spawn", "w1", "--", "sleep", "300"]);
+    let supervisor = spawned["supervisor"].as_u64().unwrap() as i32;
+    // SAFETY: kill(2) on the supervisor this test just spawned.
+    unsafe { libc::kill(supervisor, libc::SIGKILL) };
+    let (code, report) = doctor(&repo, &[]);
+    assert!(of_kind(&report, "agent_lost").is_empty(), "{report:#}");
+    assert_eq!(code, 0, "{report:#}");
+    repo.ok(&["stop", "w1", "--grace", "1s"]);
 }

@@ -279,6 +279,17 @@ fn a_failing_check_lands_nothing_and_keeps_its_output() {
     // The temporary worktree is gone.
     assert_eq!(repo.git(&["worktree", "list"]).lines().count(), 2, "main and alice only");
 
+    // Through the queue, the check's failure sets the entry aside and the
+    // session hears why.
+    repo.json(&["land", "--queue", "alice"]);
+    let run = repo.run(&["--json", "land", "--next", "--check", check]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.json()["result"], "set_aside");
+    assert_eq!(repo.json(&["land", "--list"])[0]["state"], "set_aside");
+    let told = repo.json_as("alice", &["inbox"]).to_string();
+    assert!(told.contains("failed its check") && told.contains("broken"), "{told}");
+    assert_eq!(tip(&repo, "main"), main);
+
     // A check that passes ran on the candidate: both sides' files are
     // there, and the untracked files session worktrees get (.worktreeinclude).
     std::fs::write(repo.path().join(".env"), "SECRET=1\n").unwrap();
@@ -471,6 +482,8 @@ fn an_entry_that_cannot_land_is_set_aside_without_blocking_and_requeued_in_one_c
     assert_eq!(listed[0]["session"], "b");
     assert_eq!(listed[0]["state"], "set_aside");
     assert!(listed[0]["reason"].as_str().unwrap().contains("shared.txt"), "{listed}");
+    let told = repo.json_as("b", &["inbox", "--peek"]).to_string();
+    assert!(told.contains("land --queue"), "told to queue again: {told}");
     assert!(repo.ok(&["land", "--list"]).contains("set aside"));
     // Set aside, it is skipped: the queue counts as empty.
     assert_eq!(repo.run(&["land", "--next"]).code, 1);
@@ -619,4 +632,103 @@ fn a_session_recorded_before_targets_existed_lands_on_the_main_checkouts_branch(
     assert_eq!(code, 0, "{out}");
     assert_eq!(out["into"], "main");
     assert!(repo.path().join("o.txt").exists());
+}
+
+#[test]
+fn a_corrupt_queue_entry_stops_the_queue_loudly_until_doctor_moves_it_aside() {
+    let repo = Repo::new();
+    let wt = start(&repo, "alice", &[]);
+    commit_in(&repo, &wt, "a.txt", "a\n", "a");
+    repo.json(&["land", "--queue", "alice"]);
+    repo.plant("refs/orchestrate/queue", "entries/000000000007.json", b"{ not json");
+    for args in [&["land", "--list"][..], &["land", "--next"][..]] {
+        let run = repo.run(args);
+        assert_eq!(run.code, 3, "{args:?}: {run:?}");
+        assert!(
+            run.stderr.contains("entries/000000000007.json") && run.stderr.contains("doctor --repair"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(!repo.path().join("a.txt").exists(), "nothing landed past it");
+    let doctor = repo.run(&["doctor", "--repair"]);
+    assert!(doctor.stdout.contains("entries/000000000007.json"), "{doctor:?}");
+    assert_eq!(repo.git(&["show", "refs/orchestrate/queue:corrupt/entries/000000000007.json"]), "{ not json");
+    let next = repo.json(&["land", "--next"]);
+    assert_eq!(next["result"], "landed", "{next}");
+    assert!(repo.path().join("a.txt").exists());
+}
+
+#[test]
+fn an_entry_whose_lander_was_killed_is_taken_over_and_landed_once() {
+    let repo = Repo::new();
+    let wt = start(&repo, "alice", &[]);
+    commit_in(&repo, &wt, "a.txt", "a\n", "a");
+    repo.json(&["land", "--queue", "alice"]);
+    // A lander that took the entry and was killed (its pid is gone).
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string();
+    let path = "entries/000000000001.json";
+    let doc = repo.git(&["show", &format!("refs/orchestrate/queue:{path}")]);
+    let mut entry: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    entry["state"] = "landing".into();
+    entry["lander"] = serde_json::json!({
+        "name": "ghost", "pid": dead, "start": null, "host": host, "since": "2026-01-01T00:00:00Z"
+    });
+    repo.plant("refs/orchestrate/queue", path, entry.to_string().as_bytes());
+    assert!(repo.ok(&["land", "--list"]).contains("landing by ghost"));
+    let next = repo.json(&["land", "--next"]);
+    assert_eq!(next["result"], "landed", "{next}");
+    assert!(repo.path().join("a.txt").exists());
+    assert_eq!(repo.json(&["land", "--list"]), serde_json::json!([]));
+    let events = repo.git(&["log", "--format=%s", "refs/orchestrate/queue"]);
+    assert!(events.lines().any(|l| l.starts_with("take over q-1")), "{events}");
+    assert_eq!(events.lines().filter(|l| l.starts_with("landed q-1")).count(), 1);
+}
+
+#[test]
+fn a_dependent_starts_from_the_target_once_its_dependency_landed_by_squash() {
+    let repo = Repo::new();
+    repo.git(&["config", "orchestrate.agent.echo.command", "printf 'prompt=[%s]\\n'"]);
+    let a = repo.add("make the feature", &[]);
+    let wt = start(&repo, "dev-a", &["--task", &a]);
+    commit_in(&repo, &wt, "feature.txt", "feature\n", "feature");
+    repo.ok_as("dev-a", &["task", "done", &a]);
+    commit_in(&repo, repo.path(), "main.txt", "main\n", "main moves on");
+    // Squashed: the branch head is not on main, but its work is.
+    assert_eq!(land(&repo, &["dev-a", "--squash"]).0, 0);
+    let main = tip(&repo, "main");
+    let b = repo.add("use the feature", &["--after", &a]);
+    repo.json(&["dispatch", "--agent", "echo"]);
+    let dir = PathBuf::from(format!("{}.worktrees/agent-{b}", repo.path().display()));
+    assert_eq!(
+        repo.git(&["-C", dir.to_str().unwrap(), "rev-parse", "HEAD"]),
+        main,
+        "starts from the target itself, not from a merge of the squashed branch again"
+    );
+    assert!(dir.join("feature.txt").exists());
+}
+
+#[test]
+fn a_target_being_rebased_is_not_moved_under_the_rebase() {
+    let repo = Repo::new();
+    commit_in(&repo, repo.path(), "f.txt", "base\n", "base");
+    let wt = start(&repo, "alice", &[]);
+    commit_in(&repo, &wt, "a.txt", "a\n", "a");
+    // The user rebases main onto a side branch and stops at a conflict.
+    repo.git(&["checkout", "-q", "-b", "side"]);
+    commit_in(&repo, repo.path(), "f.txt", "side\n", "side");
+    repo.git(&["checkout", "-q", "main"]);
+    commit_in(&repo, repo.path(), "f.txt", "main\n", "main");
+    let main = tip(&repo, "main");
+    let rebase = repo.command("git").args(["rebase", "side"]).output().unwrap();
+    assert!(!rebase.status.success(), "the rebase stops at its conflict");
+    let run = repo.run(&["land", "alice"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("being rebased"), "{}", run.stderr);
+    assert_eq!(tip(&repo, "main"), main);
+    repo.git(&["rebase", "--abort"]);
+    assert_eq!(land(&repo, &["alice"]).0, 0);
 }

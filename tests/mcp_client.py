@@ -17,7 +17,7 @@ from mcp import Client, MCPError, StdioServerParameters
 BIN, REPO = sys.argv[1], sys.argv[2]
 
 TOOLS = sorted([
-    "board", "check", "claim", "heartbeat", "inbox", "release", "send",
+    "board", "check", "claim", "heartbeat", "inbox", "land_queue", "release", "send",
     "session_end", "session_start", "task_add", "task_claim", "task_done",
     "task_fail", "task_list", "task_note", "task_release", "task_show",
     # What a lead needs to coordinate (tests/mcp_lead.py drives them).

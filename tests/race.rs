@@ -130,3 +130,48 @@ fn concurrent_notes_on_one_task_are_all_kept() {
     assert_eq!(shown["history"].as_array().unwrap().len(), 1 + WORKERS * 8);
     assert_fsck_clean(&repo);
 }
+
+/// Holds the writers' queue of `refs/orchestrate/tasks` from outside (the
+/// `flock` tool on the same lock file) while `script` runs; returns once
+/// the holder has the lock.
+fn hold_tasks_queue(repo: &Repo, script: &str) -> std::process::Child {
+    let lock = repo.path().join(".git/orchestrate/locks/tasks.lock");
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    let acquired = repo.path().join("acquired");
+    let child = repo
+        .command("flock")
+        .args(["-x", lock.to_str().unwrap(), "-c", &format!("touch acquired; {script}")])
+        .spawn()
+        .unwrap();
+    while !acquired.exists() {
+        thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child
+}
+
+#[test]
+fn a_writer_waits_in_line_for_the_one_holding_the_collections_queue() {
+    let repo = Repo::new();
+    repo.add("first", &[]);
+    let mut holder = hold_tasks_queue(&repo, "sleep 1; touch released");
+    let id = repo.add("second", &[]);
+    assert!(repo.path().join("released").exists(), "the write waited for the holder to let go");
+    holder.wait().unwrap();
+    assert!(common::strings(&repo.json(&["task", "list"]), "id").contains(&id));
+}
+
+#[test]
+fn readers_never_wait_for_the_writers_queue() {
+    let repo = Repo::new();
+    let id = repo.add("listed", &[]);
+    let go = repo.path().join("go");
+    let mut holder = hold_tasks_queue(&repo, "while [ ! -e go ]; do sleep 0.05; done");
+    // While the queue is held, reads still answer (a reader that waited
+    // would hang here until the test harness gives up).
+    let listed = repo.json(&["task", "list"]);
+    assert_eq!(common::strings(&listed, "id"), std::slice::from_ref(&id));
+    repo.json(&["task", "show", &id]);
+    repo.ok(&["board"]);
+    std::fs::write(&go, "").unwrap();
+    holder.wait().unwrap();
+}

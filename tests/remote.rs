@@ -409,6 +409,7 @@ impl Daemon {
                 &format!("--base-path={base}"),
                 &base,
             ])
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -424,8 +425,10 @@ impl Daemon {
 }
 
 impl Drop for Daemon {
+    /// Ends the daemon and every process it forked for a connection (its
+    /// process group), so nothing outlives the test.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let _ = Command::new("kill").args(["-9", "--", &format!("-{}", self.child.id())]).status();
         let _ = self.child.wait();
     }
 }

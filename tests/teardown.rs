@@ -83,6 +83,21 @@ fn a_submodule_with_commits_no_remote_has_keeps_them_and_a_clean_one_just_goes()
     assert_eq!(strings(&ended["repositories"]), Vec::<String>::new(), "{ended}");
     assert!(!clean.exists());
 
+    // Moved to another commit a remote has: only the pointer changed. It
+    // is uncommitted work of the worktree, named as such, and committed.
+    std::fs::write(upstream.path().join("u2.txt"), "u2\n").unwrap();
+    commit_all(&repo, upstream.path(), "u2");
+    let pointer = start(&repo, "pointer");
+    submodule_add(&pointer);
+    git_in(&repo, &pointer.join("lib"), &["checkout", "-q", "HEAD~1"]);
+    let older = git_in(&repo, &pointer.join("lib"), &["rev-parse", "HEAD"]);
+    let refused = repo.run(&["session", "end", "pointer"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("uncommitted work (lib)"), "{}", refused.stderr);
+    let ended = repo.json(&["session", "end", "pointer", "--force"]);
+    assert_eq!(strings(&ended["repositories"]), Vec::<String>::new(), "{ended}");
+    assert!(repo.git(&["ls-tree", "orchestrate/pointer", "lib"]).contains(&older));
+
     // A commit made inside the submodule exists only in its store under
     // the worktree's private git directory.
     let wt = start(&repo, "subby");

@@ -38,7 +38,9 @@ impl Server {
             .unwrap_or_else(|e| panic!("board --serve --json said {line:?}, not JSON ({e})"));
         let url = at["url"].as_str().unwrap().to_string();
         let addr = at["addr"].as_str().unwrap();
-        assert!(addr.starts_with("127.0.0.1:"), "serves on loopback by default: {addr}");
+        if !extra.contains(&"--bind") {
+            assert!(addr.starts_with("127.0.0.1:"), "serves on loopback by default: {addr}");
+        }
         Server { child, base: format!("http://{addr}"), url, token: at["token"].as_str().map(str::to_string) }
     }
 }
@@ -367,14 +369,39 @@ fn actions_need_the_printed_token() {
     assert_eq!(repo.json(&["claims"]).as_array().unwrap().len(), 1);
     let (status, reply) = post(&format!("{}/api/actions/launch", server.base), Some(&token), &json!({}));
     assert_eq!(status, 400, "{reply}");
+}
 
-    // What this build cannot do is said plainly, and changes nothing.
-    let before = repo.refs();
-    let (status, reply) =
-        post(&format!("{}/api/actions/retry", server.base), Some(&token), &json!({"task": "t-0"}));
-    assert_eq!(status, 501, "{reply}");
-    assert!(reply["error"]["message"].as_str().unwrap().contains("task retry"), "{reply}");
-    assert_eq!(repo.refs(), before);
+#[test]
+fn a_failed_task_is_retried_and_dispatch_paused_from_the_page() {
+    let (repo, _) = populated();
+    let failed = repo.add("Flaky migration", &[]);
+    repo.ok_as("bob", &["task", "claim", &failed]);
+    repo.ok_as("bob", &["task", "fail", &failed, "--note", "timed out"]);
+    let server = Server::start(&repo, &["--allow-actions"]);
+    let token = server.token.clone().unwrap();
+    let action = |name: &str| format!("{}/api/actions/{name}", server.base);
+
+    let (status, reply) = post(&action("retry"), Some(&token), &json!({"task": failed}));
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(repo.json(&["task", "show", &failed])["status"], "open");
+    // A done task is not retried: refused, with the reason.
+    let done = repo.json(&["task", "list", "--status", "done"])[0]["id"].as_str().unwrap().to_string();
+    let (status, reply) = post(&action("retry"), Some(&token), &json!({"task": done}));
+    assert_eq!(status, 409, "{reply}");
+
+    let (status, reply) = post(&action("pause"), Some(&token), &json!({}));
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["result"]["by"], "human", "{reply}");
+    let view = || -> Value { serde_json::from_str(&get(&format!("{}/api/view", server.base)).1).unwrap() };
+    let paused = wait_for("the page document to say dispatch is paused", || {
+        Some(view()).filter(|v| v["dispatch_hold"].is_object())
+    });
+    assert_eq!(paused["dispatch_hold"]["mode"], "pause");
+    let (status, reply) = post(&action("resume"), Some(&token), &json!({}));
+    assert_eq!(status, 200, "{reply}");
+    wait_for("the page document to say dispatch is not held", || {
+        view()["dispatch_hold"].is_null().then_some(())
+    });
 }
 
 #[test]
@@ -462,6 +489,16 @@ fn a_request_naming_another_host_is_refused() {
     };
     assert!(ask("attacker.example:80").contains(" 421 "));
     assert!(ask(addr).contains(" 200 "));
+
+    // Another loopback address, named as the printed URL names it.
+    let other = Server::start(&repo, &["--bind", "127.0.0.2"]);
+    let addr = other.base.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    write!(stream, "GET /api/board HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200 "), "{reply}");
 }
 
 #[test]
@@ -478,4 +515,47 @@ fn serve_flags_are_checked_before_anything_listens() {
         let run = repo.run(&args);
         assert_eq!(run.code, 2, "{args:?}: {}{}", run.stdout, run.stderr);
     }
+}
+
+/// Runs git in `dir` (a session's worktree) with the sandboxed config.
+fn git_in(repo: &Repo, dir: &Path, args: &[&str]) {
+    let out = repo.command("git").current_dir(dir).args(args).output().unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn the_page_shows_the_conflict_radar_and_the_landing_queue() {
+    let repo = Repo::new();
+    repo.ok(&["init"]);
+    for (name, line) in [("alice", "alice's line\n"), ("bob", "bob's line\n")] {
+        let started = repo.json(&["session", "start", name]);
+        let dir = PathBuf::from(started["worktree"].as_str().unwrap());
+        std::fs::write(dir.join("README"), line).unwrap();
+        git_in(&repo, &dir, &["commit", "-q", "-am", &format!("{name} rewrites README")]);
+    }
+    repo.ok(&["land", "--queue", "alice"]);
+    let server = Server::start(&repo, &[]);
+    let browser = Browser::start();
+    browser.open(&server.url);
+    browser.wait_for_script(
+        "the radar and the queue to render",
+        "return !!document.querySelector('[data-section=conflicts] .radar.conflict') \
+         && !!document.querySelector('[data-section=queue] .chip.queued')",
+    );
+    let shown = browser.run(
+        "const text = s => [...document.querySelectorAll(s)].map(e => e.textContent);
+         return { radar: text('[data-section=conflicts] .radar.conflict'),
+                  queue: text('[data-section=queue] li'),
+                  alice: text('[data-session=alice] .chip'), bob: text('[data-session=bob] .chip') }",
+    );
+    let radar = shown["radar"].to_string();
+    assert!(radar.contains("alice") && radar.contains("bob") && radar.contains("README"), "{shown}");
+    assert!(shown["queue"].to_string().contains("alice"), "{shown}");
+    let chips = |who: &str| {
+        shown[who].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    assert!(chips("alice").contains(&"conflicting".to_string()), "{shown}");
+    assert!(chips("alice").iter().any(|c| c.starts_with("queued")), "{shown}");
+    assert!(chips("bob").contains(&"conflicting".to_string()), "{shown}");
+    assert!(!chips("bob").iter().any(|c| c.starts_with("queued")), "{shown}");
 }

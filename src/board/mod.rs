@@ -62,18 +62,20 @@ impl ConflictRow {
     /// "alice and bob" or "alice and main (target)".
     fn sides(&self) -> String {
         match self.against.as_str() {
-            "target" => format!("{} and {} (target)", self.session, self.other),
-            _ => format!("{} and {}", self.session, self.other),
+            "target" => format!("{} and {} (target)", self.session, text(&self.other)),
+            _ => format!("{} and {}", self.session, text(&self.other)),
         }
     }
 
     /// What the row says: the conflicting files, then the clean overlaps.
     fn summary(&self) -> String {
-        let clean: Vec<&str> =
-            self.files.iter().filter(|f| !self.conflicts.contains(f)).map(String::as_str).collect();
+        // File names are agents' text too (a name can hold a bidi override).
+        let clean: Vec<String> =
+            self.files.iter().filter(|f| !self.conflicts.contains(f)).map(|f| text(f)).collect();
+        let conflicts: Vec<String> = self.conflicts.iter().map(|f| text(f)).collect();
         let mut parts = Vec::new();
-        if !self.conflicts.is_empty() {
-            parts.push(format!("conflict: {}", self.conflicts.join(", ")));
+        if !conflicts.is_empty() {
+            parts.push(format!("conflict: {}", conflicts.join(", ")));
         }
         if !clean.is_empty() {
             parts.push(format!("both change: {}", clean.join(", ")));

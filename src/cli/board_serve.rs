@@ -22,7 +22,7 @@ pub struct ServeArgs {
     /// Open the page in the default browser
     #[arg(long, requires = "serve")]
     open: bool,
-    /// Accept actions from the page (message, release, stop), each with the printed token
+    /// Accept actions from the page (message, retry, release, stop, pause), each with the printed token
     #[arg(long, requires = "serve")]
     allow_actions: bool,
 }

@@ -3,6 +3,7 @@
 
 use super::output::Style;
 use super::{CmdResult, Ui};
+use crate::model::names::escape_control;
 use crate::ops::conflicts::{Against, Overlap, Radar};
 use crate::ops::Context;
 use clap::Args;
@@ -38,20 +39,23 @@ fn render(ui: &Ui, radar: &Radar) -> String {
         out.push_str(&line(ui, o));
     }
     for u in &radar.unseen {
-        out.push_str(&format!("not looked at: {}: {}\n", u.session, u.reason));
+        out.push_str(&format!("not looked at: {}: {}\n", u.session, escape_control(&u.reason)));
     }
     out
 }
 
 fn line(ui: &Ui, o: &Overlap) -> String {
     let other = match o.against {
-        Against::Session => o.other.clone(),
-        Against::Target => format!("{} (its target)", o.other),
+        Against::Session => escape_control(&o.other),
+        Against::Target => format!("{} (its target)", escape_control(&o.other)),
     };
-    let clean: Vec<&str> = o.files.iter().filter(|f| !o.conflicts.contains(f)).map(String::as_str).collect();
+    // File names are agents' text too (a name can hold a bidi override).
+    let clean: Vec<String> =
+        o.files.iter().filter(|f| !o.conflicts.contains(f)).map(|f| escape_control(f)).collect();
+    let conflicts: Vec<String> = o.conflicts.iter().map(|f| escape_control(f)).collect();
     let mut parts = Vec::new();
-    if !o.conflicts.is_empty() {
-        parts.push(format!("{} {}", ui.paint(Style::Red, "would conflict on"), o.conflicts.join(", ")));
+    if !conflicts.is_empty() {
+        parts.push(format!("{} {}", ui.paint(Style::Red, "would conflict on"), conflicts.join(", ")));
     }
     if !clean.is_empty() {
         parts.push(format!("both change {} (merges cleanly)", clean.join(", ")));

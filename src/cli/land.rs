@@ -236,7 +236,7 @@ fn render_queue(entries: &[QueueEntry]) -> String {
 
 /// Output of a command: controls escaped, line breaks kept.
 fn escape_control_keep_lines(text: &str) -> String {
-    text.lines().map(escape_control).collect::<Vec<_>>().join("\n")
+    crate::model::names::escape_lines(text, "").trim_end_matches('\n').to_string()
 }
 
 /// `session end --delete-branch`.

@@ -26,9 +26,9 @@
 
 mod answer;
 mod fleet;
+mod hints;
 
 use answer::{Listed, ToolAnswer};
-mod hints;
 
 use crate::model::session::Pulse;
 use crate::model::task::TaskSpec;
@@ -380,6 +380,15 @@ pub struct TaskFinishArgs {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+pub struct LandQueueArgs {
+    /// whose work (default: yours)
+    session: Option<String>,
+    /// merge (default), squash or rebase
+    mode: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ClaimArgs {
     /// files, dir/ or globs, relative to the repository
     paths: Vec<String>,
@@ -639,6 +648,21 @@ impl Orchestrate {
         }
         self.run(move |ctx, _| {
             Ok(Listed::new("messages", ctx.inbox(&InboxOptions { all: a.all, peek: a.peek, wait: None })?))
+        })
+        .await
+    }
+
+    /// Queue your committed work to land on your target branch
+    #[tool(output_schema = answer::listing("queued"))]
+    async fn land_queue(
+        &self,
+        Parameters(a): Parameters<LandQueueArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        self.run(move |ctx, _| {
+            let mode = a.mode.as_deref().map(crate::model::land::LandMode::parse).transpose()?;
+            let opts = crate::ops::land::LandOptions { mode, ..Default::default() };
+            let sessions: Vec<String> = a.session.into_iter().collect();
+            Ok(Listed::new("queued", ctx.queue_landing(&sessions, &opts)?))
         })
         .await
     }

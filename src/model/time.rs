@@ -37,31 +37,32 @@ fn too_long(text: &str) -> Invalid {
     ))
 }
 
-/// Parses `90s`, `30m`, `2h`, `1d`, `1w`, or combinations like `1h30m`.
-/// A bare number means seconds. Anything longer than [`max_duration`] is
-/// refused as too long, however many digits it has.
+/// Parses `500ms`, `90s`, `30m`, `2h`, `1d`, `1w`, or combinations like
+/// `1h30m`. A bare number means seconds. Anything longer than
+/// [`max_duration`] is refused as too long, however many digits it has.
 pub fn parse_duration(text: &str) -> Result<Duration, Invalid> {
-    let seconds_total = duration_seconds(text).ok_or_else(|| {
+    let millis = duration_millis(text).ok_or_else(|| {
         Invalid(format!(
-            "invalid duration '{}': write it like 90s, 30m, 2h, 1d or 1h30m",
+            "invalid duration '{}': write it like 500ms, 90s, 30m, 2h, 1d or 1h30m",
             super::names::escape_control(text)
         ))
     })?;
-    seconds(text, seconds_total)
+    milliseconds(text, millis)
 }
 
-/// The seconds a well-formed duration stands for, or `None` if it is
+/// The milliseconds a well-formed duration stands for, or `None` if it is
 /// malformed. Counting saturates: a number too large for any integer type
 /// is still well-formed, just too long.
-fn duration_seconds(text: &str) -> Option<u64> {
+fn duration_millis(text: &str) -> Option<u64> {
     let text = text.trim();
     let number = |digits: &str| (!digits.is_empty()).then(|| digits.parse::<u64>().unwrap_or(u64::MAX));
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        return number(text);
+        return number(text).map(|s| s.saturating_mul(1000));
     }
     let mut total: u64 = 0;
     let mut digits = String::new();
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
         if c.is_ascii_digit() {
             digits.push(c);
             continue;
@@ -69,11 +70,15 @@ fn duration_seconds(text: &str) -> Option<u64> {
         let n = number(&digits)?;
         digits.clear();
         let unit: u64 = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 7 * 86_400,
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                1
+            }
+            's' => 1000,
+            'm' => 60_000,
+            'h' => 3_600_000,
+            'd' => 86_400_000,
+            'w' => 7 * 86_400_000,
             _ => return None,
         };
         total = total.saturating_add(n.saturating_mul(unit));
@@ -81,9 +86,9 @@ fn duration_seconds(text: &str) -> Option<u64> {
     (digits.is_empty() && !text.is_empty()).then_some(total)
 }
 
-fn seconds(text: &str, seconds: u64) -> Result<Duration, Invalid> {
+fn milliseconds(text: &str, millis: u64) -> Result<Duration, Invalid> {
     let duration =
-        i64::try_from(seconds).ok().and_then(Duration::try_seconds).ok_or_else(|| too_long(text))?;
+        i64::try_from(millis).ok().and_then(Duration::try_milliseconds).ok_or_else(|| too_long(text))?;
     check_duration(text, duration)
 }
 
@@ -117,13 +122,13 @@ pub fn parse_when(text: &str, now: Timestamp) -> Result<Timestamp, Invalid> {
             return Ok(midnight.and_utc());
         }
     }
-    let age = duration_seconds(text).ok_or_else(|| {
+    let age = duration_millis(text).ok_or_else(|| {
         Invalid(format!(
             "invalid time '{}': give an RFC 3339 time, a date like 2026-11-22, or an age like 2h",
             super::names::escape_control(text)
         ))
     })?;
-    Ok(now - seconds(text, age)?)
+    Ok(now - milliseconds(text, age)?)
 }
 
 #[cfg(test)]
@@ -138,11 +143,13 @@ mod tests {
         assert_eq!(parse_duration("1d").unwrap(), Duration::days(1));
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::minutes(90));
         assert_eq!(parse_duration("15").unwrap(), Duration::seconds(15));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::milliseconds(500));
+        assert_eq!(parse_duration("1m30s250ms").unwrap(), Duration::milliseconds(90_250));
     }
 
     #[test]
     fn malformed_durations_are_refused() {
-        for text in ["", "m", "10x", "1h30", "-5", "h1", "1h-5m", "1.5h"] {
+        for text in ["", "m", "10x", "1h30", "-5", "h1", "1h-5m", "1.5h", "5ms1", "5sm"] {
             let e = parse_duration(text).unwrap_err();
             assert!(e.0.contains("invalid duration"), "{text:?}: {e}");
         }

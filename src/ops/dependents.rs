@@ -118,7 +118,13 @@ impl Context {
                 continue;
             }
             let Some((branch, tip)) = self.work_of(&dep, &branches) else { continue };
-            let landed = tip == start || repo.graph_descendant_of(start, tip).unwrap_or(false);
+            // Landed: on the target, or carried there by `land --squash` /
+            // `--rebase` (recorded on the task).
+            let landed = tip == start
+                || repo.graph_descendant_of(start, tip).unwrap_or(false)
+                || target.as_deref().is_some_and(|t| {
+                    super::land::carried_by_record(repo, dep.landed.as_ref(), t, tip, start)
+                });
             if !landed {
                 unlanded.push((branch.clone().unwrap_or_else(|| short(&tip.to_string()).to_string()), tip));
             }

@@ -4,8 +4,9 @@
 //! The checks: the format version; every document against its schema; the
 //! task index against the task blobs; leftover `<ref>.lock` files; sessions
 //! whose worktree is gone; folders under the worktree root that no session
-//! owns; agents whose supervisor is gone; claims held and tasks claimed by
-//! ended sessions; dependencies on tasks that do not exist.
+//! owns; agents whose supervisor is gone and could not be replaced; claims
+//! held and tasks claimed by ended sessions; dependencies on tasks that do
+//! not exist.
 //!
 //! A repair never deletes what someone wrote: a corrupt document is moved
 //! aside to `corrupt/<its path>` in the same collection's tree (so it stays
@@ -236,6 +237,10 @@ impl Context {
             );
         }
 
+        let snap = self.store.snapshot(refs::QUEUE)?;
+        let (_, corrupt) = snap.decode_all::<crate::model::land::QueueEntry>(&snap.list("entries")?)?;
+        out.extend(corrupt.iter().map(corrupt_finding));
+
         for (refname, head) in self.store.refs_under(&refs::mailbox(""))? {
             let mut next = Some(head);
             while let Some(oid) = next {
@@ -317,7 +322,8 @@ impl Context {
         Ok(())
     }
 
-    /// Agents whose supervisor died while they were not finished.
+    /// Agents whose supervisor died while they were not finished and could
+    /// not be handed to a new one (listing them tries that first).
     fn check_agents(&self, out: &mut Vec<Finding>) {
         for agent in self.list_agents() {
             if agent.state != super::agents::AgentState::Lost {

@@ -103,6 +103,19 @@ pub struct Refusal {
     pub message: String,
 }
 
+/// A refusal the message alone describes (reason `other`).
+impl From<String> for Refusal {
+    fn from(message: String) -> Refusal {
+        Refusal { reason: Reason::Other, message }
+    }
+}
+
+impl From<&str> for Refusal {
+    fn from(message: &str) -> Refusal {
+        Refusal::from(message.to_string())
+    }
+}
+
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
@@ -112,7 +125,7 @@ impl std::fmt::Display for Refusal {
 impl Error {
     /// A refusal the message alone describes.
     pub fn refused(message: impl Into<String>) -> Error {
-        Error::Refused(Refusal { reason: Reason::Other, message: message.into() })
+        Error::Refused(Refusal::from(message.into()))
     }
 
     /// A refusal with its facts.

@@ -89,7 +89,10 @@ impl Context {
         let orphaned = on_branch.is_none() && !worktree::head_is_on_a_branch(wt).map_err(fail)?;
 
         if !force && (!work.is_empty() || !held.is_empty() || !changed_copies.is_empty() || orphaned) {
-            let files: Vec<String> = work.iter().filter(|p| !is_nested(p)).cloned().collect();
+            // A nested repository holding work is named below, once; a
+            // submodule that only points at another commit is a change here.
+            let named_below = |p: &String| held.iter().any(|n| n.path == p.trim_end_matches('/'));
+            let files: Vec<String> = work.iter().filter(|p| !named_below(p)).cloned().collect();
             let mut what = Vec::new();
             if !files.is_empty() {
                 what.push(format!("uncommitted work ({})", list(&files)));

@@ -99,7 +99,10 @@ impl Store {
             repo,
             config,
             meta_seen: Cell::new(None),
-            queue: queue::WriterQueue::default(),
+            queue: queue::WriterQueue::new(match remote {
+                Some(_) => queue::MAX_WAIT_REMOTE,
+                None => queue::MAX_WAIT,
+            }),
             pinned_now: Cell::new(None),
             remote,
             refreshed: Cell::new(false),

@@ -33,11 +33,15 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// How long a writer waits in line before it gives up.
-const MAX_WAIT: Duration = Duration::from_secs(30);
+pub(crate) const MAX_WAIT: Duration = Duration::from_secs(30);
+/// With a coordination remote each writer ahead holds its turn for network
+/// round trips (a fetch and a push per attempt), so the line moves slower.
+pub(crate) const MAX_WAIT_REMOTE: Duration = Duration::from_secs(120);
 
 /// The lock files of one repository, and the ones this process holds.
-#[derive(Default)]
 pub(crate) struct WriterQueue {
+    /// How long a writer waits for its turn before it gives up.
+    max_wait: Duration,
     /// Refs whose lock this process holds, with how many nested updates
     /// hold it, and the open file that holds it.
     held: RefCell<HashMap<String, (usize, File)>>,
@@ -75,6 +79,10 @@ pub fn locks_dir(common_dir: &Path) -> PathBuf {
 }
 
 impl WriterQueue {
+    pub(crate) fn new(max_wait: Duration) -> WriterQueue {
+        WriterQueue { max_wait, held: RefCell::default() }
+    }
+
     /// Waits for this process's turn to write `refname`.
     pub(crate) fn wait_turn(&self, common_dir: &Path, refname: &str) -> Result<Turn<'_>, StoreError> {
         if let Some((count, _)) = self.held.borrow_mut().get_mut(refname) {
@@ -84,7 +92,7 @@ impl WriterQueue {
         let path = lock_file(common_dir, refname);
         let file = open(&path)?;
         if !try_lock(&file).map_err(io_error(&path))? {
-            wait_for_lock(&file, &path)?;
+            wait_for_lock(&file, &path, self.max_wait)?;
         }
         self.held.borrow_mut().insert(refname.to_string(), (1, file));
         Ok(Turn { queue: self, refname: refname.to_string() })
@@ -123,14 +131,14 @@ fn try_lock(file: &File) -> std::io::Result<bool> {
     }
 }
 
-/// Blocks in the kernel until the lock is ours, for at most [`MAX_WAIT`].
+/// Blocks in the kernel until the lock is ours, for at most `max_wait`.
 ///
 /// A blocking `flock` cannot be given a timeout, so a helper thread waits
 /// on a second descriptor of the same open file. If the wait runs out, the
 /// helper's message (the lock, once it gets it) finds no receiver and is
 /// dropped, which releases the lock at once: an abandoned wait never ends up
 /// holding the lock in a long-running process.
-fn wait_for_lock(file: &File, path: &Path) -> Result<(), StoreError> {
+fn wait_for_lock(file: &File, path: &Path, max_wait: Duration) -> Result<(), StoreError> {
     let waiter = file.try_clone().map_err(io_error(path))?;
     let (sender, receiver) = mpsc::sync_channel::<std::io::Result<File>>(1);
     std::thread::spawn(move || {
@@ -147,12 +155,12 @@ fn wait_for_lock(file: &File, path: &Path) -> Result<(), StoreError> {
         };
         let _ = sender.send(locked);
     });
-    match receiver.recv_timeout(MAX_WAIT) {
+    match receiver.recv_timeout(max_wait) {
         // Both descriptors share one open file description, so the lock
         // taken through the clone is held through `file` as well; the clone
         // may be closed.
         Ok(Ok(_clone)) => Ok(()),
         Ok(Err(e)) => Err(io_error(path)(e)),
-        Err(_) => Err(StoreError::QueueTimeout { lock: path.to_path_buf(), waited: MAX_WAIT }),
+        Err(_) => Err(StoreError::QueueTimeout { lock: path.to_path_buf(), waited: max_wait }),
     }
 }

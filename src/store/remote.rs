@@ -123,7 +123,7 @@ impl Remote {
     /// Fetches one ref into its local copy and says what the remote holds.
     pub fn fetch_ref(&self, refname: &str) -> Result<RemoteHead, StoreError> {
         let refspec = format!("+{refname}:{refname}");
-        let out = self.git(FETCH, &[&self.spec, &refspec])?;
+        let out = self.fetch(WRITE_TIMEOUT, &[&self.spec, &refspec])?;
         if out.ok {
             return self.local(refname).map(|oid| oid.map_or(RemoteHead::Absent, RemoteHead::At));
         }
@@ -148,7 +148,7 @@ impl Remote {
         }
         let mut args: Vec<&str> = vec![&self.spec];
         args.extend(stale.iter().map(String::as_str));
-        let out = self.git_within(READ_TIMEOUT, FETCH, &args)?;
+        let out = self.fetch(READ_TIMEOUT, &args)?;
         if !out.ok {
             return Err(self.failure("fetch", &out.text));
         }
@@ -158,7 +158,7 @@ impl Remote {
     /// Fetches every ref under `refs/orchestrate/` and says which moved.
     pub fn fetch_all(&self, timeout: Duration) -> Result<Vec<Moved>, StoreError> {
         let before = self.local_refs()?;
-        let out = self.git_within(timeout, FETCH, &[&self.spec, ALL])?;
+        let out = self.fetch(timeout, &[&self.spec, ALL])?;
         if !out.ok {
             return Err(self.failure("fetch", &out.text));
         }
@@ -222,6 +222,25 @@ impl Remote {
             return Ok(Pushed::Lost);
         }
         Err(self.failure("push", &out.text))
+    }
+
+    /// Runs a fetch. Fetches update the local copies with a compare-and-swap
+    /// of their own, so two processes of this clone fetching at once (or a
+    /// fetch meeting a write's update of its copy) can make one of them fail
+    /// with "cannot lock ref": the objects are in by then, and fetching again
+    /// settles it. That is a local race, never the remote's failure.
+    fn fetch(&self, timeout: Duration, args: &[&str]) -> Result<GitOutput, StoreError> {
+        let mut attempt = 0;
+        loop {
+            let out = self.git_within(timeout, FETCH, args)?;
+            let raced =
+                !out.ok && (out.text.contains("cannot lock ref") || out.text.contains("Unable to create"));
+            if !raced || attempt >= 8 {
+                return Ok(out);
+            }
+            attempt += 1;
+            std::thread::sleep(Duration::from_millis(5 * attempt).mul_f64(0.5 + fastrand::f64()));
+        }
     }
 
     /// Whether the local copies are older than `orchestrate.fetchInterval`.

@@ -1,7 +1,7 @@
 //! The few writes a person can make from the page, each one an existing
-//! operation: send a message as `human`, release a stale session's claims,
-//! stop an agent — and, where this build has them, retry a failed task and
-//! pause or resume dispatch.
+//! operation done as `human`: send a message, retry a failed or cancelled
+//! task, release a stale session's claims, stop an agent, pause or resume
+//! the dispatchers.
 //!
 //! Refused unless the server was started with `--allow-actions` (403), and
 //! then unless the request carries the token printed with the URL as
@@ -10,29 +10,19 @@
 //! need a CORS preflight this server never grants.
 
 use super::{context, json, Shared};
+use crate::model::message::HUMAN;
+use crate::ops::agents::HoldMode;
 use crate::ops::{self, messages::Outgoing};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json as value, Value};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Who a message sent from the page is from.
-pub const HUMAN: &str = "human";
 /// How long a stopped agent gets before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(10);
-
-/// The actions the page offers that this build cannot carry out, and why.
-pub fn unavailable() -> BTreeMap<&'static str, &'static str> {
-    BTreeMap::from([
-        ("retry", "this build has no way to reopen a failed task (`task retry`)"),
-        ("pause", "this build cannot pause dispatchers (`dispatch` pause and resume)"),
-        ("resume", "this build cannot pause dispatchers (`dispatch` pause and resume)"),
-    ])
-}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -44,6 +34,8 @@ struct ActionBody {
     reply_to: Option<String>,
     session: Option<String>,
     agent: Option<String>,
+    task: Option<String>,
+    note: Option<String>,
 }
 
 /// `POST /api/actions/<action>` with a JSON body.
@@ -66,9 +58,6 @@ pub async fn handle(
             "refused",
             "this action needs the token printed with the board's URL, as `Authorization: Bearer <token>`",
         );
-    }
-    if let Some(why) = shared.actions.unavailable.get(action.as_str()) {
-        return error(StatusCode::NOT_IMPLEMENTED, "unavailable", why);
     }
     let request: ActionBody = match serde_json::from_str(if body.trim().is_empty() { "{}" } else { &body }) {
         Ok(r) => r,
@@ -115,9 +104,10 @@ fn required(field: Option<String>, name: &str, action: &str) -> Result<String, o
 }
 
 fn perform(repo: &std::path::Path, action: &str, r: ActionBody) -> Result<Value, ops::Error> {
+    // Every action is the human's: the events and messages say so.
+    let ctx = context(repo, Some(HUMAN.to_string()))?;
     match action {
         "send" => {
-            let ctx = context(repo, Some(HUMAN.to_string()))?;
             let out = Outgoing {
                 to: required(r.to, "to", "send")?,
                 subject: required(r.subject, "subject", "send")?,
@@ -127,8 +117,8 @@ fn perform(repo: &std::path::Path, action: &str, r: ActionBody) -> Result<Value,
             };
             to_json(&ctx.send(&out)?)
         }
+        "retry" => to_json(&ctx.retry_task(&required(r.task, "task", "retry")?, r.note.as_deref())?),
         "release-claims" => {
-            let ctx = context(repo, None)?;
             let session = required(r.session, "session", "release-claims")?;
             let view = ctx.show_session(Some(&session))?;
             if !view.stale && view.session.status == crate::model::session::SessionStatus::Active {
@@ -139,13 +129,11 @@ fn perform(repo: &std::path::Path, action: &str, r: ActionBody) -> Result<Value,
             let released = ctx.release_all_claims_of(&session)?;
             Ok(value!({ "session": session, "released": released }))
         }
-        "stop" => {
-            let ctx = context(repo, None)?;
-            let agent = required(r.agent, "agent", "stop")?;
-            to_json(&ctx.stop_agent(&agent, STOP_GRACE)?)
-        }
+        "stop" => to_json(&ctx.stop_agent(&required(r.agent, "agent", "stop")?, STOP_GRACE)?),
+        "pause" => to_json(&ctx.hold_dispatchers(HoldMode::Pause)?),
+        "resume" => to_json(&ctx.resume_dispatchers()?),
         other => Err(ops::Error::invalid(format!(
-            "no action named '{other}': the board offers send, release-claims, stop, retry, pause and resume"
+            "no action named '{other}': the board offers send, retry, release-claims, stop, pause and resume"
         ))),
     }
 }

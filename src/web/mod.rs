@@ -99,14 +99,13 @@ struct Shared {
     /// Host header values the server answers to (against DNS rebinding);
     /// empty when bound to a non-loopback address on purpose.
     hosts: Vec<String>,
-    actions: view::Actions,
 }
 
 /// Serves the board until the process is interrupted. `ready` is told the
 /// address once the socket listens and the first view is built.
 pub fn serve(repo: PathBuf, opts: ServeOptions, ready: impl FnOnce(&Listening)) -> Result<(), WebError> {
     let token = if opts.allow_actions { Some(new_token().map_err(WebError::Token)?) } else { None };
-    let actions = view::Actions { enabled: opts.allow_actions, unavailable: actions::unavailable() };
+    let actions = view::Actions { enabled: opts.allow_actions };
     // The first view before listening: a broken store fails the command
     // at once instead of serving an error page.
     let mut closed = view::ClosedTasks::default();
@@ -124,18 +123,12 @@ pub fn serve(repo: PathBuf, opts: ServeOptions, ready: impl FnOnce(&Listening)) 
             .await
             .map_err(|source| WebError::Bind { addr: requested, source })?;
         let addr = listener.local_addr().map_err(WebError::Serve)?;
-        let hosts = if opts.bind.is_loopback() { allowed_hosts(addr.port()) } else { Vec::new() };
+        let hosts = if opts.bind.is_loopback() { allowed_hosts(addr) } else { Vec::new() };
         let url = match &token {
             Some(t) => format!("http://{addr}/#token={t}"),
             None => format!("http://{addr}/"),
         };
-        let shared = Arc::new(Shared {
-            views,
-            token: token.clone(),
-            repo: repo.clone(),
-            hosts,
-            actions: actions.clone(),
-        });
+        let shared = Arc::new(Shared { views, token: token.clone(), repo: repo.clone(), hosts });
         spawn_watcher(repo, actions, closed, publish);
         ready(&Listening { url, addr, actions: opts.allow_actions, token });
         axum::serve(listener, router(shared)).await.map_err(WebError::Serve)
@@ -215,8 +208,17 @@ async fn check_host(State(shared): State<Arc<Shared>>, request: Request, next: N
     (StatusCode::MISDIRECTED_REQUEST, json(ops::error_json("refused", &message).to_string())).into_response()
 }
 
-fn allowed_hosts(port: u16) -> Vec<String> {
-    ["127.0.0.1", "localhost", "[::1]"].iter().map(|h| format!("{h}:{port}")).collect()
+/// The names a loopback listener is reached by: the address it is bound
+/// to (as the printed URL has it) and the usual loopback names.
+fn allowed_hosts(addr: SocketAddr) -> Vec<String> {
+    let port = addr.port();
+    let mut hosts = vec![addr.to_string()];
+    for name in ["127.0.0.1", "localhost", "[::1]"].map(|h| format!("{h}:{port}")) {
+        if !hosts.contains(&name) {
+            hosts.push(name);
+        }
+    }
+    hosts
 }
 
 /// 128 random bits from the kernel, as hex.
@@ -254,6 +256,15 @@ fn fingerprint(store: &Store) -> u64 {
     match store.refs_under(refs::ROOT) {
         Ok(heads) => heads.hash(&mut hasher),
         Err(e) => e.to_string().hash(&mut hasher),
+    }
+    // The agents' folder itself: new agents, and the dispatchers' hold.
+    if let Ok(entries) = std::fs::read_dir(crate::agents::AgentDir::root(store.common_dir())) {
+        let mut seen: Vec<_> = entries
+            .flatten()
+            .map(|e| (e.file_name(), e.metadata().ok().map(|m| (m.len(), m.modified().ok()))))
+            .collect();
+        seen.sort();
+        seen.hash(&mut hasher);
     }
     for dir in crate::agents::all(store.common_dir()) {
         for file in [dir.state_file(), dir.log_file()] {

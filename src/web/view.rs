@@ -40,6 +40,12 @@ pub struct PageView {
     pub dependencies: HashMap<String, DepNode>,
     pub messages: Vec<MessageView>,
     pub agents: Vec<AgentRow>,
+    /// The landing queue, oldest first.
+    pub queue: Vec<crate::model::land::QueueEntry>,
+    /// Why the queue could not be read, when it could not.
+    pub queue_note: Option<String>,
+    /// The hold on the dispatchers (paused or draining), if any.
+    pub dispatch_hold: Option<crate::ops::agents::Hold>,
     pub actions: Actions,
 }
 
@@ -71,12 +77,10 @@ pub struct AgentRow {
     pub log_tail: String,
 }
 
-/// Which actions this server accepts, and why the others are not offered.
+/// Whether this server accepts actions (with the token).
 #[derive(Debug, Clone, Serialize)]
 pub struct Actions {
     pub enabled: bool,
-    /// Action name → why it cannot be used with this build.
-    pub unavailable: BTreeMap<&'static str, &'static str>,
 }
 
 /// The closed tasks as last read, by shard, each with its tree id: closed
@@ -120,6 +124,11 @@ pub fn page_view(ctx: &Context, actions: &Actions, closed: &mut ClosedTasks) -> 
     let table = TaskTable::new(&snap);
     let closed = closed.refresh(&table)?;
     let (sessions, _) = ctx.list_sessions(true)?;
+    // A queue that cannot be read leaves the rest of the page standing.
+    let (queue, queue_note) = match ctx.queue_list() {
+        Ok(queue) => (queue, None),
+        Err(e) => (Vec::new(), Some(format!("the landing queue cannot be read: {}", e.message()))),
+    };
     let columns = columns(&open, &closed);
     let by_id: HashMap<&str, &TaskSummary> = open
         .iter()
@@ -135,6 +144,9 @@ pub fn page_view(ctx: &Context, actions: &Actions, closed: &mut ClosedTasks) -> 
         columns,
         messages: messages(ctx)?,
         agents: agents(ctx),
+        queue,
+        queue_note,
+        dispatch_hold: ctx.dispatch_hold(),
         actions: actions.clone(),
     })
 }

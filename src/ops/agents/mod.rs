@@ -399,17 +399,8 @@ impl Context {
                 "git config orchestrate.agentBackoff is '{text}': write a duration like 500ms or 2s"
             ))
         };
-        let parsed = match text.trim().strip_suffix("ms") {
-            Some(ms) => {
-                let ms: u64 = ms.parse().map_err(|_| malformed())?;
-                let too_long = crate::model::time::max_duration() + chrono::Duration::seconds(1);
-                let d =
-                    i64::try_from(ms).ok().and_then(chrono::Duration::try_milliseconds).unwrap_or(too_long);
-                crate::model::time::check_duration(&text, d)
-            }
-            None => crate::model::time::parse_duration(&text),
-        }
-        .map_err(|e| Error::invalid(format!("git config orchestrate.agentBackoff: {e}")))?;
+        let parsed = crate::model::time::parse_duration(&text)
+            .map_err(|e| Error::invalid(format!("git config orchestrate.agentBackoff: {e}")))?;
         parsed.to_std().map_err(|_| malformed())
     }
 

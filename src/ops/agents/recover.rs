@@ -1,11 +1,14 @@
 //! Agents whose supervisor died. The agent's run goes on without it (and
-//! its wrapper records how it ends), but nobody heartbeats for its session
-//! or will record its outcome. Whoever looks at the agent next — `ps`, the
-//! board, `stop`, `spawn`, `session end`, `dispatch` — hands it to a new
-//! supervisor started with `--adopt`, which watches the run (or reads how
-//! it ended) and carries on where the dead one stopped: heartbeats,
-//! restarts, and the outcome on the task. The loss stays on record in the
-//! agent's state, log and `ps` line.
+//! its wrapper records how it ends), but nobody would heartbeat for its
+//! session or record its outcome. A new supervisor started with `--adopt`
+//! takes over: it watches the run (or reads how it ended) and carries on
+//! where the dead one stopped — heartbeats, restarts, the outcome on the
+//! task. The run's wrapper starts one the moment its supervisor dies;
+//! failing that (a tmux window has no wrapper, or the wrapper died too),
+//! whoever looks at the agent next — `ps`, the board, `stop`, `spawn`,
+//! `session end`, `dispatch`, `doctor` — does. The agent's lock makes sure
+//! only one of them adopts it. The loss stays on record in the agent's
+//! state, log, `ps` line and the board.
 
 use super::super::{Context, Error, Result};
 use super::agent_dir_failure;
@@ -15,6 +18,10 @@ use std::time::{Duration, Instant};
 
 /// How long the looker waits for the new supervisor to take over.
 const ADOPTION_WAIT: Duration = Duration::from_secs(10);
+/// How long a look waits for another process's adoption to show (a
+/// process that holds the agent's lock without adopting it, stuck, must
+/// not hold every look up for long).
+const TAKEOVER_WAIT: Duration = Duration::from_secs(3);
 /// How long a look waits for a supervisor that is concluding its agent.
 const CONCLUSION_WAIT: Duration = Duration::from_secs(5);
 
@@ -84,7 +91,7 @@ fn wait_while_concluding(dir: &AgentDir) {
 /// Waits (a few seconds at most) until another process's adoption shows:
 /// the state names a live supervisor, or is over.
 fn wait_until_taken_over(dir: &AgentDir) {
-    let deadline = Instant::now() + ADOPTION_WAIT;
+    let deadline = Instant::now() + TAKEOVER_WAIT;
     while Instant::now() < deadline && dir.read_state().is_some_and(|s| needs_adoption(&s)) {
         std::thread::sleep(Duration::from_millis(10));
     }

@@ -59,6 +59,8 @@ pub struct Plan {
     /// The tasks the landing is for: those the commits close, else the
     /// session's current task.
     pub tasks: Vec<String>,
+    /// It came through the landing queue (so is handed back to it).
+    pub queued: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -204,7 +206,7 @@ impl Context {
             .filter(|c| !c.trim().is_empty());
         let target = branch_tip(repo, &into).ok_or_else(|| not_a_branch(&into))?;
         let tasks = self.tasks_of_landing(&session, target, head);
-        Ok(Plan { session, branch, head, into, mode, check, tasks })
+        Ok(Plan { session, branch, head, into, mode, check, tasks, queued: false })
     }
 
     /// The target: `--into`, else the session's, else `orchestrate.landInto`.
@@ -261,14 +263,27 @@ impl Context {
             assignee: Some(session.name.clone()),
             ..Default::default()
         };
-        match self.list_tasks(&filter) {
-            Ok(listing) => super::sessions::current_tasks_of(&listing.tasks)
-                .remove(&session.name)
-                .or_else(|| session.task.clone())
-                .into_iter()
-                .collect(),
-            Err(_) => session.task.clone().into_iter().collect(),
+        let current = match self.list_tasks(&filter) {
+            Ok(listing) => super::sessions::current_tasks_of(&listing.tasks).remove(&session.name),
+            Err(_) => None,
+        };
+        if let Some(task) = current.or_else(|| session.task.clone()) {
+            return vec![task];
         }
+        // Else the tasks it finished whose work has not landed yet.
+        let filter = super::tasks::TaskFilter {
+            status: Some(crate::model::task::TaskStatus::Done),
+            assignee: Some(session.name.clone()),
+            closed: true,
+            ..Default::default()
+        };
+        let Ok(listing) = self.list_tasks(&filter) else { return Vec::new() };
+        listing
+            .tasks
+            .iter()
+            .map(|v| v.task.id.to_string())
+            .filter(|id| self.task_document(id).is_ok_and(|t| t.landed.is_none()))
+            .collect()
     }
 
     /// Lands each session in turn (all are checked first: bad input
@@ -510,6 +525,13 @@ impl Context {
     /// Moves the target from `old` to `new`, bringing its checkout forward
     /// if it has one.
     fn move_target(&self, refname: &str, into: &str, old: Oid, new: Oid) -> Result<Moved> {
+        if let Some(worktree) = self.rebasing(refname) {
+            return Err(Error::refused(format!(
+                "{into} is being rebased in {}: finish or abort that rebase (`git rebase --continue` or \
+                 `--abort`), then land again",
+                worktree.display()
+            )));
+        }
         let checkouts = self.checkouts_of(into)?;
         let repo = self.store.repository();
         let Some(checkout) = checkouts.first() else {
@@ -558,9 +580,33 @@ impl Context {
         Ok(Moved::Yes(Some(checkout.clone())))
     }
 
+    /// The worktree in which `refname` is being rebased, if any: git shows
+    /// its HEAD as detached meanwhile, and moving the branch under the
+    /// rebase would make it fail at its end.
+    fn rebasing(&self, refname: &str) -> Option<PathBuf> {
+        let common = self.store.common_dir();
+        let mut git_dirs = vec![(common.to_path_buf(), self.store.main_root())];
+        if let Ok(entries) = std::fs::read_dir(common.join("worktrees")) {
+            for entry in entries.flatten() {
+                let top = std::fs::read_to_string(entry.path().join("gitdir"))
+                    .ok()
+                    .and_then(|g| PathBuf::from(g.trim()).parent().map(Path::to_path_buf))
+                    .unwrap_or_else(|| entry.path());
+                git_dirs.push((entry.path(), top));
+            }
+        }
+        git_dirs.into_iter().find_map(|(dir, top)| {
+            ["rebase-merge/head-name", "rebase-apply/head-name"]
+                .iter()
+                .any(|f| std::fs::read_to_string(dir.join(f)).is_ok_and(|n| n.trim() == refname))
+                .then_some(top)
+        })
+    }
+
     /// The worktrees that have `branch` checked out.
     fn checkouts_of(&self, branch: &str) -> Result<Vec<PathBuf>> {
         let root = self.store.main_root();
+        // A bare repository without linked worktrees has no checkout at all.
         if self.store.repository().is_bare()
             && self.store.repository().worktrees().map(|w| w.is_empty()).unwrap_or(true)
         {
@@ -614,11 +660,15 @@ impl Context {
         let body = format!(
             "Landing {branch} (at {head}) into {into} conflicts, so nothing landed.\n\n{list}\n\n\
              To resolve: in your worktree, rebase your branch onto {into} (`git rebase {into}`), \
-             fix the conflicts, `git rebase --continue`, then land again (`git orchestrate land`).\n",
+             fix the conflicts, `git rebase --continue`, then {again}.\n",
             branch = plan.branch,
             head = short(plan.head),
             into = plan.into,
             list = described.iter().map(|d| format!("- {d}")).collect::<Vec<_>>().join("\n"),
+            again = match plan.queued {
+                true => "queue it again (`git orchestrate land --queue`)",
+                false => "land again (`git orchestrate land`)",
+            },
         );
         let files: Vec<&str> = outcome.conflicts.iter().map(|c| c.path.as_str()).collect();
         let message = Outgoing {
@@ -651,6 +701,30 @@ impl Context {
         for task in &plan.tasks {
             if let Err(e) = self.note_task_anyway(task, &note) {
                 outcome.warnings.push(format!("{task}: the check output was not recorded: {e}"));
+            }
+        }
+        // Queued work is landed by someone else: its session hears why.
+        if plan.queued {
+            let message = Outgoing {
+                to: plan.session.name.clone(),
+                subject: one_line(&format!("queued landing into {} failed its check", plan.into), 150),
+                body: format!(
+                    "{} (at {}) was set aside: the check `{}` failed ({code}) on the result of landing it \
+                     into {}. Last lines of its output:\n\n{}\n\nFix, commit, then queue it again \
+                     (`git orchestrate land --queue`).\n",
+                    plan.branch,
+                    short(plan.head),
+                    run.command,
+                    plan.into,
+                    run.output
+                ),
+                kind: Some(MessageKind::Handoff.as_str().into()),
+                reply_to: None,
+            };
+            if let Err(e) = self.send(&message) {
+                outcome
+                    .warnings
+                    .push(format!("the handoff message to {} was not sent: {e}", plan.session.name));
             }
         }
         outcome.check = Some(run);
@@ -741,7 +815,13 @@ enum Moved {
 
 /// Whether the landing `record` carried `head` (or a later head that
 /// contains it) onto `into`, whose tip is now `target`.
-fn carried_by_record(repo: &Repository, record: Option<&Landed>, into: &str, head: Oid, target: Oid) -> bool {
+pub(crate) fn carried_by_record(
+    repo: &Repository,
+    record: Option<&Landed>,
+    into: &str,
+    head: Oid,
+    target: Oid,
+) -> bool {
     let Some(record) = record.filter(|r| r.into == into) else { return false };
     let (Ok(landed_head), Ok(commit)) = (Oid::from_str(&record.head), Oid::from_str(&record.commit)) else {
         return false;

@@ -267,6 +267,7 @@ impl Context {
             mode: entry.mode,
             check,
             tasks,
+            queued: true,
         })
     }
 
@@ -326,7 +327,10 @@ fn load_entries(snap: &Snapshot<'_>) -> Result<Vec<QueueEntry>> {
     let (mut entries, corrupt) = snap.decode_all::<QueueEntry>(&snap.list("entries")?)?;
     if let Some(c) = corrupt.first() {
         // A damaged entry must not be skipped silently: order depends on it.
-        return Err(Error::Store(c.clone().into()));
+        return Err(Error::failed(format!(
+            "{c}; the landing queue stops until it is readable again: `git orchestrate doctor --repair` moves it \
+             aside (kept in git)"
+        )));
     }
     entries.sort_by_key(|e| e.seq);
     Ok(entries)

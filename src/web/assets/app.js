@@ -99,13 +99,10 @@ async function act(action, body) {
 }
 
 function actionButton(name, label, body) {
-  const actions = view.actions || {};
-  if (!actions.enabled) return null;
-  const why = (actions.unavailable || {})[name];
+  if (!(view.actions || {}).enabled) return null;
   return el("button", {
     class: "act",
-    title: why || label,
-    disabled: why ? "disabled" : false,
+    dataset: { action: name },
     onclick: (e) => { e.stopPropagation(); act(name, body); },
   }, label);
 }
@@ -134,17 +131,39 @@ function renderPinned() {
 
 function renderControls() {
   const actions = view.actions || {};
+  const hold = view.dispatch_hold;
   const box = fill("controls",
-    actions.enabled ? [el("span", { class: "dim" }, "Actions enabled. "),
-      actionButton("pause", "Pause dispatch", {}), actionButton("resume", "Resume dispatch", {})] : null);
-  box.hidden = !actions.enabled;
+    hold ? el("span", { class: "chip stale" }, "dispatch " + (hold.mode === "drain" ? "draining" : "paused")
+      + " by " + hold.by + " " + ago(hold.at) + " ago") : null,
+    actions.enabled ? [el("span", { class: "dim" }, " Actions enabled. "),
+      hold ? actionButton("resume", "Resume dispatch", {}) : actionButton("pause", "Pause dispatch", {})] : null);
+  box.hidden = !actions.enabled && !hold;
   document.getElementById("send").hidden = !actions.enabled;
 }
 
 // ---------------------------------------------------------------- sessions
 
 const SESSION_KNOWN = new Set(["name", "role", "stale", "task", "doing", "progress", "phase", "heartbeat_at",
-  "format", "status", "capabilities", "worktree", "branch", "started_at", "ended_at", "base"]);
+  "format", "status", "capabilities", "worktree", "branch", "started_at", "ended_at", "base", "host", "into",
+  "landed", "agent"]);
+
+// Where a session's work stands: landed, queued to land, conflicting.
+function workState(name, row) {
+  const chips = [];
+  const conflicts = ((view.board || {}).conflicts || []).filter((c) =>
+    (c.session === name || (c.against === "session" && c.other === name)) && (c.conflicts || []).length);
+  if (conflicts.length) {
+    const files = [...new Set(conflicts.flatMap((c) => c.conflicts))];
+    chips.push(el("span", { class: "chip conflicting", title: files.join(", ") }, "conflicting"));
+  }
+  const queued = (view.queue || []).filter((q) => q.session === name && q.state !== "landed");
+  for (const q of queued) chips.push(chip((q.state || "queued") + (q.into ? " → " + q.into : ""), "queued"));
+  if (row.landed) {
+    chips.push(el("span", { class: "chip landed", title: plain(row.landed) },
+      "landed" + (row.landed.into ? " into " + row.landed.into : "")));
+  }
+  return chips;
+}
 
 function renderSessions() {
   const b = view.board || {};
@@ -162,14 +181,18 @@ function renderSessions() {
       && !(Array.isArray(v) && v.length === 0));
     return el("article", { class: "card session " + state, dataset: { session: s.name } },
       el("div", { class: "line" }, el("b", { class: "name" }, s.name), chip(state, state),
-        row.role ? chip(row.role, "role") : null, row.phase ? chip(row.phase, "phase") : null),
+        row.role ? chip(row.role, "role") : null, row.phase ? chip(row.phase, "phase") : null,
+        row.host ? chip(row.host, "host") : null,
+        row.agent && row.agent.state ? chip("agent " + row.agent.state, row.agent.state) : null),
       row.doing ? el("div", { class: "doing" }, row.doing) : null,
       row.progress !== null && row.progress !== undefined ? el("div", { class: "line" }, bar(row.progress), row.progress + "%") : null,
       el("div", { class: "meta" },
         row.task ? el("span", {}, "task ", el("code", {}, row.task)) : null,
         el("span", { class: "dim" }, " heartbeat " + ago(row.heartbeat_at) + " ago")),
       row.branch || row.worktree ? el("div", { class: "meta dim", title: row.worktree || "" },
-        row.branch ? el("code", {}, row.branch) : null, row.worktree ? " " + row.worktree : null) : null,
+        row.branch ? el("code", {}, row.branch) : null, row.into ? " → " + row.into : null,
+        row.worktree ? " " + row.worktree : null) : null,
+      el("div", { class: "meta" }, workState(s.name, row)),
       (row.capabilities || []).length ? el("div", { class: "meta" }, row.capabilities.map((c) => chip(c, "cap"))) : null,
       mine.length ? el("ul", { class: "claims" }, mine.map((c) =>
         el("li", {}, el("code", {}, c.path), " ", chip(c.mode, c.mode), c.reason ? " " + c.reason : null))) : null,
@@ -224,7 +247,7 @@ function taskCard(t) {
   t.assignee ? el("div", { class: "meta" }, "→ " + t.assignee) : null,
   t.status === "claimed" || t.progress ? el("div", { class: "line" }, bar(t.progress), (t.progress || 0) + "%") : null,
   deps.length ? el("div", { class: "meta deps" }, "after " + deps.length + ": " + depText) : null,
-  t.status === "failed" ? actionButton("retry", "Retry", { task: t.id }) : null);
+  t.status === "failed" || t.status === "cancelled" ? actionButton("retry", "Retry", { task: t.id }) : null);
 }
 
 // The chosen task's dependencies, all the way down.
@@ -275,13 +298,45 @@ function renderAgents() {
 // Sections of the board this page does not know by name (the landing
 // queue, the conflict radar, ...): shown as tables of whatever they hold.
 const BOARD_KNOWN = new Set(["generated_at", "sessions", "tasks", "done_percent", "ready", "in_progress",
-  "claims", "messages", "format"]);
+  "claims", "messages", "format", "conflicts", "conflicts_note"]);
 
 function renderExtra() {
   const b = view.board || {};
-  const sections = Object.entries(b).filter(([k]) => !BOARD_KNOWN.has(k));
-  fill("extra", sections.map(([key, value]) => el("section", { class: "extra-section", dataset: { section: key } },
-    el("h2", {}, key.replace(/_/g, " ")), table(value))));
+  const sections = Object.entries(b).filter(([k, v]) => !BOARD_KNOWN.has(k) && v !== null && v !== undefined
+    && !(Array.isArray(v) && v.length === 0));
+  fill("extra",
+    "conflicts" in b || view.queue ? el("div", { class: "split" }, renderQueue(), renderRadar(b)) : null,
+    sections.map(([key, value]) => el("section", { class: "extra-section", dataset: { section: key } },
+      el("h2", {}, key.replace(/_/g, " ")), table(value))));
+}
+
+// The landing queue, oldest first.
+function renderQueue() {
+  const queue = view.queue || [];
+  return el("section", { dataset: { section: "queue" } }, el("h2", {}, "Landing queue"),
+    view.queue_note ? el("p", { class: "dim" }, view.queue_note) : null,
+    queue.length ? el("ol", { class: "messages" }, queue.map((q) => el("li", { class: "message" },
+      chip(q.state, q.state), " ", el("b", {}, q.session), " ", el("code", {}, q.branch || ""),
+      q.into ? " → " + q.into : null, q.mode ? " (" + q.mode + ")" : null,
+      el("span", { class: "dim" }, " queued by " + (q.queued_by || "?") + " " + ago(q.queued_at) + " ago"),
+      q.reason ? el("div", { class: "body" }, q.reason) : null)))
+      : el("p", { class: "dim" }, "Nothing queued."));
+}
+
+// The conflict radar: pairs of sessions (or a session and its target)
+// that change the same files, and which of those would conflict.
+function renderRadar(b) {
+  const rows = b.conflicts || [];
+  return el("section", { dataset: { section: "conflicts" } }, el("h2", {}, "Conflict radar"),
+    b.conflicts_note ? el("p", { class: "dim" }, b.conflicts_note) : null,
+    rows.length ? el("ol", { class: "messages" }, rows.map((c) => {
+      const conflicting = c.conflicts || [];
+      const clean = (c.files || []).filter((f) => !conflicting.includes(f));
+      return el("li", { class: "message radar" + (conflicting.length ? " conflict" : "") },
+        el("b", {}, c.session), " ↔ ", el("b", {}, c.other), c.against === "target" ? " (target)" : null,
+        conflicting.length ? el("div", {}, chip("conflict", "conflicting"), " ", conflicting.join(", ")) : null,
+        clean.length ? el("div", { class: "body" }, "both change: " + clean.join(", ")) : null);
+    })) : el("p", { class: "dim" }, "No overlapping changes."));
 }
 
 function table(value) {
