@@ -264,8 +264,13 @@ impl Context {
         let snap = self.store.snapshot(refs::TASKS)?;
         let mut table = TaskTable::new(&snap);
         let (mut tasks, mut corrupt) = table.open_summaries()?;
-        if filter.closed || filter.status.is_some_and(TaskStatus::is_closed) {
-            let (closed, bad) = table.closed_tasks()?;
+        let closed_status = filter.status.filter(|s| s.is_closed());
+        if filter.closed || closed_status.is_some() {
+            let (closed, bad) = match closed_status {
+                // Only the tasks of that status are read, found by the index.
+                Some(status) if !filter.closed => table.closed_tasks_with(status)?,
+                _ => table.closed_tasks()?,
+            };
             tasks.extend(closed.iter().map(TaskSummary::from));
             corrupt.extend(bad);
         }

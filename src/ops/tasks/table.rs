@@ -243,6 +243,27 @@ impl<'s, 'r> TaskTable<'s, 'r> {
         self.snap.decode_all(&entries)
     }
 
+    /// The closed tasks with one final status: their ids from the closed
+    /// index, then only their blobs (`task list --status failed` and the
+    /// board's failed tasks need a few of many thousands).
+    pub fn closed_tasks_with(&self, status: TaskStatus) -> Result<(Vec<Task>, Vec<Corrupt>), StoreError> {
+        let actual = self.snap.subdir_ids("closed")?;
+        let mut tasks = Vec::new();
+        let mut corrupt = Vec::new();
+        for digit in HEX_DIGITS {
+            let part = Part::<TaskStatus>::load(self.snap, digit, &actual)?;
+            corrupt.extend(part.corrupt);
+            for id in part.tasks.into_iter().filter(|(_, s)| *s == status).map(|(id, _)| id) {
+                let Some(entry) = self.snap.entry(&task_path(&id, true))? else { continue };
+                match self.snap.decode::<Task>(&entry)? {
+                    Ok(task) => tasks.push(task),
+                    Err(c) => corrupt.push(c),
+                }
+            }
+        }
+        Ok((tasks, corrupt))
+    }
+
     /// The tree id of each shard of closed tasks. A shard whose id did not
     /// change holds the same tasks, so a long-running reader (the web
     /// board) decodes again only the shards that changed.
