@@ -209,3 +209,39 @@ impl Drop for Repo {
         let _ = std::fs::remove_dir_all(worktrees);
     }
 }
+
+/// Makes sure `program` is on this machine for a test that needs it,
+/// installing Debian's `packages` with apt-get when it is missing and this
+/// user may (root, as on CI and the project's machines), the way
+/// tests/mcp.rs installs its Python client: `cargo test` alone sets up what
+/// it needs. Test binaries run at once, so the install runs under a file
+/// lock. A test never passes by skipping: when the program cannot be had,
+/// this panics with the way out.
+pub fn ensure_program(program: &str, packages: &[&str]) {
+    let found = |p: &str| {
+        Command::new("sh").args(["-c", &format!("command -v {p}")]).output().is_ok_and(|o| o.status.success())
+    };
+    if found(program) {
+        return;
+    }
+    let install = format!(
+        "command -v {program} >/dev/null || {{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {}; }}",
+        packages.join(" ")
+    );
+    let root =
+        Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if root && found("apt-get") {
+        let lock = std::env::temp_dir().join("git-orchestrate-tests-apt.lock");
+        let out = Command::new("flock").arg(&lock).args(["sh", "-c", &install]).output();
+        if let Ok(out) = &out {
+            if !out.status.success() {
+                eprintln!("apt-get install {}: {}", packages.join(" "), String::from_utf8_lossy(&out.stderr));
+            }
+        }
+    }
+    assert!(
+        found(program),
+        "this test needs {program}: install it with `apt-get install {}` (as root; Debian), then run the tests again",
+        packages.join(" ")
+    );
+}
