@@ -36,18 +36,26 @@ fn main() {
     let small = tempfile::tempdir().expect("temp dir");
     setup(small.path());
     run(small.path(), bin, &["init"]);
-    let (from_start, from_exit) = event_latency(small.path(), bin, runs);
+    let (from_start, from_exit, worst) = event_latency(small.path(), bin, runs);
     println!("write → event, small repository ({runs} runs, median):");
     println!("  from the start of `task add`: {:>7.1} ms", ms(from_start));
-    println!("  from its exit:                {:>7.1} ms   (target < 300 ms)", ms(from_exit));
+    println!(
+        "  from its exit:                {:>7.1} ms   (target < 300 ms; slowest {:.1} ms)",
+        ms(from_exit),
+        ms(worst)
+    );
 
     let big = tempfile::tempdir().expect("temp dir");
     setup(big.path());
     populate(big.path());
-    let (from_start, from_exit) = event_latency(big.path(), bin, runs);
+    let (from_start, from_exit, worst) = event_latency(big.path(), bin, runs);
     println!("write → event, {TASKS} tasks ({runs} runs, median):");
     println!("  from the start of `task add`: {:>7.1} ms", ms(from_start));
-    println!("  from its exit:                {:>7.1} ms   (target < 300 ms)", ms(from_exit));
+    println!(
+        "  from its exit:                {:>7.1} ms   (target < 300 ms; slowest {:.1} ms)",
+        ms(from_exit),
+        ms(worst)
+    );
 
     let server = Server::start(big.path(), bin);
     let agent = agent(Some(Duration::from_secs(30)));
@@ -126,13 +134,17 @@ fn build_times(repo: &Path, runs: usize) -> (Duration, Duration, Duration) {
 }
 
 /// Median time from a `task add` to the first event whose board counts it.
-fn event_latency(repo: &Path, bin: &str, runs: usize) -> (Duration, Duration) {
+fn event_latency(repo: &Path, bin: &str, runs: usize) -> (Duration, Duration, Duration) {
     let server = Server::start(repo, bin);
     let events = subscribe(&format!("{}/api/events", server.base));
     let before = next_total(&events, |_| true).1;
     let mut from_start = Vec::new();
     let mut from_exit = Vec::new();
     for i in 0..runs {
+        // The watcher looks every 100 ms: a write right after the last
+        // event would always land just after a look (the worst case), so
+        // each write waits a random part of the interval first.
+        std::thread::sleep(Duration::from_millis(fastrand::u64(0..250)));
         let start = Instant::now();
         run(repo, bin, &["task", "add", &format!("bench write {i}")]);
         let exit = Instant::now();
@@ -141,7 +153,8 @@ fn event_latency(repo: &Path, bin: &str, runs: usize) -> (Duration, Duration) {
         from_start.push(arrived - start);
         from_exit.push(arrived.saturating_duration_since(exit));
     }
-    (median(from_start), median(from_exit))
+    let worst = from_exit.iter().max().copied().unwrap_or_default();
+    (median(from_start), median(from_exit), worst)
 }
 
 /// The next event whose `board.tasks.total` passes `wanted`: when it came

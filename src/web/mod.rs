@@ -27,6 +27,7 @@ use axum::middleware::Next;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use axum::Router;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -123,6 +124,11 @@ pub fn serve(repo: PathBuf, opts: ServeOptions, ready: impl FnOnce(&Listening)) 
             .await
             .map_err(|source| WebError::Bind { addr: requested, source })?;
         let addr = listener.local_addr().map_err(WebError::Serve)?;
+        // An event is one small write: send it at once, not after the
+        // client's delayed acknowledgement of the one before (Nagle).
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let hosts = if opts.bind.is_loopback() { allowed_hosts(addr) } else { Vec::new() };
         let url = match &token {
             Some(t) => format!("http://{addr}/#token={t}"),
