@@ -274,7 +274,7 @@ fn an_agent_that_succeeded_after_its_supervisor_died_is_concluded_by_whoever_loo
         &["session", "end", "w1"],
         &["dispatch", "--max", "1", "--", "true"],
     ];
-    assert_eq!(Run::of(std::process::Command::new("tmux").arg("-V")).code, 0, "these tests need tmux");
+    common::ensure_program("tmux", &["tmux"]);
     for (looker, tmux) in lookers.iter().flat_map(|l| [(*l, false), (*l, true)]) {
         let (repo, id) = agent_done_while_its_supervisor_was_dead(tmux);
         let _server = TmuxServer(&repo);
@@ -648,10 +648,7 @@ fn two_dispatchers_never_spawn_two_agents_for_one_task() {
 
 #[test]
 fn tmux_runs_the_agent_in_a_window_of_the_repository_session() {
-    if Run::of(std::process::Command::new("tmux").arg("-V")).code != 0 {
-        eprintln!("SKIPPED: tmux is not installed (.ci/run installs it)");
-        return;
-    }
+    common::ensure_program("tmux", &["tmux"]);
     let repo = Repo::new();
     let sockets = repo.home().join("tmux");
     std::fs::create_dir_all(&sockets).unwrap();

@@ -12,11 +12,11 @@
 
 mod common;
 
-use common::{Repo, BIN};
+use common::Repo;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -28,38 +28,7 @@ const CODEX_CLI: &str = "0.171.0";
 fn codex_cli() -> &'static Path {
     static CODEX: OnceLock<PathBuf> = OnceLock::new();
     CODEX.get_or_init(|| {
-        let target = Path::new(BIN).parent().and_then(Path::parent).expect("binary in target/<profile>/");
-        let install = target.join(format!("codex-cli-{CODEX_CLI}"));
-        let entry = |dir: &Path| dir.join("node_modules/.bin/codex");
-        if entry(&install).exists() {
-            return entry(&install);
-        }
-        // Installed aside and moved into place, so an interrupted install is
-        // never taken for a finished one.
-        let building = target.join(format!("codex-cli-{CODEX_CLI}.{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&building);
-        std::fs::create_dir_all(&building).unwrap();
-        let package = format!("@openai/codex@{CODEX_CLI}");
-        let out = Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--ignore-scripts", "--no-save", "--prefix"])
-            .arg(&building)
-            .arg(&package)
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("this test needs npm (and node) to install {package} from the npm registry: {e}")
-            });
-        assert!(
-            out.status.success(),
-            "installing {package} with npm for this test failed:\n{}{}It needs npm and access to the npm registry.",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        if std::fs::rename(&building, &install).is_err() {
-            // Another test run finished first; use its copy.
-            let _ = std::fs::remove_dir_all(&building);
-        }
-        assert!(entry(&install).exists(), "{package} was installed but has no {:?}", entry(&install));
-        entry(&install)
+        common::npm_installed("codex-cli", "@openai/codex", CODEX_CLI, "node_modules/.bin/codex")
     })
 }
 

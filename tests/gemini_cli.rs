@@ -17,7 +17,7 @@
 
 mod common;
 
-use common::{Repo, BIN};
+use common::Repo;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -32,38 +32,12 @@ const GEMINI_CLI: &str = "0.61.0";
 fn gemini_cli() -> &'static Path {
     static GEMINI: OnceLock<PathBuf> = OnceLock::new();
     GEMINI.get_or_init(|| {
-        let target = Path::new(BIN).parent().and_then(Path::parent).expect("binary in target/<profile>/");
-        let install = target.join(format!("gemini-cli-{GEMINI_CLI}"));
-        let entry = |dir: &Path| dir.join("node_modules/@google/gemini-cli/bundle/gemini.js");
-        if entry(&install).is_file() {
-            return entry(&install);
-        }
-        // Installed aside and moved into place, so an interrupted install is
-        // never taken for a finished one.
-        let building = target.join(format!("gemini-cli-{GEMINI_CLI}.{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&building);
-        std::fs::create_dir_all(&building).unwrap();
-        let package = format!("@google/gemini-cli@{GEMINI_CLI}");
-        let out = Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--ignore-scripts", "--no-save", "--prefix"])
-            .arg(&building)
-            .arg(&package)
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("this test needs npm (and node 20 or later) to install {package} from the npm registry: {e}")
-            });
-        assert!(
-            out.status.success(),
-            "installing {package} with npm for this test failed:\n{}{}It needs npm and access to the npm registry.",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        if std::fs::rename(&building, &install).is_err() {
-            // Another test run finished first; use its copy.
-            let _ = std::fs::remove_dir_all(&building);
-        }
-        assert!(entry(&install).is_file(), "{package} was installed but has no {:?}", entry(&install));
-        entry(&install)
+        common::npm_installed(
+            "gemini-cli",
+            "@google/gemini-cli",
+            GEMINI_CLI,
+            "node_modules/@google/gemini-cli/bundle/gemini.js",
+        )
     })
 }
 

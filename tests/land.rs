@@ -117,6 +117,8 @@ fn a_branch_ahead_of_its_target_fast_forwards_and_a_diverged_one_merges() {
     let shown = repo.json(&["task", "show", &task]);
     assert_eq!(shown["landed"]["commit"], head.as_str());
     assert_eq!(shown["landed"]["into"], "main");
+    let text = repo.ok(&["task", "show", &task]);
+    assert!(text.contains(&format!("landed:      main as {} (fast-forward)", &head[..12])), "{text}");
     let inbox = repo.json_as("bob", &["inbox", "--all", "--peek"]);
     let landed_msg =
         inbox.as_array().unwrap().iter().find(|m| m["kind"] == "completion").expect("completion");

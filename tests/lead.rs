@@ -306,3 +306,25 @@ fn the_lead_scenario_runs_end_to_end_from_the_command_line() {
     assert!(repo.json(&["session", "list"]).as_array().unwrap().iter().all(|s| s["name"] == "lead"));
     repo.ok_as("lead", &["lead", "release"]);
 }
+
+#[test]
+fn the_lead_hears_of_a_new_conflict_once() {
+    let repo = Repo::new();
+    repo.ok(&["hooks", "install"]);
+    repo.ok_as("boss", &["lead", "take"]);
+    let commit = |who: &str, text: &str| {
+        let dir = std::path::PathBuf::from(format!("{}.worktrees/{who}", repo.path().display()));
+        std::fs::write(dir.join("README"), text).unwrap();
+        for args in [vec!["add", "README"], vec!["commit", "-q", "-m", "edit"]] {
+            let run = Run::of(repo.command("git").current_dir(&dir).args(&args));
+            assert_eq!(run.code, 0, "{run:?}");
+        }
+    };
+    repo.ok(&["session", "start", "alice"]);
+    repo.ok(&["session", "start", "bob"]);
+    commit("alice", "alice's\n");
+    commit("bob", "bob's\n");
+    commit("bob", "bob's again\n");
+    let heard = subjects(&repo.json_as("boss", &["inbox"]));
+    assert_eq!(heard, ["conflict ahead with bob: README"], "once, as one of the two sides heard it");
+}

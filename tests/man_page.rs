@@ -35,11 +35,14 @@ refused by coordination: held by another session, nothing ready, a check failed,
 bad input or usage; nothing was changed
 .TP
 3
-failure: not a repository, a corrupt document (doctor --repair moves it aside), a newer storage format, a lock that cannot be removed, a git error
+failure: not a repository, a corrupt document (doctor --repair moves it aside), a newer storage format, a lock that cannot be removed, a git error; with orchestrate.remote, a write the remote did not accept (unreachable, no answer in time, refused by its hook, hidden refs), naming the remote and what git said; nothing was changed
 .SH ENVIRONMENT
 .TP
 ORCHESTRATE_SESSION
 the acting session, when --session is not given (else the session recorded in the current worktree)
+.TP
+ORCHESTRATE_HOST
+the name of this machine that sessions record, shown beside sessions of other hosts (default: the host name)
 .TP
 ORCHESTRATE_NOW
 an RFC 3339 time that pins the clock, for tests and demos
@@ -65,6 +68,15 @@ shell command run in every new session worktree
 .TP
 orchestrate.fsync
 fsync every object and ref written (default: follows core.fsync)
+.TP
+orchestrate.remote
+a git remote (a name or a URL) that every write is pushed to with a lease (git push \-\-force\-with\-lease), making it the shared state of clones on several machines; see sync
+.TP
+orchestrate.fetchInterval
+how old the local copies of the remote's refs may be before a read fetches them again (default 3s; 0s fetches every time)
+.TP
+orchestrate.remoteHeartbeat
+with a remote, how often a session's liveness (heartbeat, claim renewals) is pushed at most (default 60s)
 .TP
 orchestrate.agent.<preset>.command
 shell command that starts an agent (spawn --agent <preset>); the task's prompt is added as its last argument

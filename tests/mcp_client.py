@@ -17,9 +17,12 @@ from mcp import Client, MCPError, StdioServerParameters
 BIN, REPO = sys.argv[1], sys.argv[2]
 
 TOOLS = sorted([
-    "board", "check", "claim", "conflicts", "heartbeat", "inbox", "land_queue", "release", "send",
+    "board", "check", "claim", "heartbeat", "inbox", "land_queue", "release", "send",
     "session_end", "session_start", "task_add", "task_claim", "task_done",
     "task_fail", "task_list", "task_note", "task_release", "task_show",
+    # What a lead needs to coordinate (tests/mcp_lead.py drives them).
+    "conflicts", "dispatch", "land", "lead", "logs", "ps", "spawn", "stop",
+    "task_assign", "task_import", "task_retry",
 ])
 
 

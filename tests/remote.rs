@@ -330,6 +330,13 @@ fn a_remote_that_is_not_one_is_bad_input() {
     let json = repo.run(&["--json", "task", "list"]);
     assert_eq!(json.code, 2);
     assert_eq!(json.json()["error"]["kind"], "invalid");
+    // A real remote with an interval that is no duration is bad input too.
+    repo.git(&["config", "orchestrate.remote", "/nonexistent/coord.git"]);
+    repo.git(&["config", "orchestrate.fetchInterval", "soon"]);
+    let run = repo.run(&["task", "add", "x"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("orchestrate.fetchInterval = 'soon'"), "{}", run.stderr);
+    assert_eq!(repo.refs(), before);
 }
 
 #[test]
@@ -484,4 +491,142 @@ fn a_session_of_another_host_is_ended_there_and_its_worktree_left_to_that_host()
     assert!(worktree.is_dir(), "the other host's worktree is left alone");
     let show = on(0, "laptop", &["--json", "session", "show", "alice"]).json();
     assert_eq!(show["status"], "ended", "{show}");
+}
+
+/// Runs a git command, failing the test if it is still running after a
+/// minute: a hook that waits on a dead remote must not hold a commit.
+fn git_bounded(net: &Net, clone: usize, session: &str, args: &[&str]) -> Run {
+    let mut child = net
+        .repo
+        .command("git")
+        .current_dir(&net.clones[clone])
+        .env("ORCHESTRATE_SESSION", session)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("git {args:?} was still running after 60s: a hook waited on the remote");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn hooks_check_the_freshest_claims_and_never_hold_a_commit_on_a_dead_remote() {
+    let net = Net::new(2, file_url);
+    net.ok(0, &["session", "start", "alice", "--no-worktree"]);
+    net.ok(1, &["session", "start", "bob", "--no-worktree"]);
+    net.ok(1, &["hooks", "install"]);
+    // Three tasks the commit names: three writes in its post-commit hook.
+    let tasks: Vec<String> =
+        (0..3).map(|i| net.ok(1, &["task", "add", &format!("docs part {i}")]).trim().to_string()).collect();
+    // alice claims src/ on the other machine after bob's clone last looked.
+    net.ok(0, &["--session", "alice", "claim", "src/"]);
+    let bob = &net.clones[1];
+    std::fs::create_dir_all(bob.join("src")).unwrap();
+    std::fs::write(bob.join("src/a.rs"), "fn a() {}\n").unwrap();
+    net.git_in(bob, &["add", "src/a.rs"]);
+    // The pre-commit check fetched alice's claim: the commit is refused.
+    let refused = git_bounded(&net, 1, "bob", &["commit", "-qm", "a"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("alice") && refused.stderr.contains("src/a.rs"), "{}", refused.stderr);
+
+    // Now the remote accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("git://127.0.0.1:{}/coord.git", silent.local_addr().unwrap().port());
+    net.git_in(bob, &["remote", "set-url", "origin", &url]);
+    // The check goes on with the claims it has (alice's), says they may be
+    // stale, and still refuses.
+    let refused = git_bounded(&net, 1, "bob", &["commit", "-qm", "a"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("may be stale"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("alice"), "{}", refused.stderr);
+    // An unclaimed path commits; the post-commit hook's writes (recording
+    // the commit on each task) fail as warnings after one wait, not one
+    // wait each.
+    net.git_in(bob, &["reset", "-q"]);
+    std::fs::write(bob.join("NOTES.md"), "notes\n").unwrap();
+    net.git_in(bob, &["add", "NOTES.md"]);
+    let message = format!("notes\n\nTask: {}\nTask: {}\nTask: {}", tasks[0], tasks[1], tasks[2]);
+    let committed = git_bounded(&net, 1, "bob", &["commit", "-qm", &message]);
+    assert_eq!(committed.code, 0, "{committed:?}");
+    assert!(
+        tasks.iter().all(|t| committed.stderr.contains(&format!("{t}: remote origin: git "))),
+        "the commit was not recorded on the task, and the hook says why: {}",
+        committed.stderr
+    );
+    assert_eq!(net.git_in(bob, &["log", "-1", "--format=%s"]), "notes", "the commit was made");
+    drop(silent);
+}
+
+#[test]
+fn a_remote_that_hides_the_coordination_refs_is_named_with_the_way_out() {
+    let net = Net::new(1, file_url);
+    net.remote_git(&["config", "transfer.hideRefs", "refs/orchestrate"]);
+    let before = net.repo.refs();
+    let run = net.run(0, &["--json", "task", "add", "x"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert_eq!(run.json()["error"]["kind"], "error", "{}", run.stdout);
+    let error: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(error.len(), 1, "one line: {}", run.stderr);
+    assert!(error[0].contains("deny updating a hidden ref"), "quotes the server: {}", error[0]);
+    assert!(error[0].contains("transfer.hideRefs"), "says the way out: {}", error[0]);
+    assert!(!error[0].contains("failed to push some refs"), "no boilerplate: {}", error[0]);
+    assert_eq!(net.repo.refs(), before, "nothing changed here");
+    assert!(net.remote_git(&["for-each-ref", "refs/orchestrate/"]).is_empty(), "nor there");
+}
+
+#[test]
+fn a_url_nothing_answers_at_fails_writes_in_one_line_and_reads_go_on() {
+    let repo = Repo::new();
+    repo.ok(&["task", "add", "made before"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // The listener is gone: connections to the port are refused.
+    let url = format!("git://127.0.0.1:{port}/coord.git");
+    repo.git(&["config", "orchestrate.remote", &url]);
+    let before = repo.refs();
+    for args in [&["task", "add", "x"][..], &["sync"][..]] {
+        let run = repo.run(args);
+        assert_eq!(run.code, 3, "{args:?}: {run:?}");
+        let error: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(error.len(), 1, "{args:?}: one line: {}", run.stderr);
+        assert!(error[0].contains(&format!("remote {url}")), "names the remote: {}", error[0]);
+        assert!(error[0].contains("ls-remote"), "says how to check it: {}", error[0]);
+    }
+    assert_eq!(repo.refs(), before, "nothing changed");
+    let read = repo.run(&["--json", "board"]);
+    assert_eq!(read.code, 0, "{read:?}");
+    assert!(read.stderr.contains("may be stale"), "{}", read.stderr);
+    let board = read.json();
+    assert_eq!(board["remote"]["remote"], url.as_str(), "{board}");
+    assert!(board["remote"]["fetched_at"].is_null(), "never fetched, and it says so: {board}");
+}
+
+#[test]
+fn a_refusal_is_decided_on_what_the_remote_holds_not_on_an_old_copy() {
+    let net = Net::new(2, file_url);
+    // Reads may use copies up to an hour old here; writes must not.
+    net.git_in(&net.clones[1], &["config", "orchestrate.fetchInterval", "1h"]);
+    net.ok(1, &["sync"]);
+    net.ok(0, &["task", "add", "made in the other clone"]);
+    let run = net.run(1, &["--session", "bob", "--json", "task", "claim", "--next"]);
+    assert_eq!(run.code, 0, "the task on the remote is ready: {}{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["title"], "made in the other clone");
+    // A refusal, too, names the remote's holder, not the old copy's state.
+    let id = run.json()["id"].as_str().unwrap().to_string();
+    net.git_in(&net.clones[0], &["config", "orchestrate.fetchInterval", "1h"]);
+    let refused = net.run(0, &["--session", "alice", "--json", "task", "claim", &id]);
+    assert_eq!(refused.code, 1, "{}{}", refused.stdout, refused.stderr);
+    assert!(refused.stdout.contains("bob"), "held by bob: {}", refused.stdout);
 }

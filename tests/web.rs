@@ -114,6 +114,8 @@ struct Browser {
 
 impl Browser {
     fn start() -> Browser {
+        common::ensure_program("chromium", &["chromium", "chromium-driver"]);
+        common::ensure_program("chromedriver", &["chromium", "chromium-driver"]);
         let missing = "the web board test needs headless Chromium and its WebDriver: \
                        `apt-get install chromium chromium-driver` (Debian; .ci/run installs them)";
         let chromium = find_program(&["chromium", "chromium-browser"]).unwrap_or_else(|| panic!("{missing}"));

@@ -10,6 +10,7 @@ mod agents;
 mod board;
 mod board_serve;
 mod claim;
+mod completions;
 mod conflicts;
 mod doctor;
 mod hints;
@@ -103,6 +104,8 @@ pub enum Command {
     Supervise(agents::SuperviseArgs),
     /// Take, release or show the lead: the one session that coordinates the others
     Lead(lead::LeadArgs),
+    /// Print a completion script for bash (with `git orchestrate <TAB>`), zsh or fish
+    Completions(completions::CompletionsArgs),
     /// Run one agent run and record its exit status (what the supervisor starts; not for people)
     #[command(hide = true)]
     RunAgent(agents::RunAgentArgs),
@@ -249,6 +252,10 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
     if let Command::RunAgent(args) = cli.command {
         return agents::run_agent(args);
     }
+    // A completion script needs no repository.
+    if let Command::Completions(args) = cli.command {
+        return completions::run(ui, args);
+    }
     let ctx = match (context(), &cli.command) {
         (Ok(ctx), _) => ctx,
         // A hook never blocks a commit because the coordinator is broken.
@@ -281,7 +288,9 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Logs(args) => agents::logs(&ctx, ui, args),
         Command::Stop(args) => agents::stop(&ctx, ui, args),
         Command::Dispatch(args) => agents::dispatch(&ctx, ui, args),
-        Command::Supervise(_) | Command::RunAgent(_) => unreachable!("handled above"),
+        Command::Supervise(_) | Command::RunAgent(_) | Command::Completions(_) => {
+            unreachable!("handled above")
+        }
         Command::Lead(args) => lead::run(&ctx, ui, args),
         Command::Mcp(args) => mcp::run(&ctx, args),
         Command::Integrate(args) => integrate::run(&ctx, ui, args),

@@ -390,6 +390,16 @@ fn render_detail(detail: &TaskDetail) -> String {
     for commit in &t.commits {
         out.push_str(&format!("commit:      {commit}\n"));
     }
+    if let Some(l) = &t.landed {
+        let how = if l.fast_forward { "fast-forward".to_string() } else { l.mode.to_string() };
+        out.push_str(&format!(
+            "landed:      {} as {} ({how}) {} by {}\n",
+            escape_control(&l.into),
+            &l.commit[..l.commit.len().min(12)],
+            time(l.at),
+            escape_control(&l.by)
+        ));
+    }
     if !t.description.is_empty() {
         out.push('\n');
         out.push_str(&escape_lines(&t.description, "    "));

@@ -39,6 +39,9 @@ impl ToolAnswer for SessionView {}
 impl ToolAnswer for Message {}
 impl ToolAnswer for CheckReport {}
 impl ToolAnswer for Board {}
+impl ToolAnswer for crate::ops::agents::Spawned {}
+impl ToolAnswer for crate::ops::lead::LeadView {}
+impl ToolAnswer for crate::ops::tasks::Imported {}
 impl ToolAnswer for crate::ops::conflicts::Radar {}
 
 /// A list under a key: `{"<key>": [...]}`. The list is what the matching

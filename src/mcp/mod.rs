@@ -25,6 +25,7 @@
 //! changed by `session_start`.
 
 mod answer;
+mod fleet;
 mod hints;
 
 use answer::{Listed, ToolAnswer};
@@ -178,11 +179,17 @@ fn failure(e: ops::Error) -> CallToolResult {
 
 /// Drops what the generated schemas say that costs an agent's context and
 /// tells it nothing: the `$schema` dialect of every tool, Rust's integer
-/// formats (`uint8`), and `null` as an alternative type of optional
-/// arguments (they are optional by not being required).
+/// formats (`uint8`), `null` as an alternative type of optional arguments
+/// (they are optional by not being required), and defaults of `false` or
+/// `[]`.
 fn compact_schema(schema: &mut serde_json::Map<String, Value>) {
     schema.remove("$schema");
     schema.remove("format");
+    // An optional flag or list defaults to false or empty: saying so costs
+    // every client's context and tells it nothing.
+    if schema.get("default").is_some_and(|d| d == &Value::Bool(false) || d == &serde_json::json!([])) {
+        schema.remove("default");
+    }
     if let Some(Value::Array(types)) = schema.get("type") {
         let named: Vec<&Value> = types.iter().filter(|t| t.as_str() != Some("null")).collect();
         if let [only] = named.as_slice() {
@@ -205,7 +212,7 @@ fn internal(e: impl std::fmt::Display) -> ErrorData {
 
 impl Orchestrate {
     pub fn new(session: Option<String>) -> Orchestrate {
-        let mut tool_router = Self::tool_router();
+        let mut tool_router = Self::tool_router() + Self::fleet_tools();
         for route in tool_router.map.values_mut() {
             let mut schema = route.attr.input_schema.as_ref().clone();
             compact_schema(&mut schema);
@@ -664,12 +671,6 @@ impl Orchestrate {
     #[tool]
     async fn board(&self) -> Result<CallToolResult, ErrorData> {
         self.run(|ctx, _| ctx.board()).await
-    }
-
-    /// Which live sessions' changes (uncommitted too) overlap, and which conflict
-    #[tool]
-    async fn conflicts(&self) -> Result<CallToolResult, ErrorData> {
-        self.run(|ctx, _| ctx.conflicts(true)).await
     }
 }
 

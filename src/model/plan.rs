@@ -61,6 +61,12 @@ impl Plan {
             true => Plan::from_json(text)?,
             false => Plan::from_markdown(text)?,
         };
+        if plan.entries.is_empty() && plan.done.is_empty() {
+            return Err(Invalid(
+                "the plan has no tasks: write JSON ({\"tasks\":[…]}) or Markdown checklist items (`- [ ] Title`)"
+                    .into(),
+            ));
+        }
         plan.check()?;
         Ok(plan)
     }
@@ -138,12 +144,6 @@ impl Plan {
             }
         }
         finish(current.take(), &mut plan);
-        if plan.entries.is_empty() && plan.done.is_empty() {
-            return Err(Invalid(
-                "the plan has no tasks: write JSON ({\"tasks\":[…]}) or Markdown checklist items (`- [ ] Title`)"
-                    .into(),
-            ));
-        }
         Ok(plan)
     }
 
@@ -206,6 +206,14 @@ fn cycle_from<'a>(start: &'a str, deps: &BTreeMap<&'a str, Vec<&'a str>>) -> Opt
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plan_with_no_tasks_is_refused_in_either_form() {
+        for empty in ["{\"tasks\":[]}", "# nothing to do\n", ""] {
+            let e = Plan::parse(empty).err().unwrap_or_else(|| panic!("{empty:?} was accepted"));
+            assert!(e.0.contains("the plan has no tasks"), "{empty:?}: {}", e.0);
+        }
+    }
 
     #[test]
     fn a_markdown_checklist_reads_as_the_same_fields_as_json() {

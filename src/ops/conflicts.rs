@@ -334,6 +334,13 @@ impl Context {
             // Each side hears it from the other (a session's inbox leaves out
             // what it sent itself), so a reply reaches the right session.
             let to_other = self.send(&conflict_message(other, &me, &me, &conflict.files));
+            // The lead hears of it too, once per conflict.
+            if let Ok(message) = &to_other {
+                let to = crate::model::message::Recipient::Session(other.to_string());
+                if let Err(e) = self.tell_lead(message, &to) {
+                    warnings.push(format!("the lead was not told of the conflict: {}", e.message()));
+                }
+            }
             let to_me =
                 Context::new(crate::store::Store::open(&self.store.main_root())?, Some(other.to_string()))
                     .and_then(|as_other| as_other.send(&conflict_message(&me, other, &me, &conflict.files)));

@@ -209,7 +209,7 @@ impl Context {
 
 /// The include paths of a worktree: those listed now, and those recorded
 /// when it was made (the list may have changed or gone since).
-fn includes_of(root: &Path, wt: &Path) -> Vec<String> {
+pub(crate) fn includes_of(root: &Path, wt: &Path) -> Vec<String> {
     let (mut includes, _) = worktree::include_list(root);
     for recorded in worktree::recorded_includes(wt) {
         if !includes.contains(&recorded) {

@@ -598,7 +598,7 @@ impl Store {
         E: From<StoreError>,
     {
         let _turn = self.queue.wait_turn(self.common_dir(), refname)?;
-        let mut authority = self.authority()?;
+        let mut authority = self.authority(refname)?;
         let mut backoff = authority.backoff();
         loop {
             let base = authority.base(self, refname)?;
@@ -629,7 +629,7 @@ impl Store {
         E: From<StoreError>,
     {
         let _turn = self.queue.wait_turn(self.common_dir(), refname)?;
-        let mut authority = self.authority()?;
+        let mut authority = self.authority(refname)?;
         let mut backoff = authority.backoff();
         loop {
             let current = authority.base(self, refname)?;
@@ -650,12 +650,15 @@ impl Store {
 
     /// Who decides whether a write of `refname` happens: this repository,
     /// or the coordination remote (the one seam between the two).
-    fn authority(&self) -> Result<Authority<'_>, StoreError> {
+    fn authority(&self, refname: &str) -> Result<Authority<'_>, StoreError> {
         let Some(remote) = self.remote() else { return Ok(Authority::Local) };
-        // A write starts from the local copy (fetched first if it is old):
-        // the lease tells it when the copy was stale, and then it fetches.
+        // fetch → compute → push: a write, and above all a refusal ("nothing
+        // ready", "held by …"), is decided on what the remote holds now, not
+        // on a copy up to orchestrate.fetchInterval old. A command that has
+        // just fetched everything starts from that instead.
         self.refresh_view(true)?;
-        Ok(Authority::Remote { remote, known: None })
+        let known = if self.fetched_all() { None } else { Some(remote.fetch_ref(refname)?) };
+        Ok(Authority::Remote { remote, known })
     }
 
     /// Removes `<ref>.lock` if it was left by a writer that died (see

@@ -47,8 +47,8 @@ pub enum StoreError {
     #[error("orchestrate.remote = {remote}: {reason}")]
     BadRemote { remote: String, reason: String },
 
-    #[error("remote {remote}: git {action} failed: {message}; nothing was changed (check that the remote is reachable with `git ls-remote {remote}`)")]
-    Remote { remote: String, action: String, message: String },
+    #[error("remote {remote}: git {action} failed: {message}; nothing was changed ({way_out})")]
+    Remote { remote: String, action: String, message: String, way_out: String },
     #[error("cannot encode the document for {path}: {reason}; nothing was written")]
     Encode { path: String, reason: String },
 

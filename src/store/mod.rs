@@ -57,6 +57,9 @@ pub struct Store {
     /// Whether this process has brought the local copies up to date (or
     /// found them fresh, or said it could not).
     refreshed: Cell<bool>,
+    /// Whether this process fetched every coordination ref (so its copies
+    /// are as fresh as a fetch of one of them would make them).
+    fetched: Cell<bool>,
 }
 
 impl Store {
@@ -106,6 +109,7 @@ impl Store {
             pinned_now: Cell::new(None),
             remote,
             refreshed: Cell::new(false),
+            fetched: Cell::new(false),
             moves: Cell::new(0),
         })
     }
@@ -141,7 +145,10 @@ impl Store {
         }
         let timeout = if strict { remote::WRITE_TIMEOUT } else { remote::READ_TIMEOUT };
         match remote.fetch_all(timeout) {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                self.fetched.set(true);
+                Ok(())
+            }
             Err(e) if strict => Err(e),
             Err(e) => {
                 let age = match remote.view_age() {
@@ -157,12 +164,19 @@ impl Store {
         }
     }
 
+    /// Whether this process has fetched every coordination ref.
+    pub(crate) fn fetched_all(&self) -> bool {
+        self.fetched.get()
+    }
+
     /// Fetches every coordination ref from the remote now, whatever the
     /// age of the local copies (`git orchestrate sync`).
     pub fn sync(&self) -> Result<Vec<remote::Moved>, StoreError> {
         let Some(remote) = &self.remote else { return Ok(Vec::new()) };
         self.refreshed.set(true);
-        remote.fetch_all(remote::WRITE_TIMEOUT)
+        let moved = remote.fetch_all(remote::WRITE_TIMEOUT)?;
+        self.fetched.set(true);
+        Ok(moved)
     }
 
     pub fn repository(&self) -> &Repository {

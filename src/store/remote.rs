@@ -27,6 +27,7 @@
 use super::error::StoreError;
 use super::refs;
 use git2::Oid;
+use std::cell::Cell;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -40,6 +41,11 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a read waits for fresh copies before it goes on with the local
 /// ones: short, since a git hook (the pre-commit claim check) waits for it.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(4);
+/// The longest a git hook waits for any one call to the remote.
+pub const HOOK_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a process stops asking a remote that did not answer in time.
+/// Long-running processes (`inbox --wait`, the MCP server) ask again after.
+pub const GIVE_UP_FOR: Duration = Duration::from_secs(30);
 /// A fetch that touches nothing but the refs it names.
 const FETCH: &[&str] = &["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules"];
 /// The refspec that mirrors the whole coordination namespace.
@@ -53,6 +59,17 @@ pub struct Remote {
     /// The common git directory, where the git CLI runs.
     git_dir: PathBuf,
     fetch_interval: Duration,
+    /// When a git call to the remote last ran out of time in this process,
+    /// and the time it had: for [`GIVE_UP_FOR`] after that, calls that
+    /// would wait no longer fail at once instead of each waiting out its
+    /// own timeout (a post-commit hook makes several writes; a dead remote
+    /// must cost it one wait, not one per write). A call allowed longer
+    /// (a write after a read's short wait) still tries: a slow remote is
+    /// not a dead one.
+    timed_out: Cell<Option<(Instant, Duration)>>,
+    /// The longest any git call may take, when lower than its own timeout
+    /// (the git hooks: a commit must not wait long on the remote).
+    cap: Cell<Option<Duration>>,
 }
 
 /// What the remote holds for one ref, as last fetched.
@@ -112,7 +129,19 @@ impl Remote {
                     ),
                 })?,
         };
-        Ok(Some(Remote { spec, git_dir: git_dir.to_path_buf(), fetch_interval }))
+        Ok(Some(Remote {
+            spec,
+            git_dir: git_dir.to_path_buf(),
+            fetch_interval,
+            timed_out: Cell::new(None),
+            cap: Cell::new(None),
+        }))
+    }
+
+    /// Bounds every later git call of this process to `limit`, however
+    /// long it would otherwise be allowed (the git hooks).
+    pub fn limit_wait(&self, limit: Duration) {
+        self.cap.set(Some(limit));
     }
 
     /// The remote as configured (a name or a URL).
@@ -267,27 +296,75 @@ impl Remote {
         let _ = std::fs::write(&stamp, self.spec.as_bytes());
     }
 
+    /// The local copy of `refname`, read through libgit2: a process spawn
+    /// per ref read would cost as much as the push itself.
     fn local(&self, refname: &str) -> Result<Option<Oid>, StoreError> {
-        let out = self.git(&["rev-parse", "--verify", "--quiet"], &[refname])?;
-        Ok(if out.ok { Oid::from_str(out.stdout.trim()).ok() } else { None })
+        let repo = self.open_local()?;
+        match repo.refname_to_id(refname) {
+            Ok(oid) => Ok(Some(oid)),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(StoreError::git(format!("read {refname}"))(e)),
+        }
     }
 
     fn local_refs(&self) -> Result<Vec<(String, Oid)>, StoreError> {
-        let out = self.git(&["for-each-ref", "--format=%(objectname) %(refname)"], &[refs::ROOT])?;
-        Ok(out
-            .stdout
-            .lines()
-            .filter_map(|line| {
-                let (oid, name) = line.split_once(' ')?;
-                Some((name.to_string(), Oid::from_str(oid).ok()?))
-            })
-            .collect())
+        let repo = self.open_local()?;
+        let list = StoreError::git(format!("list {}*", refs::ROOT));
+        let mut found = Vec::new();
+        for r in repo.references_glob(&format!("{}*", refs::ROOT)).map_err(list)? {
+            let r = r.map_err(StoreError::git(format!("list {}*", refs::ROOT)))?;
+            if let (Ok(name), Some(oid)) = (r.name(), r.target()) {
+                found.push((name.to_string(), oid));
+            }
+        }
+        Ok(found)
     }
 
+    /// A fresh handle on the local repository, so refs the git CLI just
+    /// wrote are read from disk, not from a cache.
+    fn open_local(&self) -> Result<git2::Repository, StoreError> {
+        git2::Repository::open_bare(&self.git_dir).map_err(StoreError::git("open the local repository"))
+    }
+
+    /// The error for a git call the remote did not accept: what git said,
+    /// without its boilerplate, and the way out that fits it.
     fn failure(&self, action: &str, text: &str) -> StoreError {
-        let said: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-        let said = if said.is_empty() { "no message".to_string() } else { said.join(" / ") };
-        StoreError::Remote { remote: self.spec.clone(), action: action.to_string(), message: said }
+        let lines: Vec<String> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && *l != "Done" && !l.starts_with("To "))
+            // `--porcelain` reports a refused ref as `!<TAB>src:dst<TAB>[why] (reason)`.
+            .map(|l| match l.strip_prefix('!') {
+                Some(rest) => {
+                    let mut parts = rest.trim().splitn(2, '\t');
+                    let refspec = parts.next().unwrap_or("");
+                    let dst = refspec.rsplit_once(':').map_or(refspec, |(_, dst)| dst);
+                    format!("{dst}: {}", parts.next().unwrap_or("").trim())
+                }
+                None => l.to_string(),
+            })
+            .collect();
+        // git's summary adds nothing when the reason is there.
+        let said: Vec<&str> = lines
+            .iter()
+            .map(String::as_str)
+            .filter(|l| lines.len() == 1 || !l.starts_with("error: failed to push some refs"))
+            .collect();
+        let message = if said.is_empty() { "no message".to_string() } else { said.join(" / ") };
+        let way_out = if message.contains("hidden ref") {
+            format!(
+                "the remote hides refs/orchestrate/* (transfer.hideRefs or receive.hideRefs): allow them there, \
+                 or set orchestrate.remote to a coordination remote that accepts them (not {})",
+                self.spec
+            )
+        } else if message.contains("hook declined") || message.contains("[remote rejected]") {
+            "the remote refused the push: ask its owner to accept refs/orchestrate/*, \
+             or set orchestrate.remote to a dedicated coordination remote"
+                .to_string()
+        } else {
+            format!("check that the remote is reachable with `git ls-remote {}`", self.spec)
+        };
+        StoreError::Remote { remote: self.spec.clone(), action: action.to_string(), message, way_out }
     }
 
     /// Runs the git CLI in the common git directory, bounded in time, with
@@ -302,6 +379,20 @@ impl Remote {
         command: &[&str],
         args: &[&str],
     ) -> Result<GitOutput, StoreError> {
+        let timeout = self.cap.get().map_or(timeout, |cap| cap.min(timeout));
+        if let Some((at, _)) =
+            self.timed_out.get().filter(|(at, waited)| at.elapsed() < GIVE_UP_FOR && timeout <= *waited)
+        {
+            return Err(StoreError::Remote {
+                remote: self.spec.clone(),
+                action: command.first().copied().unwrap_or("git").to_string(),
+                message: format!(
+                    "not tried: the remote did not answer {}s ago in this command",
+                    at.elapsed().as_secs()
+                ),
+                way_out: format!("check that the remote is reachable with `git ls-remote {}`", self.spec),
+            });
+        }
         let mut cmd = Command::new("git");
         cmd.arg("--git-dir")
             .arg(&self.git_dir)
@@ -337,10 +428,15 @@ impl Remote {
                 Ok(None) if started.elapsed() >= timeout => {
                     let _ = child.kill();
                     let _ = child.wait();
+                    self.timed_out.set(Some((Instant::now(), timeout)));
                     return Err(StoreError::Remote {
                         remote: self.spec.clone(),
                         action: command.first().copied().unwrap_or("git").to_string(),
                         message: format!("no answer within {}s", timeout.as_secs()),
+                        way_out: format!(
+                            "check that the remote is reachable with `git ls-remote {}`",
+                            self.spec
+                        ),
                     });
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(2)),

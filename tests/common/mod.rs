@@ -209,3 +209,77 @@ impl Drop for Repo {
         let _ = std::fs::remove_dir_all(worktrees);
     }
 }
+
+/// Makes sure `program` is on this machine for a test that needs it,
+/// installing Debian's `packages` with apt-get when it is missing and this
+/// user may (root, as on CI and the project's machines), the way
+/// tests/mcp.rs installs its Python client: `cargo test` alone sets up what
+/// it needs. Test binaries run at once, so the install runs under a file
+/// lock. A test never passes by skipping: when the program cannot be had,
+/// this panics with the way out.
+pub fn ensure_program(program: &str, packages: &[&str]) {
+    let found = |p: &str| {
+        Command::new("sh").args(["-c", &format!("command -v {p}")]).output().is_ok_and(|o| o.status.success())
+    };
+    if found(program) {
+        return;
+    }
+    let install = format!(
+        "command -v {program} >/dev/null || {{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {}; }}",
+        packages.join(" ")
+    );
+    let root =
+        Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if root && found("apt-get") {
+        let lock = std::env::temp_dir().join("git-orchestrate-tests-apt.lock");
+        let out = Command::new("flock").arg(&lock).args(["sh", "-c", &install]).output();
+        if let Ok(out) = &out {
+            if !out.status.success() {
+                eprintln!("apt-get install {}: {}", packages.join(" "), String::from_utf8_lossy(&out.stderr));
+            }
+        }
+    }
+    assert!(
+        found(program),
+        "this test needs {program}: install it with `apt-get install {}` (as root; Debian), then run the tests again",
+        packages.join(" ")
+    );
+}
+
+/// Installs the npm `package` at `version` under `target/<folder>-<version>`
+/// once, for a test that drives a real agent CLI, and returns the path of
+/// `entry` inside it (relative to the install's folder). Installed aside
+/// and moved into place, so an interrupted install is never taken for a
+/// finished one. Without npm or the registry it fails saying so (a test
+/// never passes by skipping).
+pub fn npm_installed(folder: &str, package: &str, version: &str, entry: &str) -> PathBuf {
+    let target = Path::new(BIN).parent().and_then(Path::parent).expect("binary in target/<profile>/");
+    let install = target.join(format!("{folder}-{version}"));
+    if install.join(entry).is_file() {
+        return install.join(entry);
+    }
+    let building = target.join(format!("{folder}-{version}.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&building);
+    std::fs::create_dir_all(&building).unwrap();
+    let spec = format!("{package}@{version}");
+    let out = Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--ignore-scripts", "--no-save", "--prefix"])
+        .arg(&building)
+        .arg(&spec)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("this test needs npm (and node 20 or later) to install {spec} from the npm registry: {e}")
+        });
+    assert!(
+        out.status.success(),
+        "installing {spec} with npm for this test failed:\n{}{}It needs npm and access to the npm registry.",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if std::fs::rename(&building, &install).is_err() {
+        // Another test run finished first; use its copy.
+        let _ = std::fs::remove_dir_all(&building);
+    }
+    assert!(install.join(entry).is_file(), "{spec} was installed but has no {entry}");
+    install.join(entry)
+}

@@ -969,6 +969,23 @@ impl Context {
                 return Err(Error::invalid(format!("session {name} has no branch to delete")));
             }
         }
+        // `--force` would commit uncommitted work to the branch, which would
+        // then hold work that has not landed: refuse before anything moves.
+        if let Some(wt) = session.worktree.as_deref().map(Path::new).filter(|wt| wt.is_dir()) {
+            let includes = super::teardown::includes_of(&self.store.main_root(), wt);
+            let work: Vec<String> = crate::worktree::dirty(wt)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|p| !crate::worktree::is_include(&includes, p))
+                .collect();
+            if !work.is_empty() {
+                let shown = crate::model::names::escape_control(&work.join(", "));
+                return Err(Error::refused(format!(
+                    "session {name} has uncommitted work ({shown}) that would not have landed: commit it and land it \
+                     first (`git orchestrate land {name}`), or end the session without --delete-branch to keep the branch"
+                )));
+            }
+        }
         let ended = self.end_session(Some(&name), force)?;
         let mut result = EndedLanded { ended, deleted_branch: None };
         let (Some(branch), Some(tip)) = (branch, tip) else { return Ok(result) };
