@@ -554,8 +554,29 @@ fn a_branch_is_deleted_with_its_session_only_when_fully_landed() {
     let ended = repo.json(&["session", "end", "alice", "--delete-branch"]);
     assert_eq!(ended["deleted_branch"], "orchestrate/alice");
     assert!(!wt.exists());
-    assert!(repo.run(&["rev-parse", "--verify", "-q", "refs/heads/orchestrate/alice"]).code != 0);
+    let branch =
+        Run::of(repo.command("git").args(["rev-parse", "--verify", "-q", "refs/heads/orchestrate/alice"]));
+    assert_ne!(branch.code, 0, "the branch is gone: {branch:?}");
     assert!(repo.path().join("a.txt").exists(), "the work is on main");
+}
+
+#[test]
+fn delete_branch_with_force_refuses_when_uncommitted_work_would_be_left_unlanded() {
+    let repo = Repo::new();
+    let wt = start(&repo, "bob", &[]);
+    commit_in(&repo, &wt, "b.txt", "b\n", "b");
+    assert_eq!(land(&repo, &["bob"]).0, 0);
+    // Landed, but then changed and not committed: --force would commit it
+    // to the branch, which would then hold work that has not landed.
+    std::fs::write(wt.join("b.txt"), "changed after landing\n").unwrap();
+    let before = repo.refs();
+    let run = repo.run(&["session", "end", "bob", "--delete-branch", "--force"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("uncommitted work (b.txt)"), "{}", run.stderr);
+    assert_eq!(repo.refs(), before, "nothing changed");
+    assert_eq!(std::fs::read_to_string(wt.join("b.txt")).unwrap(), "changed after landing\n");
+    assert_eq!(repo.json(&["session", "show", "bob"])["status"], "active");
+    repo.git(&["rev-parse", "--verify", "-q", "refs/heads/orchestrate/bob"]);
 }
 
 #[test]
