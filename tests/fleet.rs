@@ -263,10 +263,10 @@ fn a_preset_carries_its_time_limits_in_git_config() {
     let run = repo.run(&["spawn", "w2", "--agent", "slow"]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("orchestrate.agent.slow.timeout"), "{}", run.stderr);
-    for bad in ["0s", "soon"] {
+    for (bad, said) in [("0s", "more than zero"), ("soon", "invalid duration"), ("400d", "too long")] {
         let run = repo.run(&["spawn", "w3", "--timeout", bad, "--", "true"]);
         assert_eq!(run.code, 2, "{bad}: {run:?}");
-        assert!(run.stderr.contains("duration like"), "{}", run.stderr);
+        assert!(run.stderr.contains(said), "{bad}: {}", run.stderr);
     }
 }
 

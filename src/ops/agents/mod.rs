@@ -714,11 +714,9 @@ pub fn parse_timeout(text: &str) -> std::result::Result<Duration, String> {
     // The shared parser's words for what is wrong ("too long: the most is
     // 365d", "invalid duration …"); only zero is this function's to refuse.
     let duration = crate::model::time::parse_duration(text).map_err(|e| e.0)?;
-    duration
-        .to_std()
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| format!("'{text}' is not a timeout: write a duration of more than zero, like 90s, 30m or 2h"))
+    duration.to_std().ok().filter(|d| !d.is_zero()).ok_or_else(|| {
+        format!("'{text}' is not a timeout: write a duration of more than zero, like 90s, 30m or 2h")
+    })
 }
 
 /// Refuses a program that is not on PATH (or, given as a path, does not
