@@ -27,6 +27,7 @@
 
 use std::collections::BTreeSet;
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Barrier};
@@ -428,6 +429,7 @@ impl Daemon {
                 &format!("--base-path={}", root.display()),
                 path(root),
             ])
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -443,8 +445,10 @@ impl Daemon {
 }
 
 impl Drop for Daemon {
+    /// Ends the daemon's whole process group: `git daemon` runs git-daemon
+    /// as a child, which killing the git process alone leaves listening.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let _ = Command::new("kill").args(["-9", "--", &format!("-{}", self.child.id())]).status();
         let _ = self.child.wait();
     }
 }
