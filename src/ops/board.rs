@@ -216,16 +216,6 @@ impl Context {
         }
         messages.sort_by_key(|m| std::cmp::Reverse(m.sent_at));
         messages.truncate(n);
-        Ok(messages
-            .into_iter()
-            .map(|m| MessageRow {
-                id: m.id,
-                from: m.from,
-                to: m.to,
-                kind: m.kind.to_string(),
-                subject: m.subject,
-                sent_at: m.sent_at,
-            })
-            .collect())
+        Ok(messages.into_iter().map(MessageRow::from).collect())
     }
 }
