@@ -39,17 +39,20 @@ fn io(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> WorktreeError
     move |source| WorktreeError::Io { action, source }
 }
 
-/// Runs git in `dir`, free of any `GIT_DIR` a hook may have set.
-fn git(dir: &Path, args: &[&str]) -> Result<Output, WorktreeError> {
-    let out = Command::new("git")
-        .arg("-C")
+/// git in `dir`, free of any `GIT_DIR` a hook may have set.
+fn git_command(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.arg("-C")
         .arg(dir)
         .args(args)
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
-        .env_remove("GIT_INDEX_FILE")
-        .output()
-        .map_err(io("run git"))?;
+        .env_remove("GIT_INDEX_FILE");
+    cmd
+}
+
+/// What git said, or its failure as an error naming the command.
+fn succeeded(args: &[&str], out: Output) -> Result<Output, WorktreeError> {
     if !out.status.success() {
         return Err(WorktreeError::Git {
             args: args.join(" "),
@@ -59,16 +62,15 @@ fn git(dir: &Path, args: &[&str]) -> Result<Output, WorktreeError> {
     Ok(out)
 }
 
+/// Runs git in `dir`, free of any `GIT_DIR` a hook may have set.
+fn git(dir: &Path, args: &[&str]) -> Result<Output, WorktreeError> {
+    succeeded(args, git_command(dir, args).output().map_err(io("run git"))?)
+}
+
 /// Runs git in `dir` with `input` on its standard input (a list of paths
 /// for `--pathspec-from-file=-`: no argument list limit, no quoting).
 fn git_with_input(dir: &Path, args: &[&str], input: &[u8]) -> Result<Output, WorktreeError> {
-    let mut child = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .env_remove("GIT_INDEX_FILE")
+    let mut child = git_command(dir, args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -77,14 +79,7 @@ fn git_with_input(dir: &Path, args: &[&str], input: &[u8]) -> Result<Output, Wor
     if let Some(mut stdin) = child.stdin.take() {
         stdin.write_all(input).map_err(io("write to git"))?;
     }
-    let out = child.wait_with_output().map_err(io("run git"))?;
-    if !out.status.success() {
-        return Err(WorktreeError::Git {
-            args: args.join(" "),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
-    }
-    Ok(out)
+    succeeded(args, child.wait_with_output().map_err(io("run git"))?)
 }
 
 /// Paths as git reads them from `--pathspec-from-file=- --pathspec-file-nul`.
