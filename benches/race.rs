@@ -15,8 +15,7 @@
 
 use git_orchestrate::model::ids::{digest_from, TaskId};
 use git_orchestrate::model::task::TaskSpec;
-use git_orchestrate::ops::tasks::TaskWriter;
-use git_orchestrate::store::{refs, Change, Event, Store, StoreError};
+use git_orchestrate::store::{Event, Store};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
@@ -177,13 +176,13 @@ fn populate(repo: &Path, count: usize) -> BTreeSet<String> {
         })
         .collect();
     store
-        .update(refs::TASKS, |snap| {
-            let event = Event::new("add", "bench", now, format!("add {count} race tasks"));
-            let mut writer = TaskWriter::new(snap, Change::new(event));
+        .tasks()
+        .update(|table| {
+            let mut writer = table.writer(Event::new("add", "bench", now, format!("add {count} race tasks")));
             for task in &tasks {
                 writer.save(task)?;
             }
-            Ok::<_, StoreError>(writer.finish()?.write(()))
+            writer.write(())
         })
         .expect("write the tasks");
     tasks.iter().map(|t| t.id.to_string()).collect()

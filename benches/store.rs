@@ -24,8 +24,7 @@
 
 use git_orchestrate::model::ids::{digest_from, TaskId};
 use git_orchestrate::model::task::{TaskSpec, TaskStatus};
-use git_orchestrate::ops::tasks::TaskWriter;
-use git_orchestrate::store::{refs, Change, Event, Store, StoreError};
+use git_orchestrate::store::{Event, Store};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -196,13 +195,14 @@ fn populate(repo: &Path) -> String {
     }
     let target = tasks[TASKS - 2].id.to_string();
     store
-        .update(refs::TASKS, |snap| {
-            let event = Event::new("add", "bench", now, format!("add {TASKS} benchmark tasks"));
-            let mut writer = TaskWriter::new(snap, Change::new(event));
+        .tasks()
+        .update(|table| {
+            let mut writer =
+                table.writer(Event::new("add", "bench", now, format!("add {TASKS} benchmark tasks")));
             for task in &tasks {
                 writer.save(task)?;
             }
-            Ok::<_, StoreError>(writer.finish()?.write(()))
+            writer.write(())
         })
         .expect("write the tasks");
     target

@@ -17,8 +17,7 @@
 
 use git_orchestrate::model::ids::{digest_from, TaskId};
 use git_orchestrate::model::task::{TaskSpec, TaskStatus};
-use git_orchestrate::ops::tasks::TaskWriter;
-use git_orchestrate::store::{refs, Change, Event, Store, StoreError};
+use git_orchestrate::store::{Event, Store};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -250,13 +249,14 @@ fn populate(repo: &Path) {
         tasks[i].depends_on = vec![tasks[i - CLOSED + 1].id.clone()];
     }
     store
-        .update(refs::TASKS, |snap| {
-            let event = Event::new("add", "bench", now, format!("add {TASKS} benchmark tasks"));
-            let mut writer = TaskWriter::new(snap, Change::new(event));
+        .tasks()
+        .update(|table| {
+            let mut writer =
+                table.writer(Event::new("add", "bench", now, format!("add {TASKS} benchmark tasks")));
             for task in &tasks {
                 writer.save(task)?;
             }
-            Ok::<_, StoreError>(writer.finish()?.write(()))
+            writer.write(())
         })
         .expect("write the tasks");
 }

@@ -223,11 +223,6 @@ fn dedup(items: Vec<String>) -> Vec<String> {
 }
 
 impl Task {
-    /// The path of this task's blob inside the tasks collection.
-    pub fn path(&self) -> String {
-        task_path(&self.id, self.status.is_closed())
-    }
-
     /// The order `claim --next` and listings use: priority, then age, then id.
     pub fn queue_order(&self, other: &Task) -> std::cmp::Ordering {
         queue_key(self.priority, self.created_at, &self.id).cmp(&queue_key(
@@ -245,12 +240,6 @@ impl Task {
 /// What the work queue sorts by: priority, then age, then id.
 pub fn queue_key(priority: u8, created_at: Timestamp, id: &TaskId) -> (u8, Timestamp, &TaskId) {
     (priority, created_at, id)
-}
-
-/// `open/<shard>/<id>.json` or `closed/<shard>/<id>.json`.
-pub fn task_path(id: &TaskId, closed: bool) -> String {
-    let dir = if closed { "closed" } else { "open" };
-    format!("{dir}/{}/{}.json", id.shard(), id)
 }
 
 /// Why a task is or is not ready to be claimed.

@@ -85,8 +85,7 @@ impl Context {
             }
         }
         ready.truncate(READY_SHOWN);
-        let snap = self.store.snapshot(refs::TASKS)?;
-        let closed = super::tasks::TaskTable::new(&snap).closed_counts()?;
+        let closed = self.store.tasks().read()?.closed_counts()?;
         counts.done = closed.get(&TaskStatus::Done).copied().unwrap_or(0);
         counts.failed = closed.get(&TaskStatus::Failed).copied().unwrap_or(0);
         counts.cancelled = closed.get(&TaskStatus::Cancelled).copied().unwrap_or(0);

@@ -17,7 +17,7 @@
 use super::{Context, Error, Result};
 use crate::model::message::Message;
 use crate::model::session::{Session, SessionStatus};
-use crate::model::task::{Task, TaskStatus};
+use crate::model::task::TaskStatus;
 use crate::model::FORMAT;
 use crate::store::{refs, Change, Corrupt, Event, Meta, Outcome, Snapshot, StoreError};
 use serde::Serialize;
@@ -220,12 +220,9 @@ impl Context {
             }
         }
 
-        let snap = self.store.snapshot(refs::TASKS)?;
-        let mut blobs = snap.list_all("open")?;
-        blobs.extend(snap.list_all("closed")?);
-        let (_, corrupt) = snap.decode_all::<Task>(&blobs)?;
-        out.extend(corrupt.iter().map(corrupt_finding));
-        for path in super::tasks::index_problems(&snap)? {
+        let tasks = self.store.tasks();
+        out.extend(tasks.corrupt()?.iter().map(corrupt_finding));
+        for path in tasks.index_problems()? {
             out.push(
                 Finding::new(
                     Kind::TaskIndex,
@@ -379,7 +376,7 @@ impl Context {
                 Finding::new(
                     Kind::TaskOfEndedSession,
                     Some(refs::TASKS),
-                    Some(&crate::model::task::task_path(&view.task.id, false)),
+                    Some(&crate::store::tasks::place(&view.task.id, false)),
                     format!("task {id} is claimed by session {holder}, which has ended"),
                 )
                 .repair(
@@ -393,8 +390,7 @@ impl Context {
 
     /// Open tasks that depend on tasks that do not exist.
     fn check_dependencies(&self, out: &mut Vec<Finding>) -> Result<()> {
-        let snap = self.store.snapshot(refs::TASKS)?;
-        let mut table = super::tasks::TaskTable::new(&snap);
+        let table = self.store.tasks().read()?;
         let (open, _) = table.open_summaries()?;
         let open_ids: BTreeSet<String> = open.iter().map(|t| t.id.to_string()).collect();
         for task in &open {
@@ -406,7 +402,7 @@ impl Context {
                     Finding::new(
                         Kind::MissingDependency,
                         Some(refs::TASKS),
-                        Some(&crate::model::task::task_path(&task.id, false)),
+                        Some(&crate::store::tasks::place(&task.id, false)),
                         format!("task {} depends on {dep}, which does not exist", task.id),
                     )
                     .hint(format!(
@@ -481,7 +477,7 @@ impl Context {
             let mut change = Change::new(Event::new("repair", &actor, now, summary));
             let paths: Vec<String> = aside.iter().cloned().collect();
             moved_aside(snap, &mut change, &paths)?;
-            let change = super::tasks::rebuild_index(snap, change, aside)?;
+            let change = crate::store::tasks::rebuild_index(snap, change, aside)?;
             Ok::<_, Error>(change.write(()))
         })
     }

@@ -13,6 +13,7 @@ pub mod queue;
 pub mod refs;
 pub mod remote;
 mod sessions;
+pub mod tasks;
 
 pub use collection::{Collection, Stored, View, Writes, Written};
 pub use engine::{encode, tree_id, Change, Document, Entry, Event, Expected, Outcome, Snapshot};

@@ -8,9 +8,10 @@ use crate::model::message::{Message, MessageKind};
 use crate::model::task::{Readiness, TaskStatus};
 use crate::model::time::Timestamp;
 use crate::ops::sessions::SessionView;
-use crate::ops::tasks::{TaskFilter, TaskSummary, TaskTable, TaskView};
+use crate::ops::tasks::{TaskFilter, TaskSummary, TaskView};
 use crate::ops::{Context, Result};
 use crate::store::refs;
+use crate::store::tasks::TaskTable;
 use git2::Oid;
 use serde::Serialize;
 use serde_json::Value;
@@ -94,7 +95,7 @@ pub struct ClosedTasks {
 impl ClosedTasks {
     /// Brings the cache up to `snap` and returns every closed task, most
     /// recently closed first.
-    fn refresh(&mut self, table: &TaskTable<'_, '_>) -> Result<Vec<&(Timestamp, TaskSummary)>> {
+    fn refresh(&mut self, table: &TaskTable<'_>) -> Result<Vec<&(Timestamp, TaskSummary)>> {
         let ids = table.closed_shard_ids()?;
         self.shards.retain(|shard, (oid, _)| ids.get(shard) == Some(oid));
         for (shard, oid) in ids {
@@ -120,9 +121,7 @@ pub fn page_view(ctx: &Context, actions: &Actions, closed: &mut ClosedTasks) -> 
     let board = ctx.board()?;
     let board = serde_json::to_value(&board).map_err(|e| crate::ops::Error::failed(e.to_string()))?;
     let open = ctx.list_tasks(&TaskFilter::default())?.tasks;
-    let snap = ctx.store.snapshot(refs::TASKS)?;
-    let table = TaskTable::new(&snap);
-    let closed = closed.refresh(&table)?;
+    let closed = closed.refresh(&ctx.store.tasks().read()?)?;
     let (sessions, _) = ctx.list_sessions(true)?;
     // A queue that cannot be read leaves the rest of the page standing.
     let (queue, queue_note) = match ctx.queue_list() {

@@ -9,7 +9,8 @@ use super::{resolve, write_task};
 use crate::model::ids::IdPrefix;
 use crate::model::names::validate_session_name;
 use crate::model::task::{Task, TaskStatus};
-use crate::store::{refs, Event};
+use crate::store::tasks::Written;
+use crate::store::Event;
 
 impl Context {
     /// Assigns an open task to live session `to` and tells it so.
@@ -29,8 +30,8 @@ impl Context {
         }
         let by = self.actor();
         let now = self.now();
-        let task = self.store.update(refs::TASKS, |snap| {
-            let (_, mut task) = resolve(snap, &prefix)?;
+        let task = self.store.tasks().update(|table| {
+            let mut task = resolve(table, &prefix)?;
             match task.status {
                 TaskStatus::Open => {}
                 TaskStatus::Claimed => {
@@ -48,12 +49,12 @@ impl Context {
                 }
             }
             if task.assigned_to.as_deref() == Some(to) {
-                return Ok(crate::store::Outcome::Unchanged(task));
+                return Ok(Written::Unchanged(task));
             }
             task.assigned_to = Some(to.to_string());
             task.updated_at = now;
             let summary = format!("assign {} to {to} by {by}", task.id);
-            write_task(snap, Event::new("assign", &by, now, summary), task)
+            write_task(table, Event::new("assign", &by, now, summary), task)
         })?;
         self.send(&Outgoing {
             to: to.to_string(),

@@ -2,11 +2,12 @@
 //! nothing, with their dependencies by key (see [`crate::model::plan`]).
 
 use super::super::{Context, Error, Result};
-use super::{id_of_entry, resolve, TaskWriter};
+use super::resolve;
 use crate::model::ids::{digest_from, IdPrefix, TaskId};
 use crate::model::plan::Plan;
 use crate::model::task::{TaskSpec, MAX_DEPENDENCIES};
-use crate::store::{refs, Change, Event, Snapshot};
+use crate::store::tasks::TaskTable;
+use crate::store::Event;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -73,21 +74,18 @@ impl Context {
         let by = self.actor();
         let now = self.now();
         let digests: Vec<String> = specs.iter().map(|_| digest_from(fastrand::u128(..))).collect();
-        self.store.update(refs::TASKS, |snap| {
-            let ids = fresh_ids(snap, &digests)?;
-            let mut event = Event::new("add", &by, now, format!("import {} task(s) by {by}", specs.len()));
-            for id in &ids {
-                event = event.entity(id.as_str());
-            }
-            let mut writer = TaskWriter::new(snap, Change::new(event));
+        self.store.tasks().update(|table| {
+            let ids = fresh_ids(table, &digests)?;
+            let event = Event::new("add", &by, now, format!("import {} task(s) by {by}", specs.len()));
+            let mut writer = table.writer(event);
             let mut imported = Vec::new();
             for (i, spec) in specs.iter().enumerate() {
                 let mut depends_on = Vec::new();
                 for dep in &deps[i] {
                     let id = match dep {
                         Dep::Key(j) => ids[*j].clone(),
-                        Dep::Existing(prefix) => match resolve(snap, prefix) {
-                            Ok((_, task)) => task.id,
+                        Dep::Existing(prefix) => match resolve(table, prefix) {
+                            Ok(task) => task.id,
                             Err(Error::Invalid(_)) => return Err(unknown(plan, i, &prefix.to_string())),
                             Err(e) => return Err(e),
                         },
@@ -104,9 +102,7 @@ impl Context {
                     title: task.title,
                 });
             }
-            Ok(writer
-                .finish()?
-                .write(Imported { tasks: imported, skipped: plan.done.iter().cloned().collect() }))
+            Ok(writer.write(Imported { tasks: imported, skipped: plan.done.iter().cloned().collect() })?)
         })
     }
 }
@@ -119,24 +115,14 @@ fn unknown(plan: &Plan, i: usize, after: &str) -> Error {
 }
 
 /// One new id per digest, unused in the store and among each other.
-fn fresh_ids(snap: &Snapshot<'_>, digests: &[String]) -> Result<Vec<TaskId>> {
+fn fresh_ids(table: &TaskTable<'_>, digests: &[String]) -> Result<Vec<TaskId>> {
     let mut taken: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut ids = Vec::new();
     for digest in digests {
         let shard = digest[..2].to_string();
         let existing = match taken.entry(shard.clone()) {
             std::collections::btree_map::Entry::Occupied(known) => known.into_mut(),
-            std::collections::btree_map::Entry::Vacant(slot) => {
-                let mut existing = BTreeSet::new();
-                for dir in ["open", "closed"] {
-                    for entry in snap.list(&format!("{dir}/{shard}"))? {
-                        if let Some(id) = id_of_entry(&entry) {
-                            existing.insert(id.hex().to_string());
-                        }
-                    }
-                }
-                slot.insert(existing)
-            }
+            std::collections::btree_map::Entry::Vacant(slot) => slot.insert(table.ids_in_shard(&shard)?),
         };
         let id = TaskId::first_free(digest, existing.iter().map(String::as_str))
             .ok_or_else(|| Error::refused(format!("no free task id in shard {shard}: try again")))?;

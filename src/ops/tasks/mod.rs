@@ -9,23 +9,23 @@
 mod assign;
 mod import;
 mod retry;
-mod table;
 
+pub use crate::store::tasks::TaskSummary;
 pub use import::{Imported, ImportedTask};
-pub use table::{index_problems, rebuild_index, TaskSummary, TaskTable, TaskWriter};
 
 use super::{Context, Error, Reason, Result};
 use crate::model::ids::{digest_from, IdPrefix, TaskId};
 use crate::model::names::{validate_name, validate_text};
 use crate::model::task::{
-    find_cycle, readiness, task_path, validate_labels, validate_note, validate_priority, validate_progress,
+    find_cycle, readiness, validate_labels, validate_note, validate_priority, validate_progress,
     validate_title, Readiness, Task, TaskSpec, TaskStatus, MAX_DEPENDENCIES, MAX_DESCRIPTION_BYTES,
 };
 use crate::model::time::{format_duration, Timestamp};
 use crate::model::Invalid;
-use crate::store::{refs, Change, Corrupt, Entry, Event, Outcome, Snapshot, StoreError};
+use crate::store::tasks::{Found, TaskTable, Written};
+use crate::store::{Corrupt, Event, StoreError};
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 /// A task as listed: its summary and its computed readiness.
 #[derive(Debug, Clone, Serialize)]
@@ -149,8 +149,8 @@ impl Context {
     /// The full id of the task `input` names (any unique prefix).
     pub fn resolve_task_id(&self, input: &str) -> Result<TaskId> {
         let prefix = IdPrefix::parse(input)?;
-        let snap = self.store.snapshot(refs::TASKS)?;
-        Ok(resolve(&snap, &prefix)?.1.id)
+        let table = self.store.tasks().read()?;
+        Ok(resolve(&table, &prefix)?.id)
     }
 
     /// Records that `commit` worked on a task (a `Task:` trailer). Any
@@ -159,15 +159,15 @@ impl Context {
         let prefix = IdPrefix::parse(id)?;
         let by = self.actor();
         let now = self.now();
-        self.store.update(refs::TASKS, |snap| {
-            let (_, mut task) = resolve(snap, &prefix)?;
+        self.store.tasks().update(|table| {
+            let mut task = resolve(table, &prefix)?;
             if task.commits.iter().any(|c| c == commit) {
-                return Ok(Outcome::Unchanged(task));
+                return Ok(Written::Unchanged(task));
             }
             task.commits.push(commit.to_string());
             task.updated_at = now;
             let summary = format!("commit {} on {} by {by}", &commit[..commit.len().min(10)], task.id);
-            write_task(snap, Event::new("commit", &by, now, summary), task)
+            write_task(table, Event::new("commit", &by, now, summary), task)
         })
     }
 
@@ -176,13 +176,13 @@ impl Context {
         let prefix = IdPrefix::parse(id)?;
         let by = self.actor();
         let now = self.now();
-        self.store.update(refs::TASKS, |snap| {
-            let (_, mut task) = resolve(snap, &prefix)?;
+        self.store.tasks().update(|table| {
+            let mut task = resolve(table, &prefix)?;
             task.landed = Some(landed.clone());
             task.updated_at = now;
             let short = &landed.commit[..landed.commit.len().min(10)];
             let summary = format!("land {} on {} at {short} by {by}", task.id, landed.into);
-            write_task(snap, Event::new("land", &by, now, summary), task)
+            write_task(table, Event::new("land", &by, now, summary), task)
         })
     }
 
@@ -193,12 +193,12 @@ impl Context {
         validate_note(text)?;
         let by = self.actor();
         let now = self.now();
-        self.store.update(refs::TASKS, |snap| {
-            let (_, mut task) = resolve(snap, &prefix)?;
+        self.store.tasks().update(|table| {
+            let mut task = resolve(table, &prefix)?;
             task.add_note(&by, text, now);
             task.updated_at = now;
             let summary = format!("note {} by {by}: {}", task.id, first_line(text, 80));
-            write_task(snap, Event::new("note", &by, now, summary), task)
+            write_task(table, Event::new("note", &by, now, summary), task)
         })
     }
 
@@ -209,12 +209,12 @@ impl Context {
         let by = self.actor();
         let now = self.now();
         let digest = digest_from(fastrand::u128(..));
-        self.store.update(refs::TASKS, |snap| {
-            let deps = resolve_all(snap, &after)?;
-            let id = unused_id(snap, &digest)?;
+        self.store.tasks().update(|table| {
+            let deps = resolve_all(table, &after)?;
+            let id = unused_id(table, &digest)?;
             let task = spec.clone().into_task(id, deps, &by, now);
             let summary = format!("add {} by {by}: {}", task.id, task.title);
-            write_task(snap, Event::new("add", &by, now, summary), task)
+            write_task(table, Event::new("add", &by, now, summary), task)
         })
     }
 
@@ -239,8 +239,7 @@ impl Context {
         if let Some(role) = &filter.role {
             validate_name("role", role)?;
         }
-        let snap = self.store.snapshot(refs::TASKS)?;
-        let mut table = TaskTable::new(&snap);
+        let table = self.store.tasks().read()?;
         let (mut tasks, mut corrupt) = table.open_summaries()?;
         let closed_status = filter.status.filter(|s| s.is_closed());
         if filter.closed || closed_status.is_some() {
@@ -264,7 +263,7 @@ impl Context {
             if !keep {
                 continue;
             }
-            let readiness = statuses.readiness(&mut table, task.status, &task.depends_on)?;
+            let readiness = statuses.readiness(&table, task.status, &task.depends_on)?;
             let ready = readiness == Readiness::Ready;
             if !filter.ready || ready {
                 views.push(TaskView { task, ready, readiness });
@@ -280,16 +279,15 @@ impl Context {
     /// One task as stored, without its history (cheaper than `show_task`).
     pub fn load_task(&self, id: &str) -> Result<Task> {
         let prefix = IdPrefix::parse(id)?;
-        let snap = self.store.snapshot(refs::TASKS)?;
-        Ok(resolve(&snap, &prefix)?.1)
+        let table = self.store.tasks().read()?;
+        resolve(&table, &prefix)
     }
 
     pub fn show_task(&self, id: &str) -> Result<TaskDetail> {
         let prefix = IdPrefix::parse(id)?;
-        let snap = self.store.snapshot(refs::TASKS)?;
-        let (_, task) = resolve(&snap, &prefix)?;
-        let mut table = TaskTable::new(&snap);
-        let readiness = Statuses::new(&[]).readiness(&mut table, task.status, &task.depends_on)?;
+        let table = self.store.tasks().read()?;
+        let task = resolve(&table, &prefix)?;
+        let readiness = Statuses::new(&[]).readiness(&table, task.status, &task.depends_on)?;
         let history = self.task_history(&task.id)?;
         Ok(TaskDetail { ready: readiness == Readiness::Ready, readiness, history, task })
     }
@@ -297,31 +295,24 @@ impl Context {
     /// One task as stored, without its history (which `show_task` walks).
     pub(crate) fn task_document(&self, id: &str) -> Result<Task> {
         let prefix = IdPrefix::parse(id)?;
-        let snap = self.store.snapshot(refs::TASKS)?;
-        Ok(resolve(&snap, &prefix)?.1)
+        let table = self.store.tasks().read()?;
+        resolve(&table, &prefix)
     }
 
     /// The events that touched one task, oldest first. The walk stops at
     /// the task's creation, so it costs the task's lifetime, not the queue's.
     fn task_history(&self, id: &TaskId) -> Result<Vec<HistoryEntry>> {
-        let mut history = Vec::new();
-        self.store.history(refs::TASKS, |commit| {
-            let event = Event::from_commit(commit);
-            if !event.entities.iter().any(|e| e == id.as_str()) {
-                return true;
-            }
-            let created = event.action == "add";
-            history.push(HistoryEntry {
+        let events = self.store.tasks().history(id)?;
+        Ok(events
+            .into_iter()
+            .map(|(event, commit)| HistoryEntry {
                 at: event.at,
                 actor: event.actor,
                 action: event.action,
                 summary: event.summary,
-                commit: commit.id().to_string(),
-            });
-            !created
-        })?;
-        history.reverse();
-        Ok(history)
+                commit: commit.to_string(),
+            })
+            .collect())
     }
 
     /// Applies `edit`; returns the task and whether anything changed.
@@ -333,17 +324,19 @@ impl Context {
         let remove_after = parse_prefixes(&edit.remove_after)?;
         let by = self.actor();
         let now = self.now();
-        self.store.update(refs::TASKS, |snap| {
-            let (_, mut task) = resolve(snap, &prefix)?;
+        self.store.tasks().update(|table| {
+            let mut task = resolve(table, &prefix)?;
             let before = task.clone();
             apply_fields(&mut task, &edit);
-            for dep in resolve_all(snap, &remove_after)? {
+            for dep in resolve_all(table, &remove_after)? {
                 task.depends_on.retain(|d| d != &dep);
             }
-            let added: Vec<TaskId> =
-                resolve_all(snap, &add_after)?.into_iter().filter(|d| !task.depends_on.contains(d)).collect();
+            let added: Vec<TaskId> = resolve_all(table, &add_after)?
+                .into_iter()
+                .filter(|d| !task.depends_on.contains(d))
+                .collect();
             if !added.is_empty() {
-                refuse_cycle(snap, &task.id, &added)?;
+                refuse_cycle(table, &task.id, &added)?;
                 task.depends_on.extend(added);
                 if task.depends_on.len() > MAX_DEPENDENCIES {
                     return Err(Error::invalid(format!(
@@ -354,14 +347,12 @@ impl Context {
                 }
             }
             if task == before {
-                return Ok(Outcome::Unchanged((task, false)));
+                return Ok(Written::Unchanged((task, false)));
             }
             task.updated_at = now;
-            let event = Event::new("edit", &by, now, format!("edit {} by {by}", task.id));
-            Ok(match write_task(snap, event, task)? {
-                Outcome::Write(change, task) => Outcome::Write(change, (task, true)),
-                Outcome::Unchanged(task) => Outcome::Unchanged((task, false)),
-            })
+            let mut writer = table.writer(Event::new("edit", &by, now, format!("edit {} by {by}", task.id)));
+            writer.save(&task)?;
+            Ok(writer.write((task, true))?)
         })
     }
 
@@ -390,8 +381,8 @@ impl Context {
     fn claim_as(&self, me: &str, id: &str, force: bool, only_open: bool) -> Result<Task> {
         let prefix = IdPrefix::parse(id)?;
         let now = self.now();
-        self.store.update(refs::TASKS, |snap| {
-            let (_, task) = resolve(snap, &prefix)?;
+        self.store.tasks().update(|table| {
+            let task = resolve(table, &prefix)?;
             match task.status {
                 TaskStatus::Claimed if only_open => {
                     let holder = task.assignee.clone().unwrap_or_else(|| "someone".to_string());
@@ -400,7 +391,7 @@ impl Context {
                     return Err(Error::refusal(reason, message));
                 }
                 TaskStatus::Claimed if task.assignee.as_deref() == Some(me) => {
-                    return Ok(Outcome::Unchanged(task));
+                    return Ok(Written::Unchanged(task));
                 }
                 // Only a task someone else holds needs its holder looked up.
                 TaskStatus::Claimed if self.holder_is_live(task.assignee.as_deref())? => return Err(held_by_other(&task, now)),
@@ -411,8 +402,7 @@ impl Context {
                 _ => {}
             }
             if !force {
-                let mut table = TaskTable::new(snap);
-                let readiness = Statuses::new(&[]).readiness(&mut table, task.status, &task.depends_on)?;
+                let readiness = Statuses::new(&[]).readiness(table, task.status, &task.depends_on)?;
                 match &readiness {
                     Readiness::Waiting { on } => {
                         let message = format!("{} is not ready: it waits on {}", task.id, join_ids(on));
@@ -431,7 +421,7 @@ impl Context {
                     _ => {}
                 }
             }
-            claim(snap, task, me, now)
+            claim(table, task, me, now)
         })
     }
 
@@ -455,14 +445,13 @@ impl Context {
         let me = me.to_string();
         let now = self.now();
         let live = self.live_sessions()?;
-        self.store.update(refs::TASKS, |snap| {
-            let mut table = TaskTable::new(snap);
+        self.store.tasks().update(|table| {
             let (tasks, corrupt) = table.open_summaries()?;
             let mut statuses = Statuses::new(&tasks);
             let mut ready = Vec::new();
             let (mut waiting, mut claimed) = (0, 0);
             for task in tasks.iter().filter(|t| role.is_none_or(|r| t.role.as_deref() == Some(r))) {
-                match statuses.readiness(&mut table, task.status, &task.depends_on)? {
+                match statuses.readiness(table, task.status, &task.depends_on)? {
                     Readiness::Ready => ready.push(task),
                     // Held by a session that went stale or ended: up for grabs.
                     Readiness::NotOpen
@@ -486,9 +475,9 @@ impl Context {
             // (and reported by `task list`), never a reason to stop.
             let mut unreadable = corrupt.len();
             for candidate in ready {
-                match snap.get::<Task>(&task_path(&candidate.id, false)) {
+                match table.get_open(&candidate.id) {
                     Ok(Some(task)) if task.assignee.as_deref() == Some(me.as_str()) => continue,
-                    Ok(Some(task)) => return claim(snap, task, &me, now),
+                    Ok(Some(task)) => return claim(table, task, &me, now),
                     Ok(None) | Err(StoreError::Corrupt { .. }) => unreadable += 1,
                     Err(e) => return Err(e.into()),
                 }
@@ -513,8 +502,8 @@ impl Context {
         let by = self.actor();
         let now = self.now();
         let me = self.session().map(str::to_string);
-        self.store.update(refs::TASKS, |snap| {
-            let (_, mut task) = resolve(snap, &prefix)?;
+        self.store.tasks().update(|table| {
+            let mut task = resolve(table, &prefix)?;
             if task.status.is_closed() {
                 return Err(Error::refused(format!(
                     "{} is {}: notes go on tasks that are not finished (add a new task for follow-up work)",
@@ -537,7 +526,7 @@ impl Context {
             task.add_note(&by, text, now);
             task.updated_at = now;
             let summary = format!("note {} by {by}: {}", task.id, first_line(text, 80));
-            write_task(snap, Event::new("note", &by, now, summary), task)
+            write_task(table, Event::new("note", &by, now, summary), task)
         })
     }
 
@@ -559,9 +548,9 @@ impl Context {
         let now = self.now();
         // Whether this call is the one that failed it (not a repeat).
         let mut failed_now = false;
-        let task = self.store.update(refs::TASKS, |snap| {
+        let task = self.store.tasks().update(|table| {
             failed_now = false;
-            let (_, mut task) = resolve(snap, &prefix)?;
+            let mut task = resolve(table, &prefix)?;
             let mine = me.is_some() && task.assignee == me;
             // Saying it twice is not an error: a retried `done` succeeds,
             // and a note given with it is still recorded.
@@ -569,11 +558,11 @@ impl Context {
                 && how != Finish::Released
                 && (mine || force || how == Finish::Cancelled);
             if repeat {
-                let Some(text) = note else { return Ok(Outcome::Unchanged(task)) };
+                let Some(text) = note else { return Ok(Written::Unchanged(task)) };
                 task.add_note(by, text, now);
                 task.updated_at = now;
                 let summary = format!("note {} by {by}: {}", task.id, first_line(text, 80));
-                return write_task(snap, Event::new("note", by, now, summary), task);
+                return write_task(table, Event::new("note", by, now, summary), task);
             }
             check_finish(&task, how, mine, force, now)?;
             failed_now = how == Finish::Failed;
@@ -594,7 +583,7 @@ impl Context {
                 task.add_note(by, text, now);
             }
             let summary = format!("{} {} by {by}", how.verb(), task.id);
-            write_task(snap, Event::new(how.verb(), by, now, summary), task)
+            write_task(table, Event::new(how.verb(), by, now, summary), task)
         })?;
         if failed_now {
             self.notify(super::notify::Notice::TaskFailed(&task));
@@ -604,20 +593,20 @@ impl Context {
 }
 
 /// The outcome that stores `task` (and its index entries) as one event.
-fn write_task(snap: &Snapshot<'_>, event: Event, task: Task) -> Result<Outcome<Task>> {
-    let mut writer = TaskWriter::new(snap, Change::new(event.entity(task.id.as_str())));
+fn write_task(table: &TaskTable<'_>, event: Event, task: Task) -> Result<Written<Task>> {
+    let mut writer = table.writer(event);
     writer.save(&task)?;
-    Ok(writer.finish()?.write(task))
+    Ok(writer.write(task)?)
 }
 
-fn claim(snap: &Snapshot<'_>, mut task: Task, me: &str, now: Timestamp) -> Result<Outcome<Task>> {
+fn claim(table: &TaskTable<'_>, mut task: Task, me: &str, now: Timestamp) -> Result<Written<Task>> {
     task.status = TaskStatus::Claimed;
     task.assignee = Some(me.to_string());
     task.assigned_to = None;
     task.claimed_at = Some(now);
     task.updated_at = now;
     let summary = format!("claim {} by {me}", task.id);
-    write_task(snap, Event::new("claim", me, now, summary), task)
+    write_task(table, Event::new("claim", me, now, summary), task)
 }
 
 fn check_finish(task: &Task, how: Finish, mine: bool, force: bool, now: Timestamp) -> Result<()> {
@@ -698,9 +687,9 @@ fn apply_fields(task: &mut Task, edit: &TaskEdit) {
     }
 }
 
-fn refuse_cycle(snap: &Snapshot<'_>, id: &TaskId, added: &[TaskId]) -> Result<()> {
+fn refuse_cycle(table: &TaskTable<'_>, id: &TaskId, added: &[TaskId]) -> Result<()> {
     let mut failure = None;
-    let cycle = find_cycle(id, added, |t| match load_by_id(snap, t) {
+    let cycle = find_cycle(id, added, |t| match table.get(t) {
         Ok(task) => task.map(|t| t.depends_on).unwrap_or_default(),
         Err(e) => {
             failure.get_or_insert(e);
@@ -708,7 +697,7 @@ fn refuse_cycle(snap: &Snapshot<'_>, id: &TaskId, added: &[TaskId]) -> Result<()
         }
     });
     if let Some(e) = failure {
-        return Err(e);
+        return Err(e.into());
     }
     match cycle {
         None => Ok(()),
@@ -723,57 +712,24 @@ fn parse_prefixes(inputs: &[String]) -> Result<Vec<IdPrefix>> {
     Ok(inputs.iter().map(|s| IdPrefix::parse(s)).collect::<Result<Vec<_>, Invalid>>()?)
 }
 
-/// Reads one task by its full id, wherever it lives.
-fn load_by_id(snap: &Snapshot<'_>, id: &TaskId) -> Result<Option<Task>> {
-    for closed in [false, true] {
-        if let Some(task) = snap.get::<Task>(&task_path(id, closed))? {
-            return Ok(Some(task));
-        }
-    }
-    Ok(None)
-}
-
 /// Finds the one task a prefix names. An exact id wins over longer ones.
-fn resolve(snap: &Snapshot<'_>, prefix: &IdPrefix) -> Result<(Entry, Task)> {
-    let mut matches: Vec<(TaskId, Entry)> = Vec::new();
-    for dir in ["open", "closed"] {
-        let shards = match prefix.shard() {
-            Some(shard) => vec![shard.to_string()],
-            None => snap.subdirs(dir)?.into_iter().filter(|s| s.starts_with(prefix.hex())).collect(),
-        };
-        for shard in shards {
-            for entry in snap.list(&format!("{dir}/{shard}"))? {
-                if let Some(id) = id_of_entry(&entry).filter(|id| prefix.matches(id)) {
-                    matches.push((id, entry));
-                }
-            }
-        }
+fn resolve(table: &TaskTable<'_>, prefix: &IdPrefix) -> Result<Task> {
+    match table.find(prefix)? {
+        Found::Task(task) => Ok(*task),
+        Found::Missing => Err(Error::invalid(format!(
+            "no task {prefix}: see `git orchestrate task list --all` for the ids there are"
+        ))),
+        Found::Ambiguous { count, some } => Err(Error::invalid(format!(
+            "{prefix} is ambiguous: it matches {count} tasks ({}); give more digits",
+            join_ids(&some)
+        ))),
     }
-    let exact = matches.iter().position(|(id, _)| id.hex() == prefix.hex());
-    let (_, entry) = match (exact, matches.len()) {
-        (Some(i), _) => matches.swap_remove(i),
-        (None, 1) => matches.remove(0),
-        (None, 0) => {
-            return Err(Error::invalid(format!(
-                "no task {prefix}: see `git orchestrate task list --all` for the ids there are"
-            )))
-        }
-        (None, n) => {
-            let some: Vec<TaskId> = matches.iter().take(5).map(|(id, _)| id.clone()).collect();
-            return Err(Error::invalid(format!(
-                "{prefix} is ambiguous: it matches {n} tasks ({}); give more digits",
-                join_ids(&some)
-            )));
-        }
-    };
-    let task = snap.decode::<Task>(&entry)?.map_err(StoreError::from)?;
-    Ok((entry, task))
 }
 
-fn resolve_all(snap: &Snapshot<'_>, prefixes: &[IdPrefix]) -> Result<Vec<TaskId>> {
+fn resolve_all(table: &TaskTable<'_>, prefixes: &[IdPrefix]) -> Result<Vec<TaskId>> {
     let mut ids = Vec::new();
     for prefix in prefixes {
-        let (_, task) = resolve(snap, prefix)?;
+        let task = resolve(table, prefix)?;
         if !ids.contains(&task.id) {
             ids.push(task.id);
         }
@@ -781,22 +737,10 @@ fn resolve_all(snap: &Snapshot<'_>, prefixes: &[IdPrefix]) -> Result<Vec<TaskId>
     Ok(ids)
 }
 
-fn id_of_entry(entry: &Entry) -> Option<TaskId> {
-    let stem = entry.name.strip_suffix(".json")?;
-    TaskId::try_from(stem.to_string()).ok()
-}
-
 /// A fresh id for a task: see [`TaskId::first_free`].
-fn unused_id(snap: &Snapshot<'_>, digest: &str) -> Result<TaskId> {
+fn unused_id(table: &TaskTable<'_>, digest: &str) -> Result<TaskId> {
     let shard = &digest[..2];
-    let mut existing = BTreeSet::new();
-    for dir in ["open", "closed"] {
-        for entry in snap.list(&format!("{dir}/{shard}"))? {
-            if let Some(id) = id_of_entry(&entry) {
-                existing.insert(id.hex().to_string());
-            }
-        }
-    }
+    let existing = table.ids_in_shard(shard)?;
     TaskId::first_free(digest, existing.iter().map(String::as_str))
         .ok_or_else(|| Error::refused(format!("no free task id in shard {shard}: try again")))
 }
@@ -812,12 +756,7 @@ impl Statuses {
         Statuses { known: open.iter().map(|t| (t.id.clone(), Some(t.status))).collect() }
     }
 
-    fn readiness(
-        &mut self,
-        table: &mut TaskTable<'_, '_>,
-        status: TaskStatus,
-        deps: &[TaskId],
-    ) -> Result<Readiness> {
+    fn readiness(&mut self, table: &TaskTable<'_>, status: TaskStatus, deps: &[TaskId]) -> Result<Readiness> {
         if status != TaskStatus::Open {
             return Ok(Readiness::NotOpen);
         }

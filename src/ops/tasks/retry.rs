@@ -6,7 +6,7 @@ use super::super::{Context, Error, Result};
 use super::{first_line, resolve, write_task};
 use crate::model::ids::IdPrefix;
 use crate::model::task::{validate_note, Task, TaskStatus};
-use crate::store::{refs, Event};
+use crate::store::Event;
 
 impl Context {
     /// Reopens a failed or cancelled task. A done task is refused (its
@@ -18,8 +18,8 @@ impl Context {
         }
         let by = self.actor();
         let now = self.now();
-        self.store.update(refs::TASKS, |snap| {
-            let (_, mut task) = resolve(snap, &prefix)?;
+        self.store.tasks().update(|table| {
+            let mut task = resolve(table, &prefix)?;
             match task.status {
                 TaskStatus::Failed | TaskStatus::Cancelled => {}
                 TaskStatus::Done => {
@@ -48,7 +48,7 @@ impl Context {
             };
             task.add_note(&by, &text, now);
             let summary = format!("retry {} by {by}: {}", task.id, first_line(&text, 80));
-            write_task(snap, Event::new("retry", &by, now, summary), task)
+            write_task(table, Event::new("retry", &by, now, summary), task)
         })
     }
 }

@@ -1,6 +1,7 @@
-//! Reading and writing the tasks collection, with its index kept in step.
+//! `refs/orchestrate/tasks`: the task documents and the index kept beside
+//! them, behind one handle ([`Store::tasks`]).
 //!
-//! Layout of `refs/orchestrate/tasks` (see `docs/data-model.md`):
+//! Layout (see `docs/data-model.md`):
 //!
 //! ```text
 //! open/<shard>/<id>.json     a task not yet finished (the source of truth)
@@ -9,23 +10,135 @@
 //! index-closed-<d>.json     the final status of each closed task whose id starts with <d>
 //! ```
 //!
+//! This module is the only one that knows that layout: use cases read a
+//! [`TaskTable`] (one snapshot) and write through a [`TaskWriter`] inside
+//! [`Tasks::update`], never naming a path or the ref.
+//!
 //! The index exists because the queue's hot queries (the ready list and
 //! `claim --next`) would otherwise read one blob per open task, and loose
 //! object reads cost tens of microseconds each. With it they read at most
-//! 16 summary blobs plus at most 16 closed-status blobs for dependencies. Every write updates the task and its index entries in the same
-//! commit, so they cannot disagree. An index blob that is missing or corrupt
-//! is rebuilt from the task blobs (reads fall back to scanning them), so the
+//! 16 summary blobs plus at most 16 closed-status blobs for dependencies.
+//! Every write updates the task and its index entries in the same commit,
+//! so they cannot disagree. An index blob that is missing or corrupt is
+//! rebuilt from the task blobs (reads fall back to scanning them), so the
 //! index is derived data and never the only copy of anything.
 
-use crate::model::ids::TaskId;
-use crate::model::task::{task_path, Task, TaskStatus};
+use super::{
+    encode, refs, tree_id, Change, Corrupt, Document, Entry, Event, Outcome, Snapshot, Store, StoreError,
+};
+use crate::model::ids::{IdPrefix, TaskId};
+use crate::model::task::{Task, TaskStatus};
 use crate::model::time::Timestamp;
 use crate::model::FORMAT;
-use crate::store::{encode, tree_id, Change, Corrupt, Document, Snapshot, StoreError};
 use git2::Oid;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::cell::{OnceCell, RefCell};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Where the task with `id` lives: `open/<shard>/<id>.json`, or
+/// `closed/<shard>/<id>.json` once it is finished.
+pub fn place(id: &TaskId, closed: bool) -> String {
+    let side = if closed { "closed" } else { "open" };
+    format!("{side}/{}/{id}.json", id.shard())
+}
+
+/// The handle on the tasks collection (see [`Store::tasks`]).
+pub struct Tasks<'s> {
+    store: &'s Store,
+}
+
+impl Store {
+    /// The tasks collection.
+    pub fn tasks(&self) -> Tasks<'_> {
+        Tasks { store: self }
+    }
+}
+
+impl<'s> Tasks<'s> {
+    /// The collection as it is now.
+    pub fn read(&self) -> Result<TaskTable<'s>, StoreError> {
+        Ok(TaskTable::new(self.store.snapshot(refs::TASKS)?))
+    }
+
+    /// A compare-and-swap update of the collection (see [`Store::update`]):
+    /// `compute` sees a fresh table on every attempt and says what to write
+    /// with a [`TaskWriter`] (`table.writer(event)`), or that nothing
+    /// changes.
+    pub fn update<T, E>(
+        &self,
+        mut compute: impl FnMut(&TaskTable<'_>) -> Result<Written<T>, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        self.store.update(refs::TASKS, |snap| {
+            let table = TaskTable::new(snap.clone());
+            Ok(match compute(&table)? {
+                Written::Unchanged(value) => Outcome::Unchanged(value),
+                Written::Write(TaskChange(change), value) => Outcome::Write(change, value),
+            })
+        })
+    }
+
+    /// The events that touched the task `id` with the commit of each,
+    /// oldest first. The walk stops at the task's creation, so it costs the
+    /// task's lifetime, not the queue's.
+    pub fn history(&self, id: &TaskId) -> Result<Vec<(Event, Oid)>, StoreError> {
+        let mut history = Vec::new();
+        self.store.history(refs::TASKS, |commit| {
+            let event = Event::from_commit(commit);
+            if !event.entities.iter().any(|e| e == id.as_str()) {
+                return true;
+            }
+            let created = event.action == "add";
+            history.push((event, commit.id()));
+            !created
+        })?;
+        history.reverse();
+        Ok(history)
+    }
+
+    /// The task documents that cannot be read, open and closed.
+    pub fn corrupt(&self) -> Result<Vec<Corrupt>, StoreError> {
+        let snap = self.store.snapshot(refs::TASKS)?;
+        let mut blobs = snap.list_all("open")?;
+        blobs.extend(snap.list_all("closed")?);
+        Ok(snap.decode_all::<Task>(&blobs)?.1)
+    }
+
+    /// The index parts that do not say what the task blobs say (see
+    /// [`index_problems`]), by path.
+    pub fn index_problems(&self) -> Result<Vec<String>, StoreError> {
+        index_problems(&self.store.snapshot(refs::TASKS)?)
+    }
+}
+
+/// What an update's computation decided (the tasks collection's
+/// [`Outcome`]).
+pub enum Written<T> {
+    /// Write these and return the value once the ref has moved.
+    Write(TaskChange, T),
+    /// Nothing to write: return the value.
+    Unchanged(T),
+}
+
+/// The tasks and index parts one update writes, made by
+/// [`TaskWriter::write`].
+pub struct TaskChange(Change);
+
+/// What looking a task up by an id prefix found.
+#[derive(Debug)]
+pub enum Found {
+    Task(Box<Task>),
+    /// No task has an id starting so.
+    Missing,
+    /// Several do (and none has exactly that id): how many, and a few.
+    Ambiguous {
+        count: usize,
+        some: Vec<TaskId>,
+    },
+}
 
 /// What the index keeps of an open task: everything the queue queries and
 /// the list shows, without the description, notes and commits.
@@ -198,15 +311,89 @@ impl<T: Indexed> Part<T> {
 }
 
 /// A read view of the tasks collection at one snapshot.
-pub struct TaskTable<'s, 'r> {
-    snap: &'s Snapshot<'r>,
-    closed_shards: Option<BTreeMap<String, Oid>>,
-    closed: HashMap<char, Part<TaskStatus>>,
+pub struct TaskTable<'r> {
+    snap: Snapshot<'r>,
+    /// The closed shards' tree ids and index parts, read on first use.
+    closed_shards: OnceCell<BTreeMap<String, Oid>>,
+    closed: RefCell<HashMap<char, Part<TaskStatus>>>,
 }
 
-impl<'s, 'r> TaskTable<'s, 'r> {
-    pub fn new(snap: &'s Snapshot<'r>) -> Self {
-        TaskTable { snap, closed_shards: None, closed: HashMap::new() }
+impl<'r> TaskTable<'r> {
+    fn new(snap: Snapshot<'r>) -> Self {
+        TaskTable { snap, closed_shards: OnceCell::new(), closed: RefCell::new(HashMap::new()) }
+    }
+
+    /// The commit this table is of, if the collection exists.
+    pub fn head(&self) -> Option<Oid> {
+        self.snap.head()
+    }
+
+    /// Starts the writes of one update, recorded as `event`; every task it
+    /// saves is named in the event.
+    pub fn writer(&self, event: Event) -> TaskWriter<'_, 'r> {
+        TaskWriter::new(&self.snap, event)
+    }
+
+    /// The one task `prefix` names; an exact id wins over longer ones. A
+    /// corrupt task blob is an error that names it.
+    pub fn find(&self, prefix: &IdPrefix) -> Result<Found, StoreError> {
+        let mut matches: Vec<(TaskId, Entry)> = Vec::new();
+        for side in ["open", "closed"] {
+            let shards = match prefix.shard() {
+                Some(shard) => vec![shard.to_string()],
+                None => {
+                    self.snap.subdirs(side)?.into_iter().filter(|s| s.starts_with(prefix.hex())).collect()
+                }
+            };
+            for shard in shards {
+                for entry in self.snap.list(&format!("{side}/{shard}"))? {
+                    if let Some(id) = id_of_entry(&entry).filter(|id| prefix.matches(id)) {
+                        matches.push((id, entry));
+                    }
+                }
+            }
+        }
+        let exact = matches.iter().position(|(id, _)| id.hex() == prefix.hex());
+        let (_, entry) = match (exact, matches.len()) {
+            (Some(i), _) => matches.swap_remove(i),
+            (None, 1) => matches.remove(0),
+            (None, 0) => return Ok(Found::Missing),
+            (None, count) => {
+                let some = matches.iter().take(5).map(|(id, _)| id.clone()).collect();
+                return Ok(Found::Ambiguous { count, some });
+            }
+        };
+        let task = self.snap.decode::<Task>(&entry)?.map_err(StoreError::from)?;
+        Ok(Found::Task(Box::new(task)))
+    }
+
+    /// The task with this full id, open or closed.
+    pub fn get(&self, id: &TaskId) -> Result<Option<Task>, StoreError> {
+        for closed in [false, true] {
+            if let Some(task) = self.snap.get::<Task>(&place(id, closed))? {
+                return Ok(Some(task));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The open (or claimed) task with this full id.
+    pub fn get_open(&self, id: &TaskId) -> Result<Option<Task>, StoreError> {
+        self.snap.get::<Task>(&place(id, false))
+    }
+
+    /// The hex part of every id in the shard `shard`, open or closed (for
+    /// choosing a fresh id).
+    pub fn ids_in_shard(&self, shard: &str) -> Result<BTreeSet<String>, StoreError> {
+        let mut ids = BTreeSet::new();
+        for side in ["open", "closed"] {
+            for entry in self.snap.list(&format!("{side}/{shard}"))? {
+                if let Some(id) = id_of_entry(&entry) {
+                    ids.insert(id.hex().to_string());
+                }
+            }
+        }
+        Ok(ids)
     }
 
     /// Summaries of every open or claimed task, from the index where it is
@@ -217,7 +404,7 @@ impl<'s, 'r> TaskTable<'s, 'r> {
         let mut summaries = Vec::new();
         let mut corrupt = Vec::new();
         for digit in HEX_DIGITS {
-            let part = Part::<TaskSummary>::load(self.snap, digit, &actual)?;
+            let part = Part::<TaskSummary>::load(&self.snap, digit, &actual)?;
             summaries.extend(part.tasks.into_values());
             corrupt.extend(part.corrupt);
         }
@@ -230,7 +417,7 @@ impl<'s, 'r> TaskTable<'s, 'r> {
         let actual = self.snap.subdir_ids("closed")?;
         let mut counts = BTreeMap::new();
         for digit in HEX_DIGITS {
-            for status in Part::<TaskStatus>::load(self.snap, digit, &actual)?.tasks.into_values() {
+            for status in Part::<TaskStatus>::load(&self.snap, digit, &actual)?.tasks.into_values() {
                 *counts.entry(status).or_default() += 1;
             }
         }
@@ -251,10 +438,10 @@ impl<'s, 'r> TaskTable<'s, 'r> {
         let mut tasks = Vec::new();
         let mut corrupt = Vec::new();
         for digit in HEX_DIGITS {
-            let part = Part::<TaskStatus>::load(self.snap, digit, &actual)?;
+            let part = Part::<TaskStatus>::load(&self.snap, digit, &actual)?;
             corrupt.extend(part.corrupt);
             for id in part.tasks.into_iter().filter(|(_, s)| *s == status).map(|(id, _)| id) {
-                let Some(entry) = self.snap.entry(&task_path(&id, true))? else { continue };
+                let Some(entry) = self.snap.entry(&place(&id, true))? else { continue };
                 match self.snap.decode::<Task>(&entry)? {
                     Ok(task) => tasks.push(task),
                     Err(c) => corrupt.push(c),
@@ -279,7 +466,7 @@ impl<'s, 'r> TaskTable<'s, 'r> {
 
     /// The status of an open task read from its blob, if it is open.
     pub fn open_status(&self, id: &TaskId) -> Result<Option<TaskStatus>, StoreError> {
-        Ok(match self.snap.get::<Task>(&task_path(id, false)) {
+        Ok(match self.snap.get::<Task>(&place(id, false)) {
             Ok(task) => task.map(|t| t.status),
             Err(StoreError::Corrupt { .. }) => None,
             Err(e) => return Err(e),
@@ -288,28 +475,41 @@ impl<'s, 'r> TaskTable<'s, 'r> {
 
     /// The final status of a closed task, or `None` if no closed task has
     /// this id (or its blob is corrupt).
-    pub fn closed_status(&mut self, id: &TaskId) -> Result<Option<TaskStatus>, StoreError> {
+    pub fn closed_status(&self, id: &TaskId) -> Result<Option<TaskStatus>, StoreError> {
         let digit = digit_of(id);
-        if !self.closed.contains_key(&digit) {
-            let actual = match &self.closed_shards {
-                Some(a) => a,
-                None => self.closed_shards.insert(self.snap.subdir_ids("closed")?),
-            };
-            let part = Part::<TaskStatus>::load(self.snap, digit, actual)?;
-            self.closed.insert(digit, part);
+        if let Some(part) = self.closed.borrow().get(&digit) {
+            return Ok(part.tasks.get(id).copied());
         }
-        Ok(self.closed.get(&digit).and_then(|p| p.tasks.get(id).copied()))
+        let actual = match self.closed_shards.get() {
+            Some(actual) => actual,
+            None => {
+                let ids = self.snap.subdir_ids("closed")?;
+                self.closed_shards.get_or_init(|| ids)
+            }
+        };
+        let part = Part::<TaskStatus>::load(&self.snap, digit, actual)?;
+        let status = part.tasks.get(id).copied();
+        self.closed.borrow_mut().insert(digit, part);
+        Ok(status)
     }
+}
+
+/// The task id a blob's file name gives, if it is one.
+fn id_of_entry(entry: &Entry) -> Option<TaskId> {
+    let stem = entry.name.strip_suffix(".json")?;
+    TaskId::try_from(stem.to_string()).ok()
 }
 
 const HEX_DIGITS: [char; 16] =
     ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'];
 
-/// Accumulates task writes into one [`Change`], updating the index parts
-/// of every task it saves and the shard tree ids they vouch for.
+/// The writes of one update of the tasks collection: every task it saves,
+/// with the index parts of each and the shard tree ids they vouch for.
 pub struct TaskWriter<'s, 'r> {
     snap: &'s Snapshot<'r>,
-    change: Change,
+    event: Event,
+    /// Path to new content, or `None` to remove it, in the order given.
+    edits: Vec<(String, Option<Vec<u8>>)>,
     open: BTreeMap<char, Part<TaskSummary>>,
     closed: BTreeMap<char, Part<TaskStatus>>,
     open_shards: Option<BTreeMap<String, Oid>>,
@@ -319,10 +519,11 @@ pub struct TaskWriter<'s, 'r> {
 }
 
 impl<'s, 'r> TaskWriter<'s, 'r> {
-    pub fn new(snap: &'s Snapshot<'r>, change: Change) -> Self {
+    fn new(snap: &'s Snapshot<'r>, event: Event) -> Self {
         TaskWriter {
             snap,
-            change,
+            event,
+            edits: Vec::new(),
             open: BTreeMap::new(),
             closed: BTreeMap::new(),
             open_shards: None,
@@ -333,15 +534,20 @@ impl<'s, 'r> TaskWriter<'s, 'r> {
 
     /// Stores `task` (moving its blob between `open/` and `closed/` if its
     /// status says so) and updates the index.
-    pub fn save(&mut self, task: &Task) -> Result<(), StoreError> {
+    pub fn save(&mut self, task: &Task) -> Result<&mut Self, StoreError> {
         let closed = task.status.is_closed();
         let (side, other) = if closed { ("closed", "open") } else { ("open", "closed") };
+        let path = place(&task.id, closed);
         let bytes =
-            encode(task).map_err(|e| StoreError::Encode { path: task.path(), reason: e.to_string() })?;
+            encode(task).map_err(|e| StoreError::Encode { path: path.clone(), reason: e.to_string() })?;
         let oid = Oid::hash_object(git2::ObjectType::Blob, &bytes).map_err(StoreError::git("hash a task"))?;
         let name = format!("{}.json", task.id);
         let shard = task.id.shard().to_string();
-        self.change.remove(task_path(&task.id, !closed)).put_bytes(task.path(), bytes);
+        if !self.event.entities.iter().any(|e| e == task.id.as_str()) {
+            self.event.entities.push(task.id.to_string());
+        }
+        self.edits.push((place(&task.id, !closed), None));
+        self.edits.push((path, Some(bytes)));
         self.shard_edits.entry((side, shard.clone())).or_default().insert(name.clone(), Some(oid));
         self.shard_edits.entry((other, shard)).or_default().insert(name, None);
 
@@ -355,12 +561,18 @@ impl<'s, 'r> TaskWriter<'s, 'r> {
             self.closed_part(digit)?.tasks.remove(&task.id);
             self.open_part(digit)?.tasks.insert(task.id.clone(), TaskSummary::from(task));
         }
-        Ok(())
+        Ok(self)
+    }
+
+    /// Ends the writes: the update writes them and returns `value` once
+    /// the ref has moved.
+    pub fn write<T>(self, value: T) -> Result<Written<T>, StoreError> {
+        Ok(Written::Write(TaskChange(self.finish()?), value))
     }
 
     /// The change with every touched index part written, each vouching for
     /// the shard trees this change will produce.
-    pub fn finish(mut self) -> Result<Change, StoreError> {
+    fn finish(mut self) -> Result<Change, StoreError> {
         let edits = std::mem::take(&mut self.shard_edits);
         for ((side, shard), files) in &edits {
             let digit = shard.chars().next().unwrap_or('0');
@@ -376,7 +588,13 @@ impl<'s, 'r> TaskWriter<'s, 'r> {
         }
         // Index parts are for programs, not people: compact JSON keeps the
         // bytes hashed and compressed on every write down.
-        let mut change = self.change;
+        let mut change = Change::new(self.event);
+        for (path, edit) in self.edits {
+            match edit {
+                Some(bytes) => change.put_bytes(path, bytes),
+                None => change.remove(path),
+            };
+        }
         for (digit, part) in &self.open {
             change.put_bytes(index_path("open", *digit), compact(&part.doc()));
         }
@@ -457,7 +675,7 @@ impl<'s, 'r> TaskWriter<'s, 'r> {
 /// the blobs at `removed` taken out (moved aside by a repair).
 fn true_parts<T: Indexed>(
     snap: &Snapshot<'_>,
-    removed: &std::collections::BTreeSet<String>,
+    removed: &BTreeSet<String>,
 ) -> Result<BTreeMap<char, Part<T>>, StoreError> {
     let mut parts: BTreeMap<char, Part<T>> = HEX_DIGITS
         .iter()
@@ -528,7 +746,7 @@ fn side_problems<T: Indexed + PartialEq>(snap: &Snapshot<'_>) -> Result<Vec<Stri
 pub fn rebuild_index(
     snap: &Snapshot<'_>,
     mut change: Change,
-    removed: &std::collections::BTreeSet<String>,
+    removed: &BTreeSet<String>,
 ) -> Result<Change, StoreError> {
     for path in removed {
         change.remove(path.clone());
