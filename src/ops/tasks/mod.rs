@@ -1,29 +1,35 @@
 //! The task queue: add, list, show, edit, claim, note and finish tasks.
 //!
-//! Every change is one compare-and-swap update of `refs/orchestrate/tasks`,
-//! computed from the snapshot it replaces. That is what makes `claim_next`
-//! atomic: two claimers may pick the same task from the same snapshot, but
-//! only one of their commits can replace it; the other re-reads and picks
-//! again.
+//! Every change is one compare-and-swap update of the tasks collection
+//! (`store.tasks()`), computed from the table it replaces. That is what
+//! makes `claim_next` atomic: two claimers may pick the same task from the
+//! same table, but only one of their commits can replace it; the other
+//! re-reads and picks again.
+//!
+//! One module per use: adding and editing (`edit`), listing and showing
+//! (`list`), claiming and the queue order (`claim`), finishing (`finish`),
+//! notes and records (`notes`), `assign`, `retry`, `import`. This module
+//! keeps the types they share and the helpers that find tasks by prefix.
 
 mod assign;
+mod claim;
+mod edit;
+mod finish;
 mod import;
+mod list;
+mod notes;
 mod retry;
 
 pub use crate::store::tasks::TaskSummary;
 pub use import::{Imported, ImportedTask};
 
-use super::{Context, Error, Reason, Result};
-use crate::model::ids::{digest_from, IdPrefix, TaskId};
-use crate::model::names::{validate_name, validate_text};
-use crate::model::task::{
-    find_cycle, readiness, validate_labels, validate_note, validate_priority, validate_progress,
-    validate_title, Readiness, Task, TaskSpec, TaskStatus, MAX_DEPENDENCIES, MAX_DESCRIPTION_BYTES,
-};
-use crate::model::time::{format_duration, Timestamp};
+use super::{Context, Error, Result};
+use crate::model::ids::{IdPrefix, TaskId};
+use crate::model::task::{readiness, Readiness, Task, TaskStatus};
+use crate::model::time::Timestamp;
 use crate::model::Invalid;
 use crate::store::tasks::{Found, TaskTable, Written};
-use crate::store::{Corrupt, Event, StoreError};
+use crate::store::{Corrupt, Event};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -153,143 +159,11 @@ impl Context {
         Ok(resolve(&table, &prefix)?.id)
     }
 
-    /// Records that `commit` worked on a task (a `Task:` trailer). Any
-    /// task, finished or not, keeps the list of its commits.
-    pub fn record_commit(&self, id: &str, commit: &str) -> Result<Task> {
-        let prefix = IdPrefix::parse(id)?;
-        let by = self.actor();
-        let now = self.now();
-        self.store.tasks().update(|table| {
-            let mut task = resolve(table, &prefix)?;
-            if task.commits.iter().any(|c| c == commit) {
-                return Ok(Written::Unchanged(task));
-            }
-            task.commits.push(commit.to_string());
-            task.updated_at = now;
-            let summary = format!("commit {} on {} by {by}", &commit[..commit.len().min(10)], task.id);
-            write_task(table, Event::new("commit", &by, now, summary), task)
-        })
-    }
-
-    /// Records on a task where its work landed (`land`), with a note.
-    pub(crate) fn record_landing(&self, id: &str, landed: &crate::model::land::Landed) -> Result<Task> {
-        let prefix = IdPrefix::parse(id)?;
-        let by = self.actor();
-        let now = self.now();
-        self.store.tasks().update(|table| {
-            let mut task = resolve(table, &prefix)?;
-            task.landed = Some(landed.clone());
-            task.updated_at = now;
-            let short = &landed.commit[..landed.commit.len().min(10)];
-            let summary = format!("land {} on {} at {short} by {by}", task.id, landed.into);
-            write_task(table, Event::new("land", &by, now, summary), task)
-        })
-    }
-
-    /// Leaves a note on a task whatever its state (what a failed landing
-    /// check printed, for whoever picks the work up again).
-    pub(crate) fn note_task_anyway(&self, id: &str, text: &str) -> Result<Task> {
-        let prefix = IdPrefix::parse(id)?;
-        validate_note(text)?;
-        let by = self.actor();
-        let now = self.now();
-        self.store.tasks().update(|table| {
-            let mut task = resolve(table, &prefix)?;
-            task.add_note(&by, text, now);
-            task.updated_at = now;
-            let summary = format!("note {} by {by}: {}", task.id, first_line(text, 80));
-            write_task(table, Event::new("note", &by, now, summary), task)
-        })
-    }
-
-    pub fn add_task(&self, spec: TaskSpec, after: &[String]) -> Result<Task> {
-        let spec = spec.normalized();
-        spec.validate()?;
-        let after = parse_prefixes(after)?;
-        let by = self.actor();
-        let now = self.now();
-        let digest = digest_from(fastrand::u128(..));
-        self.store.tasks().update(|table| {
-            let deps = resolve_all(table, &after)?;
-            let id = unused_id(table, &digest)?;
-            let task = spec.clone().into_task(id, deps, &by, now);
-            let summary = format!("add {} by {by}: {}", task.id, task.title);
-            write_task(table, Event::new("add", &by, now, summary), task)
-        })
-    }
-
-    /// The filter a list request means; "mine" needs a session.
-    pub fn task_filter(&self, req: &ListRequest) -> Result<TaskFilter> {
-        let status = req.status.as_deref().map(TaskStatus::parse).transpose()?;
-        let assignee = match req.mine {
-            true => Some(self.require_session("listing your own tasks (--mine)")?.to_string()),
-            false => None,
-        };
-        Ok(TaskFilter {
-            ready: req.ready,
-            status,
-            assignee,
-            include_assigned: req.mine,
-            role: req.role.clone(),
-            closed: req.all,
-        })
-    }
-
-    pub fn list_tasks(&self, filter: &TaskFilter) -> Result<TaskListing> {
-        if let Some(role) = &filter.role {
-            validate_name("role", role)?;
-        }
-        let table = self.store.tasks().read()?;
-        let (mut tasks, mut corrupt) = table.open_summaries()?;
-        let closed_status = filter.status.filter(|s| s.is_closed());
-        if filter.closed || closed_status.is_some() {
-            let (closed, bad) = match closed_status {
-                // Only the tasks of that status are read, found by the index.
-                Some(status) if !filter.closed => table.closed_tasks_with(status)?,
-                _ => table.closed_tasks()?,
-            };
-            tasks.extend(closed.iter().map(TaskSummary::from));
-            corrupt.extend(bad);
-        }
-        let mut statuses = Statuses::new(&tasks);
-        let mut views = Vec::new();
-        for task in tasks {
-            let keep = filter.status.is_none_or(|s| task.status == s)
-                && filter.assignee.as_ref().is_none_or(|a| {
-                    task.assignee.as_ref() == Some(a)
-                        || (filter.include_assigned && task.assigned_to.as_ref() == Some(a))
-                })
-                && filter.role.as_ref().is_none_or(|r| task.role.as_ref() == Some(r));
-            if !keep {
-                continue;
-            }
-            let readiness = statuses.readiness(&table, task.status, &task.depends_on)?;
-            let ready = readiness == Readiness::Ready;
-            if !filter.ready || ready {
-                views.push(TaskView { task, ready, readiness });
-            }
-        }
-        views.sort_by(|a, b| {
-            let closed = |v: &TaskView| v.task.status.is_closed();
-            closed(a).cmp(&closed(b)).then_with(|| a.task.queue_order(&b.task))
-        });
-        Ok(TaskListing { tasks: views, corrupt })
-    }
-
     /// One task as stored, without its history (cheaper than `show_task`).
     pub fn load_task(&self, id: &str) -> Result<Task> {
         let prefix = IdPrefix::parse(id)?;
         let table = self.store.tasks().read()?;
         resolve(&table, &prefix)
-    }
-
-    pub fn show_task(&self, id: &str) -> Result<TaskDetail> {
-        let prefix = IdPrefix::parse(id)?;
-        let table = self.store.tasks().read()?;
-        let task = resolve(&table, &prefix)?;
-        let readiness = Statuses::new(&[]).readiness(&table, task.status, &task.depends_on)?;
-        let history = self.task_history(&task.id)?;
-        Ok(TaskDetail { ready: readiness == Readiness::Ready, readiness, history, task })
     }
 
     /// One task as stored, without its history (which `show_task` walks).
@@ -298,298 +172,6 @@ impl Context {
         let table = self.store.tasks().read()?;
         resolve(&table, &prefix)
     }
-
-    /// The events that touched one task, oldest first. The walk stops at
-    /// the task's creation, so it costs the task's lifetime, not the queue's.
-    fn task_history(&self, id: &TaskId) -> Result<Vec<HistoryEntry>> {
-        let events = self.store.tasks().history(id)?;
-        Ok(events
-            .into_iter()
-            .map(|(event, commit)| HistoryEntry {
-                at: event.at,
-                actor: event.actor,
-                action: event.action,
-                summary: event.summary,
-                commit: commit.to_string(),
-            })
-            .collect())
-    }
-
-    /// Applies `edit`; returns the task and whether anything changed.
-    pub fn edit_task(&self, id: &str, mut edit: TaskEdit) -> Result<(Task, bool)> {
-        let prefix = IdPrefix::parse(id)?;
-        edit.kind = edit.kind.as_deref().map(crate::model::names::folded);
-        validate_edit(&edit)?;
-        let add_after = parse_prefixes(&edit.add_after)?;
-        let remove_after = parse_prefixes(&edit.remove_after)?;
-        let by = self.actor();
-        let now = self.now();
-        self.store.tasks().update(|table| {
-            let mut task = resolve(table, &prefix)?;
-            let before = task.clone();
-            apply_fields(&mut task, &edit);
-            for dep in resolve_all(table, &remove_after)? {
-                task.depends_on.retain(|d| d != &dep);
-            }
-            let added: Vec<TaskId> = resolve_all(table, &add_after)?
-                .into_iter()
-                .filter(|d| !task.depends_on.contains(d))
-                .collect();
-            if !added.is_empty() {
-                refuse_cycle(table, &task.id, &added)?;
-                task.depends_on.extend(added);
-                if task.depends_on.len() > MAX_DEPENDENCIES {
-                    return Err(Error::invalid(format!(
-                        "{} would have {} dependencies; the limit is {MAX_DEPENDENCIES}",
-                        task.id,
-                        task.depends_on.len()
-                    )));
-                }
-            }
-            if task == before {
-                return Ok(Written::Unchanged((task, false)));
-            }
-            task.updated_at = now;
-            let mut writer = table.writer(Event::new("edit", &by, now, format!("edit {} by {by}", task.id)));
-            writer.save(&task)?;
-            Ok(writer.write((task, true))?)
-        })
-    }
-
-    /// Claims one task by id for the acting session.
-    pub fn claim_task(&self, id: &str, force: bool) -> Result<Task> {
-        let acting = self.acting_session("claiming a task")?;
-        let me = &acting.name;
-        let task = self.claim_task_as(me, id, force)?;
-        self.register_on_first_use(&acting)?;
-        Ok(task)
-    }
-
-    /// Claims one task by id for session `me`. A task held by a session
-    /// that has gone stale (or ended) can be taken over.
-    pub fn claim_task_as(&self, me: &str, id: &str, force: bool) -> Result<Task> {
-        self.claim_as(me, id, force, false)
-    }
-
-    /// Claims a task for `me` only if it is open: unlike
-    /// [`Context::claim_task_as`], a task `me` already holds is refused, so
-    /// of several callers claiming for the same name exactly one wins.
-    pub fn claim_open_task_as(&self, me: &str, id: &str) -> Result<Task> {
-        self.claim_as(me, id, false, true)
-    }
-
-    fn claim_as(&self, me: &str, id: &str, force: bool, only_open: bool) -> Result<Task> {
-        let prefix = IdPrefix::parse(id)?;
-        let now = self.now();
-        self.store.tasks().update(|table| {
-            let task = resolve(table, &prefix)?;
-            match task.status {
-                TaskStatus::Claimed if only_open => {
-                    let holder = task.assignee.clone().unwrap_or_else(|| "someone".to_string());
-                    let message = format!("{} is already claimed by {holder}", task.id);
-                    let reason = Reason::Held { task: task.id.to_string(), holder, since: task.claimed_at };
-                    return Err(Error::refusal(reason, message));
-                }
-                TaskStatus::Claimed if task.assignee.as_deref() == Some(me) => {
-                    return Ok(Written::Unchanged(task));
-                }
-                // Only a task someone else holds needs its holder looked up.
-                TaskStatus::Claimed if self.holder_is_live(task.assignee.as_deref())? => return Err(held_by_other(&task, now)),
-                TaskStatus::Claimed => {}
-                status if status.is_closed() => {
-                    return Err(Error::refused(format!("{} is already {status}: nothing to claim", task.id)));
-                }
-                _ => {}
-            }
-            if !force {
-                let readiness = Statuses::new(&[]).readiness(table, task.status, &task.depends_on)?;
-                match &readiness {
-                    Readiness::Waiting { on } => {
-                        let message = format!("{} is not ready: it waits on {}", task.id, join_ids(on));
-                        let waits_on = on.iter().map(ToString::to_string).collect();
-                        return Err(Error::refusal(Reason::Waiting { task: task.id.to_string(), waits_on }, message));
-                    }
-                    Readiness::Blocked { by } => {
-                        let message = format!(
-                            "{} is blocked: it depends on {}, which will never be done (failed, cancelled or missing)",
-                            task.id,
-                            join_ids(by)
-                        );
-                        let blocked_by = by.iter().map(ToString::to_string).collect();
-                        return Err(Error::refusal(Reason::Blocked { task: task.id.to_string(), blocked_by }, message));
-                    }
-                    _ => {}
-                }
-            }
-            claim(table, task, me, now)
-        })
-    }
-
-    /// Claims the best ready task: highest priority, then oldest, optionally
-    /// of one role. Atomic under any number of concurrent claimers.
-    pub fn claim_next(&self, role: Option<&str>) -> Result<Task> {
-        if let Some(role) = role {
-            validate_name("role", role)?;
-        }
-        let acting = self.acting_session("claiming a task")?;
-        let me = &acting.name;
-        let task = self.claim_next_as(me, role)?;
-        self.register_on_first_use(&acting)?;
-        Ok(task)
-    }
-
-    fn claim_next_as(&self, me: &str, role: Option<&str>) -> Result<Task> {
-        if let Some(role) = role {
-            validate_name("role", role)?;
-        }
-        let me = me.to_string();
-        let now = self.now();
-        let live = self.live_sessions()?;
-        self.store.tasks().update(|table| {
-            let (tasks, corrupt) = table.open_summaries()?;
-            let mut statuses = Statuses::new(&tasks);
-            let mut ready = Vec::new();
-            let (mut waiting, mut claimed) = (0, 0);
-            for task in tasks.iter().filter(|t| role.is_none_or(|r| t.role.as_deref() == Some(r))) {
-                match statuses.readiness(table, task.status, &task.depends_on)? {
-                    Readiness::Ready => ready.push(task),
-                    // Held by a session that went stale or ended: up for grabs.
-                    Readiness::NotOpen
-                        if task.status == TaskStatus::Claimed
-                            && task.assignee.as_deref().and_then(|a| live.get(a)) == Some(&false) =>
-                    {
-                        ready.push(task)
-                    }
-                    Readiness::NotOpen => claimed += 1,
-                    Readiness::Waiting { .. } | Readiness::Blocked { .. } => waiting += 1,
-                }
-            }
-            // What the lead gave me first; what it gave another live
-            // session is that one's.
-            let given_to_other =
-                |t: &&TaskSummary| t.assigned_to.as_deref().is_some_and(|a| a != me && live.get(a) == Some(&true));
-            ready.retain(|t| !given_to_other(t));
-            let given_to_me = |t: &&TaskSummary| t.assigned_to.as_deref() == Some(me.as_str());
-            ready.sort_by(|a, b| given_to_me(b).cmp(&given_to_me(a)).then_with(|| a.queue_order(b)));
-            // The best one whose blob can be read: a corrupt task is skipped
-            // (and reported by `task list`), never a reason to stop.
-            let mut unreadable = corrupt.len();
-            for candidate in ready {
-                match table.get_open(&candidate.id) {
-                    Ok(Some(task)) if task.assignee.as_deref() == Some(me.as_str()) => continue,
-                    Ok(Some(task)) => return claim(table, task, &me, now),
-                    Ok(None) | Err(StoreError::Corrupt { .. }) => unreadable += 1,
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            let scope = role.map(|r| format!(" for role {r}")).unwrap_or_default();
-            let broken = match unreadable {
-                0 => String::new(),
-                n => format!(", {n} could not be read (see `git orchestrate task list`)"),
-            };
-            let message =
-                format!("nothing ready{scope}: {waiting} open task(s) wait on dependencies, {claimed} claimed{broken}");
-            Err(Error::refusal(Reason::NothingReady { role: role.map(str::to_string), waiting, claimed }, message))
-        })
-    }
-
-    pub fn note_task(&self, id: &str, text: &str, progress: Option<u8>) -> Result<Task> {
-        let prefix = IdPrefix::parse(id)?;
-        validate_note(text)?;
-        if let Some(p) = progress {
-            validate_progress(p)?;
-        }
-        let by = self.actor();
-        let now = self.now();
-        let me = self.session().map(str::to_string);
-        self.store.tasks().update(|table| {
-            let mut task = resolve(table, &prefix)?;
-            if task.status.is_closed() {
-                return Err(Error::refused(format!(
-                    "{} is {}: notes go on tasks that are not finished (add a new task for follow-up work)",
-                    task.id, task.status
-                )));
-            }
-            if let Some(p) = progress {
-                if task.assignee.is_none() || task.assignee != me {
-                    let holder = match &task.assignee {
-                        Some(a) => format!("{a}, who holds it"),
-                        None => "the session that claims it".to_string(),
-                    };
-                    return Err(Error::refused(format!(
-                        "only {holder} reports progress on {}; leave the note without --progress",
-                        task.id
-                    )));
-                }
-                task.progress = p;
-            }
-            task.add_note(&by, text, now);
-            task.updated_at = now;
-            let summary = format!("note {} by {by}: {}", task.id, first_line(text, 80));
-            write_task(table, Event::new("note", &by, now, summary), task)
-        })
-    }
-
-    /// Finishes a task on behalf of `by` (a session name, or a human's name
-    /// with `force`).
-    pub(crate) fn finish_task_as(
-        &self,
-        by: &str,
-        id: &str,
-        how: Finish,
-        note: Option<&str>,
-        force: bool,
-    ) -> Result<Task> {
-        let prefix = IdPrefix::parse(id)?;
-        if let Some(text) = note {
-            validate_note(text)?;
-        }
-        let me = Some(by.to_string());
-        let now = self.now();
-        // Whether this call is the one that failed it (not a repeat).
-        let mut failed_now = false;
-        let task = self.store.tasks().update(|table| {
-            failed_now = false;
-            let mut task = resolve(table, &prefix)?;
-            let mine = me.is_some() && task.assignee == me;
-            // Saying it twice is not an error: a retried `done` succeeds,
-            // and a note given with it is still recorded.
-            let repeat = task.status == how.status()
-                && how != Finish::Released
-                && (mine || force || how == Finish::Cancelled);
-            if repeat {
-                let Some(text) = note else { return Ok(Written::Unchanged(task)) };
-                task.add_note(by, text, now);
-                task.updated_at = now;
-                let summary = format!("note {} by {by}: {}", task.id, first_line(text, 80));
-                return write_task(table, Event::new("note", by, now, summary), task);
-            }
-            check_finish(&task, how, mine, force, now)?;
-            failed_now = how == Finish::Failed;
-            task.status = how.status();
-            task.updated_at = now;
-            match how {
-                Finish::Released => {
-                    task.assignee = None;
-                    task.claimed_at = None;
-                }
-                Finish::Done => {
-                    task.progress = 100;
-                    task.closed_at = Some(now);
-                }
-                Finish::Failed | Finish::Cancelled => task.closed_at = Some(now),
-            }
-            if let Some(text) = note {
-                task.add_note(by, text, now);
-            }
-            let summary = format!("{} {} by {by}", how.verb(), task.id);
-            write_task(table, Event::new(how.verb(), by, now, summary), task)
-        })?;
-        if failed_now {
-            self.notify(super::notify::Notice::TaskFailed(&task));
-        }
-        Ok(task)
-    }
 }
 
 /// The outcome that stores `task` (and its index entries) as one event.
@@ -597,115 +179,6 @@ fn write_task(table: &TaskTable<'_>, event: Event, task: Task) -> Result<Written
     let mut writer = table.writer(event);
     writer.save(&task)?;
     Ok(writer.write(task)?)
-}
-
-fn claim(table: &TaskTable<'_>, mut task: Task, me: &str, now: Timestamp) -> Result<Written<Task>> {
-    task.status = TaskStatus::Claimed;
-    task.assignee = Some(me.to_string());
-    task.assigned_to = None;
-    task.claimed_at = Some(now);
-    task.updated_at = now;
-    let summary = format!("claim {} by {me}", task.id);
-    write_task(table, Event::new("claim", me, now, summary), task)
-}
-
-fn check_finish(task: &Task, how: Finish, mine: bool, force: bool, now: Timestamp) -> Result<()> {
-    if task.status.is_closed() {
-        return Err(Error::refused(format!(
-            "{} is already {}: nothing to {}",
-            task.id,
-            task.status,
-            how.phrase()
-        )));
-    }
-    let claimed = task.status == TaskStatus::Claimed;
-    match how {
-        Finish::Released if !claimed => {
-            Err(Error::refused(format!("{} is not claimed: nothing to release", task.id)))
-        }
-        Finish::Cancelled if !claimed => Ok(()),
-        _ if mine || force => Ok(()),
-        _ if claimed => Err(held_by_other(task, now)),
-        _ => Err(Error::refused(format!(
-            "{} is open and not yours: claim it first (`git orchestrate task claim {}`), or pass --force",
-            task.id, task.id
-        ))),
-    }
-}
-
-fn held_by_other(task: &Task, now: Timestamp) -> Error {
-    let holder = task.assignee.clone().unwrap_or_else(|| "another session".to_string());
-    let since = task.claimed_at.map(|t| format!(" for {}", format_duration(now - t))).unwrap_or_default();
-    let message = format!("{} is claimed by {holder}{since}", task.id);
-    Error::refusal(Reason::Held { task: task.id.to_string(), holder, since: task.claimed_at }, message)
-}
-
-fn validate_edit(edit: &TaskEdit) -> Result<()> {
-    if let Some(t) = &edit.title {
-        validate_title(t)?;
-    }
-    if let Some(d) = &edit.description {
-        validate_text("description", d, MAX_DESCRIPTION_BYTES)?;
-    }
-    if let Some(p) = edit.priority {
-        validate_priority(p)?;
-    }
-    if let Some(k) = &edit.kind {
-        validate_name("task type", k)?;
-    }
-    if let Some(r) = &edit.role {
-        validate_name("role", r)?;
-    }
-    validate_labels(&edit.add_labels)?;
-    Ok(())
-}
-
-fn apply_fields(task: &mut Task, edit: &TaskEdit) {
-    if let Some(t) = &edit.title {
-        task.title = t.trim().to_string();
-    }
-    if let Some(d) = &edit.description {
-        task.description = d.clone();
-    }
-    if let Some(p) = edit.priority {
-        task.priority = p;
-    }
-    if let Some(k) = &edit.kind {
-        task.kind = k.clone();
-    }
-    if let Some(r) = &edit.role {
-        task.role = Some(r.clone());
-    }
-    if edit.clear_role {
-        task.role = None;
-    }
-    task.labels.retain(|l| !edit.remove_labels.contains(l));
-    for label in &edit.add_labels {
-        if !task.labels.contains(label) {
-            task.labels.push(label.clone());
-        }
-    }
-}
-
-fn refuse_cycle(table: &TaskTable<'_>, id: &TaskId, added: &[TaskId]) -> Result<()> {
-    let mut failure = None;
-    let cycle = find_cycle(id, added, |t| match table.get(t) {
-        Ok(task) => task.map(|t| t.depends_on).unwrap_or_default(),
-        Err(e) => {
-            failure.get_or_insert(e);
-            Vec::new()
-        }
-    });
-    if let Some(e) = failure {
-        return Err(e.into());
-    }
-    match cycle {
-        None => Ok(()),
-        Some(path) => Err(Error::invalid(format!(
-            "that would make a dependency cycle: {}; drop one of these dependencies (`--no-after`)",
-            join_ids(&path).replace(", ", " -> ")
-        ))),
-    }
 }
 
 fn parse_prefixes(inputs: &[String]) -> Result<Vec<IdPrefix>> {
@@ -735,14 +208,6 @@ fn resolve_all(table: &TaskTable<'_>, prefixes: &[IdPrefix]) -> Result<Vec<TaskI
         }
     }
     Ok(ids)
-}
-
-/// A fresh id for a task: see [`TaskId::first_free`].
-fn unused_id(table: &TaskTable<'_>, digest: &str) -> Result<TaskId> {
-    let shard = &digest[..2];
-    let existing = table.ids_in_shard(shard)?;
-    TaskId::first_free(digest, existing.iter().map(String::as_str))
-        .ok_or_else(|| Error::refused(format!("no free task id in shard {shard}: try again")))
 }
 
 /// Dependency statuses: open ones from the listing at hand, closed ones
