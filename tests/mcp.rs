@@ -249,6 +249,38 @@ fn malformed_requests_and_unknown_tools_are_json_rpc_errors_while_refusals_are_t
 }
 
 #[test]
+fn a_task_refusal_carries_its_reason_and_facts_with_hints_worded_for_tools() {
+    let repo = Repo::new();
+    let open = repo.add("open", &[]);
+    let held = repo.add("held", &[]);
+    repo.ok_as("alice", &["task", "claim", &held]);
+    let [init, initialized] = initialize();
+    let before = repo.refs();
+    let replies = exchange(
+        &repo,
+        &["--session", "bob"],
+        &[
+            init,
+            initialized,
+            call(2, "task_done", json!({ "id": open })),
+            call(3, "task_note", json!({ "id": held, "text": "nearly", "progress": 90 })),
+        ],
+    );
+    let error = &reply(&replies, 2)["result"]["structuredContent"]["error"];
+    assert_eq!(
+        (&error["reason"], &error["task"], &error["action"]),
+        (&json!("task_not_claimed"), &json!(open), &json!("done"))
+    );
+    let hints = error["hints"].to_string();
+    assert!(hints.contains(&format!("call task_claim with id: \\\"{open}\\\"")), "{error:#}");
+    assert!(!hints.contains("git orchestrate"), "a tool caller gets no CLI syntax: {error:#}");
+    let error = &reply(&replies, 3)["result"]["structuredContent"]["error"];
+    assert_eq!((&error["reason"], &error["holder"]), (&json!("not_task_holder"), &json!("alice")));
+    assert!(error["hints"].to_string().contains("without progress"), "{error:#}");
+    assert_eq!(repo.refs(), before, "nothing was written");
+}
+
+#[test]
 fn a_stateless_client_is_served_without_initialize_and_gets_the_cli_json() {
     let repo = Repo::new();
     let id = repo.add("Build the API", &["-p", "1", "--label", "api"]);

@@ -2,6 +2,7 @@
 //! in CLI syntax, from the facts `ops` gives (the MCP server words the same
 //! facts for tools).
 
+use crate::model::task::TaskStatus;
 use crate::ops::Reason;
 
 pub fn for_refusal(reason: &Reason) -> Vec<String> {
@@ -31,6 +32,46 @@ pub fn for_refusal(reason: &Reason) -> Vec<String> {
         Reason::Ended { session } => {
             vec![format!("start it again with `git orchestrate session start {session}`")]
         }
+        Reason::TaskFinished { .. }
+        | Reason::TaskNotClaimed { .. }
+        | Reason::NotTaskHolder { .. }
+        | Reason::TaskNotOpen { .. }
+        | Reason::TaskNotRetryable { .. }
+        | Reason::AssigneeNotLive { .. }
+        | Reason::NoFreeTaskId { .. } => for_task_refusal(reason),
         Reason::Other => Vec::new(),
+    }
+}
+
+/// The task queue's refusals.
+fn for_task_refusal(reason: &Reason) -> Vec<String> {
+    let reopen = |task: &str| format!("reopen it first: `git orchestrate task retry {task}`");
+    let add = "its work is in: add a new task for more with `git orchestrate task add`".to_string();
+    match reason {
+        Reason::TaskFinished { task, status, .. } | Reason::TaskNotOpen { task, status, .. }
+            if matches!(status, TaskStatus::Failed | TaskStatus::Cancelled) =>
+        {
+            vec![reopen(task)]
+        }
+        Reason::TaskFinished { .. } | Reason::TaskNotRetryable { status: TaskStatus::Done, .. } => vec![add],
+        Reason::TaskNotOpen { status: TaskStatus::Done, .. } => vec![add],
+        Reason::TaskNotOpen { holder, .. } => vec![
+            "assign an open task instead: `git orchestrate task list --ready`".to_string(),
+            format!("or ask {} to release it", holder.as_deref().unwrap_or("its holder")),
+        ],
+        Reason::TaskNotClaimed { task, action } if action != "release" => vec![
+            format!("claim it first: `git orchestrate task claim {task}`"),
+            format!("a human can {action} it anyway: `git orchestrate task {action} {task} --force`"),
+        ],
+        Reason::NotTaskHolder { task, .. } => {
+            vec![format!("leave the note without --progress: `git orchestrate task note {task} \"<text>\"`")]
+        }
+        Reason::AssigneeNotLive { .. } => {
+            vec!["see the live sessions with `git orchestrate session list`".to_string()]
+        }
+        Reason::NoFreeTaskId { .. } => {
+            vec!["run the same command again: a new id is drawn each time".to_string()]
+        }
+        _ => Vec::new(),
     }
 }

@@ -1,6 +1,7 @@
 //! The way out of a refusal, worded for an agent calling tools (the CLI
 //! words the same facts in CLI syntax).
 
+use crate::model::task::TaskStatus;
 use crate::ops::Reason;
 
 pub fn for_refusal(reason: &Reason) -> Vec<String> {
@@ -27,6 +28,35 @@ pub fn for_refusal(reason: &Reason) -> Vec<String> {
             vec!["nothing to do now: check your inbox, or add tasks with task_add".to_string()]
         }
         Reason::Ended { .. } => vec!["call session_start to start the session again".to_string()],
+        Reason::TaskFinished { .. }
+        | Reason::TaskNotClaimed { .. }
+        | Reason::NotTaskHolder { .. }
+        | Reason::TaskNotOpen { .. }
+        | Reason::TaskNotRetryable { .. }
+        | Reason::AssigneeNotLive { .. }
+        | Reason::NoFreeTaskId { .. } => for_task_refusal(reason),
         Reason::Other => Vec::new(),
+    }
+}
+
+/// The task queue's refusals.
+fn for_task_refusal(reason: &Reason) -> Vec<String> {
+    match reason {
+        Reason::TaskFinished { status, .. } | Reason::TaskNotOpen { status, .. }
+            if matches!(status, TaskStatus::Failed | TaskStatus::Cancelled) =>
+        {
+            vec!["tell a human: only they can reopen it (task retry)".to_string()]
+        }
+        Reason::TaskFinished { .. }
+        | Reason::TaskNotRetryable { status: TaskStatus::Done, .. }
+        | Reason::TaskNotOpen { status: TaskStatus::Done, .. } => {
+            vec!["its work is in: add a new task for more with task_add".to_string()]
+        }
+        Reason::TaskNotClaimed { task, action } if action != "release" => {
+            vec![format!("claim it first: call task_claim with id: \"{task}\"")]
+        }
+        Reason::NotTaskHolder { .. } => vec!["leave the note without progress".to_string()],
+        Reason::NoFreeTaskId { .. } => vec!["call the tool again: a new id is drawn each time".to_string()],
+        _ => Vec::new(),
     }
 }

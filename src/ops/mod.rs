@@ -32,6 +32,7 @@ mod teardown;
 pub mod trust;
 
 use crate::model::names::validate_session_name;
+use crate::model::task::TaskStatus;
 use crate::model::time::{to_stored, Timestamp};
 use crate::model::Invalid;
 use crate::store::{Store, StoreError};
@@ -81,6 +82,34 @@ pub enum Reason {
     },
     /// The session has ended.
     Ended { session: String },
+
+    // The task queue's refusals.
+    /// A task that is finished (done, failed or cancelled): `action`
+    /// (`claim`, `note`, `done`, `fail`, `release`, `cancel`) has nothing
+    /// to act on.
+    TaskFinished { task: String, status: TaskStatus, action: String },
+    /// A task nobody holds: nothing to release, and finishing it (`action`:
+    /// `done`, `fail`) takes a claim first.
+    TaskNotClaimed { task: String, action: String },
+    /// Progress on a task is reported by its holder alone.
+    NotTaskHolder {
+        task: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        holder: Option<String>,
+    },
+    /// Only an open task can be assigned.
+    TaskNotOpen {
+        task: String,
+        status: TaskStatus,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        holder: Option<String>,
+    },
+    /// Only a failed or cancelled task can be retried.
+    TaskNotRetryable { task: String, status: TaskStatus },
+    /// A task is assigned to live sessions only.
+    AssigneeNotLive { session: String },
+    /// Every id a new task's random digest allows in `shard` is taken.
+    NoFreeTaskId { shard: String },
     /// Anything else: the message says it all.
     Other,
 }

@@ -4,7 +4,7 @@
 //! is advice the claim makes real, and a session that goes stale frees it.
 
 use super::super::messages::Outgoing;
-use super::super::{Context, Error, Result};
+use super::super::{Context, Error, Reason, Result};
 use super::{resolve, write_task};
 use crate::model::ids::IdPrefix;
 use crate::model::names::validate_session_name;
@@ -24,29 +24,35 @@ impl Context {
             )));
         }
         if !self.session_is_live(to)? {
-            return Err(Error::refused(format!(
+            let message = format!(
                 "session {to} is not live (ended, or silent too long): assign the task to a live session"
-            )));
+            );
+            return Err(Error::refusal(Reason::AssigneeNotLive { session: to.to_string() }, message));
         }
         let by = self.actor();
         let now = self.now();
         let task = self.store.tasks().update(|table| {
             let mut task = resolve(table, &prefix)?;
-            match task.status {
-                TaskStatus::Open => {}
-                TaskStatus::Claimed => {
-                    return Err(Error::refused(format!(
+            if task.status != TaskStatus::Open {
+                let message = match task.status {
+                    TaskStatus::Claimed => format!(
                         "{} is claimed by {}: only an open task can be assigned",
                         task.id,
                         task.assignee.as_deref().unwrap_or("someone")
-                    )))
-                }
-                status => {
-                    return Err(Error::refused(format!(
-                        "{} is {status}: only an open task can be assigned (retry it first if it failed)",
-                        task.id
-                    )))
-                }
+                    ),
+                    status => {
+                        format!(
+                            "{} is {status}: only an open task can be assigned (retry it first if it failed)",
+                            task.id
+                        )
+                    }
+                };
+                let reason = Reason::TaskNotOpen {
+                    task: task.id.to_string(),
+                    status: task.status,
+                    holder: task.assignee.clone(),
+                };
+                return Err(Error::refusal(reason, message));
             }
             if task.assigned_to.as_deref() == Some(to) {
                 return Ok(Written::Unchanged(task));

@@ -53,7 +53,9 @@ impl Context {
                 TaskStatus::Claimed if self.holder_is_live(task.assignee.as_deref())? => return Err(held_by_other(&task, now)),
                 TaskStatus::Claimed => {}
                 status if status.is_closed() => {
-                    return Err(Error::refused(format!("{} is already {status}: nothing to claim", task.id)));
+                    let message = format!("{} is already {status}: nothing to claim", task.id);
+                    let reason = Reason::TaskFinished { task: task.id.to_string(), status, action: "claim".into() };
+                    return Err(Error::refusal(reason, message));
                 }
                 _ => {}
             }

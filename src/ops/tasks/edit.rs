@@ -2,7 +2,7 @@
 //! (never a cycle).
 
 use super::super::{Context, Error, Result};
-use super::{join_ids, parse_prefixes, resolve, resolve_all, write_task, TaskEdit};
+use super::{join_ids, no_free_id, parse_prefixes, resolve, resolve_all, write_task, TaskEdit};
 use crate::model::ids::{digest_from, IdPrefix, TaskId};
 use crate::model::names::{validate_name, validate_text};
 use crate::model::task::{
@@ -143,6 +143,5 @@ fn refuse_cycle(table: &TaskTable<'_>, id: &TaskId, added: &[TaskId]) -> Result<
 fn unused_id(table: &TaskTable<'_>, digest: &str) -> Result<TaskId> {
     let shard = &digest[..2];
     let existing = table.ids_in_shard(shard)?;
-    TaskId::first_free(digest, existing.iter().map(String::as_str))
-        .ok_or_else(|| Error::refused(format!("no free task id in shard {shard}: try again")))
+    TaskId::first_free(digest, existing.iter().map(String::as_str)).ok_or_else(|| no_free_id(shard))
 }

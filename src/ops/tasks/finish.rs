@@ -2,7 +2,7 @@
 //! queue, by its holder (or anyone with `force`). Saying it twice is not
 //! an error. (Queueing the work for landing is `ops::finish`.)
 
-use super::super::{Context, Error, Result};
+use super::super::{Context, Error, Reason, Result};
 use super::claim::held_by_other;
 use super::{first_line, resolve, write_task, Finish};
 use crate::model::ids::IdPrefix;
@@ -76,24 +76,23 @@ impl Context {
 
 fn check_finish(task: &Task, how: Finish, mine: bool, force: bool, now: Timestamp) -> Result<()> {
     if task.status.is_closed() {
-        return Err(Error::refused(format!(
-            "{} is already {}: nothing to {}",
-            task.id,
-            task.status,
-            how.phrase()
-        )));
+        let message = format!("{} is already {}: nothing to {}", task.id, task.status, how.phrase());
+        let reason = Reason::TaskFinished {
+            task: task.id.to_string(),
+            status: task.status,
+            action: how.verb().into(),
+        };
+        return Err(Error::refusal(reason, message));
     }
+    let not_claimed = || Reason::TaskNotClaimed { task: task.id.to_string(), action: how.verb().into() };
     let claimed = task.status == TaskStatus::Claimed;
     match how {
         Finish::Released if !claimed => {
-            Err(Error::refused(format!("{} is not claimed: nothing to release", task.id)))
+            Err(Error::refusal(not_claimed(), format!("{} is not claimed: nothing to release", task.id)))
         }
         Finish::Cancelled if !claimed => Ok(()),
         _ if mine || force => Ok(()),
         _ if claimed => Err(held_by_other(task, now)),
-        _ => Err(Error::refused(format!(
-            "{} is open and not yours: claim it first (`git orchestrate task claim {}`), or pass --force",
-            task.id, task.id
-        ))),
+        _ => Err(Error::refusal(not_claimed(), format!("{} is open and not yours: claim it first", task.id))),
     }
 }

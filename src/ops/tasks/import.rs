@@ -2,7 +2,7 @@
 //! nothing, with their dependencies by key (see [`crate::model::plan`]).
 
 use super::super::{Context, Error, Result};
-use super::resolve;
+use super::{no_free_id, resolve};
 use crate::model::ids::{digest_from, IdPrefix, TaskId};
 use crate::model::plan::Plan;
 use crate::model::task::{TaskSpec, MAX_DEPENDENCIES};
@@ -125,7 +125,7 @@ fn fresh_ids(table: &TaskTable<'_>, digests: &[String]) -> Result<Vec<TaskId>> {
             std::collections::btree_map::Entry::Vacant(slot) => slot.insert(table.ids_in_shard(&shard)?),
         };
         let id = TaskId::first_free(digest, existing.iter().map(String::as_str))
-            .ok_or_else(|| Error::refused(format!("no free task id in shard {shard}: try again")))?;
+            .ok_or_else(|| no_free_id(&shard))?;
         existing.insert(id.hex().to_string());
         ids.push(id);
     }

@@ -23,7 +23,7 @@ mod retry;
 pub use crate::store::tasks::TaskSummary;
 pub use import::{Imported, ImportedTask};
 
-use super::{Context, Error, Result};
+use super::{Context, Error, Reason, Result};
 use crate::model::ids::{IdPrefix, TaskId};
 use crate::model::task::{readiness, Readiness, Task, TaskStatus};
 use crate::model::time::Timestamp;
@@ -237,6 +237,13 @@ impl Statuses {
         }
         Ok(readiness(status, deps, |d| self.known.get(d).copied().flatten()))
     }
+}
+
+/// Every id a new task's digest allows in `shard` is taken (a new random
+/// digest, on the next try, picks other ones).
+fn no_free_id(shard: &str) -> Error {
+    let message = format!("no free task id in shard {shard}: try again");
+    Error::refusal(Reason::NoFreeTaskId { shard: shard.to_string() }, message)
 }
 
 fn join_ids(ids: &[TaskId]) -> String {

@@ -1,7 +1,7 @@
 //! What happens on a task besides its status: notes and progress, the
 //! commits that worked on it and where its work landed.
 
-use super::super::{Context, Error, Result};
+use super::super::{Context, Error, Reason, Result};
 use super::{first_line, resolve, write_task};
 use crate::model::ids::IdPrefix;
 use crate::model::task::{validate_note, validate_progress, Task};
@@ -70,21 +70,27 @@ impl Context {
         self.store.tasks().update(|table| {
             let mut task = resolve(table, &prefix)?;
             if task.status.is_closed() {
-                return Err(Error::refused(format!(
+                let message = format!(
                     "{} is {}: notes go on tasks that are not finished (add a new task for follow-up work)",
                     task.id, task.status
-                )));
+                );
+                let reason = Reason::TaskFinished {
+                    task: task.id.to_string(),
+                    status: task.status,
+                    action: "note".into(),
+                };
+                return Err(Error::refusal(reason, message));
             }
             if let Some(p) = progress {
                 if task.assignee.is_none() || task.assignee != me {
-                    let holder = match &task.assignee {
-                        Some(a) => format!("{a}, who holds it"),
+                    let who = match &task.assignee {
+                        Some(a) => format!("{a}, who holds it,"),
                         None => "the session that claims it".to_string(),
                     };
-                    return Err(Error::refused(format!(
-                        "only {holder} reports progress on {}; leave the note without --progress",
-                        task.id
-                    )));
+                    let message = format!("only {who} reports progress on {}", task.id);
+                    let reason =
+                        Reason::NotTaskHolder { task: task.id.to_string(), holder: task.assignee.clone() };
+                    return Err(Error::refusal(reason, message));
                 }
                 task.progress = p;
             }

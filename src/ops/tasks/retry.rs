@@ -2,7 +2,7 @@
 //! the queue as open, keeping its notes, commits and history, so the work
 //! that waits on it can go on once it is done.
 
-use super::super::{Context, Error, Result};
+use super::super::{Context, Error, Reason, Result};
 use super::{first_line, resolve, write_task};
 use crate::model::ids::IdPrefix;
 use crate::model::task::{validate_note, Task, TaskStatus};
@@ -20,20 +20,16 @@ impl Context {
         let now = self.now();
         self.store.tasks().update(|table| {
             let mut task = resolve(table, &prefix)?;
-            match task.status {
-                TaskStatus::Failed | TaskStatus::Cancelled => {}
-                TaskStatus::Done => {
-                    return Err(Error::refused(format!(
+            if !matches!(task.status, TaskStatus::Failed | TaskStatus::Cancelled) {
+                let message = match task.status {
+                    TaskStatus::Done => format!(
                         "{} is done: only a failed or cancelled task can be retried; add a new task for more work",
                         task.id
-                    )))
-                }
-                status => {
-                    return Err(Error::refused(format!(
-                        "{} is {status}, not failed or cancelled: nothing to retry",
-                        task.id
-                    )))
-                }
+                    ),
+                    status => format!("{} is {status}, not failed or cancelled: nothing to retry", task.id),
+                };
+                let reason = Reason::TaskNotRetryable { task: task.id.to_string(), status: task.status };
+                return Err(Error::refusal(reason, message));
             }
             let was = task.status;
             task.status = TaskStatus::Open;
