@@ -18,7 +18,7 @@
 use super::{Context, Error, Result};
 use crate::model::session::{Session, SessionStatus};
 use crate::model::task::TaskStatus;
-use crate::store::{refs, Damage, StoreError};
+use crate::store::{refs, Damage, StoreError, Stored};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -133,8 +133,7 @@ impl Context {
 
     /// Sessions whose worktree is gone, and folders no session owns.
     fn check_sessions(&self, out: &mut Vec<Finding>) -> Result<()> {
-        let snap = self.store.snapshot(refs::SESSIONS)?;
-        let (sessions, _) = snap.decode_all::<Session>(&snap.list("")?)?;
+        let (sessions, _) = self.store.sessions().all()?;
         let (now, stale_after) = (self.now(), self.stale_after()?);
         let mut owned = BTreeSet::new();
         for s in sessions.iter().filter(|s| s.status == SessionStatus::Active) {
@@ -145,8 +144,8 @@ impl Context {
             }
             let finding = Finding::new(
                 Kind::WorktreeGone,
-                Some(refs::SESSIONS),
-                Some(&<Session as crate::store::Stored>::place(&s.name)),
+                Some(Session::REF),
+                Some(&Session::place(&s.name)),
                 format!("session {} is active but its worktree {wt} is gone", s.name),
             );
             out.push(if s.is_live(now, stale_after) {
@@ -210,8 +209,7 @@ impl Context {
 
     /// Claims held and tasks claimed by sessions that have ended.
     fn check_holdings(&self, out: &mut Vec<Finding>) -> Result<()> {
-        let snap = self.store.snapshot(refs::SESSIONS)?;
-        let (sessions, _) = snap.decode_all::<Session>(&snap.list("")?)?;
+        let (sessions, _) = self.store.sessions().all()?;
         let ended: BTreeSet<&str> =
             sessions.iter().filter(|s| s.status == SessionStatus::Ended).map(|s| s.name.as_str()).collect();
         let claims = match self.list_claims(true) {
