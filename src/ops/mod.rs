@@ -32,7 +32,7 @@ mod teardown;
 pub mod trust;
 
 use crate::model::names::validate_session_name;
-use crate::model::time::{to_stored, Timestamp};
+use crate::model::time::Timestamp;
 use crate::model::Invalid;
 use crate::store::{Store, StoreError};
 use serde::Serialize;
@@ -244,7 +244,6 @@ pub const NOW_ENV: &str = "ORCHESTRATE_NOW";
 pub struct Context {
     pub store: Store,
     session: Option<String>,
-    pinned_now: Option<Timestamp>,
     /// Every working tree of the repository, read once when first needed.
     worktrees: std::cell::OnceCell<Vec<claims::WorkTree>>,
     /// How this front end names a session, for errors that need one.
@@ -282,7 +281,6 @@ impl Context {
         Ok(Context {
             store,
             session,
-            pinned_now,
             worktrees: std::cell::OnceCell::new(),
             session_hint: "pass --session NAME or set ORCHESTRATE_SESSION=NAME",
             status_moves: std::cell::Cell::new(0),
@@ -297,7 +295,9 @@ impl Context {
     }
 
     pub fn now(&self) -> Timestamp {
-        to_stored(self.pinned_now.unwrap_or_else(chrono::Utc::now))
+        // One clock for the whole process: the store stamps its own
+        // events (heals, repairs) with the same pinned time.
+        self.store.now()
     }
 
     /// The acting session, if any.
