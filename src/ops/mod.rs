@@ -8,7 +8,6 @@
 //! exit 1), or could not be carried out ([`Error::Store`]).
 
 pub mod agent_hooks;
-pub mod agents;
 pub mod attention;
 pub mod board;
 pub mod claims;
@@ -23,6 +22,7 @@ pub mod messages;
 pub mod notify;
 pub mod sessions;
 pub mod status_file;
+pub mod supervise;
 pub mod sync;
 pub mod tasks;
 mod teardown;

@@ -780,7 +780,7 @@ impl Context {
     /// refuses (exit 1) while another process holds it.
     fn lock_ending(&self, name: &str) -> Result<std::fs::File> {
         let path = self.store.common_dir().join("orchestrate").join("end-locks").join(name);
-        match crate::agents::lock(&path, false) {
+        match crate::supervise::lock(&path, false) {
             Ok(Some(file)) => Ok(file),
             Ok(None) => Err(Error::refused(format!(
                 "session {name} is being ended by another process right now; see \

@@ -1,5 +1,5 @@
 //! Agents in the background: `spawn` starts a command in a session's
-//! worktree under a small supervisor process (see [`supervise`]), `ps`
+//! worktree under a small supervisor process (see [`supervisor`]), `ps`
 //! lists them, `stop` ends them, `dispatch` keeps up to N of them busy
 //! with ready tasks.
 
@@ -7,19 +7,19 @@ mod dispatch;
 mod hold;
 mod recover;
 mod retire;
-mod supervise;
+mod supervisor;
 
 pub use dispatch::{DispatchEvent, DispatchOptions};
 pub use hold::{Hold, HoldMode};
-pub use supervise::supervise;
+pub use supervisor::supervise;
 
 use super::sessions::StartOptions;
 use super::{Context, Error, Result};
-use crate::agents::process::{self, Proc};
-use crate::agents::{AgentDir, Phase, Spec, State, StopRequest};
 use crate::model::names::{validate_name, validate_session_name};
 use crate::model::task::{Task, TaskStatus};
 use crate::model::time::Timestamp;
+use crate::supervise::process::{self, Proc};
+use crate::supervise::{AgentDir, Phase, Spec, State, StopRequest};
 use serde::Serialize;
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
@@ -92,7 +92,7 @@ pub struct AgentView {
     pub ended_at: Option<Timestamp>,
     /// Seconds the current run has been going, while it runs.
     pub uptime: Option<i64>,
-    pub exit: Option<crate::agents::Exit>,
+    pub exit: Option<crate::supervise::Exit>,
     pub command: String,
     pub log: PathBuf,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -470,7 +470,7 @@ impl Context {
     /// new one; it is shown as `lost` only if that could not be done.
     pub fn list_agents(&self) -> Vec<AgentView> {
         let now = self.now();
-        crate::agents::all(self.store.common_dir())
+        crate::supervise::all(self.store.common_dir())
             .into_iter()
             .filter_map(|dir| {
                 self.adopt_quietly(&dir);
@@ -595,13 +595,13 @@ impl Context {
                 }
                 if let Some(agent) = state.agent {
                     let end = process::terminate_tree(agent, grace);
-                    supervise::note_tree_end(&dir, &end, grace, &mut state.survivors);
+                    supervisor::note_tree_end(&dir, &end, grace, &mut state.survivors);
                 }
                 state.phase = Phase::Stopped;
                 state.stopped_by = Some(by);
                 let _ = append_log(&dir, "--- its supervisor was gone: stopped here\n");
                 let spec = dir.read_spec().map_err(|e| agent_dir_failure(&dir, e))?;
-                let state = supervise::conclude(&supervise::agent_context(&spec)?, &spec, &dir, state)?;
+                let state = supervisor::conclude(&supervisor::agent_context(&spec)?, &spec, &dir, state)?;
                 return Ok(view(&dir, state, self.now()));
             }
             if Instant::now() > deadline {

@@ -147,7 +147,7 @@ impl Context {
         pass: &mut Pass,
         report: &mut impl FnMut(&DispatchEvent),
     ) -> Result<bool> {
-        let lock_file = crate::agents::dispatch_lock_file(self.store.common_dir());
+        let lock_file = crate::supervise::dispatch_lock_file(self.store.common_dir());
         let ready = self.list_tasks(&TaskFilter { ready: true, ..TaskFilter::default() })?;
         let wanted: Vec<&TaskView> = ready
             .tasks
@@ -174,7 +174,7 @@ impl Context {
             };
             // Counting and starting under one lock keeps every
             // dispatcher together within --max.
-            let _turn = crate::agents::lock(&lock_file, true)
+            let _turn = crate::supervise::lock(&lock_file, true)
                 .map_err(|e| Error::failed(format!("cannot lock {}: {e}", lock_file.display())))?;
             if self.running_task_agents() >= opts.max {
                 return Ok(true);
