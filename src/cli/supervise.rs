@@ -475,7 +475,7 @@ fn describe(event: &DispatchEvent) -> String {
             s.pid,
             s.log.display()
         ),
-        DispatchEvent::Skipped { task, reason } => format!("skipped {task}: {}", escape_control(reason)),
+        DispatchEvent::Skipped { task, reason, .. } => format!("skipped {task}: {}", escape_control(reason)),
         DispatchEvent::CannotRun { role, reason, tasks } => format!(
             "cannot run {} task(s) of {} ({}): {}",
             tasks.len(),

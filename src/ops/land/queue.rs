@@ -16,7 +16,7 @@ use super::{LandOptions, LandOutcome, Plan, Status};
 use crate::model::land::{Lander, QueueCounter, QueueEntry, QueueState, QUEUE_COUNTER_PATH};
 use crate::model::session::Session;
 use crate::model::FORMAT;
-use crate::ops::{Context, Error, Result};
+use crate::ops::{Context, Error, Reason, Result};
 use crate::store::{refs, Change, Document, Event, Outcome, Snapshot};
 use git2::Oid;
 use serde::Serialize;
@@ -83,12 +83,19 @@ impl Context {
         let target = super::branch_tip(self.store.repository(), &plan.into)
             .ok_or_else(|| super::not_a_branch(&plan.into))?;
         if self.already_landed(plan, target)? {
-            return Err(Error::refused(format!(
+            let message = format!(
                 "nothing to land: {} already has every commit of {} (at {})",
                 plan.into,
                 plan.branch,
                 super::short(plan.head)
-            )));
+            );
+            let reason = Reason::NothingToLand {
+                session: plan.session.name.clone(),
+                branch: plan.branch.clone(),
+                into: plan.into.clone(),
+                head: plan.head.to_string(),
+            };
+            return Err(Error::refusal(reason, message));
         }
         Ok(())
     }
