@@ -436,7 +436,7 @@ impl Context {
     /// with `adopt`, one that takes over from a supervisor that died.
     fn start_supervisor(&self, dir: &AgentDir, lock: &std::fs::File, adopt: bool) -> Result<u32> {
         let exe = std::env::current_exe().map_err(|e| {
-            Error::refused(format!("cannot find the git-orchestrate binary to supervise with: {e}"))
+            Error::failed(format!("cannot find the git-orchestrate binary to supervise with: {e}"))
         })?;
         let log = open_log(dir)?;
         let err = log.try_clone().map_err(|e| agent_dir_failure(dir, e))?;
@@ -462,7 +462,7 @@ impl Context {
             });
         }
         let mut child =
-            cmd.spawn().map_err(|e| Error::refused(format!("cannot start the supervisor: {e}")))?;
+            cmd.spawn().map_err(|e| Error::failed(format!("cannot start the supervisor: {e}")))?;
         let pid = child.id();
         // Reap it whenever it ends, for callers that live on (dispatch).
         std::thread::spawn(move || child.wait());
