@@ -282,7 +282,7 @@ impl Context {
             let finding = Finding::new(
                 Kind::WorktreeGone,
                 Some(refs::SESSIONS),
-                Some(&crate::model::session::session_path(&s.name)),
+                Some(&<Session as crate::store::Stored>::place(&s.name)),
                 format!("session {} is active but its worktree {wt} is gone", s.name),
             );
             out.push(if s.is_live(now, stale_after) {

@@ -11,7 +11,7 @@ use super::{Context, Error, Result};
 use crate::model::message::{
     validate_body, validate_message_id, validate_subject, Message, MessageKind, Recipient,
 };
-use crate::model::session::{session_path, Session};
+use crate::model::session::Session;
 use crate::model::FORMAT;
 use crate::store::{refs, Change, Document, Event, StoreError};
 use git2::Oid;
@@ -63,6 +63,31 @@ pub struct Received {
 }
 
 impl Context {
+    /// Also delivers to the lead (`role:lead`) what it must hear of: help
+    /// requests and completions sent elsewhere. Nothing when nobody holds
+    /// the lead, or the lead gets it anyway (a broadcast, or sent to it).
+    pub(crate) fn copy_to_lead(&self, message: &Message, to: &Recipient) -> Result<()> {
+        if !matches!(message.kind, MessageKind::Help | MessageKind::Completion) {
+            return Ok(());
+        }
+        self.tell_lead(message, to)
+    }
+
+    /// Delivers `message` (already sent to `to`) to the lead's box too,
+    /// unless the lead already gets it.
+    pub(crate) fn tell_lead(&self, message: &Message, to: &Recipient) -> Result<()> {
+        let Some(lead) = self.show_lead()?.lead else { return Ok(()) };
+        let gets_it = match to {
+            Recipient::All => true,
+            Recipient::Role(role) => role == crate::model::lead::LEAD_ROLE,
+            Recipient::Session(name) => *name == lead,
+        };
+        if gets_it || message.from == lead {
+            return Ok(());
+        }
+        self.post(&format!("role.{}", crate::model::lead::LEAD_ROLE), message).map(|_| ())
+    }
+
     /// Sends a message; returns it as stored.
     pub fn send(&self, out: &Outgoing) -> Result<Message> {
         let recipient = Recipient::parse(&out.to)?;
@@ -138,8 +163,8 @@ impl Context {
     /// or a role no session has.
     fn check_recipient(&self, recipient: &Recipient) -> Result<()> {
         let sessions = || -> Result<Vec<Session>> {
-            let snap = self.store.snapshot(refs::SESSIONS)?;
-            Ok(snap.decode_all::<Session>(&snap.list("")?)?.0)
+            let snap = self.store.sessions().read()?;
+            Ok(snap.all()?.0)
         };
         match recipient {
             Recipient::All => Ok(()),
@@ -147,7 +172,7 @@ impl Context {
             Recipient::Role(role) if role == crate::model::lead::LEAD_ROLE => Ok(()),
             Recipient::Session(name) if name == crate::model::message::HUMAN => Ok(()),
             // A session whose document is corrupt exists: say so, not "no session".
-            Recipient::Session(name) => match self.store.snapshot(refs::SESSIONS)?.get::<Session>(&session_path(name))? {
+            Recipient::Session(name) => match self.store.sessions().get(name)? {
                 Some(_) => Ok(()),
                 None => Err(Error::invalid(format!(
                     "no session named {name}: see `git orchestrate session list --all` (or send to all or role:<r>)"
@@ -164,8 +189,8 @@ impl Context {
 
     /// The mailboxes the acting session reads: its own, `all`, its role's.
     fn my_mailboxes(&self, me: &str) -> Result<Vec<String>> {
-        let snap = self.store.snapshot(refs::SESSIONS)?;
-        let role = snap.get::<Session>(&crate::model::session::session_path(me))?.and_then(|s| s.role);
+        let snap = self.store.sessions().read()?;
+        let role = snap.get(me)?.and_then(|s| s.role);
         let mut boxes = vec![me.to_string(), "all".to_string()];
         if let Some(role) = role {
             boxes.push(format!("role.{role}"));

@@ -308,7 +308,7 @@ impl Context {
                     format!("{} is still held by {holder}, whose agent is over", task.id),
                 ));
             }
-            if self.holder_is_live(task)? {
+            if self.holder_is_live(task.assignee.as_deref())? {
                 return Err(Error::refusal(
                     Reason::Held { task: task_id, holder: holder_name, since: task.claimed_at },
                     format!(
