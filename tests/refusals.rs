@@ -201,6 +201,21 @@ fn spawn_for_a_closed_task_a_held_task_or_a_session_without_worktree_says_which(
     assert!(stderr.contains("hint: or ask alice to release it"), "{stderr}");
     assert_eq!(repo.refs(), before, "a refusal writes nothing");
 
+    // Held by a session whose agent is over: nobody will answer a message.
+    repo.ok(&["spawn", "gone", "--", "true"]);
+    wait_over(&repo, "gone");
+    repo.ok(&["session", "start", "gone", "--no-worktree"]);
+    let orphan = repo.add("gone's", &[]);
+    repo.ok_as("gone", &["task", "claim", &orphan]);
+    let (error, stderr) = refused_anyone(&repo, &["spawn", "w1", "--task", &orphan, "--", "true"]);
+    assert_eq!(error["reason"], "held_by_ended_agent", "{error:#}");
+    assert_eq!((&error["task"], &error["holder"]), (&json!(orphan), &json!("gone")));
+    assert!(
+        stderr
+            .contains(&format!("hint: spawn it again as gone: `git orchestrate spawn gone --task {orphan}")),
+        "{stderr}"
+    );
+
     repo.ok(&["session", "start", "bare", "--no-worktree"]);
     let (error, stderr) = refused_anyone(&repo, &["spawn", "bare", "--", "true"]);
     assert_eq!((&error["reason"], &error["session"]), (&json!("no_worktree"), &json!("bare")));
@@ -267,7 +282,7 @@ fn landing_refusals_name_the_session_branch_target_and_files() {
 }
 
 #[test]
-fn a_target_being_rebased_or_checked_out_twice_is_named_with_its_worktrees() {
+fn a_target_checked_out_twice_held_by_another_git_or_being_rebased_names_its_worktrees() {
     let repo = Repo::new();
     let wt = start(&repo, "alice");
     commit_in(&repo, &wt, "a.txt", "a\n");
@@ -282,6 +297,21 @@ fn a_target_being_rebased_or_checked_out_twice_is_named_with_its_worktrees() {
     assert!(worktrees.iter().any(|w| w.ends_with("second")), "{error:#}");
     assert!(stderr.contains("hint: see them with `git worktree list`"), "{stderr}");
     repo.git(&["worktree", "remove", "--force", second.to_str().unwrap()]);
+
+    // Another git command holds the main checkout's index.
+    let index_lock = repo.path().join(".git/index.lock");
+    std::fs::write(&index_lock, "").unwrap();
+    let main = repo.git(&["rev-parse", "main"]);
+    let (error, stderr) = refused_anyone(&repo, &["land", "alice"]);
+    assert_eq!((&error["reason"], &error["into"]), (&json!("checkout_not_forwarded"), &json!("main")));
+    assert_eq!(
+        PathBuf::from(error["checkout"].as_str().unwrap()).canonicalize().unwrap(),
+        repo.path().canonicalize().unwrap()
+    );
+    assert!(error["git"].as_str().unwrap().contains("index.lock"), "what git said: {error:#}");
+    assert!(stderr.contains("hint: see what is in the way with `git -C "), "{stderr}");
+    assert_eq!(repo.git(&["rev-parse", "main"]), main, "neither the branch nor the checkout moved");
+    std::fs::remove_file(&index_lock).unwrap();
 
     // The user rebases main and stops at a conflict.
     commit_in(&repo, repo.path(), "f.txt", "base\n");
