@@ -189,7 +189,7 @@ impl Context {
     /// not be handed to a new one (listing them tries that first).
     fn check_agents(&self, out: &mut Vec<Finding>) {
         for agent in self.list_agents() {
-            if agent.state != super::agents::AgentState::Lost {
+            if agent.state != super::supervise::AgentState::Lost {
                 continue;
             }
             out.push(
