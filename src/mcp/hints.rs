@@ -28,7 +28,49 @@ pub fn for_refusal(reason: &Reason) -> Vec<String> {
             vec!["nothing to do now: check your inbox, or add tasks with task_add".to_string()]
         }
         Reason::Ended { .. } => vec!["call session_start to start the session again".to_string()],
-        Reason::TaskFinished { .. }
+        Reason::AgentRunning { agent, .. } => {
+            vec![format!("call stop with name: \"{agent}\" first, or spawn under another name")]
+        }
+        Reason::AgentStarting { .. } => vec!["it is starting: call ps to see it, then try again".to_string()],
+        Reason::AgentNotRunning { agent, .. } => {
+            vec![format!("call logs with name: \"{agent}\" to see how it ended")]
+        }
+        Reason::NoWorktree { session } => {
+            vec![format!("spawn under another name, or end session {session} (session_end) first")]
+        }
+        Reason::TaskClosed { action, .. } if action == "spawn" => {
+            vec!["give the agent an unfinished task: call task_list with ready: true".to_string()]
+        }
+        Reason::HeldByEndedAgent { task, holder } => vec![format!(
+            "spawn it again with name: \"{holder}\" and task: \"{task}\", or ask a human to release {task}"
+        )],
+        Reason::DependenciesConflict { .. } => {
+            vec!["call conflicts to see what each session's branch changes".to_string()]
+        }
+        Reason::WorktreeKept { session, .. } => {
+            vec![format!(
+                "land its branch (call land with sessions: [\"{session}\"]), or end it with force: true"
+            )]
+        }
+        Reason::NothingToLand { .. } => Vec::new(),
+        Reason::QueueEmpty => vec!["queue work with land_queue".to_string()],
+        Reason::TargetRebasing { .. } => {
+            vec!["tell a human: that rebase must be finished or aborted before anything lands".to_string()]
+        }
+        Reason::TargetInSeveralCheckouts { .. } => {
+            vec!["tell a human: all but one of those worktrees must switch to another branch".to_string()]
+        }
+        Reason::CheckoutNotForwarded { .. } => {
+            vec!["tell a human: the target's checkout must be put in order before anything lands".to_string()]
+        }
+        Reason::BranchNotLanded { session, .. } => {
+            vec![format!("land them first (call land with sessions: [\"{session}\"]), or keep the branch")]
+        }
+        Reason::NoLandTarget { .. } => vec!["end the session and keep its branch".to_string()],
+        Reason::UncommittedWork { .. } => {
+            vec!["commit the work and land it first, or end the session and keep its branch".to_string()]
+        }
+        Reason::TaskClosed { .. }
         | Reason::TaskNotClaimed { .. }
         | Reason::NotTaskHolder { .. }
         | Reason::TaskNotOpen { .. }
@@ -42,12 +84,12 @@ pub fn for_refusal(reason: &Reason) -> Vec<String> {
 /// The task queue's refusals.
 fn for_task_refusal(reason: &Reason) -> Vec<String> {
     match reason {
-        Reason::TaskFinished { status, .. } | Reason::TaskNotOpen { status, .. }
+        Reason::TaskClosed { status, .. } | Reason::TaskNotOpen { status, .. }
             if matches!(status, TaskStatus::Failed | TaskStatus::Cancelled) =>
         {
             vec!["tell a human: only they can reopen it (task retry)".to_string()]
         }
-        Reason::TaskFinished { .. }
+        Reason::TaskClosed { .. }
         | Reason::TaskNotRetryable { status: TaskStatus::Done, .. }
         | Reason::TaskNotOpen { status: TaskStatus::Done, .. } => {
             vec!["its work is in: add a new task for more with task_add".to_string()]

@@ -54,7 +54,7 @@ impl Context {
                 TaskStatus::Claimed => {}
                 status if status.is_closed() => {
                     let message = format!("{} is already {status}: nothing to claim", task.id);
-                    let reason = Reason::TaskFinished { task: task.id.to_string(), status, action: "claim".into() };
+                    let reason = Reason::TaskClosed { task: task.id.to_string(), status, action: "claim".into() };
                     return Err(Error::refusal(reason, message));
                 }
                 _ => {}

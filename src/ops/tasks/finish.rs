@@ -77,11 +77,8 @@ impl Context {
 fn check_finish(task: &Task, how: Finish, mine: bool, force: bool, now: Timestamp) -> Result<()> {
     if task.status.is_closed() {
         let message = format!("{} is already {}: nothing to {}", task.id, task.status, how.phrase());
-        let reason = Reason::TaskFinished {
-            task: task.id.to_string(),
-            status: task.status,
-            action: how.verb().into(),
-        };
+        let reason =
+            Reason::TaskClosed { task: task.id.to_string(), status: task.status, action: how.verb().into() };
         return Err(Error::refusal(reason, message));
     }
     let not_claimed = || Reason::TaskNotClaimed { task: task.id.to_string(), action: how.verb().into() };

@@ -74,7 +74,7 @@ impl Context {
                     "{} is {}: notes go on tasks that are not finished (add a new task for follow-up work)",
                     task.id, task.status
                 );
-                let reason = Reason::TaskFinished {
+                let reason = Reason::TaskClosed {
                     task: task.id.to_string(),
                     status: task.status,
                     action: "note".into(),
