@@ -708,7 +708,7 @@ fn true_parts<T: Indexed>(
 /// The index parts that do not say what the task blobs say (missing where
 /// there are tasks, corrupt, or out of date), by path. Read-only: a reader
 /// already falls back to the blobs for these; `doctor` reports them.
-pub fn index_problems(snap: &Snapshot<'_>) -> Result<Vec<String>, StoreError> {
+pub(super) fn index_problems(snap: &Snapshot<'_>) -> Result<Vec<String>, StoreError> {
     let mut problems = Vec::new();
     problems.extend(side_problems::<TaskSummary>(snap)?);
     problems.extend(side_problems::<TaskStatus>(snap)?);
@@ -743,7 +743,7 @@ fn side_problems<T: Indexed + PartialEq>(snap: &Snapshot<'_>) -> Result<Vec<Stri
 
 /// Adds to `change` the removal of the task blobs at `removed` and every
 /// index part rewritten from the task blobs that remain.
-pub fn rebuild_index(
+pub(super) fn rebuild_index(
     snap: &Snapshot<'_>,
     mut change: Change,
     removed: &BTreeSet<String>,

@@ -2,7 +2,7 @@
 //! (never a cycle).
 
 use super::super::{Context, Error, Result};
-use super::{join_ids, no_free_id, parse_prefixes, resolve, resolve_all, write_task, TaskEdit};
+use super::{fresh_ids, join_ids, parse_prefixes, resolve, resolve_all, write_task, TaskEdit};
 use crate::model::ids::{digest_from, IdPrefix, TaskId};
 use crate::model::names::{validate_name, validate_text};
 use crate::model::task::{
@@ -22,7 +22,7 @@ impl Context {
         let digest = digest_from(fastrand::u128(..));
         self.store.tasks().update(|table| {
             let deps = resolve_all(table, &after)?;
-            let id = unused_id(table, &digest)?;
+            let id = fresh_ids(table, std::slice::from_ref(&digest))?.remove(0);
             let task = spec.clone().into_task(id, deps, &by, now);
             let summary = format!("add {} by {by}: {}", task.id, task.title);
             write_task(table, Event::new("add", &by, now, summary), task)
@@ -137,11 +137,4 @@ fn refuse_cycle(table: &TaskTable<'_>, id: &TaskId, added: &[TaskId]) -> Result<
             join_ids(&path).replace(", ", " -> ")
         ))),
     }
-}
-
-/// A fresh id for a task: see [`TaskId::first_free`].
-fn unused_id(table: &TaskTable<'_>, digest: &str) -> Result<TaskId> {
-    let shard = &digest[..2];
-    let existing = table.ids_in_shard(shard)?;
-    TaskId::first_free(digest, existing.iter().map(String::as_str)).ok_or_else(|| no_free_id(shard))
 }

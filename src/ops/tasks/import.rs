@@ -2,14 +2,13 @@
 //! nothing, with their dependencies by key (see [`crate::model::plan`]).
 
 use super::super::{Context, Error, Result};
-use super::{no_free_id, resolve};
+use super::{fresh_ids, resolve};
 use crate::model::ids::{digest_from, IdPrefix, TaskId};
 use crate::model::plan::Plan;
 use crate::model::task::{TaskSpec, MAX_DEPENDENCIES};
-use crate::store::tasks::TaskTable;
 use crate::store::Event;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// What an import added: each key and the id its task got.
 #[derive(Debug, Clone, Serialize)]
@@ -112,22 +111,4 @@ fn unknown(plan: &Plan, i: usize, after: &str) -> Error {
         "{}: after '{after}' is neither a key in the plan nor an existing task id; nothing was imported",
         plan.describe(i)
     ))
-}
-
-/// One new id per digest, unused in the store and among each other.
-fn fresh_ids(table: &TaskTable<'_>, digests: &[String]) -> Result<Vec<TaskId>> {
-    let mut taken: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut ids = Vec::new();
-    for digest in digests {
-        let shard = digest[..2].to_string();
-        let existing = match taken.entry(shard.clone()) {
-            std::collections::btree_map::Entry::Occupied(known) => known.into_mut(),
-            std::collections::btree_map::Entry::Vacant(slot) => slot.insert(table.ids_in_shard(&shard)?),
-        };
-        let id = TaskId::first_free(digest, existing.iter().map(String::as_str))
-            .ok_or_else(|| no_free_id(&shard))?;
-        existing.insert(id.hex().to_string());
-        ids.push(id);
-    }
-    Ok(ids)
 }

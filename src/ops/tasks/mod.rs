@@ -31,7 +31,7 @@ use crate::model::Invalid;
 use crate::store::tasks::{Found, TaskTable, Written};
 use crate::store::{Corrupt, Event};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{btree_map, BTreeMap, BTreeSet, HashMap};
 
 /// A task as listed: its summary and its computed readiness.
 #[derive(Debug, Clone, Serialize)]
@@ -237,6 +237,25 @@ impl Statuses {
         }
         Ok(readiness(status, deps, |d| self.known.get(d).copied().flatten()))
     }
+}
+
+/// One new id per digest (see [`TaskId::first_free`]), unused in the
+/// store and among each other.
+fn fresh_ids(table: &TaskTable<'_>, digests: &[String]) -> Result<Vec<TaskId>> {
+    let mut taken: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut ids = Vec::new();
+    for digest in digests {
+        let shard = digest[..2].to_string();
+        let existing = match taken.entry(shard.clone()) {
+            btree_map::Entry::Occupied(known) => known.into_mut(),
+            btree_map::Entry::Vacant(slot) => slot.insert(table.ids_in_shard(&shard)?),
+        };
+        let id = TaskId::first_free(digest, existing.iter().map(String::as_str))
+            .ok_or_else(|| no_free_id(&shard))?;
+        existing.insert(id.hex().to_string());
+        ids.push(id);
+    }
+    Ok(ids)
 }
 
 /// Every id a new task's digest allows in `shard` is taken (a new random
