@@ -103,7 +103,7 @@ fn for_task_refusal(reason: &Reason) -> Vec<String> {
         ],
         Reason::TaskNotClaimed { task, action } if action != "release" => vec![
             format!("claim it first: `git orchestrate task claim {task}`"),
-            format!("a human can {action} it anyway: `git orchestrate task {action} {task} --force`"),
+            format!("or, as a human, finish it anyway: `git orchestrate task {action} {task} --force`"),
         ],
         Reason::NotTaskHolder { task, .. } => {
             vec![format!("leave the note without --progress: `git orchestrate task note {task} \"<text>\"`")]
