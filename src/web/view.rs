@@ -121,7 +121,7 @@ pub fn page_view(ctx: &Context, actions: &Actions, closed: &mut ClosedTasks) -> 
     let board = ctx.board()?;
     let board = serde_json::to_value(&board).map_err(|e| crate::ops::Error::failed(e.to_string()))?;
     let open = ctx.list_tasks(&TaskFilter::default())?.tasks;
-    let closed = closed.refresh(&ctx.store.tasks().read()?)?;
+    let closed = closed.refresh(&ctx.task_table()?)?;
     let (sessions, _) = ctx.list_sessions(true)?;
     // A queue that cannot be read leaves the rest of the page standing.
     let (queue, queue_note) = match ctx.queue_list() {

@@ -8,8 +8,16 @@ use super::{
 use crate::model::ids::{IdPrefix, TaskId};
 use crate::model::names::validate_name;
 use crate::model::task::{Readiness, TaskStatus};
+use crate::store::tasks::TaskTable;
 
 impl Context {
+    /// The tasks collection as it is now, for a front end that keeps its
+    /// own cache of it (the web board decodes only the closed shards that
+    /// changed since it last looked).
+    pub fn task_table(&self) -> Result<TaskTable<'_>> {
+        Ok(self.store.tasks().read()?)
+    }
+
     /// The filter a list request means; "mine" needs a session.
     pub fn task_filter(&self, req: &ListRequest) -> Result<TaskFilter> {
         let status = req.status.as_deref().map(TaskStatus::parse).transpose()?;
