@@ -9,6 +9,7 @@
 pub mod collection;
 pub mod engine;
 pub mod error;
+mod mailboxes;
 pub mod queue;
 pub mod refs;
 pub mod remote;
@@ -17,6 +18,7 @@ mod sessions;
 pub use collection::{Collection, Stored, View, Writes, Written};
 pub use engine::{encode, tree_id, Change, Document, Entry, Event, Expected, Outcome, Snapshot};
 pub use error::{Corrupt, StoreError};
+pub use mailboxes::{Letter, Letters, Mailbox, Mailboxes};
 
 use crate::model::time::Timestamp;
 use crate::model::FORMAT;
