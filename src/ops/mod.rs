@@ -18,6 +18,7 @@ pub mod doctor;
 mod finish;
 pub mod hooks;
 pub mod identity;
+pub mod init;
 pub mod land;
 pub mod lead;
 pub mod log;

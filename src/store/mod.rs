@@ -9,6 +9,7 @@
 pub mod collection;
 pub mod engine;
 pub mod error;
+mod history;
 mod mailboxes;
 pub mod queue;
 pub mod refs;
@@ -41,6 +42,17 @@ impl Document for Meta {
 }
 
 const META_PATH: &str = "meta.json";
+
+/// What [`Store::init`] found or made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Initialised {
+    /// Whether this call created the format marker (else it was there).
+    pub created: bool,
+    /// The format the store is in.
+    pub format: u32,
+    /// The ref that holds the format marker.
+    pub refname: &'static str,
+}
 
 pub struct Store {
     repo: Repository,
@@ -220,12 +232,13 @@ impl Store {
         }
     }
 
-    /// Creates `refs/orchestrate/meta` if it does not exist. Returns true if
-    /// this call created it. Safe to run concurrently: the create is a
-    /// compare-and-swap from "absent".
-    pub fn init(&self, now: Timestamp) -> Result<bool, StoreError> {
+    /// Creates `refs/orchestrate/meta` if it does not exist, and says
+    /// whether this call created it. Safe to run concurrently: the create is
+    /// a compare-and-swap from "absent".
+    pub fn init(&self, now: Timestamp) -> Result<Initialised, StoreError> {
+        let done = |created| Initialised { created, format: FORMAT, refname: refs::META };
         if self.check_format()? {
-            return Ok(false);
+            return Ok(done(false));
         }
         let created = self.compare_and_swap(refs::META, |snapshot| {
             if snapshot.head().is_some() {
@@ -239,7 +252,7 @@ impl Store {
         })?;
         // Whoever created it, check what is there now.
         self.check_format()?;
-        Ok(created)
+        Ok(done(created))
     }
 
     /// Refuses a store of a newer format; returns whether the store is
