@@ -88,6 +88,22 @@ fn waiting_blocked_nothing_ready_and_ended_carry_their_facts() {
 }
 
 #[test]
+fn an_inbox_wait_that_runs_out_names_the_session_and_how_long_it_waited() {
+    let repo = Repo::new();
+    repo.ok(&["session", "start", "bob", "--no-worktree"]);
+    repo.ok_as("bob", &["send", "all", "from bob himself"]);
+    let before = repo.refs();
+    let (error, stderr) = refused(&repo, "bob", &["inbox", "--wait", "1"]);
+    assert_eq!(error["reason"], "no_new_message");
+    assert_eq!(error["session"], "bob");
+    assert_eq!(error["waited_secs"], 1);
+    assert!(error["message"].as_str().unwrap().contains("no new message within 1s"), "{error:#}");
+    assert!(stderr.contains("hint: wait longer with `git orchestrate inbox --wait <seconds>`"), "{stderr}");
+    assert!(stderr.contains("`git orchestrate inbox --all`"), "{stderr}");
+    assert_eq!(repo.refs(), before, "a wait that ran out marks nothing read");
+}
+
+#[test]
 fn other_refusals_still_say_refused_with_a_message() {
     let repo = Repo::new();
     let id = repo.add("nobody's", &[]);

@@ -31,6 +31,11 @@ pub fn for_refusal(reason: &Reason) -> Vec<String> {
         Reason::Ended { session } => {
             vec![format!("start it again with `git orchestrate session start {session}`")]
         }
+        Reason::NoNewMessage { .. } => vec![
+            "wait longer with `git orchestrate inbox --wait <seconds>` (or `--wait` alone, for as long as it takes)"
+                .to_string(),
+            "see messages already read with `git orchestrate inbox --all`".to_string(),
+        ],
         Reason::Other => Vec::new(),
     }
 }

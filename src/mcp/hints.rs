@@ -27,6 +27,10 @@ pub fn for_refusal(reason: &Reason) -> Vec<String> {
             vec!["nothing to do now: check your inbox, or add tasks with task_add".to_string()]
         }
         Reason::Ended { .. } => vec!["call session_start to start the session again".to_string()],
+        Reason::NoNewMessage { .. } => {
+            vec!["call inbox again with wait_seconds to keep waiting, or go on with your task and look later"
+                .to_string()]
+        }
         Reason::Other => Vec::new(),
     }
 }

@@ -5,7 +5,7 @@
 //! where its read cursor on each left off (see `store::mailboxes` for how
 //! they are kept: a linear chain each, so every reader sees one order).
 
-use super::{Context, Error, Result};
+use super::{Context, Error, Reason, Result};
 use crate::model::message::{
     validate_body, validate_message_id, validate_subject, Message, MessageKind, Recipient,
 };
@@ -241,11 +241,12 @@ impl Context {
                     return Ok(());
                 }
             }
-            if limit.is_some_and(|l| started.elapsed() >= l) {
-                return Err(Error::refused(format!(
-                    "no new message within {}s",
-                    limit.map(|l| l.as_secs()).unwrap_or_default()
-                )));
+            if let Some(limit) = limit.filter(|l| started.elapsed() >= *l) {
+                let waited_secs = limit.as_secs();
+                return Err(Error::refusal(
+                    Reason::NoNewMessage { session: me.to_string(), waited_secs },
+                    format!("no new message within {waited_secs}s"),
+                ));
             }
             std::thread::sleep(WAIT_POLL);
         }

@@ -82,6 +82,9 @@ pub enum Reason {
     },
     /// The session has ended.
     Ended { session: String },
+    // Messages.
+    /// `inbox --wait` waited its limit and nothing new arrived.
+    NoNewMessage { session: String, waited_secs: u64 },
     /// Anything else: the message says it all.
     Other,
 }
