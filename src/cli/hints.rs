@@ -36,6 +36,14 @@ pub fn for_refusal(reason: &Reason) -> Vec<String> {
                 .to_string(),
             "see messages already read with `git orchestrate inbox --all`".to_string(),
         ],
+        Reason::HooksManaged { .. } | Reason::HookUnwrappable { .. } => {
+            vec!["`git orchestrate hooks status` shows which hooks are in place".to_string()]
+        }
+        Reason::HooksPathRelative { path } => vec![
+            format!("make it absolute: `git config core.hooksPath \"$(git rev-parse --show-toplevel)/{path}\"` (or `git config --unset core.hooksPath`)"),
+            "then run `git orchestrate hooks install` again".to_string(),
+        ],
+        Reason::HookReplaced { .. } => vec!["then run `git orchestrate hooks install` again".to_string()],
         Reason::Other => Vec::new(),
     }
 }

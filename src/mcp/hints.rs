@@ -31,6 +31,12 @@ pub fn for_refusal(reason: &Reason) -> Vec<String> {
             vec!["call inbox again with wait_seconds to keep waiting, or go on with your task and look later"
                 .to_string()]
         }
+        Reason::HooksManaged { .. }
+        | Reason::HooksPathRelative { .. }
+        | Reason::HookUnwrappable { .. }
+        | Reason::HookReplaced { .. } => {
+            vec!["tell a human: the repository's git hooks need their hand (the message says how)".to_string()]
+        }
         Reason::Other => Vec::new(),
     }
 }
