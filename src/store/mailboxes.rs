@@ -20,7 +20,7 @@ use git2::Oid;
 use std::collections::{BTreeSet, HashMap};
 
 /// Where a mailbox commit keeps its message.
-const MESSAGE_PATH: &str = "message.json";
+pub(super) const MESSAGE_PATH: &str = "message.json";
 
 impl Document for Message {
     fn format(&self) -> u32 {
