@@ -3,8 +3,11 @@
 //! [`Store`] owns the repository handle and guards the format version in
 //! `refs/orchestrate/meta`. [`engine`] holds the generic collection machinery
 //! (snapshots, compare-and-swap updates, history); [`refs`] builds every ref
-//! name. The store never touches the working tree, the index or the user's
-//! branches.
+//! name. Each collection is read and written through a typed handle that
+//! owns its ref, layout and codec ([`collection`] and the collection's own
+//! module: `store.sessions()`, `store.mailboxes()`, …); `history` reads the
+//! store as a whole (every collection's events, every head). The store
+//! never touches the working tree, the index or the user's branches.
 
 mod check;
 pub mod collection;
