@@ -9,7 +9,7 @@
 //! handlers. Arguments are `deny_unknown_fields`, so a misspelt argument is a
 //! tool error naming what the tool takes rather than silently ignored.
 
-use super::{answer, Orchestrate};
+use super::answer;
 use rmcp::handler::server::router::tool::ToolRouter;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 /// Readies every tool for listing: its input schema compacted, and an
 /// object output schema where the tool named none.
-pub(super) fn finish_schemas(router: &mut ToolRouter<Orchestrate>) {
+pub(super) fn finish_schemas<S>(router: &mut ToolRouter<S>) {
     for route in router.map.values_mut() {
         let mut schema = route.attr.input_schema.as_ref().clone();
         compact_schema(&mut schema);

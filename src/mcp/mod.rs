@@ -19,113 +19,120 @@
 //! command (`--session`, `$ORCHESTRATE_SESSION`, the worktree's session) and
 //! changed by `session_start`.
 //!
-//! [`protocol`] serves stdio and answers the protocol itself; [`catalogue`]
-//! says what each tool takes; [`tools`] and [`fleet`] hold the handlers;
-//! this module holds the server's state and the one path every call takes
-//! into `ops` and back ([`Orchestrate::run`]); [`answer`] makes every answer
-//! an object and [`hints`] words a refusal's way out for a tool caller.
+//! The SDK answers both lifecycles: the `initialize` handshake (protocol
+//! revisions up to 2025-11-25, what Claude Code speaks) and the stateless
+//! 2026-07-28 revision, where each request carries its protocol version
+//! and client capabilities in `_meta` and there is no handshake. It also
+//! answers `ping`, and routes `tools/list` and `tools/call` to the tools.
+//!
+//! This module serves stdio: the JSON-RPC loop the SDK runs, the framing in
+//! front of it that answers a line that is not JSON, and what the server
+//! says of itself at `initialize`. [`server`] holds who is acting and the one
+//! path every call takes into `ops` and back; [`catalogue`] says what each
+//! tool takes; [`tools`] and [`fleet`] hold the handlers; [`answer`] makes
+//! every answer an object and [`hints`] words a refusal's way out for a tool
+//! caller.
 
 mod answer;
 mod catalogue;
 mod fleet;
 mod hints;
-mod protocol;
+mod server;
 mod tools;
 
-pub use protocol::serve;
+pub use server::Orchestrate;
 
-use answer::ToolAnswer;
+use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
+use rmcp::{tool_handler, ServerHandler, ServiceExt};
 
-use crate::ops::{self, Context};
-use crate::store::Store;
-use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{CallToolResult, ContentBlock};
-use rmcp::ErrorData;
-use serde_json::Value;
-use std::sync::{Arc, Mutex};
+const INSTRUCTIONS: &str = "Coordinates agents on this repository: claim a task and the paths you \
+change before editing, check your inbox, finish what you claim.";
 
-/// The server: who is acting, and the tools.
-#[derive(Clone)]
-pub struct Orchestrate {
-    session: Arc<Mutex<Option<String>>>,
-    tool_router: ToolRouter<Self>,
-}
-
-/// A successful call's JSON object: as text, in the field order `--json`
-/// prints, and as structured content.
-fn success(text: String, value: Value) -> Result<CallToolResult, ErrorData> {
-    if !value.is_object() {
-        // A `ToolAnswer` implemented for a type that is not a struct or map.
-        return Err(internal(format!("the tool answered with {value}, which is not a JSON object")));
-    }
-    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-    result.structured_content = Some(value);
-    Ok(result)
-}
-
-/// A failure as `--json` reports it: the message as text, and
-/// `{"error": {"kind", "message"}}` as structured content.
-fn failure(e: ops::Error) -> CallToolResult {
-    let mut message = e.message();
-    let structured = match &e {
-        // A refusal carries its reason and facts, and the way out for a tool caller.
-        ops::Error::Refused(refusal) => {
-            let hints = hints::for_refusal(&refusal.reason);
-            for hint in &hints {
-                message.push_str(&format!("; {hint}"));
-            }
-            // The text a client shows and the structured message are one.
-            let worded = ops::Refusal { message: message.clone(), ..refusal.clone() };
-            ops::refusal_json(&worded, &hints)
-        }
-        _ => ops::error_json(e.kind(), &message),
-    };
-    let mut result = CallToolResult::error(vec![ContentBlock::text(message)]);
-    result.structured_content = Some(structured);
+/// Serves the tools on stdin/stdout until the client closes stdin.
+/// `session` is who acts until `session_start` names someone else.
+pub fn serve(session: Option<String>) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the MCP server: {e}"))?;
+    let result = runtime.block_on(async {
+        let (transport, writer) = answer_parse_errors();
+        let server = Orchestrate::new(session);
+        let served = async {
+            let running =
+                server.serve(transport).await.map_err(|e| format!("MCP session did not start: {e}"))?;
+            running.waiting().await.map(|_| ()).map_err(|e| format!("MCP server stopped: {e}"))
+        };
+        let result = served.await;
+        // Everything answered reaches stdout before the process ends.
+        let _ = writer.await;
+        result
+    });
+    // An `inbox` wait still running for a client that left only reads; it
+    // is abandoned rather than waited for.
+    runtime.shutdown_background();
     result
 }
 
-fn internal(e: impl std::fmt::Display) -> ErrorData {
-    ErrorData::internal_error(e.to_string(), None)
+/// Stands between stdio and the SDK, which skips a line that is not JSON
+/// without a word: such a line gets JSON-RPC's parse error (-32700, id
+/// null), as the JSON-RPC specification asks, and every other line goes to
+/// the SDK. One task writes stdout, so answers never interleave. Returns
+/// the SDK's side of the pipes and the writer task.
+fn answer_parse_errors() -> ((tokio::io::DuplexStream, tokio::io::DuplexStream), tokio::task::JoinHandle<()>)
+{
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    const PIPE: usize = 1 << 20;
+    let (sdk_in, mut feed) = tokio::io::duplex(PIPE);
+    let (sdk_out, answers) = tokio::io::duplex(PIPE);
+    let (lines, mut out) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let errors = lines.clone();
+    tokio::spawn(async move {
+        let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+        while let Ok(Some(line)) = stdin.next_line().await {
+            if line.trim().is_empty() {
+                continue;
+            }
+            if serde_json::from_str::<serde::de::IgnoredAny>(&line).is_err() {
+                let error = serde_json::json!({
+                    "jsonrpc": "2.0", "id": null,
+                    "error": { "code": -32700, "message": "parse error: the line is not JSON" }
+                });
+                let _ = errors.send(error.to_string());
+                continue;
+            }
+            if feed.write_all(format!("{line}\n").as_bytes()).await.is_err() {
+                break;
+            }
+        }
+        // Dropping `feed` tells the SDK the client has gone.
+    });
+    tokio::spawn(async move {
+        let mut answers = BufReader::new(answers).lines();
+        while let Ok(Some(line)) = answers.next_line().await {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let writer = tokio::spawn(async move {
+        let mut stdout = tokio::io::stdout();
+        while let Some(line) = out.recv().await {
+            if stdout.write_all(format!("{line}\n").as_bytes()).await.is_err()
+                || stdout.flush().await.is_err()
+            {
+                break;
+            }
+        }
+    });
+    ((sdk_in, sdk_out), writer)
 }
 
-impl Orchestrate {
-    pub fn new(session: Option<String>) -> Orchestrate {
-        let mut tool_router = Self::tool_router() + Self::fleet_tools();
-        catalogue::finish_schemas(&mut tool_router);
-        Orchestrate { session: Arc::new(Mutex::new(session)), tool_router }
-    }
-
-    fn acting(&self) -> Option<String> {
-        self.session.lock().map(|s| s.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
-    }
-
-    /// Runs `op` as the acting session on a blocking thread, with a fresh
-    /// view of the repository; a success counts as a heartbeat, as for
-    /// every command.
-    async fn run<T, F>(&self, op: F) -> Result<CallToolResult, ErrorData>
-    where
-        T: ToolAnswer,
-        F: FnOnce(&Context, &Mutex<Option<String>>) -> ops::Result<T> + Send + 'static,
-    {
-        let session = self.acting();
-        let identity = self.session.clone();
-        let outcome =
-            tokio::task::spawn_blocking(move || -> ops::Result<serde_json::Result<(String, Value)>> {
-                let ctx = Context::new(Store::open_from_env()?, session)?.with_session_hint(
-                    "call the session_start tool first (or start the server with --session NAME)",
-                );
-                let value = op(&ctx, &identity)?;
-                ctx.touch();
-                let _ = ctx.refresh_status_file();
-                Ok(serde_json::to_string(&value).and_then(|text| Ok((text, serde_json::to_value(&value)?))))
-            })
-            .await
-            .map_err(internal)?;
-        match outcome {
-            Ok(Ok((text, value))) => success(text, value),
-            Ok(Err(e)) => Err(internal(e)),
-            Err(e) => Ok(failure(e)),
-        }
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for Orchestrate {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("git-orchestrate", env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS)
     }
 }

@@ -10,7 +10,7 @@ use super::catalogue::{
     CheckArgs, ClaimArgs, HeartbeatArgs, InboxArgs, LandQueueArgs, ReleaseArgs, SendArgs, SessionEndArgs,
     SessionStartArgs, TaskAddArgs, TaskClaimArgs, TaskFinishArgs, TaskIdArgs, TaskListArgs, TaskNoteArgs,
 };
-use super::{failure, Orchestrate};
+use super::server::{failure, Orchestrate};
 use crate::model::session::Pulse;
 use crate::model::task::TaskSpec;
 use crate::ops;
