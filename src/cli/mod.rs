@@ -235,6 +235,8 @@ fn wants_json() -> bool {
 }
 
 fn run(cli: Cli, ui: &Ui) -> CmdResult {
+    // A supervisor changes the board as its agent starts and ends.
+    crate::ops::on_change(refresh_status_file);
     // Agent hooks find their repository from the payload's folder.
     if let Command::Hook(args) = &cli.command {
         if let Some(agent) = crate::agent_hooks::Agent::from_name(&args.name) {
@@ -304,8 +306,14 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
     }
     // The status board follows every write, whether the command
     // succeeded or not (a refusal may still have written on its way).
+    refresh_status_file(&ctx);
+    result
+}
+
+/// Rewrites `orchestrate.statusFile` if a write happened since it was last
+/// written; a failure is said, never fatal.
+fn refresh_status_file(ctx: &Context) {
     if let Err(e) = ctx.refresh_status_file() {
         eprintln!("git-orchestrate: orchestrate.statusFile not updated: {}", e.message());
     }
-    result
 }

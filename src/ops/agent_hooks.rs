@@ -226,29 +226,6 @@ fn left(until: Timestamp, now: Timestamp) -> String {
 }
 
 impl Context {
-    /// The top of the checkout the command runs in: where agents read
-    /// their project settings and instructions.
-    pub fn checkout_top(&self) -> Result<std::path::PathBuf> {
-        self.store.repository().workdir().map(Path::to_path_buf).ok_or_else(|| {
-            Error::invalid(
-                "this repository has no checkout (bare): run this in a worktree, where the agents work",
-            )
-        })
-    }
-
-    /// Where `integrate` and `prompt --install` write: the top of the main
-    /// worktree, which session worktrees are made from, wherever the command
-    /// runs (a session's worktree must not collect our untracked files); the
-    /// checkout it runs in when the repository itself is bare.
-    pub fn settings_top(&self) -> Result<std::path::PathBuf> {
-        let main = self.store.main_root();
-        if main.join(".git").exists() {
-            Ok(main)
-        } else {
-            self.checkout_top()
-        }
-    }
-
     /// Those of `paths` (files under `top`) that a new session worktree
     /// would not get: neither tracked in `top`'s index nor listed in its
     /// `.worktreeinclude`. Relative to `top`.

@@ -174,7 +174,7 @@ impl Context {
             let by = self.actor();
             if task.status == crate::model::task::TaskStatus::Claimed
                 && task.assignee.as_deref() != Some(by.as_str())
-                && self.holder_is_live(&task)?
+                && self.holder_is_live(task.assignee.as_deref())?
             {
                 report.warnings.push(format!(
                     "{id} is held by {}: the commit is recorded on it, but only its holder closes it",

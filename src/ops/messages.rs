@@ -63,6 +63,31 @@ pub struct Received {
 }
 
 impl Context {
+    /// Also delivers to the lead (`role:lead`) what it must hear of: help
+    /// requests and completions sent elsewhere. Nothing when nobody holds
+    /// the lead, or the lead gets it anyway (a broadcast, or sent to it).
+    pub(crate) fn copy_to_lead(&self, message: &Message, to: &Recipient) -> Result<()> {
+        if !matches!(message.kind, MessageKind::Help | MessageKind::Completion) {
+            return Ok(());
+        }
+        self.tell_lead(message, to)
+    }
+
+    /// Delivers `message` (already sent to `to`) to the lead's box too,
+    /// unless the lead already gets it.
+    pub(crate) fn tell_lead(&self, message: &Message, to: &Recipient) -> Result<()> {
+        let Some(lead) = self.show_lead()?.lead else { return Ok(()) };
+        let gets_it = match to {
+            Recipient::All => true,
+            Recipient::Role(role) => role == crate::model::lead::LEAD_ROLE,
+            Recipient::Session(name) => *name == lead,
+        };
+        if gets_it || message.from == lead {
+            return Ok(());
+        }
+        self.post(&format!("role.{}", crate::model::lead::LEAD_ROLE), message).map(|_| ())
+    }
+
     /// Sends a message; returns it as stored.
     pub fn send(&self, out: &Outgoing) -> Result<Message> {
         let recipient = Recipient::parse(&out.to)?;

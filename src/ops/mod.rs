@@ -15,12 +15,15 @@ pub mod claims;
 pub mod conflicts;
 pub mod dependents;
 pub mod doctor;
+mod finish;
 pub mod hooks;
+pub mod identity;
 pub mod land;
 pub mod lead;
 pub mod log;
 pub mod messages;
 pub mod notify;
+mod places;
 pub mod sessions;
 pub mod status_file;
 pub mod sync;
@@ -141,6 +144,14 @@ impl Error {
         Error::Failed(message.into())
     }
 
+    /// A worktree at `path` that git could not make, change or remove.
+    pub(crate) fn worktree(path: &std::path::Path, message: impl Into<String>) -> Error {
+        Error::Store(StoreError::Io {
+            action: format!("worktree {}", path.display()),
+            source: std::io::Error::other(message.into()),
+        })
+    }
+
     /// What kind of failure this is, as `--json` and the MCP server name it:
     /// `invalid` (exit 2), `refused` (exit 1) or `error` (exit 3).
     pub fn kind(&self) -> &'static str {
@@ -213,6 +224,17 @@ pub fn this_host() -> String {
     }
 }
 
+/// What the front end wants done whenever coordination state may have
+/// changed inside a long-running operation (an agent's supervisor), set
+/// once at start-up: the CLI keeps its status file up to date with it.
+/// Kept as a hook so the supervisor does not depend on the board.
+static AFTER_CHANGE: std::sync::OnceLock<fn(&Context)> = std::sync::OnceLock::new();
+
+/// Sets [`AFTER_CHANGE`] for this process (the first call wins).
+pub fn on_change(after: fn(&Context)) {
+    let _ = AFTER_CHANGE.set(after);
+}
+
 /// Environment variable naming the acting session.
 pub const SESSION_ENV: &str = "ORCHESTRATE_SESSION";
 /// Environment variable pinning the clock (RFC 3339), for tests and demos.
@@ -265,6 +287,13 @@ impl Context {
             session_hint: "pass --session NAME or set ORCHESTRATE_SESSION=NAME",
             status_moves: std::cell::Cell::new(0),
         })
+    }
+
+    /// Runs the front end's [`on_change`] hook, if it set one.
+    pub(crate) fn changed(&self) {
+        if let Some(after) = AFTER_CHANGE.get() {
+            after(self);
+        }
     }
 
     pub fn now(&self) -> Timestamp {

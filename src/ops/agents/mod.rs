@@ -306,7 +306,7 @@ impl Context {
                     id = task.id
                 )));
             }
-            if self.holder_is_live(task)? {
+            if self.holder_is_live(task.assignee.as_deref())? {
                 return Err(Error::refused(format!(
                     "{} is held by {holder}, a live session: spawn the agent for another task, or ask {holder} \
                      to release it (`git orchestrate send {holder} ...`)",

@@ -301,7 +301,7 @@ pub(super) fn conclude(ctx: &Context, spec: &Spec, dir: &AgentDir, mut state: St
         let _ = append_log(dir, &format!("--- could not end session {}: {e}\n", spec.name));
     }
     dir.write_state(&state).map_err(|e| agent_dir_failure(dir, e))?;
-    let _ = ctx.refresh_status_file();
+    ctx.changed();
     Ok(state)
 }
 
@@ -358,7 +358,7 @@ fn watch(
             if let Err(e) = ctx.heartbeat(&Pulse::default()) {
                 let _ = append_log(dir, &format!("--- supervisor: heartbeat failed: {e}\n"));
             }
-            let _ = ctx.refresh_status_file();
+            ctx.changed();
         }
         std::thread::sleep(TICK);
     }
