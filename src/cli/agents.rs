@@ -214,7 +214,7 @@ pub fn ps(ctx: &Context, ui: &Ui, a: PsArgs) -> CmdResult {
 /// remote, name the live sessions on other hosts, whose agents `ps` there
 /// shows.
 fn sessions_elsewhere(ctx: &Context) -> String {
-    if ctx.store.remote().is_none() {
+    if !ctx.has_remote() {
         return String::new();
     }
     let Ok((sessions, _)) = ctx.list_sessions(false) else { return String::new() };

@@ -10,8 +10,8 @@
 //! path claim, the lead) is taken from it only once it is no longer live.
 
 use super::{Context, Error, Reason, Result};
-use crate::model::session::{session_path, Session, SessionStatus};
-use crate::store::{refs, Change, Event, Outcome, StoreError};
+use crate::model::session::{Session, SessionStatus};
+use crate::store::{Event, StoreError, Writes, Written};
 use std::collections::HashMap;
 
 /// The session a command acts as, and whether it is registered already.
@@ -25,8 +25,7 @@ impl Context {
     /// A session's stored document, if there is one (an error names a
     /// corrupt one).
     pub(crate) fn session_document(&self, name: &str) -> Result<Option<Session>> {
-        let snap = self.store.snapshot(refs::SESSIONS)?;
-        Ok(snap.get::<Session>(&session_path(name))?)
+        Ok(self.store.sessions().get(name)?)
     }
 
     /// The acting session, if it may act: a name never used before, or an
@@ -52,23 +51,22 @@ impl Context {
         }
         let me = acting.name.as_str();
         let now = self.now();
-        self.store.update(refs::SESSIONS, |snap| match snap.get::<Session>(&session_path(me))? {
-            Some(_) => Ok(Outcome::Unchanged(())),
+        self.store.sessions().update(|snap| match snap.get(me)? {
+            Some(_) => Ok(Written::Unchanged(())),
             None => {
                 let session = Session { host: Some(self.host()), ..Session::new(me, now) };
                 let event =
                     Event::new("start", me, now, format!("start session {me} (first use)")).entity(me);
-                let mut change = Change::new(event);
-                change.put(session.path(), &session);
-                Ok::<_, Error>(change.write(()))
+                let mut writes = Writes::new(event);
+                writes.save(&session);
+                Ok::<_, Error>(writes.write(()))
             }
         })
     }
 
     /// Every registered session, with whether it is live.
     pub(crate) fn live_sessions(&self) -> Result<HashMap<String, bool>> {
-        let snap = self.store.snapshot(refs::SESSIONS)?;
-        let (sessions, _) = snap.decode_all::<Session>(&snap.list("")?)?;
+        let (sessions, _) = self.store.sessions().all()?;
         let (now, stale_after) = (self.now(), self.stale_after()?);
         Ok(sessions.into_iter().map(|s| (s.name.clone(), s.is_live(now, stale_after))).collect())
     }
@@ -87,8 +85,7 @@ impl Context {
     /// work away. Nobody (`None`) holds nothing.
     pub(crate) fn holder_is_live(&self, holder: Option<&str>) -> Result<bool> {
         let Some(holder) = holder else { return Ok(false) };
-        let snap = self.store.snapshot(refs::SESSIONS)?;
-        Ok(match snap.get::<Session>(&session_path(holder)) {
+        Ok(match self.store.sessions().get(holder) {
             Ok(Some(s)) => s.is_live(self.now(), self.stale_after()?),
             Ok(None) | Err(StoreError::Corrupt { .. }) => true,
             Err(e) => return Err(e.into()),

@@ -11,7 +11,7 @@ use super::{Context, Error, Result};
 use crate::model::message::{
     validate_body, validate_message_id, validate_subject, Message, MessageKind, Recipient,
 };
-use crate::model::session::{session_path, Session};
+use crate::model::session::Session;
 use crate::model::FORMAT;
 use crate::store::{refs, Change, Document, Event, StoreError};
 use git2::Oid;
@@ -163,8 +163,8 @@ impl Context {
     /// or a role no session has.
     fn check_recipient(&self, recipient: &Recipient) -> Result<()> {
         let sessions = || -> Result<Vec<Session>> {
-            let snap = self.store.snapshot(refs::SESSIONS)?;
-            Ok(snap.decode_all::<Session>(&snap.list("")?)?.0)
+            let snap = self.store.sessions().read()?;
+            Ok(snap.all()?.0)
         };
         match recipient {
             Recipient::All => Ok(()),
@@ -172,7 +172,7 @@ impl Context {
             Recipient::Role(role) if role == crate::model::lead::LEAD_ROLE => Ok(()),
             Recipient::Session(name) if name == crate::model::message::HUMAN => Ok(()),
             // A session whose document is corrupt exists: say so, not "no session".
-            Recipient::Session(name) => match self.store.snapshot(refs::SESSIONS)?.get::<Session>(&session_path(name))? {
+            Recipient::Session(name) => match self.store.sessions().get(name)? {
                 Some(_) => Ok(()),
                 None => Err(Error::invalid(format!(
                     "no session named {name}: see `git orchestrate session list --all` (or send to all or role:<r>)"
@@ -189,8 +189,8 @@ impl Context {
 
     /// The mailboxes the acting session reads: its own, `all`, its role's.
     fn my_mailboxes(&self, me: &str) -> Result<Vec<String>> {
-        let snap = self.store.snapshot(refs::SESSIONS)?;
-        let role = snap.get::<Session>(&crate::model::session::session_path(me))?.and_then(|s| s.role);
+        let snap = self.store.sessions().read()?;
+        let role = snap.get(me)?.and_then(|s| s.role);
         let mut boxes = vec![me.to_string(), "all".to_string()];
         if let Some(role) = role {
             boxes.push(format!("role.{role}"));

@@ -351,6 +351,25 @@ impl Context {
         }
     }
 
+    /// Whether sessions are coordinated through a remote (`orchestrate.remote`),
+    /// so they may run on several machines.
+    pub fn has_remote(&self) -> bool {
+        self.store.remote().is_some()
+    }
+
+    /// Bounds every later exchange with the coordination remote to `limit`
+    /// (the git hooks: a commit waits for them).
+    pub fn limit_remote_wait(&self, limit: std::time::Duration) {
+        if let Some(remote) = self.store.remote() {
+            remote.limit_wait(limit);
+        }
+    }
+
+    /// The git directory of the worktree this runs in.
+    pub fn git_dir(&self) -> &std::path::Path {
+        self.store.git_dir()
+    }
+
     /// The machine this runs on, as sessions record it: `$ORCHESTRATE_HOST`,
     /// else the host name.
     pub fn host(&self) -> String {

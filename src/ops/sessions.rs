@@ -12,10 +12,10 @@ use super::tasks::Finish;
 use super::teardown::Saved;
 use super::{Context, Error, Result};
 use crate::model::names::{validate_name, validate_session_name};
-use crate::model::session::{session_path, validate_capabilities, Pulse, Session, SessionStatus};
+use crate::model::session::{validate_capabilities, Pulse, Session, SessionStatus};
 use crate::model::task::TaskStatus;
 use crate::model::time::format_duration;
-use crate::store::{refs, Change, Corrupt, Event, Outcome, StoreError};
+use crate::store::{Corrupt, Event, StoreError, Writes, Written};
 use crate::worktree;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -84,12 +84,12 @@ impl Context {
     /// Starts a session under a readable name nobody has used here
     /// (`brisk-otter`), when none is given.
     pub fn start_session_named_for_me(&self, opts: StartOptions) -> Result<Started> {
-        let snap = self.store.snapshot(refs::SESSIONS)?;
+        let snap = self.store.sessions().read()?;
         for attempt in 0..20u32 {
             // Short names first; a number is added only if those are taken.
             let random = fastrand::u32(..) % if attempt < 10 { 1024 } else { u32::MAX };
             let name = crate::model::names::readable_name(random);
-            if snap.get::<Session>(&session_path(&name))?.is_some() || self.worktree_path(&name)?.exists() {
+            if snap.get(&name)?.is_some() || self.worktree_path(&name)?.exists() {
                 continue;
             }
             match self.start_session(StartOptions { name, ..opts.clone() }) {
@@ -165,8 +165,8 @@ impl Context {
             }
         }
 
-        let (session, previous) = self.store.update(refs::SESSIONS, |snap| {
-            let existing = snap.get::<Session>(&session_path(&opts.name))?;
+        let (session, previous) = self.store.sessions().update(|snap| {
+            let existing = snap.get(&opts.name)?;
             let resumed = match &existing {
                 Some(s) if s.status == SessionStatus::Active && !opts.resume => return Err(taken(s)),
                 Some(s) => s.status == SessionStatus::Active,
@@ -205,8 +205,8 @@ impl Context {
             let verb = if resumed { "resume" } else { "start" };
             let event =
                 Event::new(verb, &opts.name, now, format!("{verb} session {}", opts.name)).entity(&opts.name);
-            let mut change = Change::new(event);
-            change.put(session.path(), &session);
+            let mut change = Writes::new(event);
+            change.save(&session);
             // What was there before, to put back if the worktree fails.
             let previous = if resumed { None } else { Some(existing) };
             Ok(change.write((session, previous)))
@@ -357,13 +357,13 @@ impl Context {
     /// restarted, or nothing at all.
     fn restore_session(&self, name: &str, previous: Option<Session>) -> Result<()> {
         let now = self.now();
-        self.store.update(refs::SESSIONS, |_| {
+        self.store.sessions().update(|_| {
             let event = Event::new("withdraw", name, now, format!("withdraw session {name}: no worktree"))
                 .entity(name);
-            let mut change = Change::new(event);
+            let mut change = Writes::new(event);
             match &previous {
-                Some(doc) => change.put(session_path(name), doc),
-                None => change.remove(session_path(name)),
+                Some(doc) => change.save(doc),
+                None => change.remove(name),
             };
             Ok::<_, Error>(change.write(()))
         })
@@ -387,8 +387,8 @@ impl Context {
         include_ended: bool,
         current: &HashMap<String, String>,
     ) -> Result<(Vec<SessionView>, Vec<Corrupt>)> {
-        let snap = self.store.snapshot(refs::SESSIONS)?;
-        let (sessions, corrupt) = snap.decode_all::<Session>(&snap.list("")?)?;
+        let snap = self.store.sessions().read()?;
+        let (sessions, corrupt) = snap.all()?;
         let now = self.now();
         let stale_after = self.stale_after()?;
         let mut views: Vec<SessionView> = sessions
@@ -499,23 +499,22 @@ impl Context {
     ) -> Result<Session> {
         let by = self.actor();
         let now = self.now();
-        self.store.update(refs::SESSIONS, |snap| {
-            let mut session =
-                snap.get::<Session>(&session_path(name))?.ok_or_else(|| unknown_session(name))?;
+        self.store.sessions().update(|snap| {
+            let mut session = snap.get(name)?.ok_or_else(|| unknown_session(name))?;
             session.landed = Some(landed.clone());
             let short = &landed.commit[..landed.commit.len().min(10)];
             let summary = format!("land {name} on {} at {short} ({}) by {by}", landed.into, landed.mode);
             let event = Event::new("land", &by, now, summary).entity(name);
-            let mut change = Change::new(event);
-            change.put(session.path(), &session);
+            let mut change = Writes::new(event);
+            change.save(&session);
             Ok::<_, Error>(change.write(session))
         })
     }
 
     /// Every session document that can be read.
     pub(crate) fn all_sessions(&self) -> Result<Vec<Session>> {
-        let snap = self.store.snapshot(refs::SESSIONS)?;
-        Ok(snap.decode_all::<Session>(&snap.list("")?)?.0)
+        let snap = self.store.sessions().read()?;
+        Ok(snap.all()?.0)
     }
 
     /// Changes one session document; `edit` returns false for "no change".
@@ -526,14 +525,13 @@ impl Context {
         mut edit: impl FnMut(&mut Session) -> bool,
     ) -> Result<Session> {
         let now = self.now();
-        self.store.update(refs::SESSIONS, |snap| {
-            let mut session =
-                snap.get::<Session>(&session_path(name))?.ok_or_else(|| unknown_session(name))?;
+        self.store.sessions().update(|snap| {
+            let mut session = snap.get(name)?.ok_or_else(|| unknown_session(name))?;
             if session.status != SessionStatus::Active {
                 return Err(session_ended(name));
             }
             if !edit(&mut session) {
-                return Ok(Outcome::Unchanged(session));
+                return Ok(Written::Unchanged(session));
             }
             // "heartbeat: doing tests, 40%" reads "heartbeat alice: doing tests, 40%".
             let (verb, said) = action.split_once(": ").map_or((action, None), |(v, s)| (v, Some(s)));
@@ -542,8 +540,8 @@ impl Context {
                 None => format!("{verb} {name}"),
             };
             let event = Event::new(verb, name, now, summary).entity(name);
-            let mut change = Change::new(event);
-            change.put(session.path(), &session);
+            let mut change = Writes::new(event);
+            change.save(&session);
             Ok(change.write(session))
         })
     }
@@ -635,8 +633,8 @@ impl Context {
             Err(e) => return Err(e),
         };
         let now = self.now();
-        let session = self.store.update(refs::SESSIONS, |snap| {
-            let mut s = snap.get::<Session>(&session_path(&name))?.ok_or_else(|| unknown_session(&name))?;
+        let session = self.store.sessions().update(|snap| {
+            let mut s = snap.get(&name)?.ok_or_else(|| unknown_session(&name))?;
             if let Some(actual) = &work_branch {
                 s.branch = Some(actual.clone());
             }
@@ -649,8 +647,8 @@ impl Context {
                 None => format!("end session {name}"),
             };
             let event = Event::new("end", &name, now, summary).entity(&name);
-            let mut change = Change::new(event);
-            change.put(s.path(), &s);
+            let mut change = Writes::new(event);
+            change.save(&s);
             Ok::<_, Error>(change.write(s))
         })?;
         Ok(Ended {
@@ -753,10 +751,4 @@ pub(crate) fn current_tasks_of(tasks: &[super::tasks::TaskView]) -> HashMap<Stri
         }
     }
     latest.into_iter().map(|(k, (_, id))| (k.to_string(), id.to_string())).collect()
-}
-
-impl crate::store::Document for Session {
-    fn format(&self) -> u32 {
-        self.format
-    }
 }

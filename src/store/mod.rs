@@ -6,12 +6,17 @@
 //! name. The store never touches the working tree, the index or the user's
 //! branches.
 
+mod check;
+pub mod collection;
 pub mod engine;
 pub mod error;
 pub mod queue;
 pub mod refs;
 pub mod remote;
+mod sessions;
 
+pub use check::Damage;
+pub use collection::{Collection, Stored, View, Writes, Written};
 pub use engine::{encode, tree_id, Change, Document, Entry, Event, Expected, Outcome, Snapshot};
 pub use error::{Corrupt, StoreError};
 
