@@ -5,7 +5,7 @@
 //! matching command; a dispatch is one bounded pass, a log a bounded tail.
 
 use super::answer::{Listed, ToolAnswer};
-use super::{failure, Orchestrate};
+use super::server::{failure, Orchestrate};
 use crate::model::land::LandMode;
 use crate::model::plan::Plan;
 use crate::ops::land::LandOptions;
