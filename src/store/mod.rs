@@ -5,9 +5,10 @@
 //! (snapshots, compare-and-swap updates, history); [`refs`] builds every ref
 //! name. Each collection is read and written through a typed handle that
 //! owns its ref, layout and codec ([`collection`] and the collection's own
-//! module: `store.sessions()`, `store.mailboxes()`, …); `history` reads the
-//! store as a whole (every collection's events, every head). The store
-//! never touches the working tree, the index or the user's branches.
+//! module: `store.sessions()`, `store.tasks()`, `store.mailboxes()`, …);
+//! `history` reads the store as a whole (every collection's events, every
+//! head). The store never touches the working tree, the index or the
+//! user's branches.
 
 mod check;
 pub mod collection;
