@@ -213,11 +213,8 @@ impl Context {
         let (_, corrupt) = snap.decode_all::<Session>(&snap.list("")?)?;
         out.extend(corrupt.iter().map(corrupt_finding));
 
-        let snap = self.store.snapshot(refs::CLAIMS)?;
-        if let Some(entry) = snap.entry("claims.json")? {
-            if let Err(c) = snap.decode::<super::claims::ClaimsDoc>(&entry)? {
-                out.push(corrupt_finding(&c));
-            }
+        if let Some(Err(c)) = self.store.claims().read()?.try_get_one()? {
+            out.push(corrupt_finding(&c));
         }
 
         let snap = self.store.snapshot(refs::TASKS)?;
@@ -237,8 +234,7 @@ impl Context {
             );
         }
 
-        let snap = self.store.snapshot(refs::QUEUE)?;
-        let (_, corrupt) = snap.decode_all::<crate::model::land::QueueEntry>(&snap.list("entries")?)?;
+        let (_, corrupt) = self.store.land_queue().all()?;
         out.extend(corrupt.iter().map(corrupt_finding));
 
         for (refname, head) in self.store.refs_under(&refs::mailbox(""))? {

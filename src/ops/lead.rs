@@ -7,17 +7,11 @@
 //! take it. Taking a live lead's place is refused (a human may `--force`).
 
 use super::{Context, Error, Result};
-use crate::model::lead::{Lead, LEAD_PATH};
+use crate::model::lead::Lead;
 use crate::model::time::{format_duration, Timestamp};
 use crate::model::FORMAT;
-use crate::store::{refs, Change, Document, Event, Outcome};
+use crate::store::{Event, Writes, Written};
 use serde::Serialize;
-
-impl Document for Lead {
-    fn format(&self) -> u32 {
-        self.format
-    }
-}
 
 /// The lead as shown: who, since when, and whether the lease still holds.
 #[derive(Debug, Clone, Serialize)]
@@ -49,7 +43,7 @@ impl LeadView {
 impl Context {
     /// The lead and whether its lease holds.
     pub fn show_lead(&self) -> Result<LeadView> {
-        let lead = self.store.snapshot(refs::LEAD)?.get::<Lead>(LEAD_PATH)?;
+        let lead = self.store.lead().get_one()?;
         let live = match &lead {
             Some(l) => self.holder_is_live(Some(&l.session))?,
             None => false,
@@ -66,10 +60,10 @@ impl Context {
         let now = self.now();
         let current = self.show_lead()?;
         let stale_after = self.stale_after()?;
-        let lead = self.store.update(refs::LEAD, |snap| {
-            let held = snap.get::<Lead>(LEAD_PATH)?;
+        let lead = self.store.lead().update(|view| {
+            let held = view.get_one()?;
             match &held {
-                Some(l) if l.session == me => return Ok(Outcome::Unchanged(l.clone())),
+                Some(l) if l.session == me => return Ok(Written::Unchanged(l.clone())),
                 // The liveness read before this update is for the holder
                 // read then; a different holder now is looked at afresh.
                 Some(l) if !force && (current.holder() == Some(&l.session) || self.holder_is_live(Some(&l.session))?) => {
@@ -88,9 +82,9 @@ impl Context {
                 Some(old) => format!("lead taken by {me} from {} ({by})", old.session),
                 None => format!("lead taken by {me}"),
             };
-            let mut change = Change::new(Event::new("take", &by, now, summary).entity(&me));
-            change.put(LEAD_PATH, &lead);
-            Ok::<_, Error>(change.write(lead))
+            let mut writes = Writes::new(Event::new("take", &by, now, summary).entity(&me));
+            writes.save(&lead);
+            Ok::<_, Error>(writes.write(lead))
         })?;
         self.register_on_first_use(&acting)?;
         Ok(LeadView::of(Some(lead), true))
@@ -104,8 +98,8 @@ impl Context {
         }
         let by = self.actor();
         let now = self.now();
-        self.store.update(refs::LEAD, |snap| {
-            let Some(held) = snap.get::<Lead>(LEAD_PATH)? else {
+        self.store.lead().update(|view| {
+            let Some(held) = view.get_one()? else {
                 return Err(Error::refused("nobody holds the lead: nothing to release"));
             };
             if me.as_deref() != Some(held.session.as_str()) && !force {
@@ -115,9 +109,9 @@ impl Context {
                 )));
             }
             let summary = format!("lead released by {by} (was {})", held.session);
-            let mut change = Change::new(Event::new("release", &by, now, summary).entity(&held.session));
-            change.remove(LEAD_PATH);
-            Ok(change.write(LeadView::of(None, false)))
+            let mut writes = Writes::new(Event::new("release", &by, now, summary).entity(&held.session));
+            writes.remove_one();
+            Ok(writes.write(LeadView::of(None, false)))
         })
     }
 

@@ -6,17 +6,24 @@
 //! name. The store never touches the working tree, the index or the user's
 //! branches.
 
+mod claims;
 pub mod collection;
 pub mod engine;
 pub mod error;
+mod land_queue;
+mod lead;
 pub mod queue;
+mod radar;
 pub mod refs;
 pub mod remote;
 mod sessions;
 
-pub use collection::{Collection, Stored, View, Writes, Written};
+pub use claims::ClaimsDoc;
+pub use collection::{Collection, Single, Stored, View, Writes, Written};
 pub use engine::{encode, tree_id, Change, Document, Entry, Event, Expected, Outcome, Snapshot};
 pub use error::{Corrupt, StoreError};
+pub use land_queue::{LandQueue, QueueView, QueueWrites, QueueWritten};
+pub use radar::Announced;
 
 use crate::model::time::Timestamp;
 use crate::model::FORMAT;
