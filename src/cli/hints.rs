@@ -31,6 +31,37 @@ pub fn for_refusal(reason: &Reason) -> Vec<String> {
         Reason::Ended { session } => {
             vec![format!("start it again with `git orchestrate session start {session}`")]
         }
+        Reason::SessionActive { session, .. } => vec![format!(
+            "resume it with `git orchestrate session start {session} --resume`, or pick another name"
+        )],
+        Reason::NoUnusedName => vec!["give one: `git orchestrate session start <name>`".to_string()],
+        Reason::WorktreeOfAnotherBranch { .. } => vec![
+            "end or move that worktree (`git worktree list` shows it)".to_string(),
+            "or keep session worktrees elsewhere: `git config orchestrate.worktreeRoot <folder>`".to_string(),
+        ],
+        Reason::FolderInTheWay { .. } => vec![
+            "move it away".to_string(),
+            "or keep session worktrees elsewhere: `git config orchestrate.worktreeRoot <folder>`".to_string(),
+        ],
+        Reason::BeingEnded { session } => {
+            vec![format!("see `git orchestrate session show {session}` once it is done")]
+        }
+        Reason::NotClaimed { .. } => vec!["see who holds what with `git orchestrate claims`".to_string()],
+        Reason::LeadHeld { lead, .. } => vec![
+            format!("ask {lead} to release it: `git orchestrate send {lead} \"may I take the lead?\"`"),
+            "a human can take it over with `git orchestrate lead take --force`".to_string(),
+        ],
+        Reason::NoLead => Vec::new(),
+        Reason::NotTheLead { lead, .. } => vec![
+            format!("ask {lead} to release it: `git orchestrate send {lead} \"<subject>\"`"),
+            "a human can release it with `git orchestrate lead release --force`".to_string(),
+        ],
+        Reason::LeadOnly { lead: Some(lead), .. } => {
+            vec![format!("ask {lead}: `git orchestrate send {lead} \"<subject>\"`")]
+        }
+        Reason::LeadOnly { lead: None, .. } => {
+            vec!["take the lead first: `git orchestrate lead take`".to_string()]
+        }
         Reason::Other => Vec::new(),
     }
 }

@@ -27,6 +27,30 @@ pub fn for_refusal(reason: &Reason) -> Vec<String> {
             vec!["nothing to do now: check your inbox, or add tasks with task_add".to_string()]
         }
         Reason::Ended { .. } => vec!["call session_start to start the session again".to_string()],
+        Reason::SessionActive { .. } => {
+            vec!["call session_start with resume: true to act as it, or pick another name".to_string()]
+        }
+        Reason::NoUnusedName => vec!["call session_start with a name".to_string()],
+        Reason::WorktreeOfAnotherBranch { .. } | Reason::FolderInTheWay { .. } => {
+            vec!["start the session under another name, or tell a human: that folder is in the way"
+                .to_string()]
+        }
+        Reason::BeingEnded { .. } => {
+            vec!["it is being ended: call board once it is done to see it".to_string()]
+        }
+        Reason::NotClaimed { .. } => vec!["call claims to see who holds what".to_string()],
+        Reason::LeadHeld { lead, stale_after, .. } => vec![format!(
+            "ask {lead} to release it: call send with to: \"{lead}\"; or wait until it has been silent for \
+             {stale_after}"
+        )],
+        Reason::NoLead => Vec::new(),
+        Reason::NotTheLead { lead, .. } => {
+            vec![format!("only {lead} releases it: call send with to: \"{lead}\" to ask")]
+        }
+        Reason::LeadOnly { lead: Some(lead), .. } => {
+            vec![format!("ask {lead}: call send with to: \"{lead}\"")]
+        }
+        Reason::LeadOnly { lead: None, .. } => vec!["call lead with action: \"take\" first".to_string()],
         Reason::Other => Vec::new(),
     }
 }

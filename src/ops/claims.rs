@@ -198,12 +198,14 @@ impl Context {
             if let Some(missing) =
                 patterns.iter().find(|p| !claims.iter().any(|c| c.session == me && &c.path == *p))
             {
-                let held: Vec<&str> =
-                    claims.iter().filter(|c| c.session == me).map(|c| c.path.as_str()).collect();
-                return Err(Error::refused(format!(
+                let held: Vec<String> =
+                    claims.iter().filter(|c| c.session == me).map(|c| c.path.to_string()).collect();
+                let message = format!(
                     "{me} holds no claim on '{missing}'{}",
                     if held.is_empty() { String::new() } else { format!("; it holds {}", held.join(", ")) }
-                )));
+                );
+                let reason = Reason::NotClaimed { session: me.clone(), path: missing.to_string(), held };
+                return Err(Error::refusal(reason, message));
             }
             let (released, kept): (Vec<Claim>, Vec<Claim>) = claims.into_iter().partition(|c| mine(c));
             if released.is_empty() {

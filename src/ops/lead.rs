@@ -6,7 +6,7 @@
 //! that — and is lost when the session goes stale or ends: then anyone may
 //! take it. Taking a live lead's place is refused (a human may `--force`).
 
-use super::{Context, Error, Result};
+use super::{Context, Error, Reason, Result};
 use crate::model::lead::Lead;
 use crate::model::time::{format_duration, Timestamp};
 use crate::model::FORMAT;
@@ -67,13 +67,16 @@ impl Context {
                 // The liveness read before this update is for the holder
                 // read then; a different holder now is looked at afresh.
                 Some(l) if !force && (current.holder() == Some(&l.session) || self.holder_is_live(Some(&l.session))?) => {
-                    return Err(Error::refused(format!(
-                        "{} holds the lead (since {}, a live session): ask it to release it, or wait until it \
-                         has been silent for {}; a human can take it over with --force",
+                    let stale_after = format_duration(stale_after);
+                    let message = format!(
+                        "{} holds the lead (since {}, a live session): it is free once it has been silent for \
+                         {stale_after}",
                         l.session,
                         l.since.format("%H:%M UTC"),
-                        format_duration(stale_after)
-                    )))
+                    );
+                    let reason =
+                        Reason::LeadHeld { lead: l.session.clone(), since: l.since, by: l.by.clone(), stale_after };
+                    return Err(Error::refusal(reason, message));
                 }
                 _ => {}
             }
@@ -100,13 +103,16 @@ impl Context {
         let now = self.now();
         self.store.lead().update(|view| {
             let Some(held) = view.get_one()? else {
-                return Err(Error::refused("nobody holds the lead: nothing to release"));
+                return Err(Error::refusal(Reason::NoLead, "nobody holds the lead: nothing to release"));
             };
-            if me.as_deref() != Some(held.session.as_str()) && !force {
-                return Err(Error::refused(format!(
-                    "{} holds the lead, not you: only it releases it (a human can, with --force)",
-                    held.session
-                )));
+            if let (Some(me), false) = (&me, force) {
+                if *me != held.session {
+                    let message = format!("{} holds the lead, not {me}: only it releases it", held.session);
+                    return Err(Error::refusal(
+                        Reason::NotTheLead { lead: held.session.clone(), session: me.clone() },
+                        message,
+                    ));
+                }
             }
             let summary = format!("lead released by {by} (was {})", held.session);
             let mut writes = Writes::new(Event::new("release", &by, now, summary).entity(&held.session));
@@ -115,17 +121,20 @@ impl Context {
         })
     }
 
-    /// Whether the acting party may coordinate (assign work): the live
-    /// lead, or a human (no session). Refused otherwise, naming the lead.
-    pub(crate) fn require_lead_or_human(&self, what: &str) -> Result<()> {
+    /// Whether the acting party may coordinate (`action`, say "assign
+    /// tasks"): the live lead, or a human (no session). Refused otherwise,
+    /// naming the lead.
+    pub(crate) fn require_lead_or_human(&self, action: &str) -> Result<()> {
         let Some(me) = self.session() else { return Ok(()) };
         let lead = self.show_lead()?;
         if lead.holder() == Some(me) {
             return Ok(());
         }
-        Err(Error::refused(match lead.holder() {
-            Some(holder) => format!("only the lead ({holder}) or a human {what}: ask {holder}"),
-            None => format!("only the lead or a human {what}: take the lead first (nobody holds it now)"),
-        }))
+        let message = match lead.holder() {
+            Some(holder) => format!("only the lead ({holder}) or a human may {action}"),
+            None => format!("only the lead or a human may {action}, and nobody holds the lead now"),
+        };
+        let reason = Reason::LeadOnly { action: action.to_string(), lead: lead.holder().map(str::to_string) };
+        Err(Error::refusal(reason, message))
     }
 }

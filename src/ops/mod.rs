@@ -81,6 +81,54 @@ pub enum Reason {
     },
     /// The session has ended.
     Ended { session: String },
+    // Sessions, path claims and the lead.
+    /// `session start` of a name an active session has (without resume).
+    SessionActive {
+        session: String,
+        /// Whether it has been silent longer than `orchestrate.staleAfter`.
+        stale: bool,
+        heartbeat_at: Timestamp,
+        /// Whether another process started it while this start was under way.
+        just_started: bool,
+    },
+    /// No readable session name was free, however many were tried.
+    NoUnusedName,
+    /// A session's worktree folder is the worktree of another branch.
+    WorktreeOfAnotherBranch {
+        path: String,
+        /// The session's branch.
+        branch: String,
+        /// What the folder has checked out (none: a detached HEAD).
+        checked_out: Option<String>,
+    },
+    /// A session's worktree folder exists and is not a worktree of this
+    /// repository.
+    FolderInTheWay { path: String },
+    /// Another process is ending the session right now.
+    BeingEnded { session: String },
+    /// `release` of a path the session holds no claim on.
+    NotClaimed { session: String, path: String, held: Vec<String> },
+    /// Another live session holds the lead.
+    LeadHeld {
+        lead: String,
+        since: Timestamp,
+        /// Who gave it the lead (itself, or a human with --force).
+        by: String,
+        /// How long it must be silent before anyone may take the lead.
+        stale_after: String,
+    },
+    /// Nobody holds the lead.
+    NoLead,
+    /// A release of the lead by a session that does not hold it.
+    NotTheLead { lead: String, session: String },
+    /// Something only the live lead or a human may do.
+    LeadOnly {
+        /// What was asked for (`assign tasks`).
+        action: String,
+        /// The live lead, if anyone holds it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        lead: Option<String>,
+    },
     /// Anything else: the message says it all.
     Other,
 }

@@ -9,9 +9,12 @@
 //! collection ([`Collection::update`]), through the writers' queue and the
 //! one seam that moves the ref (`engine`).
 //!
-//! The tasks collection keeps an index beside its documents and the
-//! mailboxes are one ref each, so both have handles of their own
-//! (`store/tasks.rs`, `store/mailboxes.rs`) built on the same engine.
+//! A collection of one document (the claims table, the lead lease, the
+//! radar's record) is [`Single`]: it is read and written without a key.
+//! The tasks collection keeps an index beside its documents, the mailboxes
+//! are one ref each and the landing queue keeps a counter beside its
+//! entries, so those have handles of their own (`store/tasks.rs`,
+//! `store/mailboxes.rs`, `store/land_queue.rs`) built on the same engine.
 
 use super::engine::{Change, Document, Event, Outcome, Snapshot};
 use super::{Corrupt, Store, StoreError};

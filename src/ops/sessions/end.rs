@@ -7,7 +7,7 @@ use crate::model::task::TaskStatus;
 use crate::ops::identity::unknown_session;
 use crate::ops::tasks::{Finish, TaskFilter};
 use crate::ops::teardown::Saved;
-use crate::ops::{Context, Error, Result};
+use crate::ops::{Context, Error, Reason, Result};
 use crate::store::{Corrupt, Event, StoreError, Writes};
 use crate::worktree;
 use serde::Serialize;
@@ -161,10 +161,10 @@ impl Context {
         let path = self.store.common_dir().join("orchestrate").join("end-locks").join(name);
         match crate::agents::lock(&path, false) {
             Ok(Some(file)) => Ok(file),
-            Ok(None) => Err(Error::refused(format!(
-                "session {name} is being ended by another process right now; see \
-                 `git orchestrate session show {name}` once it is done"
-            ))),
+            Ok(None) => Err(Error::refusal(
+                Reason::BeingEnded { session: name.to_string() },
+                format!("session {name} is being ended by another process right now"),
+            )),
             Err(e) => Err(Error::worktree(&path, e.to_string())),
         }
     }

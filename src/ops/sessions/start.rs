@@ -9,7 +9,7 @@ use crate::model::names::{validate_name, validate_session_name};
 use crate::model::session::{validate_capabilities, Session, SessionStatus};
 use crate::model::time::format_duration;
 use crate::ops::places::lexically_normal;
-use crate::ops::{Context, Error, Result};
+use crate::ops::{Context, Error, Reason, Result};
 use crate::store::{Event, Writes};
 use crate::worktree;
 use serde::Serialize;
@@ -61,7 +61,7 @@ impl Context {
                 other => return other,
             }
         }
-        Err(Error::refused("could not find an unused session name: give one"))
+        Err(Error::refusal(Reason::NoUnusedName, "could not find an unused session name"))
     }
 
     pub fn start_session(&self, opts: StartOptions) -> Result<Started> {
@@ -98,20 +98,24 @@ impl Context {
         // when the write lands, another process started it meanwhile.
         let free_before =
             self.session_document(&opts.name)?.is_none_or(|s| s.status != SessionStatus::Active);
-        let taken = |s: &Session| match free_before {
-            true => Error::refused(format!(
-                "session {} was just started by another process; resume it with \
-                 `git orchestrate session start {} --resume`, or pick another name",
-                s.name, s.name
-            )),
-            false => Error::refused(format!(
-                "session {} is already active ({}, last heard {} ago); \
-                 resume it with `git orchestrate session start {} --resume`, or pick another name",
-                s.name,
-                if s.is_stale(now, stale_after) { "stale" } else { "live" },
-                format_duration(now - s.heartbeat_at),
-                s.name
-            )),
+        let taken = |s: &Session| {
+            let stale = s.is_stale(now, stale_after);
+            let message = match free_before {
+                true => format!("session {} was just started by another process", s.name),
+                false => format!(
+                    "session {} is already active ({}, last heard {} ago)",
+                    s.name,
+                    if stale { "stale" } else { "live" },
+                    format_duration(now - s.heartbeat_at),
+                ),
+            };
+            let reason = Reason::SessionActive {
+                session: s.name.clone(),
+                stale,
+                heartbeat_at: s.heartbeat_at,
+                just_started: free_before,
+            };
+            Error::refusal(reason, message)
         };
         // A folder in the way is refused before anything is written. But
         // the process that wins a race for the name makes its worktree
@@ -271,16 +275,22 @@ impl Context {
         let same = |r: &worktree::Registered| r.path.canonicalize().ok() == path.canonicalize().ok();
         match registered.iter().find(|r| same(r)) {
             Some(r) if r.branch.as_deref() == Some(branch) => Ok(()),
-            Some(r) => Err(Error::refused(format!(
-                "{} is a worktree on {}, not on {branch}: end or move it, or set orchestrate.worktreeRoot elsewhere",
-                path.display(),
-                r.branch.as_deref().unwrap_or("a detached HEAD")
-            ))),
-            None => Err(Error::refused(format!(
-                "{} already exists and is not a worktree of this repository: move it away, or set \
-                 orchestrate.worktreeRoot to another folder",
-                path.display()
-            ))),
+            Some(r) => Err(Error::refusal(
+                Reason::WorktreeOfAnotherBranch {
+                    path: path.display().to_string(),
+                    branch: branch.to_string(),
+                    checked_out: r.branch.clone(),
+                },
+                format!(
+                    "{} is a worktree on {}, not on {branch}",
+                    path.display(),
+                    r.branch.as_deref().unwrap_or("a detached HEAD")
+                ),
+            )),
+            None => Err(Error::refusal(
+                Reason::FolderInTheWay { path: path.display().to_string() },
+                format!("{} already exists and is not a worktree of this repository", path.display()),
+            )),
         }
     }
 
