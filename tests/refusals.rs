@@ -258,3 +258,28 @@ fn the_lead_refusals_carry_the_lead_and_what_was_asked() {
     assert!(stderr.contains("hint: ask boss: `git orchestrate send boss"), "{stderr}");
     assert_eq!(repo.refs(), before, "a refusal writes nothing");
 }
+
+#[test]
+fn ending_a_session_with_unsaved_work_lists_the_work_and_where_force_puts_it() {
+    let repo = Repo::new();
+    let root = tempfile::tempdir().unwrap();
+    let root_path = root.path().canonicalize().unwrap();
+    repo.git(&["config", "orchestrate.worktreeRoot", root_path.to_str().unwrap()]);
+    repo.ok(&["session", "start", "erin"]);
+    let wt = root_path.join("erin");
+    std::fs::write(wt.join("draft.txt"), "not committed\n").unwrap();
+    let before = repo.refs();
+    let (error, stderr) = refused_human(&repo, &["session", "end", "erin"]);
+    assert_eq!(error["reason"], "unsaved_work");
+    assert_eq!(error["session"], "erin");
+    assert_eq!(error["worktree"], wt.to_str().unwrap());
+    assert_eq!(error["files"], serde_json::json!(["draft.txt"]));
+    assert_eq!(error["repositories"], serde_json::json!([]));
+    assert_eq!(error["orphaned_commits"], false);
+    assert_eq!(error["checked_out"], "orchestrate/erin");
+    assert!(error["message"].as_str().unwrap().contains("session erin has uncommitted work (draft.txt)"));
+    assert!(stderr.contains("hint: or end it with `git orchestrate session end erin --force`"), "{stderr}");
+    assert!(stderr.contains("committed to orchestrate/erin (the branch it has checked out)"), "{stderr}");
+    assert_eq!(repo.refs(), before, "a refusal writes nothing");
+    assert_eq!(std::fs::read_to_string(wt.join("draft.txt")).unwrap(), "not committed\n");
+}

@@ -46,6 +46,21 @@ pub fn for_refusal(reason: &Reason) -> Vec<String> {
         Reason::BeingEnded { session } => {
             vec![format!("see `git orchestrate session show {session}` once it is done")]
         }
+        Reason::UnsavedWork { session, checked_out, .. } => vec![
+            "commit what belongs".to_string(),
+            format!(
+                "or end it with `git orchestrate session end {session} --force`: uncommitted work is committed to {}, \
+                 nested repositories are moved whole and changed {} copies backed up under .git/orchestrate/saved",
+                match checked_out {
+                    Some(branch) => format!("{branch} (the branch it has checked out)"),
+                    None => "a new branch (its HEAD is detached)".to_string(),
+                },
+                crate::worktree::INCLUDE_FILE
+            ),
+        ],
+        Reason::ChangedWhileEnding { session, .. } => {
+            vec![format!("run `git orchestrate session end {session}` again")]
+        }
         Reason::NotClaimed { .. } => vec!["see who holds what with `git orchestrate claims`".to_string()],
         Reason::LeadHeld { lead, .. } => vec![
             format!("ask {lead} to release it: `git orchestrate send {lead} \"may I take the lead?\"`"),

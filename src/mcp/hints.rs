@@ -38,6 +38,12 @@ pub fn for_refusal(reason: &Reason) -> Vec<String> {
         Reason::BeingEnded { .. } => {
             vec!["it is being ended: call board once it is done to see it".to_string()]
         }
+        Reason::UnsavedWork { .. } => vec![
+            "commit what belongs first, or call session_end with force: true (uncommitted work is committed to \
+             its branch; nothing is deleted)"
+                .to_string(),
+        ],
+        Reason::ChangedWhileEnding { .. } => vec!["call session_end again".to_string()],
         Reason::NotClaimed { .. } => vec!["call claims to see who holds what".to_string()],
         Reason::LeadHeld { lead, stale_after, .. } => vec![format!(
             "ask {lead} to release it: call send with to: \"{lead}\"; or wait until it has been silent for \

@@ -106,6 +106,25 @@ pub enum Reason {
     FolderInTheWay { path: String },
     /// Another process is ending the session right now.
     BeingEnded { session: String },
+    /// `session end` (without --force) of a worktree holding work that its
+    /// removal would lose.
+    UnsavedWork {
+        session: String,
+        worktree: String,
+        /// Uncommitted changes.
+        files: Vec<String>,
+        /// Repositories nested in the worktree that hold work.
+        repositories: Vec<String>,
+        /// Changed copies of `.worktreeinclude` files.
+        changed_copies: Vec<String>,
+        /// Commits on a detached HEAD that no branch contains.
+        orphaned_commits: bool,
+        /// The branch the worktree has checked out, which --force commits
+        /// to (none: a detached HEAD, which gets a new branch).
+        checked_out: Option<String>,
+    },
+    /// Files that appeared in the worktree while the session was ending.
+    ChangedWhileEnding { session: String, worktree: String, files: Vec<String> },
     /// `release` of a path the session holds no claim on.
     NotClaimed { session: String, path: String, held: Vec<String> },
     /// Another live session holds the lead.
