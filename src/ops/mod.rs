@@ -8,7 +8,6 @@
 //! exit 1), or could not be carried out ([`Error::Store`]).
 
 pub mod agent_hooks;
-pub mod agents;
 pub mod attention;
 pub mod board;
 pub mod claims;
@@ -26,15 +25,18 @@ pub mod notify;
 mod places;
 pub mod sessions;
 pub mod status_file;
+pub mod supervise;
 pub mod sync;
 pub mod tasks;
 mod teardown;
 pub mod trust;
 
 use crate::model::names::validate_session_name;
-use crate::model::time::{to_stored, Timestamp};
+use crate::model::task::TaskStatus;
+use crate::model::time::Timestamp;
 use crate::model::Invalid;
 use crate::store::{Store, StoreError};
+use crate::supervise::Phase;
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +83,72 @@ pub enum Reason {
     },
     /// The session has ended.
     Ended { session: String },
+    /// `spawn` under a name whose agent is not over yet.
+    AgentRunning {
+        agent: String,
+        phase: Phase,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pid: Option<u32>,
+    },
+    /// An agent that has no state yet: another command is starting it.
+    AgentStarting { agent: String },
+    /// `stop` of an agent that is over.
+    AgentNotRunning {
+        agent: String,
+        phase: Phase,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        signal: Option<i32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        stopped_by: Option<String>,
+    },
+    /// `spawn` into a session that has no worktree of its own.
+    NoWorktree { session: String },
+    /// `spawn --task` of a task that is done, failed or cancelled.
+    TaskClosed { task: String, status: TaskStatus },
+    /// A task still held by a session whose agent is over: nobody will
+    /// answer a request to release it.
+    HeldByEndedAgent { task: String, holder: String },
+    /// A task whose dependencies' branches do not merge, so there is no
+    /// start for its agent.
+    DependenciesConflict {
+        task: String,
+        /// The branch that did not merge.
+        branch: String,
+        /// What it was merged with: the target and the other branches.
+        with: Vec<String>,
+        files: Vec<String>,
+    },
+    /// An ended session's kept worktree holds work that has not landed.
+    WorktreeKept {
+        session: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        branch: Option<String>,
+        #[serde(flatten)]
+        unlanded: Unlanded,
+    },
+    /// The target already has every commit of the branch.
+    NothingToLand { session: String, branch: String, into: String, head: String },
+    /// No entry waits in the landing queue.
+    QueueEmpty,
+    /// The target branch is being rebased in a worktree.
+    TargetRebasing { into: String, worktree: String },
+    /// The target branch is checked out in more than one worktree.
+    TargetInSeveralCheckouts { into: String, worktrees: Vec<String> },
+    /// git would not bring the target's checkout forward.
+    CheckoutNotForwarded {
+        into: String,
+        checkout: String,
+        /// What git said.
+        git: String,
+    },
+    /// `--delete-branch` of a branch with commits not on its target.
+    BranchNotLanded { session: String, branch: String, into: String, commits: usize },
+    /// `--delete-branch` of a session with no target to compare with.
+    NoLandTarget { session: String, branch: String },
+    /// `--delete-branch` of a session with uncommitted work.
+    UncommittedWork { session: String, files: Vec<String> },
     // Sessions, path claims and the lead.
     /// `session start` of a name an active session has (without resume).
     SessionActive {
@@ -152,6 +220,24 @@ pub enum Reason {
     Other,
 }
 
+/// What in an ended session's worktree has not landed: uncommitted
+/// changes (counted first), else commits its target does not have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Unlanded {
+    Uncommitted { uncommitted: usize },
+    Commits { commits: usize, into: String },
+}
+
+impl std::fmt::Display for Unlanded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unlanded::Uncommitted { uncommitted } => write!(f, "{uncommitted} uncommitted change(s)"),
+            Unlanded::Commits { commits, into } => write!(f, "{commits} commit(s) not on {into}"),
+        }
+    }
+}
+
 /// One claim that stands in the way of a new one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClaimConflict {
@@ -168,15 +254,17 @@ pub struct ClaimConflict {
 /// A refusal: its reason with the facts, and a message that names them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Refusal {
+    /// Boxed: the facts of some reasons are large, and every `Result` of
+    /// ours carries room for the largest error.
     #[serde(flatten)]
-    pub reason: Reason,
+    pub reason: Box<Reason>,
     pub message: String,
 }
 
 /// A refusal the message alone describes (reason `other`).
 impl From<String> for Refusal {
     fn from(message: String) -> Refusal {
-        Refusal { reason: Reason::Other, message }
+        Refusal { reason: Box::new(Reason::Other), message }
     }
 }
 
@@ -200,7 +288,7 @@ impl Error {
 
     /// A refusal with its facts.
     pub fn refusal(reason: Reason, message: impl Into<String>) -> Error {
-        Error::Refused(Refusal { reason, message: message.into() })
+        Error::Refused(Refusal { reason: Box::new(reason), message: message.into() })
     }
 
     pub fn invalid(message: impl Into<String>) -> Error {
@@ -311,7 +399,6 @@ pub const NOW_ENV: &str = "ORCHESTRATE_NOW";
 pub struct Context {
     pub store: Store,
     session: Option<String>,
-    pinned_now: Option<Timestamp>,
     /// Every working tree of the repository, read once when first needed.
     worktrees: std::cell::OnceCell<Vec<claims::WorkTree>>,
     /// How this front end names a session, for errors that need one.
@@ -349,7 +436,6 @@ impl Context {
         Ok(Context {
             store,
             session,
-            pinned_now,
             worktrees: std::cell::OnceCell::new(),
             session_hint: "pass --session NAME or set ORCHESTRATE_SESSION=NAME",
             status_moves: std::cell::Cell::new(0),
@@ -364,7 +450,9 @@ impl Context {
     }
 
     pub fn now(&self) -> Timestamp {
-        to_stored(self.pinned_now.unwrap_or_else(chrono::Utc::now))
+        // One clock for the whole process: the store stamps its own
+        // events (heals, repairs) with the same pinned time.
+        self.store.now()
     }
 
     /// The acting session, if any.
@@ -416,6 +504,25 @@ impl Context {
                 default
             }
         }
+    }
+
+    /// Whether sessions are coordinated through a remote (`orchestrate.remote`),
+    /// so they may run on several machines.
+    pub fn has_remote(&self) -> bool {
+        self.store.remote().is_some()
+    }
+
+    /// Bounds every later exchange with the coordination remote to `limit`
+    /// (the git hooks: a commit waits for them).
+    pub fn limit_remote_wait(&self, limit: std::time::Duration) {
+        if let Some(remote) = self.store.remote() {
+            remote.limit_wait(limit);
+        }
+    }
+
+    /// The git directory of the worktree this runs in.
+    pub fn git_dir(&self) -> &std::path::Path {
+        self.store.git_dir()
     }
 
     /// The machine this runs on, as sessions record it: `$ORCHESTRATE_HOST`,

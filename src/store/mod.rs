@@ -6,6 +6,7 @@
 //! name. The store never touches the working tree, the index or the user's
 //! branches.
 
+mod check;
 mod claims;
 pub mod collection;
 pub mod engine;
@@ -18,6 +19,7 @@ pub mod refs;
 pub mod remote;
 mod sessions;
 
+pub use check::Damage;
 pub use claims::ClaimsDoc;
 pub use collection::{Collection, Single, Stored, View, Writes, Written};
 pub use engine::{encode, tree_id, Change, Document, Entry, Event, Expected, Outcome, Snapshot};

@@ -45,7 +45,7 @@ pub struct PageView {
     /// Why the queue could not be read, when it could not.
     pub queue_note: Option<String>,
     /// The hold on the dispatchers (paused or draining), if any.
-    pub dispatch_hold: Option<crate::ops::agents::Hold>,
+    pub dispatch_hold: Option<crate::ops::supervise::Hold>,
     pub actions: Actions,
 }
 
@@ -73,7 +73,7 @@ pub struct MessageView {
 #[derive(Debug, Serialize)]
 pub struct AgentRow {
     #[serde(flatten)]
-    pub agent: crate::ops::agents::AgentView,
+    pub agent: crate::ops::supervise::AgentView,
     pub log_tail: String,
 }
 
@@ -271,7 +271,7 @@ fn agents(ctx: &Context) -> Vec<AgentRow> {
     agents
         .into_iter()
         .map(|agent| {
-            let dir = crate::agents::AgentDir::new(ctx.store.common_dir(), &agent.session);
+            let dir = crate::supervise::AgentDir::new(ctx.store.common_dir(), &agent.session);
             AgentRow { log_tail: dir.log_tail(LOG_LINES), agent }
         })
         .collect()

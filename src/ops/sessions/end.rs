@@ -46,7 +46,7 @@ impl Context {
     }
 
     /// Removes a session's worktree once everything in it is safe (see
-    /// [`Context::end_session`] in `ops::agents`); nothing if it has none.
+    /// [`Context::end_session`] in `ops::supervise`); nothing if it has none.
     pub(crate) fn tear_down_worktree(&self, session: &Session, force: bool, saved: &mut Saved) -> Result<()> {
         let root = self.store.main_root();
         let elsewhere = session.host.as_deref().filter(|h| *h != self.host());
@@ -159,7 +159,7 @@ impl Context {
     /// refuses (exit 1) while another process holds it.
     pub(crate) fn lock_ending(&self, name: &str) -> Result<std::fs::File> {
         let path = self.store.common_dir().join("orchestrate").join("end-locks").join(name);
-        match crate::agents::lock(&path, false) {
+        match crate::supervise::lock(&path, false) {
             Ok(Some(file)) => Ok(file),
             Ok(None) => Err(Error::refusal(
                 Reason::BeingEnded { session: name.to_string() },

@@ -6,7 +6,7 @@
 //! in [`start`], what a live session records (heartbeats, its landing) in
 //! [`activity`], ending in [`end`]; listing and showing are here. Who is
 //! acting and who is live is `ops::identity`'s, and ending a session with
-//! its agent in mind is `ops::agents::retire`'s.
+//! its agent in mind is `ops::supervise::retire`'s.
 
 mod activity;
 mod end;

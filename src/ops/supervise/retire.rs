@@ -12,7 +12,7 @@
 use super::super::identity::unknown_session;
 use super::super::sessions::Ended;
 use super::super::teardown::Saved;
-use super::super::{Context, Error, Result};
+use super::super::{Context, Error, Reason, Result, Unlanded};
 use crate::model::session::{Session, SessionStatus};
 use crate::worktree;
 use std::path::Path;
@@ -65,7 +65,7 @@ impl Context {
             return Ok(None);
         }
         if let Some(why) = self.unlanded_work(&session)? {
-            return self.close_session(&session, Some(why), Saved::default()).map(Some);
+            return self.close_session(&session, Some(why.to_string()), Saved::default()).map(Some);
         }
         match self.end_active_session(&session, false) {
             Ok(ended) => Ok(Some(ended)),
@@ -84,23 +84,22 @@ impl Context {
     /// branch). Refused while commits are not on the target branch.
     pub fn reap_kept_worktree(&self, session: &Session, force: bool) -> Result<Ended> {
         let name = &session.name;
-        if let Some(why) = self.unlanded_work(session)?.filter(|_| !force) {
-            return Err(Error::refused(format!(
-                "session {name} has ended, and its worktree is kept: {why}; land its branch, or pass --force \
-                 (its commits stay on branch {})",
-                session.branch.as_deref().unwrap_or("orchestrate/<name>")
-            )));
+        if let Some(unlanded) = self.unlanded_work(session)?.filter(|_| !force) {
+            let message = format!("session {name} has ended, and its worktree is kept: {unlanded}");
+            let reason =
+                Reason::WorktreeKept { session: name.clone(), branch: session.branch.clone(), unlanded };
+            return Err(Error::refusal(reason, message));
         }
         let mut saved = Saved::default();
         self.tear_down_worktree(session, force, &mut saved)?;
         self.close_session(session, None, saved)
     }
 
-    /// What in the session's worktree has not landed, in words, or None:
-    /// uncommitted changes, or commits on its branch that its target
-    /// branch (the session's `into`, else `orchestrate.landInto`, else the
-    /// main checkout's branch) does not contain.
-    pub fn unlanded_work(&self, session: &Session) -> Result<Option<String>> {
+    /// What in the session's worktree has not landed, or None: uncommitted
+    /// changes, or commits on its branch that its target branch (the
+    /// session's `into`, else `orchestrate.landInto`, else the main
+    /// checkout's branch) does not contain.
+    pub fn unlanded_work(&self, session: &Session) -> Result<Option<Unlanded>> {
         let Some(wt) = session.worktree.as_deref().map(Path::new).filter(|p| p.exists()) else {
             return Ok(None);
         };
@@ -112,7 +111,7 @@ impl Context {
             .filter(|p| !worktree::is_include(&includes, p))
             .collect();
         if !dirty.is_empty() {
-            return Ok(Some(format!("{} uncommitted change(s)", dirty.len())));
+            return Ok(Some(Unlanded::Uncommitted { uncommitted: dirty.len() }));
         }
         let Some(target) = session.into.clone().or_else(|| self.land_target()) else { return Ok(None) };
         let repo = self.store.repository();
@@ -124,7 +123,7 @@ impl Context {
         };
         let (Some(head), Some(base)) = (head, tip(&format!("refs/heads/{target}"))) else { return Ok(None) };
         let (ahead, _) = repo.graph_ahead_behind(head, base).map_err(|e| Error::failed(e.to_string()))?;
-        Ok((ahead > 0).then(|| format!("{ahead} commit(s) not on {target}")))
+        Ok((ahead > 0).then_some(Unlanded::Commits { commits: ahead, into: target }))
     }
 
     /// The branch a session's work lands on: `orchestrate.landInto`, else
