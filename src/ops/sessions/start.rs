@@ -56,8 +56,10 @@ impl Context {
                 continue;
             }
             match self.start_session(StartOptions { name, ..opts.clone() }) {
-                // Someone took the name meanwhile: pick another.
-                Err(Error::Refused(_)) if attempt < 19 => continue,
+                // Someone took the name (or its folder) meanwhile: pick
+                // another. Any other refusal is this start's answer: the
+                // session may be started already (its task refused).
+                Err(Error::Refused(why)) if attempt < 19 && name_was_taken(&why.reason) => continue,
                 other => return other,
             }
         }
@@ -347,4 +349,13 @@ impl Context {
     fn worktree_path(&self, name: &str) -> Result<PathBuf> {
         Ok(lexically_normal(&self.worktree_root().join(name)))
     }
+}
+
+/// Whether a start was refused because another process took the name, or
+/// the folder its worktree would have, first.
+fn name_was_taken(reason: &Reason) -> bool {
+    matches!(
+        reason,
+        Reason::SessionActive { .. } | Reason::FolderInTheWay { .. } | Reason::WorktreeOfAnotherBranch { .. }
+    )
 }
