@@ -5,6 +5,7 @@ mod common;
 
 use common::Repo;
 use serde_json::{json, Value};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -132,6 +133,79 @@ fn waiting_blocked_nothing_ready_and_ended_carry_their_facts() {
     assert_eq!(error["reason"], "ended");
     assert_eq!(error["session"], "carol");
     assert!(stderr.contains("hint: start it again with `git orchestrate session start carol`"), "{stderr}");
+}
+
+#[test]
+fn an_inbox_wait_that_runs_out_names_the_session_and_how_long_it_waited() {
+    let repo = Repo::new();
+    repo.ok(&["session", "start", "bob", "--no-worktree"]);
+    repo.ok_as("bob", &["send", "all", "from bob himself"]);
+    let before = repo.refs();
+    let (error, stderr) = refused(&repo, "bob", &["inbox", "--wait", "1"]);
+    assert_eq!(error["reason"], "no_new_message");
+    assert_eq!(error["session"], "bob");
+    assert_eq!(error["waited_secs"], 1);
+    assert!(error["message"].as_str().unwrap().contains("no new message within 1s"), "{error:#}");
+    assert!(stderr.contains("hint: wait longer with `git orchestrate inbox --wait <seconds>`"), "{stderr}");
+    assert!(stderr.contains("`git orchestrate inbox --all`"), "{stderr}");
+    assert_eq!(repo.refs(), before, "a wait that ran out marks nothing read");
+}
+
+/// Runs `hooks install --json` as a human, expects a refusal; returns the
+/// error object and stderr.
+fn install_refused(repo: &Repo) -> (Value, String) {
+    let run = repo.run(&["--json", "hooks", "install"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let error = run.json()["error"].clone();
+    assert_eq!(error["kind"], "refused", "{error:#}");
+    (error, run.stderr)
+}
+
+fn executable(path: &std::path::Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn hooks_that_install_will_not_change_are_named_with_their_paths() {
+    let repo = Repo::new();
+    repo.git(&["config", "core.hooksPath", ".githooks"]);
+    let (error, stderr) = install_refused(&repo);
+    assert_eq!((&error["reason"], &error["path"]), (&"hooks_path_relative".into(), &".githooks".into()));
+    assert!(stderr.contains("hint: make it absolute: `git config core.hooksPath"), "{stderr}");
+    assert!(!repo.path().join(".githooks").exists(), "nothing installed");
+
+    std::fs::create_dir(repo.path().join(".husky")).unwrap();
+    std::fs::write(repo.path().join(".husky/pre-commit"), "#!/bin/sh\nnpm test\n").unwrap();
+    repo.git(&["add", ".husky"]);
+    repo.git(&["commit", "-q", "-m", "husky"]);
+    repo.git(&["config", "core.hooksPath", ".husky"]);
+    let (error, stderr) = install_refused(&repo);
+    assert_eq!(error["reason"], "hooks_managed", "{error:#}");
+    assert!(error["dir"].as_str().is_some_and(|d| d.ends_with(".husky")), "{error:#}");
+    assert!(stderr.contains("hint: `git orchestrate hooks status`"), "{stderr}");
+
+    repo.git(&["config", "--unset", "core.hooksPath"]);
+    let hooks = repo.path().join(".git/hooks");
+    let dispatcher = "#!/bin/sh\n. \"$(dirname \"$0\")/_/$(basename \"$0\")\"\n";
+    executable(&hooks.join("pre-commit"), dispatcher);
+    let (error, _) = install_refused(&repo);
+    assert_eq!(error["reason"], "hook_unwrappable", "{error:#}");
+    assert!(error["hook"].as_str().is_some_and(|h| h.ends_with("pre-commit")), "{error:#}");
+    assert_eq!(std::fs::read_to_string(hooks.join("pre-commit")).unwrap(), dispatcher, "untouched");
+
+    // Ours installed over the user's hook (saved beside it), then replaced
+    // by someone else's: neither is overwritten.
+    executable(&hooks.join("pre-commit"), "#!/bin/sh\necho ORIGINAL\n");
+    repo.ok(&["hooks", "install"]);
+    executable(&hooks.join("pre-commit"), "#!/bin/sh\necho SOMEONE ELSE\n");
+    let (error, stderr) = install_refused(&repo);
+    assert_eq!(error["reason"], "hook_replaced", "{error:#}");
+    assert!(error["hook"].as_str().is_some_and(|h| h.ends_with("pre-commit")), "{error:#}");
+    assert!(error["saved"].as_str().is_some_and(|h| h.ends_with("pre-commit.pre-orchestrate")), "{error:#}");
+    assert!(!error["message"].as_str().unwrap().contains("git orchestrate"), "no CLI syntax: {error:#}");
+    assert!(stderr.contains("hint: then run `git orchestrate hooks install` again"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(hooks.join("pre-commit")).unwrap(), "#!/bin/sh\necho SOMEONE ELSE\n");
 }
 
 #[test]

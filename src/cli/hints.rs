@@ -73,6 +73,19 @@ pub fn for_refusal(reason: &Reason) -> Vec<String> {
             format!("commit it and land it first (`git orchestrate land {session}`)"),
             "or end the session without --delete-branch to keep the branch".to_string(),
         ],
+        Reason::NoNewMessage { .. } => vec![
+            "wait longer with `git orchestrate inbox --wait <seconds>` (or `--wait` alone, for as long as it takes)"
+                .to_string(),
+            "see messages already read with `git orchestrate inbox --all`".to_string(),
+        ],
+        Reason::HooksManaged { .. } | Reason::HookUnwrappable { .. } => {
+            vec!["`git orchestrate hooks status` shows which hooks are in place".to_string()]
+        }
+        Reason::HooksPathRelative { path } => vec![
+            format!("make it absolute: `git config core.hooksPath \"$(git rev-parse --show-toplevel)/{path}\"` (or `git config --unset core.hooksPath`)"),
+            "then run `git orchestrate hooks install` again".to_string(),
+        ],
+        Reason::HookReplaced { .. } => vec!["then run `git orchestrate hooks install` again".to_string()],
         Reason::SessionActive { session, .. } => vec![format!(
             "resume it with `git orchestrate session start {session} --resume`, or pick another name"
         )],

@@ -69,6 +69,16 @@ pub fn for_refusal(reason: &Reason) -> Vec<String> {
         Reason::UncommittedWork { .. } => {
             vec!["commit the work and land it first, or end the session and keep its branch".to_string()]
         }
+        Reason::NoNewMessage { .. } => {
+            vec!["call inbox again with wait_seconds to keep waiting, or go on with your task and look later"
+                .to_string()]
+        }
+        Reason::HooksManaged { .. }
+        | Reason::HooksPathRelative { .. }
+        | Reason::HookUnwrappable { .. }
+        | Reason::HookReplaced { .. } => {
+            vec!["tell a human: the repository's git hooks need their hand (the message says how)".to_string()]
+        }
         Reason::SessionActive { .. } => {
             vec!["call session_start with resume: true to act as it, or pick another name".to_string()]
         }

@@ -17,6 +17,7 @@ pub mod doctor;
 mod finish;
 pub mod hooks;
 pub mod identity;
+pub mod init;
 pub mod land;
 pub mod lead;
 pub mod log;
@@ -149,6 +150,19 @@ pub enum Reason {
     NoLandTarget { session: String, branch: String },
     /// `--delete-branch` of a session with uncommitted work.
     UncommittedWork { session: String, files: Vec<String> },
+    // Messages.
+    /// `inbox --wait` waited its limit and nothing new arrived.
+    NoNewMessage { session: String, waited_secs: u64 },
+    // Git hooks: what `hooks install` and `uninstall` will not change.
+    /// `core.hooksPath` is a folder of the repository a hook manager keeps.
+    HooksManaged { dir: String },
+    /// `core.hooksPath` is relative, so each worktree would read its own.
+    HooksPathRelative { path: String },
+    /// A hook that cannot be wrapped without breaking it.
+    HookUnwrappable { hook: String },
+    /// A hook that is not ours sits where ours was, with the saved earlier
+    /// hook still beside it: replacing either would lose one.
+    HookReplaced { hook: String, saved: String },
     // Sessions, path claims and the lead.
     /// `session start` of a name an active session has (without resume).
     SessionActive {

@@ -10,8 +10,8 @@
 //! mailbox's history, and readers skip it.
 
 use super::engine::{lock_age, Change, Event, Outcome, Snapshot, STALE_REF_LOCK};
+use super::mailboxes::MESSAGE_PATH;
 use super::{refs, Corrupt, Meta, Store, StoreError};
-use crate::model::message::Message;
 use crate::model::task::Task;
 use crate::model::time::Timestamp;
 use crate::model::FORMAT;
@@ -81,7 +81,6 @@ impl Damage {
 }
 
 const META_PATH: &str = "meta.json";
-const MESSAGE_PATH: &str = "message.json";
 
 impl Store {
     /// Every damage to the store, format first.
@@ -172,20 +171,16 @@ impl Store {
 
         corrupt(found, self.land_queue().all()?.1);
 
-        for (refname, head) in self.refs_under(&refs::mailbox(""))? {
-            let mut next = Some(head);
-            while let Some(commit) = next {
-                let snap = self.snapshot_at(&refname, Some(commit))?;
-                if let Some(entry) = snap.entry(MESSAGE_PATH)? {
-                    if let Err(c) = snap.decode::<Message>(&entry)? {
-                        found.push(Damage::CorruptMessage {
-                            refname: refname.clone(),
-                            commit,
-                            reason: c.reason,
-                        });
-                    }
+        for (mailbox, head) in self.mailboxes().all()? {
+            for letter in mailbox.letters(Some(head)) {
+                let letter = letter?;
+                if let Err(c) = letter.message {
+                    found.push(Damage::CorruptMessage {
+                        refname: c.refname,
+                        commit: letter.commit,
+                        reason: c.reason,
+                    });
                 }
-                next = self.parent(commit)?;
             }
         }
         Ok(())

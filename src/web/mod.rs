@@ -20,7 +20,7 @@ mod actions;
 pub mod view;
 
 use crate::ops::{self, Context};
-use crate::store::{refs, Store};
+use crate::store::Store;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -259,7 +259,7 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<String, ops::Error> {
 /// agent's state file and log length.
 fn fingerprint(store: &Store) -> u64 {
     let mut hasher = DefaultHasher::new();
-    match store.refs_under(refs::ROOT) {
+    match store.heads() {
         Ok(heads) => heads.hash(&mut hasher),
         Err(e) => e.to_string().hash(&mut hasher),
     }
