@@ -218,6 +218,31 @@ fn other_refusals_still_say_refused_with_a_message() {
 }
 
 #[test]
+fn ending_a_session_an_agent_works_in_or_one_already_ended_says_which() {
+    let repo = Repo::new();
+    repo.ok(&["spawn", "w1", "--", "sleep", "300"]);
+    let before = repo.refs();
+    let (error, stderr) = refused_anyone(&repo, &["session", "end", "w1"]);
+    assert_eq!(error["reason"], "agent_at_work");
+    assert_eq!((&error["session"], &error["state"]), (&json!("w1"), &json!("running")), "{error:#}");
+    assert!(error["pid"].is_u64(), "{error:#}");
+    assert!(
+        stderr.contains("hint: stop it first with `git orchestrate stop w1`, then end the session"),
+        "{stderr}"
+    );
+    assert_eq!(repo.refs(), before, "a refusal writes nothing");
+
+    repo.ok(&["stop", "w1", "--grace", "1s"]);
+    wait_over(&repo, "w1");
+    assert_eq!(repo.json(&["session", "show", "w1"])["status"], "ended", "its session ended with it");
+    let before = repo.refs();
+    let (error, stderr) = refused_anyone(&repo, &["session", "end", "w1"]);
+    assert_eq!((&error["reason"], &error["session"]), (&json!("already_ended"), &json!("w1")), "{error:#}");
+    assert!(!stderr.contains("hint:"), "nothing to do, so no way out to offer: {stderr}");
+    assert_eq!(repo.refs(), before, "a refusal writes nothing");
+}
+
+#[test]
 fn an_agent_that_runs_or_is_over_names_itself_its_phase_and_how_it_ended() {
     let repo = Repo::new();
     repo.ok(&["spawn", "w1", "--", "sleep", "300"]);

@@ -132,6 +132,13 @@ pub fn for_refusal(reason: &Reason) -> Vec<String> {
         Reason::LeadOnly { lead: None, .. } => {
             vec!["take the lead first: `git orchestrate lead take`".to_string()]
         }
+        Reason::AlreadyEnded { .. } => Vec::new(),
+        Reason::AgentAtWork { session, .. } => {
+            vec![format!("stop it first with `git orchestrate stop {session}`, then end the session")]
+        }
+        Reason::SessionLive { session } => {
+            vec![format!("ask {session} with `git orchestrate send {session} ...`, or wait until it goes stale")]
+        }
         Reason::Other => Vec::new(),
     }
 }

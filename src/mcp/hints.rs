@@ -109,6 +109,13 @@ pub fn for_refusal(reason: &Reason) -> Vec<String> {
             vec![format!("ask {lead}: call send with to: \"{lead}\"")]
         }
         Reason::LeadOnly { lead: None, .. } => vec!["call lead with action: \"take\" first".to_string()],
+        Reason::AlreadyEnded { .. } => Vec::new(),
+        Reason::AgentAtWork { session, .. } => {
+            vec![format!("stop it first: call stop with agent: \"{session}\", then end the session")]
+        }
+        Reason::SessionLive { session } => {
+            vec![format!("ask it: call send with to: \"{session}\", or wait until it goes stale")]
+        }
         Reason::Other => Vec::new(),
     }
 }

@@ -230,6 +230,17 @@ pub enum Reason {
         #[serde(skip_serializing_if = "Option::is_none")]
         lead: Option<String>,
     },
+    /// `session end` of a session that has ended (and keeps no worktree).
+    AlreadyEnded { session: String },
+    /// `session end` while a spawned agent is at work in the session.
+    AgentAtWork {
+        session: String,
+        state: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pid: Option<u32>,
+    },
+    /// Coordination by the board page of a session that is live.
+    SessionLive { session: String },
     /// Anything else: the message says it all.
     Other,
 }
