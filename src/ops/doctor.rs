@@ -226,8 +226,8 @@ impl Context {
             out.push(
                 Finding::new(
                     Kind::ClaimOfEndedSession,
-                    Some(refs::CLAIMS),
-                    Some("claims.json"),
+                    Some(ClaimsDoc::REF),
+                    Some(&ClaimsDoc::place("")),
                     format!("session {session} has ended but still holds {}", paths.join(", ")),
                 )
                 .repair("release them".into(), Repair::ReleaseClaims(session.to_string())),
