@@ -18,7 +18,7 @@
 use super::{Context, Error, Result};
 use crate::model::session::{Session, SessionStatus};
 use crate::model::task::TaskStatus;
-use crate::store::{refs, Damage, StoreError, Stored};
+use crate::store::{refs, ClaimsDoc, Damage, StoreError, Stored};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
