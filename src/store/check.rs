@@ -80,7 +80,6 @@ impl Damage {
 }
 
 const META_PATH: &str = "meta.json";
-const CLAIMS_PATH: &str = "claims.json";
 
 impl Store {
     /// Every damage to the store, format first.
@@ -157,11 +156,8 @@ impl Store {
 
         corrupt(found, self.sessions().all()?.1);
 
-        let snap = self.snapshot(refs::CLAIMS)?;
-        if let Some(entry) = snap.entry(CLAIMS_PATH)? {
-            if let Err(c) = snap.decode::<crate::ops::claims::ClaimsDoc>(&entry)? {
-                found.push(Damage::Corrupt(c));
-            }
+        if let Some(Err(c)) = self.claims().read()?.try_get_one()? {
+            found.push(Damage::Corrupt(c));
         }
 
         corrupt(found, self.tasks().corrupt()?);
@@ -169,8 +165,7 @@ impl Store {
             found.push(Damage::TaskIndex { path });
         }
 
-        let snap = self.snapshot(refs::QUEUE)?;
-        corrupt(found, snap.decode_all::<crate::model::land::QueueEntry>(&snap.list("entries")?)?.1);
+        corrupt(found, self.land_queue().all()?.1);
 
         for (mailbox, head) in self.mailboxes().all()? {
             for letter in mailbox.letters(Some(head)) {
