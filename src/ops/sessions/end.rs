@@ -159,7 +159,7 @@ impl Context {
     /// refuses (exit 1) while another process holds it.
     pub(crate) fn lock_ending(&self, name: &str) -> Result<std::fs::File> {
         let path = self.store.common_dir().join("orchestrate").join("end-locks").join(name);
-        match crate::supervise::lock(&path, false) {
+        match crate::os::lock(&path, false) {
             Ok(Some(file)) => Ok(file),
             Ok(None) => Err(Error::refusal(
                 Reason::BeingEnded { session: name.to_string() },
