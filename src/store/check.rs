@@ -157,9 +157,13 @@ impl Store {
 
         corrupt(found, self.sessions().all()?.1);
 
-        if let Some(Err(c)) = self.claims().read()?.try_get_one()? {
-            found.push(Damage::Corrupt(c));
-        }
+        // The one-document collections.
+        let singles = [
+            self.claims().read()?.try_get_one()?.and_then(Result::err),
+            self.lead().read()?.try_get_one()?.and_then(Result::err),
+            self.radar().read()?.try_get_one()?.and_then(Result::err),
+        ];
+        found.extend(singles.into_iter().flatten().map(Damage::Corrupt));
 
         let snap = self.snapshot(refs::TASKS)?;
         let mut blobs = snap.list_all("open")?;
