@@ -139,8 +139,8 @@ impl Context {
     /// or a role no session has.
     fn check_recipient(&self, recipient: &Recipient) -> Result<()> {
         let sessions = || -> Result<Vec<Session>> {
-            let snap = self.store.sessions().read()?;
-            Ok(snap.all()?.0)
+            let view = self.store.sessions().read()?;
+            Ok(view.all()?.0)
         };
         match recipient {
             Recipient::All => Ok(()),
@@ -165,8 +165,8 @@ impl Context {
 
     /// The mailboxes the acting session reads: its own, `all`, its role's.
     fn my_mailboxes(&self, me: &str) -> Result<Vec<String>> {
-        let snap = self.store.sessions().read()?;
-        let role = snap.get(me)?.and_then(|s| s.role);
+        let view = self.store.sessions().read()?;
+        let role = view.get(me)?.and_then(|s| s.role);
         let mut boxes = vec![me.to_string(), "all".to_string()];
         if let Some(role) = role {
             boxes.push(format!("role.{role}"));

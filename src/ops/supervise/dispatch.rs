@@ -8,12 +8,12 @@
 //! `--max` (a monitor or other daemon spawned without a task does not), and
 //! every dispatcher counts every other's: they share one limit.
 
-use super::super::tasks::{Finish, TaskFilter, TaskView};
-use super::super::{Context, Error, Reason, Result};
 use super::hold::{Hold, HoldMode};
 use super::{check_program, AgentState, SpawnOptions, Spawned, MAX_RESTARTS};
 use crate::model::names::validate_name;
 use crate::model::task::TaskStatus;
+use crate::ops::tasks::{Finish, TaskFilter, TaskView};
+use crate::ops::{Context, Error, Reason, Result};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
