@@ -27,10 +27,11 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The code of a file without its unit tests.
+/// The code of a file without its unit tests (`#[cfg(test)] mod tests`,
+/// by convention the last thing in a file).
 fn code(path: &Path) -> String {
     let text = std::fs::read_to_string(path).expect("read a source file");
-    match text.find("#[cfg(test)]") {
+    match text.find("#[cfg(test)]\nmod tests") {
         Some(at) => text[..at].to_string(),
         None => text,
     }
@@ -41,12 +42,14 @@ fn identifier(text: &str) -> &str {
     &text[..end]
 }
 
-/// The names of the `&self` methods in the file's `impl Context` blocks.
+/// The names of the `&self` methods in the file's `impl Context` blocks
+/// (a signature may wrap over several lines).
 fn context_methods(code: &str) -> Vec<String> {
     let mut names = Vec::new();
     let mut depth = 0usize;
     let mut inside: Option<usize> = None;
-    for line in code.lines() {
+    let lines: Vec<&str> = code.lines().collect();
+    for (at, line) in lines.iter().enumerate() {
         let trimmed = line.trim_start();
         if inside.is_none() && trimmed.starts_with("impl Context {") {
             inside = Some(depth);
@@ -56,9 +59,11 @@ fn context_methods(code: &str) -> Vec<String> {
             let rest = rest.or_else(|| trimmed.strip_prefix("pub ")).unwrap_or(trimmed);
             if let Some(sig) = rest.strip_prefix("fn ") {
                 let name = identifier(sig);
-                let after = &sig[name.len()..];
-                let params = after.split_once('(').map(|(_, p)| p).unwrap_or("");
-                if params.trim_start().starts_with("&self") || params.trim_start().starts_with("&mut self") {
+                // The parameters, up to the first of them, wherever it is.
+                let following = lines[at + 1..lines.len().min(at + 4)].join(" ");
+                let signature = format!("{} {following}", &sig[name.len()..]);
+                let params = signature.split_once('(').map(|(_, p)| p.trim_start()).unwrap_or("");
+                if params.starts_with("&self") || params.starts_with("&mut self") {
                     names.push(name.to_string());
                 }
             }
@@ -82,7 +87,7 @@ fn context_methods(code: &str) -> Vec<String> {
 /// The methods called on a context (`self.x(`, `ctx.x(`) in the code.
 fn calls(code: &str) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
-    for receiver in ["self.", "ctx.", "context."] {
+    for receiver in ["self.", "ctx.", "context.", "Self::", "Context::"] {
         let mut rest = code;
         while let Some(at) = rest.find(receiver) {
             let before = rest[..at].chars().next_back();
@@ -91,7 +96,8 @@ fn calls(code: &str) -> BTreeSet<String> {
                 continue;
             }
             let name = identifier(rest);
-            if !name.is_empty() && rest[name.len()..].starts_with('(') {
+            let after = &rest[name.len()..];
+            if !name.is_empty() && (after.starts_with('(') || after.starts_with("::<")) {
                 found.insert(name.to_string());
             }
         }
@@ -180,6 +186,14 @@ fn use_case_modules_call_each_other_without_circles() {
 fn identity_depends_on_no_other_use_case() {
     let graph = call_graph();
     assert_eq!(graph.get("identity"), None, "ops::identity must only be depended on");
+}
+
+#[test]
+fn signatures_that_wrap_are_read() {
+    let code = "impl Context {\n    pub(crate) fn long_one(\n        &self,\n        a: u8,\n    ) -> u8 {\n        a\n    }\n    fn free(a: u8) -> u8 {\n        a\n    }\n}\n";
+    assert_eq!(context_methods(code), ["long_one"]);
+    let calls = calls("let x = self.long_one(1); Self::other(2); ctx.turbo::<u8>(3); myself.not_this(4);");
+    assert_eq!(calls, BTreeSet::from(["long_one".to_string(), "other".to_string(), "turbo".to_string()]));
 }
 
 #[test]

@@ -51,7 +51,7 @@ impl Context {
         }
         let me = acting.name.as_str();
         let now = self.now();
-        self.store.sessions().update(|snap| match snap.get(me)? {
+        self.store.sessions().update(|view| match view.get(me)? {
             Some(_) => Ok(Written::Unchanged(())),
             None => {
                 let session = Session { host: Some(self.host()), ..Session::new(me, now) };

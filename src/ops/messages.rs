@@ -110,7 +110,15 @@ impl Context {
             sent_at: now,
         };
         let message = self.post(&recipient.mailbox(), &message)?;
-        self.copy_to_lead(&message, &recipient)?;
+        // The message is sent: a copy that cannot be made (an unreadable
+        // lead document) is said, never reported as a failed send.
+        if let Err(e) = self.copy_to_lead(&message, &recipient) {
+            eprintln!(
+                "warning: message {} was sent, but not copied to the lead: {}",
+                message.id,
+                e.message()
+            );
+        }
         if recipient == Recipient::Session(crate::model::message::HUMAN.to_string()) {
             self.notify(super::notify::Notice::Message(&message));
         }
@@ -131,8 +139,8 @@ impl Context {
     /// or a role no session has.
     fn check_recipient(&self, recipient: &Recipient) -> Result<()> {
         let sessions = || -> Result<Vec<Session>> {
-            let snap = self.store.sessions().read()?;
-            Ok(snap.all()?.0)
+            let view = self.store.sessions().read()?;
+            Ok(view.all()?.0)
         };
         match recipient {
             Recipient::All => Ok(()),
@@ -157,8 +165,8 @@ impl Context {
 
     /// The mailboxes the acting session reads: its own, `all`, its role's.
     fn my_mailboxes(&self, me: &str) -> Result<Vec<String>> {
-        let snap = self.store.sessions().read()?;
-        let role = snap.get(me)?.and_then(|s| s.role);
+        let view = self.store.sessions().read()?;
+        let role = view.get(me)?.and_then(|s| s.role);
         let mut boxes = vec![me.to_string(), "all".to_string()];
         if let Some(role) = role {
             boxes.push(format!("role.{role}"));

@@ -156,9 +156,13 @@ impl Store {
 
         corrupt(found, self.sessions().all()?.1);
 
-        if let Some(Err(c)) = self.claims().read()?.try_get_one()? {
-            found.push(Damage::Corrupt(c));
-        }
+        // The one-document collections.
+        let singles = [
+            self.claims().read()?.try_get_one()?.and_then(Result::err),
+            self.lead().read()?.try_get_one()?.and_then(Result::err),
+            self.radar().read()?.try_get_one()?.and_then(Result::err),
+        ];
+        found.extend(singles.into_iter().flatten().map(Damage::Corrupt));
 
         corrupt(found, self.tasks().corrupt()?);
         for path in self.tasks().index_problems()? {

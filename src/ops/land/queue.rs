@@ -297,7 +297,7 @@ impl Context {
 
     /// This process as a lander.
     fn lander(&self) -> Lander {
-        let me = crate::supervise::process::Proc::me();
+        let me = crate::os::process::Proc::me();
         Lander { name: self.actor(), pid: me.pid, start: me.start, host: host_name(), since: self.now() }
     }
 }
@@ -345,7 +345,7 @@ fn lander_alive(lander: &Lander, me: &Lander, now: crate::model::time::Timestamp
     if lander.pid == me.pid && lander.start == me.start {
         return false; // this very process, after an interrupted attempt
     }
-    crate::supervise::process::Proc { pid: lander.pid, start: lander.start }.is_alive()
+    crate::os::process::Proc { pid: lander.pid, start: lander.start }.is_alive()
 }
 
 fn host_name() -> String {

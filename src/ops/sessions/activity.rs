@@ -79,15 +79,15 @@ impl Context {
     ) -> Result<Session> {
         let by = self.actor();
         let now = self.now();
-        self.store.sessions().update(|snap| {
-            let mut session = snap.get(name)?.ok_or_else(|| unknown_session(name))?;
+        self.store.sessions().update(|view| {
+            let mut session = view.get(name)?.ok_or_else(|| unknown_session(name))?;
             session.landed = Some(landed.clone());
             let short = &landed.commit[..landed.commit.len().min(10)];
             let summary = format!("land {name} on {} at {short} ({}) by {by}", landed.into, landed.mode);
             let event = Event::new("land", &by, now, summary).entity(name);
-            let mut change = Writes::new(event);
-            change.save(&session);
-            Ok::<_, Error>(change.write(session))
+            let mut writes = Writes::new(event);
+            writes.save(&session);
+            Ok::<_, Error>(writes.write(session))
         })
     }
 
@@ -99,8 +99,8 @@ impl Context {
         mut edit: impl FnMut(&mut Session) -> bool,
     ) -> Result<Session> {
         let now = self.now();
-        self.store.sessions().update(|snap| {
-            let mut session = snap.get(name)?.ok_or_else(|| unknown_session(name))?;
+        self.store.sessions().update(|view| {
+            let mut session = view.get(name)?.ok_or_else(|| unknown_session(name))?;
             if session.status != SessionStatus::Active {
                 return Err(session_ended(name));
             }
@@ -114,9 +114,9 @@ impl Context {
                 None => format!("{verb} {name}"),
             };
             let event = Event::new(verb, name, now, summary).entity(name);
-            let mut change = Writes::new(event);
-            change.save(&session);
-            Ok(change.write(session))
+            let mut writes = Writes::new(event);
+            writes.save(&session);
+            Ok(writes.write(session))
         })
     }
 }

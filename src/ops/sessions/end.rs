@@ -124,8 +124,8 @@ impl Context {
             Err(e) => return Err(e),
         };
         let now = self.now();
-        let session = self.store.sessions().update(|snap| {
-            let mut s = snap.get(&name)?.ok_or_else(|| unknown_session(&name))?;
+        let session = self.store.sessions().update(|view| {
+            let mut s = view.get(&name)?.ok_or_else(|| unknown_session(&name))?;
             if let Some(actual) = &work_branch {
                 s.branch = Some(actual.clone());
             }
@@ -138,9 +138,9 @@ impl Context {
                 None => format!("end session {name}"),
             };
             let event = Event::new("end", &name, now, summary).entity(&name);
-            let mut change = Writes::new(event);
-            change.save(&s);
-            Ok::<_, Error>(change.write(s))
+            let mut writes = Writes::new(event);
+            writes.save(&s);
+            Ok::<_, Error>(writes.write(s))
         })?;
         Ok(Ended {
             session,
@@ -159,7 +159,7 @@ impl Context {
     /// refuses (exit 1) while another process holds it.
     pub(crate) fn lock_ending(&self, name: &str) -> Result<std::fs::File> {
         let path = self.store.common_dir().join("orchestrate").join("end-locks").join(name);
-        match crate::supervise::lock(&path, false) {
+        match crate::os::lock(&path, false) {
             Ok(Some(file)) => Ok(file),
             Ok(None) => Err(Error::refusal(
                 Reason::BeingEnded { session: name.to_string() },

@@ -45,8 +45,8 @@ impl Context {
         include_ended: bool,
         current: &HashMap<String, String>,
     ) -> Result<(Vec<SessionView>, Vec<Corrupt>)> {
-        let snap = self.store.sessions().read()?;
-        let (sessions, corrupt) = snap.all()?;
+        let view = self.store.sessions().read()?;
+        let (sessions, corrupt) = view.all()?;
         let now = self.now();
         let stale_after = self.stale_after()?;
         let mut views: Vec<SessionView> = sessions
@@ -90,8 +90,8 @@ impl Context {
 
     /// Every session document that can be read.
     pub(crate) fn all_sessions(&self) -> Result<Vec<Session>> {
-        let snap = self.store.sessions().read()?;
-        Ok(snap.all()?.0)
+        let view = self.store.sessions().read()?;
+        Ok(view.all()?.0)
     }
 }
 

@@ -47,12 +47,12 @@ impl Context {
     /// Starts a session under a readable name nobody has used here
     /// (`brisk-otter`), when none is given.
     pub fn start_session_named_for_me(&self, opts: StartOptions) -> Result<Started> {
-        let snap = self.store.sessions().read()?;
+        let view = self.store.sessions().read()?;
         for attempt in 0..20u32 {
             // Short names first; a number is added only if those are taken.
             let random = fastrand::u32(..) % if attempt < 10 { 1024 } else { u32::MAX };
             let name = crate::model::names::readable_name(random);
-            if snap.get(&name)?.is_some() || self.worktree_path(&name)?.exists() {
+            if view.get(&name)?.is_some() || self.worktree_path(&name)?.exists() {
                 continue;
             }
             match self.start_session(StartOptions { name, ..opts.clone() }) {
@@ -134,8 +134,8 @@ impl Context {
             }
         }
 
-        let (session, previous) = self.store.sessions().update(|snap| {
-            let existing = snap.get(&opts.name)?;
+        let (session, previous) = self.store.sessions().update(|view| {
+            let existing = view.get(&opts.name)?;
             let resumed = match &existing {
                 Some(s) if s.status == SessionStatus::Active && !opts.resume => return Err(taken(s)),
                 Some(s) => s.status == SessionStatus::Active,
@@ -174,11 +174,11 @@ impl Context {
             let verb = if resumed { "resume" } else { "start" };
             let event =
                 Event::new(verb, &opts.name, now, format!("{verb} session {}", opts.name)).entity(&opts.name);
-            let mut change = Writes::new(event);
-            change.save(&session);
+            let mut writes = Writes::new(event);
+            writes.save(&session);
             // What was there before, to put back if the worktree fails.
             let previous = if resumed { None } else { Some(existing) };
-            Ok(change.write((session, previous)))
+            Ok(writes.write((session, previous)))
         })?;
 
         let resumed = previous.is_none();
@@ -335,12 +335,12 @@ impl Context {
         self.store.sessions().update(|_| {
             let event = Event::new("withdraw", name, now, format!("withdraw session {name}: no worktree"))
                 .entity(name);
-            let mut change = Writes::new(event);
+            let mut writes = Writes::new(event);
             match &previous {
-                Some(doc) => change.save(doc),
-                None => change.remove(name),
+                Some(doc) => writes.save(doc),
+                None => writes.remove(name),
             };
-            Ok::<_, Error>(change.write(()))
+            Ok::<_, Error>(writes.write(()))
         })
     }
 

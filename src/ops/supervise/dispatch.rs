@@ -8,12 +8,12 @@
 //! `--max` (a monitor or other daemon spawned without a task does not), and
 //! every dispatcher counts every other's: they share one limit.
 
-use super::super::tasks::{Finish, TaskFilter, TaskView};
-use super::super::{Context, Error, Reason, Result};
 use super::hold::{Hold, HoldMode};
 use super::{check_program, AgentState, SpawnOptions, Spawned, MAX_RESTARTS};
 use crate::model::names::validate_name;
 use crate::model::task::TaskStatus;
+use crate::ops::tasks::{Finish, TaskFilter, TaskView};
+use crate::ops::{Context, Error, Reason, Result};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -179,7 +179,7 @@ impl Context {
             };
             // Counting and starting under one lock keeps every
             // dispatcher together within --max.
-            let _turn = crate::supervise::lock(&lock_file, true)
+            let _turn = crate::os::lock(&lock_file, true)
                 .map_err(|e| Error::failed(format!("cannot lock {}: {e}", lock_file.display())))?;
             if self.running_task_agents() >= opts.max {
                 return Ok(true);

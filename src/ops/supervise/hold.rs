@@ -7,8 +7,8 @@
 //! (`.git/orchestrate/agents/dispatch.hold`): dispatchers are processes on
 //! this machine, like the agents they start, so this is local state too.
 
-use super::super::{Context, Error, Result};
 use crate::model::time::Timestamp;
+use crate::ops::{Context, Error, Result};
 use crate::supervise::AgentDir;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;

@@ -10,9 +10,9 @@
 //! only one of them adopts it. The loss stays on record in the agent's
 //! state, log, `ps` line and the board.
 
-use super::super::{Context, Error, Result};
 use super::agent_dir_failure;
-use crate::supervise::process::Proc;
+use crate::ops::{Context, Error, Result};
+use crate::os::process::Proc;
 use crate::supervise::{AgentDir, Phase, State};
 use std::time::{Duration, Instant};
 

@@ -9,11 +9,11 @@
 //! kept and the session says why, until `session end` finds the work
 //! landed (or is told to save it).
 
-use super::super::identity::unknown_session;
-use super::super::sessions::Ended;
-use super::super::teardown::Saved;
-use super::super::{Context, Error, Reason, Result, Unlanded};
 use crate::model::session::{Session, SessionStatus};
+use crate::ops::identity::unknown_session;
+use crate::ops::sessions::Ended;
+use crate::ops::teardown::Saved;
+use crate::ops::{Context, Error, Reason, Result, Unlanded};
 use crate::worktree;
 use std::path::Path;
 

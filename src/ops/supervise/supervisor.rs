@@ -9,14 +9,14 @@
 //! loses nothing: a new one started with `--adopt` (see [`super::recover`])
 //! watches the run it left, or reads how it ended, and carries on.
 
-use super::super::messages::Outgoing;
-use super::super::tasks::Finish;
-use super::super::{Context, Error, Result};
 use super::{agent_dir_failure, append_log, open_log, LOCK_FD_ENV};
 use crate::model::session::{Pulse, MAX_DOING_CHARS};
 use crate::model::task::TaskStatus;
+use crate::ops::messages::Outgoing;
+use crate::ops::tasks::Finish;
+use crate::ops::{Context, Error, Result};
+use crate::os::process::{self, Proc};
 use crate::store::Store;
-use crate::supervise::process::{self, Proc};
 use crate::supervise::wrapper::LEFTOVER_GRACE;
 use crate::supervise::{AgentDir, Exit, LostSupervisor, Phase, Spec, State};
 use std::path::{Path, PathBuf};

@@ -3,12 +3,12 @@
 //! with `claim --next` taking what it was given first — so an assignment
 //! is advice the claim makes real, and a session that goes stale frees it.
 
-use super::super::messages::Outgoing;
-use super::super::{Context, Error, Reason, Result};
 use super::{resolve, write_task};
 use crate::model::ids::IdPrefix;
 use crate::model::names::validate_session_name;
 use crate::model::task::{Task, TaskStatus};
+use crate::ops::messages::Outgoing;
+use crate::ops::{Context, Error, Reason, Result};
 use crate::store::tasks::Written;
 use crate::store::Event;
 

@@ -2,12 +2,12 @@
 //! queue order, taking over tasks whose holder went stale. Each claim is
 //! one compare-and-swap, so of claimers racing for a task exactly one wins.
 
-use super::super::{Context, Error, Reason, Result};
 use super::{join_ids, resolve, write_task, Statuses, TaskSummary};
 use crate::model::ids::IdPrefix;
 use crate::model::names::validate_name;
 use crate::model::task::{Readiness, Task, TaskStatus};
 use crate::model::time::{format_duration, Timestamp};
+use crate::ops::{Context, Error, Reason, Result};
 use crate::store::tasks::{TaskTable, Written};
 use crate::store::{Event, StoreError};
 

@@ -1,7 +1,6 @@
 //! Adding a task and editing one: its fields, labels and dependencies
 //! (never a cycle).
 
-use super::super::{Context, Error, Result};
 use super::{fresh_ids, join_ids, parse_prefixes, resolve, resolve_all, write_task, TaskEdit};
 use crate::model::ids::{digest_from, IdPrefix, TaskId};
 use crate::model::names::{validate_name, validate_text};
@@ -9,6 +8,7 @@ use crate::model::task::{
     find_cycle, validate_labels, validate_priority, validate_title, Task, TaskSpec, MAX_DEPENDENCIES,
     MAX_DESCRIPTION_BYTES,
 };
+use crate::ops::{Context, Error, Result};
 use crate::store::tasks::{TaskTable, Written};
 use crate::store::Event;
 

@@ -2,12 +2,12 @@
 //! queue, by its holder (or anyone with `force`). Saying it twice is not
 //! an error. (Queueing the work for landing is `ops::finish`.)
 
-use super::super::{Context, Error, Reason, Result};
 use super::claim::held_by_other;
 use super::{first_line, resolve, write_task, Finish};
 use crate::model::ids::IdPrefix;
 use crate::model::task::{validate_note, Task, TaskStatus};
 use crate::model::time::Timestamp;
+use crate::ops::{Context, Error, Reason, Result};
 use crate::store::tasks::Written;
 use crate::store::Event;
 
@@ -68,7 +68,7 @@ impl Context {
             write_task(table, Event::new(how.verb(), by, now, summary), task)
         })?;
         if failed_now {
-            self.notify(super::super::notify::Notice::TaskFailed(&task));
+            self.notify(crate::ops::notify::Notice::TaskFailed(&task));
         }
         Ok(task)
     }

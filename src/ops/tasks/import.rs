@@ -1,11 +1,11 @@
 //! `task import <file>`: a plan's tasks added in one write, all or
 //! nothing, with their dependencies by key (see [`crate::model::plan`]).
 
-use super::super::{Context, Error, Result};
 use super::{fresh_ids, resolve};
 use crate::model::ids::{digest_from, IdPrefix, TaskId};
 use crate::model::plan::Plan;
 use crate::model::task::{TaskSpec, MAX_DEPENDENCIES};
+use crate::ops::{Context, Error, Result};
 use crate::store::Event;
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -1,13 +1,13 @@
 //! Listing and showing tasks: the queue as filtered rows with their
 //! readiness, and one task with its history.
 
-use super::super::{Context, Result};
 use super::{
     resolve, HistoryEntry, ListRequest, Statuses, TaskDetail, TaskFilter, TaskListing, TaskSummary, TaskView,
 };
 use crate::model::ids::{IdPrefix, TaskId};
 use crate::model::names::validate_name;
 use crate::model::task::{Readiness, TaskStatus};
+use crate::ops::{Context, Result};
 use crate::store::tasks::TaskTable;
 
 impl Context {

@@ -1,10 +1,10 @@
 //! What happens on a task besides its status: notes and progress, the
 //! commits that worked on it and where its work landed.
 
-use super::super::{Context, Error, Reason, Result};
 use super::{first_line, resolve, write_task};
 use crate::model::ids::IdPrefix;
 use crate::model::task::{validate_note, validate_progress, Task};
+use crate::ops::{Context, Error, Reason, Result};
 use crate::store::tasks::Written;
 use crate::store::Event;
 

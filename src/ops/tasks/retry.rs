@@ -2,10 +2,10 @@
 //! the queue as open, keeping its notes, commits and history, so the work
 //! that waits on it can go on once it is done.
 
-use super::super::{Context, Error, Reason, Result};
 use super::{first_line, resolve, write_task};
 use crate::model::ids::IdPrefix;
 use crate::model::task::{validate_note, Task, TaskStatus};
+use crate::ops::{Context, Error, Reason, Result};
 use crate::store::Event;
 
 impl Context {
