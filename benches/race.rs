@@ -177,12 +177,12 @@ fn populate(repo: &Path, count: usize) -> BTreeSet<String> {
         .collect();
     store
         .tasks()
-        .update(|table| {
-            let mut writer = table.writer(Event::new("add", "bench", now, format!("add {count} race tasks")));
+        .update(|view| {
+            let mut writes = view.writes(Event::new("add", "bench", now, format!("add {count} race tasks")));
             for task in &tasks {
-                writer.save(task)?;
+                writes.save(task)?;
             }
-            writer.write(())
+            writes.write(())
         })
         .expect("write the tasks");
     tasks.iter().map(|t| t.id.to_string()).collect()

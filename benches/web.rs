@@ -250,13 +250,13 @@ fn populate(repo: &Path) {
     }
     store
         .tasks()
-        .update(|table| {
-            let mut writer =
-                table.writer(Event::new("add", "bench", now, format!("add {TASKS} benchmark tasks")));
+        .update(|view| {
+            let mut writes =
+                view.writes(Event::new("add", "bench", now, format!("add {TASKS} benchmark tasks")));
             for task in &tasks {
-                writer.save(task)?;
+                writes.save(task)?;
             }
-            writer.write(())
+            writes.write(())
         })
         .expect("write the tasks");
 }

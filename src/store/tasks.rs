@@ -11,7 +11,7 @@
 //! ```
 //!
 //! This module is the only one that knows that layout: use cases read a
-//! [`TaskTable`] (one snapshot) and write through a [`TaskWriter`] inside
+//! [`TaskTable`] (one snapshot) and write through a [`TaskWrites`] inside
 //! [`Tasks::update`], never naming a path or the ref.
 //!
 //! The index exists because the queue's hot queries (the ready list and
@@ -63,7 +63,7 @@ impl<'s> Tasks<'s> {
 
     /// A compare-and-swap update of the collection (see [`Store::update`]):
     /// `compute` sees a fresh table on every attempt and says what to write
-    /// with a [`TaskWriter`] (`table.writer(event)`), or that nothing
+    /// with a [`TaskWrites`] (`view.writes(event)`), or that nothing
     /// changes.
     pub fn update<T, E>(
         &self,
@@ -124,7 +124,7 @@ pub enum Written<T> {
 }
 
 /// The tasks and index parts one update writes, made by
-/// [`TaskWriter::write`].
+/// [`TaskWrites::write`].
 pub struct TaskChange(Change);
 
 /// What looking a task up by an id prefix found.
@@ -330,8 +330,8 @@ impl<'r> TaskTable<'r> {
 
     /// Starts the writes of one update, recorded as `event`; every task it
     /// saves is named in the event.
-    pub fn writer(&self, event: Event) -> TaskWriter<'_, 'r> {
-        TaskWriter::new(&self.snap, event)
+    pub fn writes(&self, event: Event) -> TaskWrites<'_, 'r> {
+        TaskWrites::new(&self.snap, event)
     }
 
     /// The one task `prefix` names; an exact id wins over longer ones. A
@@ -505,7 +505,7 @@ const HEX_DIGITS: [char; 16] =
 
 /// The writes of one update of the tasks collection: every task it saves,
 /// with the index parts of each and the shard tree ids they vouch for.
-pub struct TaskWriter<'s, 'r> {
+pub struct TaskWrites<'s, 'r> {
     snap: &'s Snapshot<'r>,
     event: Event,
     /// Path to new content, or `None` to remove it, in the order given.
@@ -518,9 +518,9 @@ pub struct TaskWriter<'s, 'r> {
     shard_edits: BTreeMap<(&'static str, String), BTreeMap<String, Option<Oid>>>,
 }
 
-impl<'s, 'r> TaskWriter<'s, 'r> {
+impl<'s, 'r> TaskWrites<'s, 'r> {
     fn new(snap: &'s Snapshot<'r>, event: Event) -> Self {
-        TaskWriter {
+        TaskWrites {
             snap,
             event,
             edits: Vec::new(),

@@ -31,8 +31,8 @@ impl Context {
         }
         let by = self.actor();
         let now = self.now();
-        let task = self.store.tasks().update(|table| {
-            let mut task = resolve(table, &prefix)?;
+        let task = self.store.tasks().update(|view| {
+            let mut task = resolve(view, &prefix)?;
             if task.status != TaskStatus::Open {
                 let message = match task.status {
                     TaskStatus::Claimed => format!(
@@ -60,7 +60,7 @@ impl Context {
             task.assigned_to = Some(to.to_string());
             task.updated_at = now;
             let summary = format!("assign {} to {to} by {by}", task.id);
-            write_task(table, Event::new("assign", &by, now, summary), task)
+            write_task(view, Event::new("assign", &by, now, summary), task)
         })?;
         self.send(&Outgoing {
             to: to.to_string(),

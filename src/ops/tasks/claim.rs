@@ -37,8 +37,8 @@ impl Context {
     fn claim_as(&self, me: &str, id: &str, force: bool, only_open: bool) -> Result<Task> {
         let prefix = IdPrefix::parse(id)?;
         let now = self.now();
-        self.store.tasks().update(|table| {
-            let task = resolve(table, &prefix)?;
+        self.store.tasks().update(|view| {
+            let task = resolve(view, &prefix)?;
             match task.status {
                 TaskStatus::Claimed if only_open => {
                     let holder = task.assignee.clone().unwrap_or_else(|| "someone".to_string());
@@ -60,7 +60,7 @@ impl Context {
                 _ => {}
             }
             if !force {
-                let readiness = Statuses::new(&[]).readiness(table, task.status, &task.depends_on)?;
+                let readiness = Statuses::new(&[]).readiness(view, task.status, &task.depends_on)?;
                 match &readiness {
                     Readiness::Waiting { on } => {
                         let message = format!("{} is not ready: it waits on {}", task.id, join_ids(on));
@@ -79,7 +79,7 @@ impl Context {
                     _ => {}
                 }
             }
-            claim(table, task, me, now)
+            claim(view, task, me, now)
         })
     }
 
@@ -103,13 +103,13 @@ impl Context {
         let me = me.to_string();
         let now = self.now();
         let live = self.live_sessions()?;
-        self.store.tasks().update(|table| {
-            let (tasks, corrupt) = table.open_summaries()?;
+        self.store.tasks().update(|view| {
+            let (tasks, corrupt) = view.open_summaries()?;
             let mut statuses = Statuses::new(&tasks);
             let mut ready = Vec::new();
             let (mut waiting, mut claimed) = (0, 0);
             for task in tasks.iter().filter(|t| role.is_none_or(|r| t.role.as_deref() == Some(r))) {
-                match statuses.readiness(table, task.status, &task.depends_on)? {
+                match statuses.readiness(view, task.status, &task.depends_on)? {
                     Readiness::Ready => ready.push(task),
                     // Held by a session that went stale or ended: up for grabs.
                     Readiness::NotOpen
@@ -133,9 +133,9 @@ impl Context {
             // (and reported by `task list`), never a reason to stop.
             let mut unreadable = corrupt.len();
             for candidate in ready {
-                match table.get_open(&candidate.id) {
+                match view.get_open(&candidate.id) {
                     Ok(Some(task)) if task.assignee.as_deref() == Some(me.as_str()) => continue,
-                    Ok(Some(task)) => return claim(table, task, &me, now),
+                    Ok(Some(task)) => return claim(view, task, &me, now),
                     Ok(None) | Err(StoreError::Corrupt { .. }) => unreadable += 1,
                     Err(e) => return Err(e.into()),
                 }
@@ -152,14 +152,14 @@ impl Context {
     }
 }
 
-fn claim(table: &TaskTable<'_>, mut task: Task, me: &str, now: Timestamp) -> Result<Written<Task>> {
+fn claim(view: &TaskTable<'_>, mut task: Task, me: &str, now: Timestamp) -> Result<Written<Task>> {
     task.status = TaskStatus::Claimed;
     task.assignee = Some(me.to_string());
     task.assigned_to = None;
     task.claimed_at = Some(now);
     task.updated_at = now;
     let summary = format!("claim {} by {me}", task.id);
-    write_task(table, Event::new("claim", me, now, summary), task)
+    write_task(view, Event::new("claim", me, now, summary), task)
 }
 
 pub(super) fn held_by_other(task: &Task, now: Timestamp) -> Error {

@@ -20,12 +20,12 @@ impl Context {
         let by = self.actor();
         let now = self.now();
         let digest = digest_from(fastrand::u128(..));
-        self.store.tasks().update(|table| {
-            let deps = resolve_all(table, &after)?;
-            let id = fresh_ids(table, std::slice::from_ref(&digest))?.remove(0);
+        self.store.tasks().update(|view| {
+            let deps = resolve_all(view, &after)?;
+            let id = fresh_ids(view, std::slice::from_ref(&digest))?.remove(0);
             let task = spec.clone().into_task(id, deps, &by, now);
             let summary = format!("add {} by {by}: {}", task.id, task.title);
-            write_task(table, Event::new("add", &by, now, summary), task)
+            write_task(view, Event::new("add", &by, now, summary), task)
         })
     }
 
@@ -38,19 +38,17 @@ impl Context {
         let remove_after = parse_prefixes(&edit.remove_after)?;
         let by = self.actor();
         let now = self.now();
-        self.store.tasks().update(|table| {
-            let mut task = resolve(table, &prefix)?;
+        self.store.tasks().update(|view| {
+            let mut task = resolve(view, &prefix)?;
             let before = task.clone();
             apply_fields(&mut task, &edit);
-            for dep in resolve_all(table, &remove_after)? {
+            for dep in resolve_all(view, &remove_after)? {
                 task.depends_on.retain(|d| d != &dep);
             }
-            let added: Vec<TaskId> = resolve_all(table, &add_after)?
-                .into_iter()
-                .filter(|d| !task.depends_on.contains(d))
-                .collect();
+            let added: Vec<TaskId> =
+                resolve_all(view, &add_after)?.into_iter().filter(|d| !task.depends_on.contains(d)).collect();
             if !added.is_empty() {
-                refuse_cycle(table, &task.id, &added)?;
+                refuse_cycle(view, &task.id, &added)?;
                 task.depends_on.extend(added);
                 if task.depends_on.len() > MAX_DEPENDENCIES {
                     return Err(Error::invalid(format!(
@@ -64,9 +62,9 @@ impl Context {
                 return Ok(Written::Unchanged((task, false)));
             }
             task.updated_at = now;
-            let mut writer = table.writer(Event::new("edit", &by, now, format!("edit {} by {by}", task.id)));
-            writer.save(&task)?;
-            Ok(writer.write((task, true))?)
+            let mut writes = view.writes(Event::new("edit", &by, now, format!("edit {} by {by}", task.id)));
+            writes.save(&task)?;
+            Ok(writes.write((task, true))?)
         })
     }
 }
@@ -118,9 +116,9 @@ fn apply_fields(task: &mut Task, edit: &TaskEdit) {
     }
 }
 
-fn refuse_cycle(table: &TaskTable<'_>, id: &TaskId, added: &[TaskId]) -> Result<()> {
+fn refuse_cycle(view: &TaskTable<'_>, id: &TaskId, added: &[TaskId]) -> Result<()> {
     let mut failure = None;
-    let cycle = find_cycle(id, added, |t| match table.get(t) {
+    let cycle = find_cycle(id, added, |t| match view.get(t) {
         Ok(task) => task.map(|t| t.depends_on).unwrap_or_default(),
         Err(e) => {
             failure.get_or_insert(e);

@@ -30,9 +30,9 @@ impl Context {
         let now = self.now();
         // Whether this call is the one that failed it (not a repeat).
         let mut failed_now = false;
-        let task = self.store.tasks().update(|table| {
+        let task = self.store.tasks().update(|view| {
             failed_now = false;
-            let mut task = resolve(table, &prefix)?;
+            let mut task = resolve(view, &prefix)?;
             let mine = me.is_some() && task.assignee == me;
             // Saying it twice is not an error: a retried `done` succeeds,
             // and a note given with it is still recorded.
@@ -44,7 +44,7 @@ impl Context {
                 task.add_note(by, text, now);
                 task.updated_at = now;
                 let summary = format!("note {} by {by}: {}", task.id, first_line(text, 80));
-                return write_task(table, Event::new("note", by, now, summary), task);
+                return write_task(view, Event::new("note", by, now, summary), task);
             }
             check_finish(&task, how, mine, force, now)?;
             failed_now = how == Finish::Failed;
@@ -65,7 +65,7 @@ impl Context {
                 task.add_note(by, text, now);
             }
             let summary = format!("{} {} by {by}", how.verb(), task.id);
-            write_task(table, Event::new(how.verb(), by, now, summary), task)
+            write_task(view, Event::new(how.verb(), by, now, summary), task)
         })?;
         if failed_now {
             self.notify(crate::ops::notify::Notice::TaskFailed(&task));

@@ -73,17 +73,17 @@ impl Context {
         let by = self.actor();
         let now = self.now();
         let digests: Vec<String> = specs.iter().map(|_| digest_from(fastrand::u128(..))).collect();
-        self.store.tasks().update(|table| {
-            let ids = fresh_ids(table, &digests)?;
+        self.store.tasks().update(|view| {
+            let ids = fresh_ids(view, &digests)?;
             let event = Event::new("add", &by, now, format!("import {} task(s) by {by}", specs.len()));
-            let mut writer = table.writer(event);
+            let mut writes = view.writes(event);
             let mut imported = Vec::new();
             for (i, spec) in specs.iter().enumerate() {
                 let mut depends_on = Vec::new();
                 for dep in &deps[i] {
                     let id = match dep {
                         Dep::Key(j) => ids[*j].clone(),
-                        Dep::Existing(prefix) => match resolve(table, prefix) {
+                        Dep::Existing(prefix) => match resolve(view, prefix) {
                             Ok(task) => task.id,
                             Err(Error::Invalid(_)) => return Err(unknown(plan, i, &prefix.to_string())),
                             Err(e) => return Err(e),
@@ -94,14 +94,14 @@ impl Context {
                     }
                 }
                 let task = spec.clone().into_task(ids[i].clone(), depends_on, &by, now);
-                writer.save(&task)?;
+                writes.save(&task)?;
                 imported.push(ImportedTask {
                     key: plan.entries[i].0.clone(),
                     id: task.id,
                     title: task.title,
                 });
             }
-            Ok(writer.write(Imported { tasks: imported, skipped: plan.done.iter().cloned().collect() })?)
+            Ok(writes.write(Imported { tasks: imported, skipped: plan.done.iter().cloned().collect() })?)
         })
     }
 }

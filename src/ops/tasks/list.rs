@@ -39,14 +39,14 @@ impl Context {
         if let Some(role) = &filter.role {
             validate_name("role", role)?;
         }
-        let table = self.store.tasks().read()?;
-        let (mut tasks, mut corrupt) = table.open_summaries()?;
+        let view = self.store.tasks().read()?;
+        let (mut tasks, mut corrupt) = view.open_summaries()?;
         let closed_status = filter.status.filter(|s| s.is_closed());
         if filter.closed || closed_status.is_some() {
             let (closed, bad) = match closed_status {
                 // Only the tasks of that status are read, found by the index.
-                Some(status) if !filter.closed => table.closed_tasks_with(status)?,
-                _ => table.closed_tasks()?,
+                Some(status) if !filter.closed => view.closed_tasks_with(status)?,
+                _ => view.closed_tasks()?,
             };
             tasks.extend(closed.iter().map(TaskSummary::from));
             corrupt.extend(bad);
@@ -63,7 +63,7 @@ impl Context {
             if !keep {
                 continue;
             }
-            let readiness = statuses.readiness(&table, task.status, &task.depends_on)?;
+            let readiness = statuses.readiness(&view, task.status, &task.depends_on)?;
             let ready = readiness == Readiness::Ready;
             if !filter.ready || ready {
                 views.push(TaskView { task, ready, readiness });
@@ -78,9 +78,9 @@ impl Context {
 
     pub fn show_task(&self, id: &str) -> Result<TaskDetail> {
         let prefix = IdPrefix::parse(id)?;
-        let table = self.store.tasks().read()?;
-        let task = resolve(&table, &prefix)?;
-        let readiness = Statuses::new(&[]).readiness(&table, task.status, &task.depends_on)?;
+        let view = self.store.tasks().read()?;
+        let task = resolve(&view, &prefix)?;
+        let readiness = Statuses::new(&[]).readiness(&view, task.status, &task.depends_on)?;
         let history = self.task_history(&task.id)?;
         Ok(TaskDetail { ready: readiness == Readiness::Ready, readiness, history, task })
     }

@@ -1,9 +1,9 @@
 //! The task queue: add, list, show, edit, claim, note and finish tasks.
 //!
 //! Every change is one compare-and-swap update of the tasks collection
-//! (`store.tasks()`), computed from the table it replaces. That is what
+//! (`store.tasks()`), computed from the view it replaces. That is what
 //! makes `claim_next` atomic: two claimers may pick the same task from the
-//! same table, but only one of their commits can replace it; the other
+//! same view, but only one of their commits can replace it; the other
 //! re-reads and picks again.
 //!
 //! One module per use: adding and editing (`edit`), listing and showing
@@ -155,30 +155,30 @@ impl Context {
     /// The full id of the task `input` names (any unique prefix).
     pub fn resolve_task_id(&self, input: &str) -> Result<TaskId> {
         let prefix = IdPrefix::parse(input)?;
-        let table = self.store.tasks().read()?;
-        Ok(resolve(&table, &prefix)?.id)
+        let view = self.store.tasks().read()?;
+        Ok(resolve(&view, &prefix)?.id)
     }
 
     /// One task as stored, without its history (cheaper than `show_task`).
     pub fn load_task(&self, id: &str) -> Result<Task> {
         let prefix = IdPrefix::parse(id)?;
-        let table = self.store.tasks().read()?;
-        resolve(&table, &prefix)
+        let view = self.store.tasks().read()?;
+        resolve(&view, &prefix)
     }
 
     /// One task as stored, without its history (which `show_task` walks).
     pub(crate) fn task_document(&self, id: &str) -> Result<Task> {
         let prefix = IdPrefix::parse(id)?;
-        let table = self.store.tasks().read()?;
-        resolve(&table, &prefix)
+        let view = self.store.tasks().read()?;
+        resolve(&view, &prefix)
     }
 }
 
 /// The outcome that stores `task` (and its index entries) as one event.
-fn write_task(table: &TaskTable<'_>, event: Event, task: Task) -> Result<Written<Task>> {
-    let mut writer = table.writer(event);
-    writer.save(&task)?;
-    Ok(writer.write(task)?)
+fn write_task(view: &TaskTable<'_>, event: Event, task: Task) -> Result<Written<Task>> {
+    let mut writes = view.writes(event);
+    writes.save(&task)?;
+    Ok(writes.write(task)?)
 }
 
 fn parse_prefixes(inputs: &[String]) -> Result<Vec<IdPrefix>> {
@@ -186,8 +186,8 @@ fn parse_prefixes(inputs: &[String]) -> Result<Vec<IdPrefix>> {
 }
 
 /// Finds the one task a prefix names. An exact id wins over longer ones.
-fn resolve(table: &TaskTable<'_>, prefix: &IdPrefix) -> Result<Task> {
-    match table.find(prefix)? {
+fn resolve(view: &TaskTable<'_>, prefix: &IdPrefix) -> Result<Task> {
+    match view.find(prefix)? {
         Found::Task(task) => Ok(*task),
         Found::Missing => Err(Error::invalid(format!(
             "no task {prefix}: see `git orchestrate task list --all` for the ids there are"
@@ -199,10 +199,10 @@ fn resolve(table: &TaskTable<'_>, prefix: &IdPrefix) -> Result<Task> {
     }
 }
 
-fn resolve_all(table: &TaskTable<'_>, prefixes: &[IdPrefix]) -> Result<Vec<TaskId>> {
+fn resolve_all(view: &TaskTable<'_>, prefixes: &[IdPrefix]) -> Result<Vec<TaskId>> {
     let mut ids = Vec::new();
     for prefix in prefixes {
-        let task = resolve(table, prefix)?;
+        let task = resolve(view, prefix)?;
         if !ids.contains(&task.id) {
             ids.push(task.id);
         }
@@ -221,16 +221,16 @@ impl Statuses {
         Statuses { known: open.iter().map(|t| (t.id.clone(), Some(t.status))).collect() }
     }
 
-    fn readiness(&mut self, table: &TaskTable<'_>, status: TaskStatus, deps: &[TaskId]) -> Result<Readiness> {
+    fn readiness(&mut self, view: &TaskTable<'_>, status: TaskStatus, deps: &[TaskId]) -> Result<Readiness> {
         if status != TaskStatus::Open {
             return Ok(Readiness::NotOpen);
         }
         for dep in deps {
             if !self.known.contains_key(dep) {
-                let s = match table.closed_status(dep)? {
+                let s = match view.closed_status(dep)? {
                     Some(s) => Some(s),
                     // Not closed: it may be open but outside this listing.
-                    None => table.open_status(dep)?,
+                    None => view.open_status(dep)?,
                 };
                 self.known.insert(dep.clone(), s);
             }
@@ -241,14 +241,14 @@ impl Statuses {
 
 /// One new id per digest (see [`TaskId::first_free`]), unused in the
 /// store and among each other.
-fn fresh_ids(table: &TaskTable<'_>, digests: &[String]) -> Result<Vec<TaskId>> {
+fn fresh_ids(view: &TaskTable<'_>, digests: &[String]) -> Result<Vec<TaskId>> {
     let mut taken: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut ids = Vec::new();
     for digest in digests {
         let shard = digest[..2].to_string();
         let existing = match taken.entry(shard.clone()) {
             btree_map::Entry::Occupied(known) => known.into_mut(),
-            btree_map::Entry::Vacant(slot) => slot.insert(table.ids_in_shard(&shard)?),
+            btree_map::Entry::Vacant(slot) => slot.insert(view.ids_in_shard(&shard)?),
         };
         let id = TaskId::first_free(digest, existing.iter().map(String::as_str))
             .ok_or_else(|| no_free_id(&shard))?;

@@ -15,15 +15,15 @@ impl Context {
         let prefix = IdPrefix::parse(id)?;
         let by = self.actor();
         let now = self.now();
-        self.store.tasks().update(|table| {
-            let mut task = resolve(table, &prefix)?;
+        self.store.tasks().update(|view| {
+            let mut task = resolve(view, &prefix)?;
             if task.commits.iter().any(|c| c == commit) {
                 return Ok(Written::Unchanged(task));
             }
             task.commits.push(commit.to_string());
             task.updated_at = now;
             let summary = format!("commit {} on {} by {by}", &commit[..commit.len().min(10)], task.id);
-            write_task(table, Event::new("commit", &by, now, summary), task)
+            write_task(view, Event::new("commit", &by, now, summary), task)
         })
     }
 
@@ -32,13 +32,13 @@ impl Context {
         let prefix = IdPrefix::parse(id)?;
         let by = self.actor();
         let now = self.now();
-        self.store.tasks().update(|table| {
-            let mut task = resolve(table, &prefix)?;
+        self.store.tasks().update(|view| {
+            let mut task = resolve(view, &prefix)?;
             task.landed = Some(landed.clone());
             task.updated_at = now;
             let short = &landed.commit[..landed.commit.len().min(10)];
             let summary = format!("land {} on {} at {short} by {by}", task.id, landed.into);
-            write_task(table, Event::new("land", &by, now, summary), task)
+            write_task(view, Event::new("land", &by, now, summary), task)
         })
     }
 
@@ -49,12 +49,12 @@ impl Context {
         validate_note(text)?;
         let by = self.actor();
         let now = self.now();
-        self.store.tasks().update(|table| {
-            let mut task = resolve(table, &prefix)?;
+        self.store.tasks().update(|view| {
+            let mut task = resolve(view, &prefix)?;
             task.add_note(&by, text, now);
             task.updated_at = now;
             let summary = format!("note {} by {by}: {}", task.id, first_line(text, 80));
-            write_task(table, Event::new("note", &by, now, summary), task)
+            write_task(view, Event::new("note", &by, now, summary), task)
         })
     }
 
@@ -67,8 +67,8 @@ impl Context {
         let by = self.actor();
         let now = self.now();
         let me = self.session().map(str::to_string);
-        self.store.tasks().update(|table| {
-            let mut task = resolve(table, &prefix)?;
+        self.store.tasks().update(|view| {
+            let mut task = resolve(view, &prefix)?;
             if task.status.is_closed() {
                 let message = format!(
                     "{} is {}: notes go on tasks that are not finished (add a new task for follow-up work)",
@@ -97,7 +97,7 @@ impl Context {
             task.add_note(&by, text, now);
             task.updated_at = now;
             let summary = format!("note {} by {by}: {}", task.id, first_line(text, 80));
-            write_task(table, Event::new("note", &by, now, summary), task)
+            write_task(view, Event::new("note", &by, now, summary), task)
         })
     }
 }

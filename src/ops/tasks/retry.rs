@@ -18,8 +18,8 @@ impl Context {
         }
         let by = self.actor();
         let now = self.now();
-        self.store.tasks().update(|table| {
-            let mut task = resolve(table, &prefix)?;
+        self.store.tasks().update(|view| {
+            let mut task = resolve(view, &prefix)?;
             if !matches!(task.status, TaskStatus::Failed | TaskStatus::Cancelled) {
                 let message = match task.status {
                     TaskStatus::Done => format!(
@@ -44,7 +44,7 @@ impl Context {
             };
             task.add_note(&by, &text, now);
             let summary = format!("retry {} by {by}: {}", task.id, first_line(&text, 80));
-            write_task(table, Event::new("retry", &by, now, summary), task)
+            write_task(view, Event::new("retry", &by, now, summary), task)
         })
     }
 }
