@@ -197,6 +197,23 @@ fn signatures_that_wrap_are_read() {
 }
 
 #[test]
+fn the_store_and_the_model_never_use_the_use_cases() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    for layer in ["store", "model"] {
+        let mut files = Vec::new();
+        rust_files(&src.join(layer), &mut files);
+        for file in files {
+            let code = code(&file);
+            assert!(
+                !code.contains("crate::ops"),
+                "{} uses crate::ops: the lower layers stand alone",
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
 fn the_cycle_finder_finds_a_circle() {
     let mut graph = Graph::new();
     let via = |m: &str| BTreeSet::from([m.to_string()]);

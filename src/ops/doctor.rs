@@ -16,9 +16,9 @@
 //! touched.
 
 use super::{Context, Error, Result};
-use crate::model::session::{Session, SessionStatus};
+use crate::model::session::SessionStatus;
 use crate::model::task::TaskStatus;
-use crate::store::{refs, ClaimsDoc, Damage, StoreError, Stored};
+use crate::store::{Damage, StoreError};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -142,10 +142,11 @@ impl Context {
             if Path::new(wt).exists() {
                 continue;
             }
+            let (session_ref, session_path) = self.store.sessions().location(&s.name);
             let finding = Finding::new(
                 Kind::WorktreeGone,
-                Some(Session::REF),
-                Some(&Session::place(&s.name)),
+                Some(session_ref),
+                Some(&session_path),
                 format!("session {} is active but its worktree {wt} is gone", s.name),
             );
             out.push(if s.is_live(now, stale_after) {
@@ -222,12 +223,13 @@ impl Context {
         for c in claims.iter().filter(|c| ended.contains(c.claim.session.as_str())) {
             holders.entry(c.claim.session.as_str()).or_default().push(c.claim.path.to_string());
         }
+        let (claims_ref, claims_path) = self.store.claims().location("");
         for (session, paths) in holders {
             out.push(
                 Finding::new(
                     Kind::ClaimOfEndedSession,
-                    Some(ClaimsDoc::REF),
-                    Some(&ClaimsDoc::place("")),
+                    Some(claims_ref),
+                    Some(&claims_path),
                     format!("session {session} has ended but still holds {}", paths.join(", ")),
                 )
                 .repair("release them".into(), Repair::ReleaseClaims(session.to_string())),
@@ -237,11 +239,12 @@ impl Context {
         for view in self.list_tasks(&filter)?.tasks {
             let Some(holder) = view.task.assignee.as_deref().filter(|h| ended.contains(h)) else { continue };
             let id = view.task.id.to_string();
+            let (task_ref, task_path) = self.store.tasks().location(&view.task.id);
             out.push(
                 Finding::new(
                     Kind::TaskOfEndedSession,
-                    Some(refs::TASKS),
-                    Some(&crate::store::tasks::place(&view.task.id, false)),
+                    Some(task_ref),
+                    Some(&task_path),
                     format!("task {id} is claimed by session {holder}, which has ended"),
                 )
                 .repair(
@@ -259,6 +262,7 @@ impl Context {
         let (open, _) = table.open_summaries()?;
         let open_ids: BTreeSet<String> = open.iter().map(|t| t.id.to_string()).collect();
         for task in &open {
+            let (task_ref, task_path) = self.store.tasks().location(&task.id);
             for dep in &task.depends_on {
                 if open_ids.contains(dep.as_str()) || table.closed_status(dep)?.is_some() {
                     continue;
@@ -266,8 +270,8 @@ impl Context {
                 out.push(
                     Finding::new(
                         Kind::MissingDependency,
-                        Some(refs::TASKS),
-                        Some(&crate::store::tasks::place(&task.id, false)),
+                        Some(task_ref),
+                        Some(&task_path),
                         format!("task {} depends on {dep}, which does not exist", task.id),
                     )
                     .hint(format!(

@@ -450,7 +450,7 @@ pub const NOW_ENV: &str = "ORCHESTRATE_NOW";
 
 /// Everything an operation needs: the store, who is acting, and the clock.
 pub struct Context {
-    pub store: Store,
+    store: Store,
     session: Option<String>,
     /// Every working tree of the repository, read once when first needed.
     worktrees: std::cell::OnceCell<Vec<claims::WorkTree>>,

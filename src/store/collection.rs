@@ -75,9 +75,10 @@ impl<'s, D: Stored> Collection<'s, D> {
         self.read()?.all()
     }
 
-    /// The commit the collection is at, if it exists yet.
-    pub fn head(&self) -> Result<Option<Oid>, StoreError> {
-        self.store.head(D::REF)
+    /// Where the document with `key` lives, as messages name it: the
+    /// collection's ref and the document's path in its tree.
+    pub fn location(&self, key: &str) -> (&'static str, String) {
+        (D::REF, D::place(key))
     }
 
     /// A compare-and-swap update of the collection (see [`Store::update`]):

@@ -529,7 +529,7 @@ pub fn lock_age(age: Duration) -> String {
 
 impl Store {
     /// The current commit of `refname`, if the ref exists.
-    pub fn head(&self, refname: &str) -> Result<Option<Oid>, StoreError> {
+    pub(super) fn head(&self, refname: &str) -> Result<Option<Oid>, StoreError> {
         self.refresh_view(false)?;
         match self.repo.refname_to_id(refname) {
             Ok(oid) => Ok(Some(oid)),
@@ -539,12 +539,12 @@ impl Store {
     }
 
     /// A consistent view of the collection under `refname` as it is now.
-    pub fn snapshot<'r>(&'r self, refname: &'r str) -> Result<Snapshot<'r>, StoreError> {
+    pub(super) fn snapshot<'r>(&'r self, refname: &'r str) -> Result<Snapshot<'r>, StoreError> {
         let head = self.head(refname)?;
         self.snapshot_at(refname, head)
     }
 
-    pub fn snapshot_at<'r>(
+    pub(super) fn snapshot_at<'r>(
         &'r self,
         refname: &'r str,
         head: Option<Oid>,
@@ -569,7 +569,7 @@ impl Store {
     /// update at once with nothing written. A store of a newer format is
     /// refused before anything is computed; a store with no format marker
     /// gets one just before its first real write (never for a refusal).
-    pub fn update<T, E>(
+    pub(super) fn update<T, E>(
         &self,
         refname: &str,
         mut compute: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>, E>,
@@ -590,7 +590,7 @@ impl Store {
 
     /// The update loop itself, without the format check (used to create the
     /// format marker).
-    pub(crate) fn compare_and_swap<T, E>(
+    pub(super) fn compare_and_swap<T, E>(
         &self,
         refname: &str,
         mut compute: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>, E>,
@@ -620,7 +620,7 @@ impl Store {
     /// cursor pointing at a mailbox commit), with the same queue, retries
     /// and healing as [`Store::update`]. `decide` sees where the ref points
     /// now and says where it should point, or `None` to leave it.
-    pub fn move_pointer<E>(
+    pub(super) fn move_pointer<E>(
         &self,
         refname: &str,
         message: &str,
@@ -767,7 +767,7 @@ impl Store {
     }
 
     /// Every ref whose name starts with `prefix`, with its target.
-    pub fn refs_under(&self, prefix: &str) -> Result<Vec<(String, Oid)>, StoreError> {
+    pub(super) fn refs_under(&self, prefix: &str) -> Result<Vec<(String, Oid)>, StoreError> {
         self.refresh_view(false)?;
         let read = StoreError::git(format!("list {prefix}*"));
         let mut found = Vec::new();
@@ -781,19 +781,19 @@ impl Store {
     }
 
     /// The first parent of a commit, if any.
-    pub fn parent(&self, commit: Oid) -> Result<Option<Oid>, StoreError> {
+    pub(super) fn parent(&self, commit: Oid) -> Result<Option<Oid>, StoreError> {
         let c = self.repo.find_commit(commit).map_err(StoreError::git(format!("read commit {commit}")))?;
         Ok(c.parent_ids().next())
     }
 
     /// Whether `commit` descends from `ancestor`.
-    pub fn is_descendant(&self, commit: Oid, ancestor: Oid) -> Result<bool, StoreError> {
+    pub(super) fn is_descendant(&self, commit: Oid, ancestor: Oid) -> Result<bool, StoreError> {
         self.repo.graph_descendant_of(commit, ancestor).map_err(StoreError::git("compare commits"))
     }
 
     /// Walks the collection's history from the newest event, first parent
     /// first, until `visit` returns false.
-    pub fn history(
+    pub(super) fn history(
         &self,
         refname: &str,
         mut visit: impl FnMut(&Commit<'_>) -> bool,

@@ -12,16 +12,16 @@
 
 mod check;
 mod claims;
-pub mod collection;
-pub mod engine;
+mod collection;
+mod engine;
 pub mod error;
 mod history;
 mod land_queue;
 mod lead;
 mod mailboxes;
-pub mod queue;
+mod queue;
 mod radar;
-pub mod refs;
+mod refs;
 pub mod remote;
 mod sessions;
 pub mod tasks;

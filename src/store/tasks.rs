@@ -81,6 +81,12 @@ impl<'s> Tasks<'s> {
         })
     }
 
+    /// Where the open task `id` lives, as messages name it: the ref and
+    /// the task's path in its tree.
+    pub fn location(&self, id: &TaskId) -> (&'static str, String) {
+        (refs::TASKS, place(id, false))
+    }
+
     /// The events that touched the task `id` with the commit of each,
     /// oldest first. The walk stops at the task's creation, so it costs the
     /// task's lifetime, not the queue's.

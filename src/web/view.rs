@@ -212,9 +212,6 @@ fn agents(ctx: &Context) -> Vec<AgentRow> {
     agents.truncate(AGENTS_SHOWN);
     agents
         .into_iter()
-        .map(|agent| {
-            let dir = crate::supervise::AgentDir::new(ctx.store.common_dir(), &agent.session);
-            AgentRow { log_tail: dir.log_tail(LOG_LINES), agent }
-        })
+        .map(|agent| AgentRow { log_tail: ctx.agent_log_tail(&agent.session, LOG_LINES), agent })
         .collect()
 }

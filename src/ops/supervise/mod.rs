@@ -523,6 +523,11 @@ impl Context {
         Some(view(&dir, state, self.now()))
     }
 
+    /// The last `lines` lines of agent `name`'s log (empty if it has none).
+    pub fn agent_log_tail(&self, name: &str, lines: usize) -> String {
+        AgentDir::new(self.store.common_dir(), name).log_tail(lines)
+    }
+
     /// One agent, or an error naming the ones there are.
     pub fn agent(&self, name: &str) -> Result<(AgentDir, Option<State>)> {
         validate_session_name(name)?;
