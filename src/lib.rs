@@ -16,9 +16,11 @@
 //!   shares, and the acting identity and clock.
 //! - [`merging`]: diffs, in-memory merges and worktree snapshots in the
 //!   object database (the conflict radar's and dependents' git work).
-//! - [`agents`]: what a spawned agent's supervisor keeps on disk, the wrapper
-//!   each run goes through (it records the exit status), and the Unix process
-//!   plumbing (sessions, process groups, process trees, pid reuse).
+//! - [`supervise`]: the supervisor of spawned agent processes: what it keeps
+//!   on disk, the wrapper each run goes through (it records the exit status),
+//!   and the Unix process plumbing (sessions, process groups, process trees,
+//!   pid reuse). Its use cases (`spawn`, `stop`, `dispatch`, ...) are in
+//!   `ops::supervise`; coding agents' own hooks are [`agent_hooks`].
 //! - [`mcp`]: the same use cases as MCP tools (`git orchestrate mcp`).
 //! - [`web`]: `board --serve`, the board as a live page: one watcher of
 //!   the refs, a server-sent event stream per page, the page embedded.
@@ -32,7 +34,6 @@
 #![warn(clippy::unwrap_used)]
 
 pub mod agent_hooks;
-pub mod agents;
 pub mod board;
 pub mod cli;
 pub mod hooks;
@@ -42,5 +43,6 @@ pub mod merging;
 pub mod model;
 pub mod ops;
 pub mod store;
+pub mod supervise;
 pub mod web;
 pub mod worktree;

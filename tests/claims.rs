@@ -52,6 +52,7 @@ fn shared_claims_never_block_and_check_ignores_them() {
 #[test]
 fn reclaiming_renews_and_expired_claims_never_block() {
     let repo = Repo::new();
+    repo.pin_clock("2030-01-01T00:00:00Z");
     sessions(&repo, &["alice", "bob"]);
     let first = repo.json_as("alice", &["claim", "lib/", "--ttl", "1s"]);
     let second = repo.json_as("alice", &["claim", "lib/", "--ttl", "2s"]);
@@ -59,7 +60,7 @@ fn reclaiming_renews_and_expired_claims_never_block() {
     let listed = repo.json(&["claims"]);
     assert_eq!(listed.as_array().unwrap().len(), 1, "renewed, not duplicated");
     assert_eq!(repo.run_as("bob", &["claim", "lib/x.rs"]).code, 1);
-    std::thread::sleep(std::time::Duration::from_millis(2200));
+    repo.pin_clock("2030-01-01T00:00:03Z");
     assert_eq!(repo.run_as("bob", &["check", "lib/x.rs"]).code, 0);
     repo.ok_as("bob", &["claim", "lib/x.rs"]);
 }
@@ -68,10 +69,11 @@ fn reclaiming_renews_and_expired_claims_never_block() {
 fn claims_of_stale_sessions_never_block_and_are_superseded() {
     let repo = Repo::new();
     repo.git(&["config", "orchestrate.staleAfter", "1s"]);
+    repo.pin_clock("2030-01-01T00:00:00Z");
     sessions(&repo, &["sleepy", "busy"]);
     repo.ok_as("sleepy", &["claim", "app/"]);
     assert_eq!(repo.run_as("busy", &["claim", "app/main.rs"]).code, 1);
-    std::thread::sleep(std::time::Duration::from_millis(2100));
+    repo.pin_clock("2030-01-01T00:00:03Z");
     assert!(repo.ok(&["claims"]).contains("stale"));
     repo.ok_as("busy", &["claim", "app/main.rs"]);
     // The stale claim gave way, so the sleeper coming back finds no overlap.

@@ -157,6 +157,13 @@ fn a_dependent_of_two_conflicting_branches_is_not_started_and_the_reason_is_said
     assert_eq!(skipped[0]["task"], c.as_str());
     let reason = skipped[0]["reason"].as_str().unwrap();
     assert!(reason.contains("shared.txt") && reason.contains("orchestrate/dev-b"), "{reason}");
+    // The same as data: which branch did not merge, with what, on which files.
+    let refusal = &skipped[0]["refusal"];
+    assert_eq!(refusal["reason"], "dependencies_conflict", "{refusal:#}");
+    assert_eq!(refusal["task"], c.as_str());
+    assert_eq!(refusal["branch"], "orchestrate/dev-b", "{refusal:#}");
+    assert_eq!(refusal["with"], serde_json::json!(["main", "orchestrate/dev-a"]), "{refusal:#}");
+    assert_eq!(refusal["files"], serde_json::json!(["shared.txt"]), "{refusal:#}");
     assert!(events.iter().any(|e| e["event"] == "spawned" && e["task"] == busy.as_str()));
     assert!(!events.iter().any(|e| e["event"] == "spawned" && e["task"] == c.as_str()));
     assert_eq!(repo.json(&["task", "show", &c])["status"], "open", "left for later");

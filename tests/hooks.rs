@@ -111,12 +111,13 @@ fn pre_commit_refuses_paths_claimed_by_another_live_session_and_no_verify_bypass
 fn expired_claims_shared_claims_and_stale_sessions_never_block() {
     let repo = Repo::new();
     repo.git(&["config", "orchestrate.staleAfter", "1s"]);
+    repo.pin_clock("2030-01-01T00:00:00Z");
     repo.ok(&["hooks", "install"]);
     repo.ok(&["session", "start", "sleepy", "--no-worktree"]);
     repo.ok(&["session", "start", "sharer", "--no-worktree"]);
     repo.ok_as("sleepy", &["claim", "a.txt"]);
     repo.ok_as("sharer", &["claim", "b.txt", "--shared"]);
-    std::thread::sleep(std::time::Duration::from_millis(2100));
+    repo.pin_clock("2030-01-01T00:00:03Z");
     let wt = start(&repo, "frank");
     assert_eq!(commit(&repo, &wt, "a.txt", &["stale holder"]).code, 0);
     assert_eq!(commit(&repo, &wt, "b.txt", &["shared claim"]).code, 0);

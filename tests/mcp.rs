@@ -249,6 +249,62 @@ fn malformed_requests_and_unknown_tools_are_json_rpc_errors_while_refusals_are_t
 }
 
 #[test]
+fn an_agents_refusal_carries_its_facts_and_hints_worded_for_tools() {
+    let repo = Repo::new();
+    repo.ok(&["spawn", "w1", "--", "sleep", "300"]);
+    repo.ok(&["spawn", "w2", "--", "true"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while repo
+        .json(&["ps"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["session"] == "w2" && a["state"] != "exited")
+    {
+        assert!(std::time::Instant::now() < deadline, "w2 never ended");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let [init, initialized] = initialize();
+    let replies = exchange(
+        &repo,
+        &[],
+        &[
+            init,
+            initialized,
+            call(2, "spawn", json!({ "name": "w1", "command": ["true"] })),
+            call(3, "stop", json!({ "name": "w2" })),
+        ],
+    );
+    repo.ok(&["stop", "w1", "--grace", "1s"]);
+    let error = |id| {
+        let result = &reply(&replies, id)["result"];
+        assert_eq!(result["isError"], true, "{result}");
+        let error = result["structuredContent"]["error"].clone();
+        assert_eq!(error["kind"], "refused", "{error:#}");
+        // The text a client shows says the way out too, in tool terms.
+        let text = result["content"][0]["text"].as_str().unwrap();
+        assert_eq!(error["message"], text);
+        for hint in error["hints"].as_array().unwrap() {
+            assert!(text.contains(hint.as_str().unwrap()), "{text}");
+            assert!(!hint.as_str().unwrap().contains("git orchestrate"), "no CLI syntax for a tool: {hint}");
+        }
+        error
+    };
+    let running = error(2);
+    assert_eq!(
+        (&running["reason"], &running["agent"], &running["phase"]),
+        (&json!("agent_running"), &json!("w1"), &json!("running"))
+    );
+    assert_eq!(running["hints"][0], "call stop with name: \"w1\" first, or spawn under another name");
+    let over = error(3);
+    assert_eq!(
+        (&over["reason"], &over["phase"], &over["exit_code"]),
+        (&json!("agent_not_running"), &json!("exited"), &json!(0))
+    );
+    assert_eq!(over["hints"][0], "call logs with name: \"w2\" to see how it ended");
+}
+
+#[test]
 fn a_stateless_client_is_served_without_initialize_and_gets_the_cli_json() {
     let repo = Repo::new();
     let id = repo.add("Build the API", &["-p", "1", "--label", "api"]);

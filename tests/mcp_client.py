@@ -102,7 +102,11 @@ async def main():
         peeked = (await call(bob, "inbox", {"peek": True}))["messages"]
         assert [(m["subject"], m["reply_to"]) for m in peeked] == [("after the API", sent["id"])], peeked
         assert len((await call(bob, "inbox"))["messages"]) == 1, "peek left it unread"
-        assert "no new message" in refusal(await call(bob, "inbox", {"wait_seconds": 1}, error=True))
+        waited = await call(bob, "inbox", {"wait_seconds": 1}, error=True)
+        assert "no new message" in refusal(waited)
+        assert (waited["error"]["reason"], waited["error"]["session"], waited["error"]["waited_secs"]) == (
+            "no_new_message", "bob", 1), waited
+        assert "call inbox again with wait_seconds" in waited["error"]["message"], waited
         refusal(await call(bob, "inbox", {"wait_seconds": 61}, error=True), kind="invalid")
 
         # Done: the docs task becomes ready and bob takes it.

@@ -4,19 +4,67 @@
 mod common;
 
 use common::Repo;
-use serde_json::Value;
+use serde_json::{json, Value};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// Runs as `who` with `--json`, expects a refusal (exit 1); returns the
 /// error object and stderr.
 fn refused(repo: &Repo, who: &str, args: &[&str]) -> (Value, String) {
+    let mut all = vec!["--session", who];
+    all.extend_from_slice(args);
+    refused_anyone(repo, &all)
+}
+
+/// Runs with `--json` (and no session unless `args` name one), expects a
+/// refusal (exit 1) with its message and `hint:` lines on stderr; returns
+/// the error object and stderr.
+fn refused_anyone(repo: &Repo, args: &[&str]) -> (Value, String) {
     let mut all = vec!["--json"];
     all.extend_from_slice(args);
-    let run = repo.run_as(who, &all);
+    let run = repo.run(&all);
     assert_eq!(run.code, 1, "{args:?}: {run:?}");
     let error = run.json()["error"].clone();
     assert_eq!(error["kind"], "refused", "{error:#}");
-    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "{error:#}");
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(!message.is_empty(), "{error:#}");
+    assert!(run.stderr.contains(&format!("error: {message}")), "{}", run.stderr);
+    for hint in error["hints"].as_array().into_iter().flatten() {
+        assert!(run.stderr.contains(&format!("hint: {}", hint.as_str().unwrap())), "{}", run.stderr);
+    }
     (error, run.stderr)
+}
+
+/// Polls `ps` until agent `name` is over.
+fn wait_over(repo: &Repo, name: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ps = repo.json(&["ps"]);
+        let state = ps.as_array().unwrap().iter().find(|a| a["session"] == name).map(|a| a["state"].clone());
+        if state
+            .as_ref()
+            .and_then(Value::as_str)
+            .is_some_and(|s| ["exited", "failed", "stopped"].contains(&s))
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "agent {name} still not over: {ps:#}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Starts a session with a worktree and returns the worktree.
+fn start(repo: &Repo, name: &str) -> PathBuf {
+    PathBuf::from(repo.json(&["session", "start", name])["worktree"].as_str().unwrap())
+}
+
+/// Writes `file` in `dir` and commits it there.
+fn commit_in(repo: &Repo, dir: &Path, file: &str, content: &str) {
+    std::fs::write(dir.join(file), content).unwrap();
+    let d = dir.to_str().unwrap();
+    repo.git(&["-C", d, "add", file]);
+    repo.git(&["-C", d, "commit", "-q", "-m", file]);
 }
 
 #[test]
@@ -88,10 +136,272 @@ fn waiting_blocked_nothing_ready_and_ended_carry_their_facts() {
 }
 
 #[test]
+fn an_inbox_wait_that_runs_out_names_the_session_and_how_long_it_waited() {
+    let repo = Repo::new();
+    repo.ok(&["session", "start", "bob", "--no-worktree"]);
+    repo.ok_as("bob", &["send", "all", "from bob himself"]);
+    let before = repo.refs();
+    let (error, stderr) = refused(&repo, "bob", &["inbox", "--wait", "1"]);
+    assert_eq!(error["reason"], "no_new_message");
+    assert_eq!(error["session"], "bob");
+    assert_eq!(error["waited_secs"], 1);
+    assert!(error["message"].as_str().unwrap().contains("no new message within 1s"), "{error:#}");
+    assert!(stderr.contains("hint: wait longer with `git orchestrate inbox --wait <seconds>`"), "{stderr}");
+    assert!(stderr.contains("`git orchestrate inbox --all`"), "{stderr}");
+    assert_eq!(repo.refs(), before, "a wait that ran out marks nothing read");
+}
+
+/// Runs `hooks install --json` as a human, expects a refusal; returns the
+/// error object and stderr.
+fn install_refused(repo: &Repo) -> (Value, String) {
+    let run = repo.run(&["--json", "hooks", "install"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let error = run.json()["error"].clone();
+    assert_eq!(error["kind"], "refused", "{error:#}");
+    (error, run.stderr)
+}
+
+fn executable(path: &std::path::Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn hooks_that_install_will_not_change_are_named_with_their_paths() {
+    let repo = Repo::new();
+    repo.git(&["config", "core.hooksPath", ".githooks"]);
+    let (error, stderr) = install_refused(&repo);
+    assert_eq!((&error["reason"], &error["path"]), (&"hooks_path_relative".into(), &".githooks".into()));
+    assert!(stderr.contains("hint: make it absolute: `git config core.hooksPath"), "{stderr}");
+    assert!(!repo.path().join(".githooks").exists(), "nothing installed");
+
+    std::fs::create_dir(repo.path().join(".husky")).unwrap();
+    std::fs::write(repo.path().join(".husky/pre-commit"), "#!/bin/sh\nnpm test\n").unwrap();
+    repo.git(&["add", ".husky"]);
+    repo.git(&["commit", "-q", "-m", "husky"]);
+    repo.git(&["config", "core.hooksPath", ".husky"]);
+    let (error, stderr) = install_refused(&repo);
+    assert_eq!(error["reason"], "hooks_managed", "{error:#}");
+    assert!(error["dir"].as_str().is_some_and(|d| d.ends_with(".husky")), "{error:#}");
+    assert!(stderr.contains("hint: `git orchestrate hooks status`"), "{stderr}");
+
+    repo.git(&["config", "--unset", "core.hooksPath"]);
+    let hooks = repo.path().join(".git/hooks");
+    let dispatcher = "#!/bin/sh\n. \"$(dirname \"$0\")/_/$(basename \"$0\")\"\n";
+    executable(&hooks.join("pre-commit"), dispatcher);
+    let (error, _) = install_refused(&repo);
+    assert_eq!(error["reason"], "hook_unwrappable", "{error:#}");
+    assert!(error["hook"].as_str().is_some_and(|h| h.ends_with("pre-commit")), "{error:#}");
+    assert_eq!(std::fs::read_to_string(hooks.join("pre-commit")).unwrap(), dispatcher, "untouched");
+
+    // Ours installed over the user's hook (saved beside it), then replaced
+    // by someone else's: neither is overwritten.
+    executable(&hooks.join("pre-commit"), "#!/bin/sh\necho ORIGINAL\n");
+    repo.ok(&["hooks", "install"]);
+    executable(&hooks.join("pre-commit"), "#!/bin/sh\necho SOMEONE ELSE\n");
+    let (error, stderr) = install_refused(&repo);
+    assert_eq!(error["reason"], "hook_replaced", "{error:#}");
+    assert!(error["hook"].as_str().is_some_and(|h| h.ends_with("pre-commit")), "{error:#}");
+    assert!(error["saved"].as_str().is_some_and(|h| h.ends_with("pre-commit.pre-orchestrate")), "{error:#}");
+    assert!(!error["message"].as_str().unwrap().contains("git orchestrate"), "no CLI syntax: {error:#}");
+    assert!(stderr.contains("hint: then run `git orchestrate hooks install` again"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(hooks.join("pre-commit")).unwrap(), "#!/bin/sh\necho SOMEONE ELSE\n");
+}
+
+#[test]
 fn other_refusals_still_say_refused_with_a_message() {
     let repo = Repo::new();
     let id = repo.add("nobody's", &[]);
     let (error, _) = refused(&repo, "bob", &["task", "release", &id]);
     assert_eq!(error["reason"], "other");
     assert!(error["message"].as_str().unwrap().contains("not claimed"), "{error:#}");
+}
+
+#[test]
+fn an_agent_that_runs_or_is_over_names_itself_its_phase_and_how_it_ended() {
+    let repo = Repo::new();
+    repo.ok(&["spawn", "w1", "--", "sleep", "300"]);
+    let before = repo.refs();
+    let (error, stderr) = refused_anyone(&repo, &["spawn", "w1", "--", "true"]);
+    assert_eq!(error["reason"], "agent_running");
+    assert_eq!(error["agent"], "w1");
+    assert_eq!(error["phase"], "running");
+    assert!(error["pid"].is_u64(), "{error:#}");
+    assert!(error["message"].as_str().unwrap().starts_with("agent w1 is already running (pid "), "{error:#}");
+    assert!(
+        stderr.contains("hint: stop it with `git orchestrate stop w1`, or spawn under another name"),
+        "{stderr}"
+    );
+    assert_eq!(repo.refs(), before, "a refusal writes nothing");
+
+    repo.ok(&["stop", "w1", "--grace", "1s"]);
+    let (error, stderr) = refused_anyone(&repo, &["stop", "w1"]);
+    assert_eq!(error["reason"], "agent_not_running");
+    assert_eq!((&error["agent"], &error["phase"]), (&json!("w1"), &json!("stopped")));
+    assert!(error["stopped_by"].is_string(), "{error:#}");
+    assert!(error["message"].as_str().unwrap().contains("nothing to stop"), "{error:#}");
+    assert!(stderr.contains("hint: see how it ended with `git orchestrate logs w1`"), "{stderr}");
+
+    repo.ok(&["spawn", "w2", "--", "sh", "-c", "exit 0"]);
+    wait_over(&repo, "w2");
+    let (error, _) = refused_anyone(&repo, &["stop", "w2"]);
+    assert_eq!((&error["phase"], &error["exit_code"]), (&json!("exited"), &json!(0)), "{error:#}");
+    assert_eq!(error.get("stopped_by"), None, "{error:#}");
+}
+
+#[test]
+fn spawn_for_a_closed_task_a_held_task_or_a_session_without_worktree_says_which() {
+    let repo = Repo::new();
+    let done = repo.add("finished", &[]);
+    repo.ok_as("alice", &["task", "claim", &done]);
+    repo.ok_as("alice", &["task", "done", &done]);
+    let held = repo.add("alice's", &[]);
+    repo.ok_as("alice", &["task", "claim", &held]);
+    let before = repo.refs();
+
+    let (error, stderr) = refused_anyone(&repo, &["spawn", "w1", "--task", &done, "--", "true"]);
+    assert_eq!(
+        (&error["reason"], &error["task"], &error["status"]),
+        (&json!("task_closed"), &json!(done), &json!("done"))
+    );
+    assert!(stderr.contains("`git orchestrate task list --ready`"), "{stderr}");
+
+    let (error, stderr) = refused_anyone(&repo, &["spawn", "w1", "--task", &held, "--", "true"]);
+    assert_eq!(
+        (&error["reason"], &error["task"], &error["holder"]),
+        (&json!("held"), &json!(held), &json!("alice"))
+    );
+    assert!(error["message"].as_str().unwrap().contains("held by alice, a live session"), "{error:#}");
+    assert!(stderr.contains("hint: or ask alice to release it"), "{stderr}");
+    assert_eq!(repo.refs(), before, "a refusal writes nothing");
+
+    // Held by a session whose agent is over: nobody will answer a message.
+    repo.ok(&["spawn", "gone", "--", "true"]);
+    wait_over(&repo, "gone");
+    repo.ok(&["session", "start", "gone", "--no-worktree"]);
+    let orphan = repo.add("gone's", &[]);
+    repo.ok_as("gone", &["task", "claim", &orphan]);
+    let (error, stderr) = refused_anyone(&repo, &["spawn", "w1", "--task", &orphan, "--", "true"]);
+    assert_eq!(error["reason"], "held_by_ended_agent", "{error:#}");
+    assert_eq!((&error["task"], &error["holder"]), (&json!(orphan), &json!("gone")));
+    assert!(
+        stderr
+            .contains(&format!("hint: spawn it again as gone: `git orchestrate spawn gone --task {orphan}")),
+        "{stderr}"
+    );
+
+    repo.ok(&["session", "start", "bare", "--no-worktree"]);
+    let (error, stderr) = refused_anyone(&repo, &["spawn", "bare", "--", "true"]);
+    assert_eq!((&error["reason"], &error["session"]), (&json!("no_worktree"), &json!("bare")));
+    assert!(stderr.contains("hint: end it with `git orchestrate session end bare`"), "{stderr}");
+}
+
+#[test]
+fn an_ended_agents_kept_worktree_says_what_has_not_landed() {
+    let repo = Repo::new();
+    repo.ok(&["spawn", "committer", "--", "sh", "-c", "echo x > f && git add f && git commit -qm work"]);
+    repo.ok(&["spawn", "scribbler", "--", "sh", "-c", "echo x > notes.txt"]);
+    wait_over(&repo, "committer");
+    wait_over(&repo, "scribbler");
+    let before = repo.refs();
+    let (error, stderr) = refused_anyone(&repo, &["session", "end", "committer"]);
+    assert_eq!(error["reason"], "worktree_kept");
+    assert_eq!((&error["session"], &error["branch"]), (&json!("committer"), &json!("orchestrate/committer")));
+    assert_eq!((&error["commits"], &error["into"]), (&json!(1), &json!("main")), "{error:#}");
+    assert!(
+        error["message"].as_str().unwrap().ends_with("its worktree is kept: 1 commit(s) not on main"),
+        "{error:#}"
+    );
+    assert!(
+        stderr.contains("hint: land its branch (`git orchestrate land committer`), or pass --force"),
+        "{stderr}"
+    );
+    let (error, _) = refused_anyone(&repo, &["session", "end", "scribbler"]);
+    assert_eq!((&error["reason"], &error["uncommitted"]), (&json!("worktree_kept"), &json!(1)), "{error:#}");
+    assert_eq!(error.get("commits"), None, "{error:#}");
+    assert_eq!(repo.refs(), before, "a refusal writes nothing");
+}
+
+#[test]
+fn landing_refusals_name_the_session_branch_target_and_files() {
+    let repo = Repo::new();
+    let (error, stderr) = refused_anyone(&repo, &["land", "--next"]);
+    assert_eq!(error["reason"], "queue_empty");
+    assert!(stderr.contains("hint: queue work with `git orchestrate land --queue`"), "{stderr}");
+
+    let wt = start(&repo, "alice");
+    commit_in(&repo, &wt, "a.txt", "a\n");
+    let before = repo.refs();
+    let (error, stderr) = refused_anyone(&repo, &["session", "end", "alice", "--delete-branch"]);
+    assert_eq!(error["reason"], "branch_not_landed");
+    assert_eq!((&error["session"], &error["branch"]), (&json!("alice"), &json!("orchestrate/alice")));
+    assert_eq!((&error["into"], &error["commits"]), (&json!("main"), &json!(1)));
+    assert_eq!(error["message"], "orchestrate/alice has 1 commit(s) not landed on main");
+    assert!(stderr.contains("hint: land them first: `git orchestrate land alice`"), "{stderr}");
+    assert_eq!(repo.refs(), before, "a refusal writes nothing");
+
+    repo.ok(&["land", "alice"]);
+    let head = repo.git(&["rev-parse", "refs/heads/orchestrate/alice"]);
+    let (error, _) = refused_anyone(&repo, &["land", "--queue", "alice"]);
+    assert_eq!(error["reason"], "nothing_to_land");
+    assert_eq!(
+        (&error["session"], &error["into"], &error["head"]),
+        (&json!("alice"), &json!("main"), &json!(head))
+    );
+
+    std::fs::write(wt.join("a.txt"), "changed after landing\n").unwrap();
+    let (error, stderr) = refused_anyone(&repo, &["session", "end", "alice", "--delete-branch", "--force"]);
+    assert_eq!((&error["reason"], &error["files"]), (&json!("uncommitted_work"), &json!(["a.txt"])));
+    assert!(stderr.contains("hint: commit it and land it first (`git orchestrate land alice`)"), "{stderr}");
+}
+
+#[test]
+fn a_target_checked_out_twice_held_by_another_git_or_being_rebased_names_its_worktrees() {
+    let repo = Repo::new();
+    let wt = start(&repo, "alice");
+    commit_in(&repo, &wt, "a.txt", "a\n");
+    // main checked out a second time (git needs --force for that).
+    let second = repo.home().join("second");
+    repo.git(&["worktree", "add", "-q", "--force", second.to_str().unwrap(), "main"]);
+    let (error, stderr) = refused_anyone(&repo, &["land", "alice"]);
+    assert_eq!((&error["reason"], &error["into"]), (&json!("target_in_several_checkouts"), &json!("main")));
+    let worktrees: Vec<PathBuf> =
+        error["worktrees"].as_array().unwrap().iter().map(|w| PathBuf::from(w.as_str().unwrap())).collect();
+    assert_eq!(worktrees.len(), 2, "{error:#}");
+    assert!(worktrees.iter().any(|w| w.ends_with("second")), "{error:#}");
+    assert!(stderr.contains("hint: see them with `git worktree list`"), "{stderr}");
+    repo.git(&["worktree", "remove", "--force", second.to_str().unwrap()]);
+
+    // Another git command holds the main checkout's index.
+    let index_lock = repo.path().join(".git/index.lock");
+    std::fs::write(&index_lock, "").unwrap();
+    let main = repo.git(&["rev-parse", "main"]);
+    let (error, stderr) = refused_anyone(&repo, &["land", "alice"]);
+    assert_eq!((&error["reason"], &error["into"]), (&json!("checkout_not_forwarded"), &json!("main")));
+    assert_eq!(
+        PathBuf::from(error["checkout"].as_str().unwrap()).canonicalize().unwrap(),
+        repo.path().canonicalize().unwrap()
+    );
+    assert!(error["git"].as_str().unwrap().contains("index.lock"), "what git said: {error:#}");
+    assert!(stderr.contains("hint: see what is in the way with `git -C "), "{stderr}");
+    assert_eq!(repo.git(&["rev-parse", "main"]), main, "neither the branch nor the checkout moved");
+    std::fs::remove_file(&index_lock).unwrap();
+
+    // The user rebases main and stops at a conflict.
+    commit_in(&repo, repo.path(), "f.txt", "base\n");
+    repo.git(&["checkout", "-q", "-b", "side"]);
+    commit_in(&repo, repo.path(), "f.txt", "side\n");
+    repo.git(&["checkout", "-q", "main"]);
+    commit_in(&repo, repo.path(), "f.txt", "main\n");
+    let rebase = repo.command("git").args(["rebase", "side"]).output().unwrap();
+    assert!(!rebase.status.success(), "the rebase stops at its conflict");
+    let (error, stderr) = refused_anyone(&repo, &["land", "alice"]);
+    assert_eq!((&error["reason"], &error["into"]), (&json!("target_rebasing"), &json!("main")));
+    let root = repo.path().canonicalize().unwrap();
+    assert_eq!(PathBuf::from(error["worktree"].as_str().unwrap()).canonicalize().unwrap(), root, "{error:#}");
+    assert!(
+        stderr.contains("hint: finish or abort that rebase (`git rebase --continue` or `--abort`)"),
+        "{stderr}"
+    );
+    repo.git(&["rebase", "--abort"]);
 }

@@ -145,12 +145,13 @@ fn a_live_name_is_refused_and_resume_reattaches() {
 fn a_stale_session_is_shown_apart_and_its_task_can_be_taken_over() {
     let repo = Repo::new();
     repo.git(&["config", "orchestrate.staleAfter", "1s"]);
+    repo.pin_clock("2030-01-01T00:00:00Z");
     repo.ok(&["session", "start", "gone", "--no-worktree"]);
     let task = repo.add("abandoned", &[]);
     repo.ok_as("gone", &["task", "claim", &task]);
     let held = repo.run_as("other", &["task", "claim", &task]);
     assert_eq!(held.code, 1, "live holder keeps it: {held:?}");
-    std::thread::sleep(std::time::Duration::from_millis(2100));
+    repo.pin_clock("2030-01-01T00:00:03Z");
 
     let listed = repo.json(&["session", "list"]);
     assert_eq!(listed[0]["name"], "gone");
@@ -166,11 +167,12 @@ fn a_stale_session_is_shown_apart_and_its_task_can_be_taken_over() {
 fn a_name_that_claims_a_task_without_starting_a_session_still_goes_stale() {
     let repo = Repo::new();
     repo.git(&["config", "orchestrate.staleAfter", "1s"]);
+    repo.pin_clock("2030-01-01T00:00:00Z");
     let task = repo.add("abandoned", &[]);
     repo.ok_as("quickstart", &["task", "claim", &task]);
     assert_eq!(repo.json(&["session", "show", "quickstart"])["status"], "active");
     assert_eq!(repo.run_as("other", &["task", "claim", &task]).code, 1);
-    std::thread::sleep(std::time::Duration::from_millis(2100));
+    repo.pin_clock("2030-01-01T00:00:03Z");
     assert_eq!(repo.json_as("other", &["task", "claim", &task])["assignee"], "other");
 }
 

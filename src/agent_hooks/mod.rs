@@ -1,6 +1,6 @@
 //! Agent hooks: what Claude Code, Codex CLI and Gemini CLI send a hook on
 //! stdin, which paths a tool call is about to write, and the JSON each
-//! agent reads back. Pure: no IO; [`crate::ops::agents`] decides with the
+//! agent reads back. Pure: no IO; [`crate::ops::agent_hooks`] decides with the
 //! store, and `cli` reads stdin and prints.
 //!
 //! The shapes follow each agent's documentation (cited in

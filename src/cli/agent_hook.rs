@@ -6,9 +6,16 @@
 //! payload, no repository, a corrupt store or any other internal error
 //! prints a note on stderr and exits 0 with no answer, which every agent
 //! takes as "go ahead". Only a real claim denies a tool call.
+//!
+//! `ops` says what stands in the way (the conflicting claims, the urgent
+//! unread messages); the words an agent reads, with the commands that get
+//! it out, are this front end's.
 
 use super::CmdResult;
 use crate::agent_hooks::{self, Agent, Event, HookInput};
+use crate::model::time::Timestamp;
+use crate::ops::claims::Conflict;
+use crate::ops::messages::Received;
 use crate::ops::{agent_hooks as agent_ops, Context};
 use crate::store::Store;
 use serde_json::Value;
@@ -65,12 +72,11 @@ fn answer(agent: Agent, event: Option<&str>, session: Option<String>) -> Result<
     let ctx = Context::new(store, session).map_err(|e| e.to_string())?;
     let result = match event {
         Event::BeforeTool => ctx.tool_conflicts(&targets).map(|conflicts| {
-            (!conflicts.is_empty())
-                .then(|| agent_hooks::deny(agent, &agent_ops::refusal(&conflicts, ctx.now())))
+            (!conflicts.is_empty()).then(|| agent_hooks::deny(agent, &refusal(&conflicts, ctx.now())))
         }),
         Event::SessionStart => ctx.agent_briefing().map(|text| Some(agent_hooks::session_context(&text))),
         Event::Stop => ctx.urgent_unread().map(|urgent| {
-            (!urgent.is_empty()).then(|| agent_hooks::keep_going(agent, &agent_ops::unread_reason(&urgent)))
+            (!urgent.is_empty()).then(|| agent_hooks::keep_going(agent, &unread_reason(&urgent)))
         }),
     };
     // Agent activity is a sign of life, like any command.
@@ -86,4 +92,32 @@ fn read_input() -> Result<HookInput, String> {
     let mut raw = String::new();
     stdin.lock().take(MAX_INPUT).read_to_string(&mut raw).map_err(|e| format!("cannot read stdin: {e}"))?;
     serde_json::from_str(&raw).map_err(|e| format!("stdin is not a hook's JSON ({e})"))
+}
+
+/// Why a tool call is refused, and what to do instead.
+fn refusal(conflicts: &[Conflict], now: Timestamp) -> String {
+    let lines: Vec<String> = conflicts.iter().take(3).map(|c| c.describe(now)).collect();
+    let more = match conflicts.len() {
+        n if n > 3 => format!(" (and {} more)", n - 3),
+        _ => String::new(),
+    };
+    let holder = conflicts.first().map(|c| c.claim.session.as_str()).unwrap_or("the holder");
+    format!(
+        "git-orchestrate: {}{more}. Another agent is working there: do not change it. Ask {holder} to release it \
+         (`git orchestrate send {holder} \"<subject>\" \"<what you need>\" --kind help`), or claim and do something \
+         else (`git orchestrate claims` lists what is taken).",
+        lines.join("; ")
+    )
+}
+
+/// Why an agent should not stop yet.
+fn unread_reason(urgent: &[Received]) -> String {
+    let lines: Vec<String> =
+        urgent.iter().take(agent_ops::BRIEF_ITEMS).map(agent_ops::message_line).collect();
+    format!(
+        "git-orchestrate: {} urgent message(s) wait for you: {}. Read them with `git orchestrate inbox`, answer \
+         (`git orchestrate send <from> \"<subject>\" \"<answer>\" --reply-to <id>`), then stop.",
+        urgent.len(),
+        lines.join("; ")
+    )
 }

@@ -42,7 +42,7 @@ pub fn run(ctx: &Context, ui: &Ui, a: ServeArgs) -> CmdResult {
             open_browser(ui, &at.url);
         }
     };
-    web::serve(ctx.store.git_dir().to_path_buf(), opts, ready).map_err(|e| match e {
+    web::serve(ctx.git_dir().to_path_buf(), opts, ready).map_err(|e| match e {
         WebError::Ops(e) => e.into(),
         WebError::Bind { .. } => {
             Failure::Error(format!("{e}: pick another with --port N (0 for any free port)"))

@@ -79,9 +79,7 @@ pub fn hook(ctx: &Context, ui: &Ui, a: HookArgs) -> CmdResult {
     if matches!(a.name.as_str(), "pre-commit" | "prepare-commit-msg" | "post-commit") {
         // A commit waits for these: a slow or dead coordination remote may
         // cost it seconds, never the 30 s a write would otherwise wait.
-        if let Some(remote) = ctx.store.remote() {
-            remote.limit_wait(crate::store::remote::HOOK_TIMEOUT);
-        }
+        ctx.limit_remote_wait(crate::store::remote::HOOK_TIMEOUT);
     }
     match a.name.as_str() {
         "pre-commit" => match ctx.hook_pre_commit() {

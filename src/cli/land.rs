@@ -99,8 +99,9 @@ pub fn run(ctx: &Context, ui: &Ui, args: LandArgs) -> CmdResult {
     }
     if args.next {
         let Some(landing) = ctx.land_next(&opts)? else {
-            return Err(crate::ops::Error::refused(
-                "the landing queue is empty: queue work with `git orchestrate land --queue`",
+            return Err(crate::ops::Error::refusal(
+                crate::ops::Reason::QueueEmpty,
+                "the landing queue is empty",
             )
             .into());
         };

@@ -6,7 +6,6 @@
 //! on stdout with `--json`) and map to the exit codes of the contract.
 
 mod agent_hook;
-mod agents;
 mod board;
 mod board_serve;
 mod claim;
@@ -25,6 +24,7 @@ mod message;
 mod output;
 mod prompt;
 mod session;
+mod supervise;
 mod sync;
 mod task;
 
@@ -90,25 +90,25 @@ pub enum Command {
     /// Run one git hook or agent hook (what the installed scripts and agent settings call)
     Hook(hooks::HookArgs),
     /// Start an agent command in the background, in its own session and worktree
-    Spawn(agents::SpawnArgs),
+    Spawn(supervise::SpawnArgs),
     /// List running and recently ended agents: task, pid, state, restarts, uptime, exit
-    Ps(agents::PsArgs),
+    Ps(supervise::PsArgs),
     /// Show (or follow, -f) an agent's output
-    Logs(agents::LogsArgs),
+    Logs(supervise::LogsArgs),
     /// Stop an agent (SIGTERM to all its processes, then SIGKILL), or --all
-    Stop(agents::StopArgs),
+    Stop(supervise::StopArgs),
     /// Spawn agents for ready tasks, up to --max at once, until all is done
-    Dispatch(agents::DispatchArgs),
+    Dispatch(supervise::DispatchArgs),
     /// Supervise one spawned agent (what spawn starts; not for people)
     #[command(hide = true)]
-    Supervise(agents::SuperviseArgs),
+    Supervise(supervise::SuperviseArgs),
     /// Take, release or show the lead: the one session that coordinates the others
     Lead(lead::LeadArgs),
     /// Print a completion script for bash (with `git orchestrate <TAB>`), zsh or fish
     Completions(completions::CompletionsArgs),
     /// Run one agent run and record its exit status (what the supervisor starts; not for people)
     #[command(hide = true)]
-    RunAgent(agents::RunAgentArgs),
+    RunAgent(supervise::RunAgentArgs),
     /// Serve these operations as MCP tools on stdio (for Claude Code and other agents)
     Mcp(mcp::McpArgs),
     /// Print the instructions an agent needs to take part (or put them in AGENTS.md, CLAUDE.md, GEMINI.md)
@@ -235,6 +235,8 @@ fn wants_json() -> bool {
 }
 
 fn run(cli: Cli, ui: &Ui) -> CmdResult {
+    // A supervisor changes the board as its agent starts and ends.
+    crate::ops::on_change(refresh_status_file);
     // Agent hooks find their repository from the payload's folder.
     if let Command::Hook(args) = &cli.command {
         if let Some(agent) = crate::agent_hooks::Agent::from_name(&args.name) {
@@ -247,10 +249,10 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
     };
     // The supervisor finds its repository and session in its spec.
     if let Command::Supervise(args) = cli.command {
-        return agents::supervise(args);
+        return supervise::supervise(args);
     }
     if let Command::RunAgent(args) = cli.command {
-        return agents::run_agent(args);
+        return supervise::run_agent(args);
     }
     // A completion script needs no repository.
     if let Command::Completions(args) = cli.command {
@@ -283,11 +285,11 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
         Command::Sync => sync::run(&ctx, ui),
         Command::Hooks(cmd) => hooks::hooks(&ctx, ui, cmd),
         Command::Hook(args) => hooks::hook(&ctx, ui, args),
-        Command::Spawn(args) => agents::spawn(&ctx, ui, args),
-        Command::Ps(args) => agents::ps(&ctx, ui, args),
-        Command::Logs(args) => agents::logs(&ctx, ui, args),
-        Command::Stop(args) => agents::stop(&ctx, ui, args),
-        Command::Dispatch(args) => agents::dispatch(&ctx, ui, args),
+        Command::Spawn(args) => supervise::spawn(&ctx, ui, args),
+        Command::Ps(args) => supervise::ps(&ctx, ui, args),
+        Command::Logs(args) => supervise::logs(&ctx, ui, args),
+        Command::Stop(args) => supervise::stop(&ctx, ui, args),
+        Command::Dispatch(args) => supervise::dispatch(&ctx, ui, args),
         Command::Supervise(_) | Command::RunAgent(_) | Command::Completions(_) => {
             unreachable!("handled above")
         }
@@ -304,8 +306,14 @@ fn run(cli: Cli, ui: &Ui) -> CmdResult {
     }
     // The status board follows every write, whether the command
     // succeeded or not (a refusal may still have written on its way).
+    refresh_status_file(&ctx);
+    result
+}
+
+/// Rewrites `orchestrate.statusFile` if a write happened since it was last
+/// written; a failure is said, never fatal.
+fn refresh_status_file(ctx: &Context) {
     if let Err(e) = ctx.refresh_status_file() {
         eprintln!("git-orchestrate: orchestrate.statusFile not updated: {}", e.message());
     }
-    result
 }

@@ -315,6 +315,8 @@ fn render_one(ctx: &Context, view: &SessionView) -> String {
 /// The host of a session that runs on another machine, when sessions run on
 /// several (a coordination remote is set).
 pub(super) fn other_host<'s>(ctx: &Context, s: &'s crate::model::session::Session) -> Option<&'s str> {
-    ctx.store.remote()?;
+    if !ctx.has_remote() {
+        return None;
+    }
     s.host.as_deref().filter(|h| *h != ctx.host())
 }

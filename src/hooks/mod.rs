@@ -49,8 +49,8 @@ pub enum HookError {
     )]
     Unwrappable { hook: PathBuf },
     #[error(
-        "{hook} has a saved earlier hook beside it ({saved}) but is not ours: move one of them away, then run \
-         `git orchestrate hooks install` again"
+        "{hook} has a saved earlier hook beside it ({saved}) but is not ours: move one of them away, then \
+         install the hooks again"
     )]
     Conflict { hook: PathBuf, saved: PathBuf },
     #[error("{action} {}: {source}", path.display())]

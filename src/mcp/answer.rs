@@ -39,7 +39,7 @@ impl ToolAnswer for SessionView {}
 impl ToolAnswer for Message {}
 impl ToolAnswer for CheckReport {}
 impl ToolAnswer for Board {}
-impl ToolAnswer for crate::ops::agents::Spawned {}
+impl ToolAnswer for crate::ops::supervise::Spawned {}
 impl ToolAnswer for crate::ops::lead::LeadView {}
 impl ToolAnswer for crate::ops::tasks::Imported {}
 impl ToolAnswer for crate::ops::conflicts::Radar {}

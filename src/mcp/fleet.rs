@@ -5,11 +5,11 @@
 //! matching command; a dispatch is one bounded pass, a log a bounded tail.
 
 use super::answer::{Listed, ToolAnswer};
-use super::{failure, Orchestrate};
+use super::server::{failure, Orchestrate};
 use crate::model::land::LandMode;
 use crate::model::plan::Plan;
-use crate::ops::agents::{parse_timeout, DispatchOptions, SpawnOptions, DEFAULT_GRACE};
 use crate::ops::land::LandOptions;
+use crate::ops::supervise::{parse_timeout, DispatchOptions, SpawnOptions, DEFAULT_GRACE};
 use crate::ops::{self};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;

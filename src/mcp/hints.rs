@@ -27,6 +27,58 @@ pub fn for_refusal(reason: &Reason) -> Vec<String> {
             vec!["nothing to do now: check your inbox, or add tasks with task_add".to_string()]
         }
         Reason::Ended { .. } => vec!["call session_start to start the session again".to_string()],
+        Reason::AgentRunning { agent, .. } => {
+            vec![format!("call stop with name: \"{agent}\" first, or spawn under another name")]
+        }
+        Reason::AgentStarting { .. } => vec!["it is starting: call ps to see it, then try again".to_string()],
+        Reason::AgentNotRunning { agent, .. } => {
+            vec![format!("call logs with name: \"{agent}\" to see how it ended")]
+        }
+        Reason::NoWorktree { session } => {
+            vec![format!("spawn under another name, or end session {session} (session_end) first")]
+        }
+        Reason::TaskClosed { .. } => {
+            vec!["give the agent an unfinished task: call task_list with ready: true".to_string()]
+        }
+        Reason::HeldByEndedAgent { task, holder } => vec![format!(
+            "spawn it again with name: \"{holder}\" and task: \"{task}\", or ask a human to release {task}"
+        )],
+        Reason::DependenciesConflict { .. } => {
+            vec!["call conflicts to see what each session's branch changes".to_string()]
+        }
+        Reason::WorktreeKept { session, .. } => {
+            vec![format!(
+                "land its branch (call land with sessions: [\"{session}\"]), or end it with force: true"
+            )]
+        }
+        Reason::NothingToLand { .. } => Vec::new(),
+        Reason::QueueEmpty => vec!["queue work with land_queue".to_string()],
+        Reason::TargetRebasing { .. } => {
+            vec!["tell a human: that rebase must be finished or aborted before anything lands".to_string()]
+        }
+        Reason::TargetInSeveralCheckouts { .. } => {
+            vec!["tell a human: all but one of those worktrees must switch to another branch".to_string()]
+        }
+        Reason::CheckoutNotForwarded { .. } => {
+            vec!["tell a human: the target's checkout must be put in order before anything lands".to_string()]
+        }
+        Reason::BranchNotLanded { session, .. } => {
+            vec![format!("land them first (call land with sessions: [\"{session}\"]), or keep the branch")]
+        }
+        Reason::NoLandTarget { .. } => vec!["end the session and keep its branch".to_string()],
+        Reason::UncommittedWork { .. } => {
+            vec!["commit the work and land it first, or end the session and keep its branch".to_string()]
+        }
+        Reason::NoNewMessage { .. } => {
+            vec!["call inbox again with wait_seconds to keep waiting, or go on with your task and look later"
+                .to_string()]
+        }
+        Reason::HooksManaged { .. }
+        | Reason::HooksPathRelative { .. }
+        | Reason::HookUnwrappable { .. }
+        | Reason::HookReplaced { .. } => {
+            vec!["tell a human: the repository's git hooks need their hand (the message says how)".to_string()]
+        }
         Reason::Other => Vec::new(),
     }
 }

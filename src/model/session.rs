@@ -98,10 +98,6 @@ impl Session {
         }
     }
 
-    pub fn path(&self) -> String {
-        session_path(&self.name)
-    }
-
     /// Active, but silent for longer than `stale_after`.
     pub fn is_stale(&self, now: Timestamp, stale_after: Duration) -> bool {
         self.status == SessionStatus::Active && now - self.heartbeat_at > stale_after
@@ -111,11 +107,6 @@ impl Session {
     pub fn is_live(&self, now: Timestamp, stale_after: Duration) -> bool {
         self.status == SessionStatus::Active && !self.is_stale(now, stale_after)
     }
-}
-
-/// `<name>.json` in the sessions collection.
-pub fn session_path(name: &str) -> String {
-    format!("{name}.json")
 }
 
 /// What a heartbeat reports; `None` leaves a field as it is.

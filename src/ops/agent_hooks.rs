@@ -19,7 +19,7 @@ use crate::model::time::{format_duration, Timestamp};
 use std::path::Path;
 
 /// How many messages and tasks a briefing lists; the rest are counted.
-const BRIEF_ITEMS: usize = 5;
+pub const BRIEF_ITEMS: usize = 5;
 
 impl Context {
     /// The exclusive claims of other live sessions that the paths a tool
@@ -189,34 +189,8 @@ impl Context {
     }
 }
 
-/// Why a tool call is refused, and what to do instead.
-pub fn refusal(conflicts: &[Conflict], now: Timestamp) -> String {
-    let lines: Vec<String> = conflicts.iter().take(3).map(|c| c.describe(now)).collect();
-    let more = match conflicts.len() {
-        n if n > 3 => format!(" (and {} more)", n - 3),
-        _ => String::new(),
-    };
-    let holder = conflicts.first().map(|c| c.claim.session.as_str()).unwrap_or("the holder");
-    format!(
-        "git-orchestrate: {}{more}. Another agent is working there: do not change it. Ask {holder} to release it \
-         (`git orchestrate send {holder} \"<subject>\" \"<what you need>\" --kind help`), or claim and do something \
-         else (`git orchestrate claims` lists what is taken).",
-        lines.join("; ")
-    )
-}
-
-/// Why an agent should not stop yet.
-pub fn unread_reason(urgent: &[Received]) -> String {
-    let lines: Vec<String> = urgent.iter().take(BRIEF_ITEMS).map(message_line).collect();
-    format!(
-        "git-orchestrate: {} urgent message(s) wait for you: {}. Read them with `git orchestrate inbox`, answer \
-         (`git orchestrate send <from> \"<subject>\" \"<answer>\" --reply-to <id>`), then stop.",
-        urgent.len(),
-        lines.join("; ")
-    )
-}
-
-fn message_line(r: &Received) -> String {
+/// One line naming a message: id, kind, sender and subject.
+pub fn message_line(r: &Received) -> String {
     let m = &r.message;
     format!("{} {} from {}: \"{}\"", m.id, m.kind.as_str(), m.from, escape_control(&m.subject))
 }
@@ -226,29 +200,6 @@ fn left(until: Timestamp, now: Timestamp) -> String {
 }
 
 impl Context {
-    /// The top of the checkout the command runs in: where agents read
-    /// their project settings and instructions.
-    pub fn checkout_top(&self) -> Result<std::path::PathBuf> {
-        self.store.repository().workdir().map(Path::to_path_buf).ok_or_else(|| {
-            Error::invalid(
-                "this repository has no checkout (bare): run this in a worktree, where the agents work",
-            )
-        })
-    }
-
-    /// Where `integrate` and `prompt --install` write: the top of the main
-    /// worktree, which session worktrees are made from, wherever the command
-    /// runs (a session's worktree must not collect our untracked files); the
-    /// checkout it runs in when the repository itself is bare.
-    pub fn settings_top(&self) -> Result<std::path::PathBuf> {
-        let main = self.store.main_root();
-        if main.join(".git").exists() {
-            Ok(main)
-        } else {
-            self.checkout_top()
-        }
-    }
-
     /// Those of `paths` (files under `top`) that a new session worktree
     /// would not get: neither tracked in `top`'s index nor listed in its
     /// `.worktreeinclude`. Relative to `top`.

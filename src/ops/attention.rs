@@ -9,8 +9,7 @@ use crate::board::{Attention, KeptRow, MessageRow, ProblemRow};
 use crate::model::message::{Message, MessageKind};
 use crate::model::session::SessionStatus;
 use crate::model::task::{Readiness, TaskStatus};
-use crate::store::refs;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 /// How far back each mailbox is searched for open requests.
 const REQUESTS_SEARCHED: usize = 500;
@@ -29,22 +28,19 @@ impl Context {
     /// Help and handoff messages still unread by whoever they were for
     /// (for `all` and role boxes: by anyone), and not answered by a reply.
     fn open_requests(&self) -> Result<Vec<MessageRow>> {
-        let cursors = self.read_cursors()?;
+        let mailboxes = self.store.mailboxes();
+        let cursors = mailboxes.cursors()?;
         let mut open = Vec::new();
         let mut replied = BTreeSet::new();
-        for (refname, head) in self.store.refs_under(&refs::mailbox(""))? {
-            let mailbox = refname.trim_start_matches(&refs::mailbox("")).to_string();
-            let read: BTreeSet<git2::Oid> = cursors.get(&mailbox).cloned().unwrap_or_default();
-            let mut next = Some(head);
-            for _ in 0..REQUESTS_SEARCHED {
-                let Some(oid) = next else { break };
+        for (mailbox, head) in mailboxes.all()? {
+            let read = cursors.get(mailbox.name());
+            for letter in mailbox.letters(Some(head)).take(REQUESTS_SEARCHED) {
+                let letter = letter?;
                 // The chain is linear: below a reader's cursor, all is read.
-                if read.contains(&oid) {
+                if read.is_some_and(|read| read.contains(&letter.commit)) {
                     break;
                 }
-                if let Ok(Some(m)) =
-                    self.store.snapshot_at(&refname, Some(oid))?.get::<Message>("message.json")
-                {
+                if let Ok(Some(m)) = letter.message {
                     if let Some(id) = &m.reply_to {
                         replied.insert(id.clone());
                     }
@@ -52,7 +48,6 @@ impl Context {
                         open.push(m);
                     }
                 }
-                next = self.store.parent(oid)?;
             }
         }
         // A copy delivered to the lead is the same request.
@@ -60,19 +55,6 @@ impl Context {
         open.retain(|m| !replied.contains(&m.id) && seen.insert(m.id.clone()));
         open.sort_by_key(|m| m.sent_at);
         Ok(open.into_iter().map(MessageRow::from).collect())
-    }
-
-    /// Every read cursor, by mailbox: `<box>` → the commits readers are at.
-    fn read_cursors(&self) -> Result<HashMap<String, BTreeSet<git2::Oid>>> {
-        let mut cursors: HashMap<String, BTreeSet<git2::Oid>> = HashMap::new();
-        let prefix = format!("{}read/", refs::ROOT);
-        for (refname, oid) in self.store.refs_under(&prefix)? {
-            let Some((_reader, mailbox)) = refname.trim_start_matches(&prefix).split_once('/') else {
-                continue;
-            };
-            cursors.entry(mailbox.to_string()).or_default().insert(oid);
-        }
-        Ok(cursors)
     }
 
     fn failed_tasks(&self) -> Result<Vec<ProblemRow>> {

@@ -5,7 +5,7 @@ use super::{Context, Result};
 use crate::board::{
     AgentRow, Board, ClaimRow, ConflictRow, MessageRow, SessionRow, TaskCounts, TaskRow, UnreadableRow,
 };
-use crate::model::message::Message;
+use crate::model::message::{Message, MessageKind};
 use crate::model::task::{Readiness, TaskStatus};
 use crate::store::{refs, Corrupt, StoreError};
 
@@ -199,23 +199,63 @@ impl Context {
     /// A message that cannot be read is added to `unreadable`.
     fn recent_messages(&self, n: usize, unreadable: &mut Vec<Corrupt>) -> Result<Vec<MessageRow>> {
         let mut messages: Vec<Message> = Vec::new();
-        for (refname, head) in self.store.refs_under(&refs::mailbox(""))? {
-            let mut next = Some(head);
-            for _ in 0..n {
-                let Some(oid) = next else { break };
-                match self.store.snapshot_at(&refname, Some(oid))?.get::<Message>("message.json") {
+        for (mailbox, head) in self.store.mailboxes().all()? {
+            for letter in mailbox.letters(Some(head)).take(n) {
+                let letter = letter?;
+                match letter.message {
                     Ok(Some(m)) => messages.push(m),
                     Ok(None) => {}
-                    Err(StoreError::Corrupt { refname, path, reason }) => {
-                        unreadable.push(Corrupt { refname, path: format!("{path} (in {oid})"), reason })
+                    Err(c) => {
+                        unreadable.push(Corrupt { path: format!("{} (in {})", c.path, letter.commit), ..c })
                     }
-                    Err(e) => return Err(e.into()),
                 }
-                next = self.store.parent(oid)?;
             }
         }
         messages.sort_by_key(|m| std::cmp::Reverse(m.sent_at));
         messages.truncate(n);
         Ok(messages.into_iter().map(MessageRow::from).collect())
     }
+
+    /// Recent messages newest first (`shown` of them), with unread `help`
+    /// and `handoff` pinned however old they are (searched `pin_depth`
+    /// deep in each mailbox). A message is unread while no reader's cursor
+    /// on its mailbox has reached it: a mailbox is one linear chain, so
+    /// walking from its head, everything before the first cursor met is
+    /// unread by all.
+    pub fn message_feed(&self, shown: usize, pin_depth: usize) -> Result<Vec<FeedMessage>> {
+        let mailboxes = self.store.mailboxes();
+        let cursors = mailboxes.cursors()?;
+        let mut all: Vec<FeedMessage> = Vec::new();
+        for (mailbox, head) in mailboxes.all()? {
+            let read_marks = cursors.get(mailbox.name());
+            let mut unread = true;
+            for (depth, letter) in mailbox.letters(Some(head)).take(pin_depth).enumerate() {
+                let letter = letter?;
+                if read_marks.is_some_and(|marks| marks.contains(&letter.commit)) {
+                    unread = false;
+                }
+                if depth >= shown && !unread {
+                    break;
+                }
+                if let Ok(Some(m)) = letter.message {
+                    let pinned = unread && matches!(m.kind, MessageKind::Help | MessageKind::Handoff);
+                    if pinned || depth < shown {
+                        all.push(FeedMessage { message: m, pinned });
+                    }
+                }
+            }
+        }
+        all.sort_by_key(|m| std::cmp::Reverse(m.message.sent_at));
+        let (pinned, rest): (Vec<_>, Vec<_>) = all.into_iter().partition(|m| m.pinned);
+        Ok(pinned.into_iter().chain(rest.into_iter().take(shown)).collect())
+    }
+}
+
+/// A message as the web board's feed lists it.
+#[derive(Debug, serde::Serialize)]
+pub struct FeedMessage {
+    #[serde(flatten)]
+    pub message: Message,
+    /// A `help` or `handoff` no reader of its mailbox has read yet.
+    pub pinned: bool,
 }

@@ -16,7 +16,7 @@
 //!
 //! A task without dependencies starts where any session does.
 
-use super::{Context, Error, Result};
+use super::{Context, Error, Reason, Result};
 use crate::merging::{self, MergeError};
 use crate::model::ids::TaskId;
 use crate::model::land::Landed;
@@ -160,16 +160,19 @@ impl Context {
             Ok(commit) => commit,
             Err(MergeError::Conflict { branch, files }) => {
                 let others: Vec<&str> = names.iter().copied().filter(|n| *n != branch).collect();
-                let with = match others.is_empty() {
+                let with_words = match others.is_empty() {
                     true => onto.clone(),
                     false => format!("{onto} and {}", others.join(", ")),
                 };
-                return Err(Error::refused(format!(
+                let message = format!(
                     "{} is not started: the work it depends on does not merge cleanly: {branch} conflicts with \
-                     {with} on {}; land or reconcile those branches, and it will be started",
+                     {with_words} on {}; land or reconcile those branches, and it will be started",
                     id,
                     files.join(", ")
-                )));
+                );
+                let with = std::iter::once(onto.as_str()).chain(others).map(str::to_string).collect();
+                let reason = Reason::DependenciesConflict { task: id.to_string(), branch, with, files };
+                return Err(Error::refusal(reason, message));
             }
             Err(e) => return Err(Error::failed(format!("cannot combine the work {id} depends on: {e}"))),
         };

@@ -8,7 +8,7 @@
 //! every other failure is reported on stderr and the commit goes on.
 
 use super::tasks::Finish;
-use super::{Context, Error, Result};
+use super::{Context, Error, Reason, Result};
 use crate::hooks::{self, HookError, HookState};
 use crate::model::message::MessageKind;
 use crate::ops::claims::Conflict;
@@ -60,17 +60,25 @@ pub fn task_trailers(message: &str) -> Vec<(String, bool)> {
         .collect()
 }
 
+/// A hook folder or hook we will not change is a refusal with its facts;
+/// anything else is a failure.
 fn hook_failure(e: HookError) -> Error {
-    match e {
-        HookError::Managed { .. }
-        | HookError::Relative { .. }
-        | HookError::Unwrappable { .. }
-        | HookError::Conflict { .. } => Error::refused(e.to_string()),
-        HookError::Io { .. } => Error::Store(StoreError::Io {
-            action: "install the hooks".into(),
-            source: std::io::Error::other(e.to_string()),
-        }),
-    }
+    let shown = |p: &Path| p.display().to_string();
+    let reason = match &e {
+        HookError::Managed { dir } => Reason::HooksManaged { dir: shown(dir) },
+        HookError::Relative { path } => Reason::HooksPathRelative { path: path.clone() },
+        HookError::Unwrappable { hook } => Reason::HookUnwrappable { hook: shown(hook) },
+        HookError::Conflict { hook, saved } => {
+            Reason::HookReplaced { hook: shown(hook), saved: shown(saved) }
+        }
+        HookError::Io { .. } => {
+            return Error::Store(StoreError::Io {
+                action: "install the hooks".into(),
+                source: std::io::Error::other(e.to_string()),
+            })
+        }
+    };
+    Error::refusal(reason, e.to_string())
 }
 
 impl Context {
@@ -174,7 +182,7 @@ impl Context {
             let by = self.actor();
             if task.status == crate::model::task::TaskStatus::Claimed
                 && task.assignee.as_deref() != Some(by.as_str())
-                && self.holder_is_live(&task)?
+                && self.holder_is_live(task.assignee.as_deref())?
             {
                 report.warnings.push(format!(
                     "{id} is held by {}: the commit is recorded on it, but only its holder closes it",

@@ -7,9 +7,7 @@
 //! take it. Taking a live lead's place is refused (a human may `--force`).
 
 use super::{Context, Error, Result};
-use crate::model::lead::{Lead, LEAD_PATH, LEAD_ROLE};
-use crate::model::message::{Message, MessageKind, Recipient};
-use crate::model::session::{session_path, Session};
+use crate::model::lead::{Lead, LEAD_PATH};
 use crate::model::time::{format_duration, Timestamp};
 use crate::model::FORMAT;
 use crate::store::{refs, Change, Document, Event, Outcome};
@@ -53,20 +51,10 @@ impl Context {
     pub fn show_lead(&self) -> Result<LeadView> {
         let lead = self.store.snapshot(refs::LEAD)?.get::<Lead>(LEAD_PATH)?;
         let live = match &lead {
-            Some(l) => self.lease_holds(&l.session)?,
+            Some(l) => self.holder_is_live(Some(&l.session))?,
             None => false,
         };
         Ok(LeadView::of(lead, live))
-    }
-
-    /// Whether the lead's lease holds: its session is live. A holder not
-    /// registered yet (it registers right after taking the lead) holds it.
-    fn lease_holds(&self, holder: &str) -> Result<bool> {
-        let snap = self.store.snapshot(refs::SESSIONS)?;
-        Ok(match snap.get::<Session>(&session_path(holder))? {
-            Some(s) => s.is_live(self.now(), self.stale_after()?),
-            None => true,
-        })
     }
 
     /// Makes the acting session the lead. Refused while another live
@@ -84,7 +72,7 @@ impl Context {
                 Some(l) if l.session == me => return Ok(Outcome::Unchanged(l.clone())),
                 // The liveness read before this update is for the holder
                 // read then; a different holder now is looked at afresh.
-                Some(l) if !force && (current.holder() == Some(&l.session) || self.lease_holds(&l.session)?) => {
+                Some(l) if !force && (current.holder() == Some(&l.session) || self.holder_is_live(Some(&l.session))?) => {
                     return Err(Error::refused(format!(
                         "{} holds the lead (since {}, a live session): ask it to release it, or wait until it \
                          has been silent for {}; a human can take it over with --force",
@@ -130,40 +118,6 @@ impl Context {
             let mut change = Change::new(Event::new("release", &by, now, summary).entity(&held.session));
             change.remove(LEAD_PATH);
             Ok(change.write(LeadView::of(None, false)))
-        })
-    }
-
-    /// Also delivers to the lead (`role:lead`) what it must hear of: help
-    /// requests and completions sent elsewhere. Nothing when nobody holds
-    /// the lead, or the lead gets it anyway (a broadcast, or sent to it).
-    pub(crate) fn copy_to_lead(&self, message: &Message, to: &Recipient) -> Result<()> {
-        if !matches!(message.kind, MessageKind::Help | MessageKind::Completion) {
-            return Ok(());
-        }
-        self.tell_lead(message, to)
-    }
-
-    /// Delivers `message` (already sent to `to`) to the lead's box too,
-    /// unless the lead already gets it.
-    pub(crate) fn tell_lead(&self, message: &Message, to: &Recipient) -> Result<()> {
-        let Some(lead) = self.show_lead()?.lead else { return Ok(()) };
-        let gets_it = match to {
-            Recipient::All => true,
-            Recipient::Role(role) => role == LEAD_ROLE,
-            Recipient::Session(name) => *name == lead,
-        };
-        if gets_it || message.from == lead {
-            return Ok(());
-        }
-        self.post(&format!("role.{LEAD_ROLE}"), message).map(|_| ())
-    }
-
-    /// Whether `name` is a registered session that is active and not stale.
-    pub(crate) fn session_is_live(&self, name: &str) -> Result<bool> {
-        let snap = self.store.snapshot(refs::SESSIONS)?;
-        Ok(match snap.get::<Session>(&session_path(name))? {
-            Some(s) => s.is_live(self.now(), self.stale_after()?),
-            None => false,
         })
     }
 

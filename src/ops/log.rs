@@ -2,7 +2,6 @@
 
 use super::{Context, Result};
 use crate::model::time::Timestamp;
-use crate::store::{refs, Event};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -21,13 +20,8 @@ impl Context {
     /// Read cursors are positions in mailboxes, not events, and are left out.
     pub fn log(&self, since: Option<Timestamp>) -> Result<Vec<LogEntry>> {
         let mut entries = Vec::new();
-        for (refname, _) in self.store.refs_under(refs::ROOT)? {
-            let collection = refname.trim_start_matches(refs::ROOT).to_string();
-            if collection.starts_with("read/") {
-                continue;
-            }
-            self.store.history(&refname, |commit| {
-                let event = Event::from_commit(commit);
+        for collection in self.store.collections()? {
+            self.store.events(&collection, |commit, event| {
                 if since.is_some_and(|s| event.at < s) {
                     return false;
                 }
@@ -37,7 +31,7 @@ impl Context {
                     action: event.action,
                     summary: event.summary,
                     collection: collection.clone(),
-                    commit: commit.id().to_string(),
+                    commit: commit.to_string(),
                 });
                 true
             })?;

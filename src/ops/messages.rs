@@ -1,35 +1,26 @@
 //! Messages: send to a session, to `all` or to a role; read the inbox.
 //!
-//! A mailbox is a commit chain under `refs/orchestrate/mail/<box>`, one
-//! message per commit, appended with compare-and-swap: concurrent senders
-//! are linearised, so every reader sees one order and nothing is lost. A
-//! read cursor `refs/orchestrate/read/<name>/<box>` points at the last
-//! commit its session has read, so reading the inbox walks only from the
-//! head back to the cursor: it costs the unread messages, not the history.
+//! Each message goes to one mailbox (the recipient's, `all` or
+//! `role.<role>`); a session reads its own, `all` and its role's, from
+//! where its read cursor on each left off (see `store::mailboxes` for how
+//! they are kept: a linear chain each, so every reader sees one order).
 
-use super::{Context, Error, Result};
+use super::{Context, Error, Reason, Result};
 use crate::model::message::{
     validate_body, validate_message_id, validate_subject, Message, MessageKind, Recipient,
 };
-use crate::model::session::{session_path, Session};
+use crate::model::session::Session;
 use crate::model::FORMAT;
-use crate::store::{refs, Change, Document, Event, StoreError};
+use crate::store::{Corrupt, Mailbox};
 use git2::Oid;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
-const MESSAGE_PATH: &str = "message.json";
 /// How often `inbox --wait` looks at the mailbox heads: each look reads
 /// three small ref files, so waiting costs no measurable CPU.
 const WAIT_POLL: Duration = Duration::from_millis(50);
 /// How often `inbox --wait` asks the coordination remote, if there is one.
 const REMOTE_POLL: Duration = Duration::from_secs(1);
-
-impl Document for Message {
-    fn format(&self) -> u32 {
-        self.format
-    }
-}
 
 /// What `send` is asked to send.
 #[derive(Debug, Clone)]
@@ -63,6 +54,31 @@ pub struct Received {
 }
 
 impl Context {
+    /// Also delivers to the lead (`role:lead`) what it must hear of: help
+    /// requests and completions sent elsewhere. Nothing when nobody holds
+    /// the lead, or the lead gets it anyway (a broadcast, or sent to it).
+    pub(crate) fn copy_to_lead(&self, message: &Message, to: &Recipient) -> Result<()> {
+        if !matches!(message.kind, MessageKind::Help | MessageKind::Completion) {
+            return Ok(());
+        }
+        self.tell_lead(message, to)
+    }
+
+    /// Delivers `message` (already sent to `to`) to the lead's box too,
+    /// unless the lead already gets it.
+    pub(crate) fn tell_lead(&self, message: &Message, to: &Recipient) -> Result<()> {
+        let Some(lead) = self.show_lead()?.lead else { return Ok(()) };
+        let gets_it = match to {
+            Recipient::All => true,
+            Recipient::Role(role) => role == crate::model::lead::LEAD_ROLE,
+            Recipient::Session(name) => *name == lead,
+        };
+        if gets_it || message.from == lead {
+            return Ok(());
+        }
+        self.post(&format!("role.{}", crate::model::lead::LEAD_ROLE), message).map(|_| ())
+    }
+
     /// Sends a message; returns it as stored.
     pub fn send(&self, out: &Outgoing) -> Result<Message> {
         let recipient = Recipient::parse(&out.to)?;
@@ -103,43 +119,20 @@ impl Context {
 
     /// Appends `message` to `mailbox` (`<session>`, `all`, `role.<r>`).
     pub(crate) fn post(&self, mailbox: &str, message: &Message) -> Result<Message> {
-        let from = &message.from;
-        self.store.update(&refs::mailbox(mailbox), |_| {
-            // Stamped at each attempt, so that a send which lost a race and
-            // was delivered after another also says it was sent after it.
-            let message = Message { sent_at: self.now(), ..message.clone() };
-            let now = message.sent_at;
-            let summary = format!("send {} from {from} to {}: {}", message.id, message.to, message.subject);
-            let event = Event::new("send", from, now, summary).entity(&message.id);
-            let mut change = Change::new(event);
-            change.put(MESSAGE_PATH, &message);
-            Ok::<_, Error>(change.write(message.clone()))
-        })
+        Ok(self.store.mailboxes().mailbox(mailbox).post(message)?)
     }
 
-    /// Whether any mailbox holds the message `id`. Each send records the
-    /// message id as the commit's entity, so this reads commit messages
-    /// only, never a message document.
+    /// Whether any mailbox holds the message `id`.
     fn message_exists(&self, id: &str) -> Result<bool> {
-        for (refname, _) in self.store.refs_under(&refs::mailbox(""))? {
-            let mut found = false;
-            self.store.history(&refname, |commit| {
-                found = Event::from_commit(commit).entities.iter().any(|e| e == id);
-                !found
-            })?;
-            if found {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        Ok(self.store.mailboxes().holds(id)?)
     }
 
     /// Unknown recipients are bad input: a session that was never started,
     /// or a role no session has.
     fn check_recipient(&self, recipient: &Recipient) -> Result<()> {
         let sessions = || -> Result<Vec<Session>> {
-            let snap = self.store.snapshot(refs::SESSIONS)?;
-            Ok(snap.decode_all::<Session>(&snap.list("")?)?.0)
+            let snap = self.store.sessions().read()?;
+            Ok(snap.all()?.0)
         };
         match recipient {
             Recipient::All => Ok(()),
@@ -147,7 +140,7 @@ impl Context {
             Recipient::Role(role) if role == crate::model::lead::LEAD_ROLE => Ok(()),
             Recipient::Session(name) if name == crate::model::message::HUMAN => Ok(()),
             // A session whose document is corrupt exists: say so, not "no session".
-            Recipient::Session(name) => match self.store.snapshot(refs::SESSIONS)?.get::<Session>(&session_path(name))? {
+            Recipient::Session(name) => match self.store.sessions().get(name)? {
                 Some(_) => Ok(()),
                 None => Err(Error::invalid(format!(
                     "no session named {name}: see `git orchestrate session list --all` (or send to all or role:<r>)"
@@ -164,8 +157,8 @@ impl Context {
 
     /// The mailboxes the acting session reads: its own, `all`, its role's.
     fn my_mailboxes(&self, me: &str) -> Result<Vec<String>> {
-        let snap = self.store.snapshot(refs::SESSIONS)?;
-        let role = snap.get::<Session>(&crate::model::session::session_path(me))?.and_then(|s| s.role);
+        let snap = self.store.sessions().read()?;
+        let role = snap.get(me)?.and_then(|s| s.role);
         let mut boxes = vec![me.to_string(), "all".to_string()];
         if let Some(role) = role {
             boxes.push(format!("role.{role}"));
@@ -194,136 +187,118 @@ impl Context {
             .map_err(|e| Error::invalid(format!("wait: {e}")))?;
         }
         let me = self.require_session("`inbox`")?.to_string();
-        let boxes = self.my_mailboxes(&me)?;
+        let names = self.my_mailboxes(&me)?;
+        let mailboxes = self.store.mailboxes();
+        let boxes: Vec<Mailbox<'_>> = names.iter().map(|name| mailboxes.mailbox(name)).collect();
         if let Some(limit) = opts.wait {
             self.wait_for_unread(&me, &boxes, limit)?;
         }
         let mut per_box = Vec::new();
         let mut seen_heads = Vec::new();
         for mailbox in &boxes {
-            let head = self.store.head(&refs::mailbox(mailbox))?;
-            let cursor = self.store.head(&refs::read_cursor(&me, mailbox))?;
+            let head = mailbox.head()?;
+            let cursor = mailbox.cursor(&me)?;
             let mut from_box = Vec::new();
-            self.collect(mailbox, head, cursor, opts.all, &me, &mut from_box)?;
+            collect(mailbox, head, cursor, opts.all, &me, &mut from_box)?;
             // The chain is the authoritative order within a mailbox.
             from_box.reverse();
             per_box.push(from_box);
             if head != cursor {
-                seen_heads.push((mailbox.clone(), head, cursor));
+                seen_heads.push((mailbox, head));
             }
         }
         let received = merge_in_delivery_order(per_box);
         if !opts.peek {
-            for (mailbox, head, cursor) in seen_heads {
+            for (mailbox, head) in seen_heads {
                 if let Some(head) = head {
-                    self.advance_cursor(&me, &mailbox, cursor, head)?;
+                    mailbox.mark_read(&me, head)?;
                 }
             }
         }
         Ok(received)
     }
 
-    /// Walks a mailbox from its head back to the reader's cursor (or to
-    /// the start with `all`), collecting messages not sent by the reader.
-    fn collect(
-        &self,
-        mailbox: &str,
-        head: Option<Oid>,
-        cursor: Option<Oid>,
-        all: bool,
-        me: &str,
-        out: &mut Vec<Received>,
-    ) -> Result<()> {
-        let refname = refs::mailbox(mailbox);
-        let mut read = false;
-        let mut failure = None;
-        let mut next = head;
-        while let Some(oid) = next {
-            if Some(oid) == cursor {
-                if !all {
-                    break;
-                }
-                read = true;
-            }
-            let snap = self.store.snapshot_at(&refname, Some(oid))?;
-            match snap.get::<Message>(MESSAGE_PATH) {
-                Ok(Some(message)) if message.from != me => {
-                    out.push(Received { message, mailbox: mailbox.to_string(), read })
-                }
-                Ok(_) => {}
-                // One bad message is reported, never a reason to lose the rest.
-                Err(e @ StoreError::Corrupt { .. }) => {
-                    failure.get_or_insert(e);
-                }
-                Err(e) => return Err(e.into()),
-            }
-            next = self.store.parent(oid)?;
-        }
-        if let Some(StoreError::Corrupt { refname, path, reason }) = failure {
-            eprintln!("warning: a message in {refname}:{path} could not be read: {reason}");
-        }
-        Ok(())
-    }
-
-    /// Moves the read cursor forward to `head`, never backwards: if another
-    /// process of the same session moved it meanwhile, the furthest wins.
-    fn advance_cursor(&self, me: &str, mailbox: &str, cursor: Option<Oid>, head: Oid) -> Result<()> {
-        if cursor == Some(head) {
-            return Ok(());
-        }
-        let name = refs::read_cursor(me, mailbox);
-        self.store.move_pointer(&name, &format!("read {mailbox} by {me}"), |current| {
-            Ok::<_, Error>(match current {
-                Some(current) if current == head || self.store.is_descendant(current, head)? => None,
-                _ => Some(head),
-            })
-        })
-    }
-
-    fn wait_for_unread(&self, me: &str, boxes: &[String], limit: Option<Duration>) -> Result<()> {
+    fn wait_for_unread(&self, me: &str, boxes: &[Mailbox<'_>], limit: Option<Duration>) -> Result<()> {
         let started = Instant::now();
         let mut remote_look = started;
         let mut said_unreachable = false;
+        let names: Vec<String> = boxes.iter().map(|b| b.name().to_string()).collect();
         loop {
             // With a coordination remote, a message from another clone
             // arrives there: look at its mailbox heads once a second.
-            if let Some(remote) = self.store.remote().filter(|_| Instant::now() >= remote_look) {
+            if self.store.remote().is_some() && Instant::now() >= remote_look {
                 remote_look = Instant::now() + REMOTE_POLL;
-                let heads: Vec<String> = boxes.iter().map(|b| refs::mailbox(b)).collect();
-                if let Err(e) = remote.fetch_if_moved(&heads) {
+                if let Err(e) = self.store.mailboxes().fetch_moved(&names) {
                     if !std::mem::replace(&mut said_unreachable, true) {
                         eprintln!("git-orchestrate: still waiting, on this clone's mail only for now: {e}");
                     }
                 }
             }
             for mailbox in boxes {
-                let head = self.store.head(&refs::mailbox(mailbox))?;
-                let cursor = self.store.head(&refs::read_cursor(me, mailbox))?;
-                if head != cursor && self.has_unread_from_others(mailbox, head, cursor, me)? {
+                let head = mailbox.head()?;
+                let cursor = mailbox.cursor(me)?;
+                if head != cursor && has_unread_from_others(mailbox, head, cursor, me)? {
                     return Ok(());
                 }
             }
-            if limit.is_some_and(|l| started.elapsed() >= l) {
-                return Err(Error::refused(format!(
-                    "no new message within {}s",
-                    limit.map(|l| l.as_secs()).unwrap_or_default()
-                )));
+            if let Some(limit) = limit.filter(|l| started.elapsed() >= *l) {
+                let waited_secs = limit.as_secs();
+                return Err(Error::refusal(
+                    Reason::NoNewMessage { session: me.to_string(), waited_secs },
+                    format!("no new message within {waited_secs}s"),
+                ));
             }
             std::thread::sleep(WAIT_POLL);
         }
     }
+}
 
-    fn has_unread_from_others(
-        &self,
-        mailbox: &str,
-        head: Option<Oid>,
-        cursor: Option<Oid>,
-        me: &str,
-    ) -> Result<bool> {
-        let mut found = Vec::new();
-        self.collect(mailbox, head, cursor, false, me, &mut found)?;
-        Ok(!found.is_empty())
+/// Walks a mailbox from `head` back to the reader's cursor (or to the
+/// start with `all`), collecting messages not sent by the reader.
+fn collect(
+    mailbox: &Mailbox<'_>,
+    head: Option<Oid>,
+    cursor: Option<Oid>,
+    all: bool,
+    me: &str,
+    out: &mut Vec<Received>,
+) -> Result<()> {
+    let mut read = false;
+    let mut failure = None;
+    for letter in mailbox.letters(head) {
+        let letter = letter?;
+        if Some(letter.commit) == cursor {
+            if !all {
+                break;
+            }
+            read = true;
+        }
+        match letter.message {
+            Ok(Some(message)) if message.from != me => {
+                out.push(Received { message, mailbox: mailbox.name().to_string(), read })
+            }
+            Ok(_) => {}
+            // One bad message is reported, never a reason to lose the rest.
+            Err(corrupt) => {
+                failure.get_or_insert(corrupt);
+            }
+        }
     }
+    if let Some(Corrupt { refname, path, reason }) = failure {
+        eprintln!("warning: a message in {refname}:{path} could not be read: {reason}");
+    }
+    Ok(())
+}
+
+fn has_unread_from_others(
+    mailbox: &Mailbox<'_>,
+    head: Option<Oid>,
+    cursor: Option<Oid>,
+    me: &str,
+) -> Result<bool> {
+    let mut found = Vec::new();
+    collect(mailbox, head, cursor, false, me, &mut found)?;
+    Ok(!found.is_empty())
 }
 
 /// Merges mailboxes, each in its chain order (the order its messages were

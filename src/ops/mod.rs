@@ -8,30 +8,36 @@
 //! exit 1), or could not be carried out ([`Error::Store`]).
 
 pub mod agent_hooks;
-pub mod agents;
 pub mod attention;
 pub mod board;
 pub mod claims;
 pub mod conflicts;
 pub mod dependents;
 pub mod doctor;
+mod finish;
 pub mod hooks;
+pub mod identity;
+pub mod init;
 pub mod land;
 pub mod lead;
 pub mod log;
 pub mod messages;
 pub mod notify;
+mod places;
 pub mod sessions;
 pub mod status_file;
+pub mod supervise;
 pub mod sync;
 pub mod tasks;
 mod teardown;
 pub mod trust;
 
 use crate::model::names::validate_session_name;
-use crate::model::time::{to_stored, Timestamp};
+use crate::model::task::TaskStatus;
+use crate::model::time::Timestamp;
 use crate::model::Invalid;
 use crate::store::{Store, StoreError};
+use crate::supervise::Phase;
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -78,8 +84,105 @@ pub enum Reason {
     },
     /// The session has ended.
     Ended { session: String },
+    /// `spawn` under a name whose agent is not over yet.
+    AgentRunning {
+        agent: String,
+        phase: Phase,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pid: Option<u32>,
+    },
+    /// An agent that has no state yet: another command is starting it.
+    AgentStarting { agent: String },
+    /// `stop` of an agent that is over.
+    AgentNotRunning {
+        agent: String,
+        phase: Phase,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        signal: Option<i32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        stopped_by: Option<String>,
+    },
+    /// `spawn` into a session that has no worktree of its own.
+    NoWorktree { session: String },
+    /// `spawn --task` of a task that is done, failed or cancelled.
+    TaskClosed { task: String, status: TaskStatus },
+    /// A task still held by a session whose agent is over: nobody will
+    /// answer a request to release it.
+    HeldByEndedAgent { task: String, holder: String },
+    /// A task whose dependencies' branches do not merge, so there is no
+    /// start for its agent.
+    DependenciesConflict {
+        task: String,
+        /// The branch that did not merge.
+        branch: String,
+        /// What it was merged with: the target and the other branches.
+        with: Vec<String>,
+        files: Vec<String>,
+    },
+    /// An ended session's kept worktree holds work that has not landed.
+    WorktreeKept {
+        session: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        branch: Option<String>,
+        #[serde(flatten)]
+        unlanded: Unlanded,
+    },
+    /// The target already has every commit of the branch.
+    NothingToLand { session: String, branch: String, into: String, head: String },
+    /// No entry waits in the landing queue.
+    QueueEmpty,
+    /// The target branch is being rebased in a worktree.
+    TargetRebasing { into: String, worktree: String },
+    /// The target branch is checked out in more than one worktree.
+    TargetInSeveralCheckouts { into: String, worktrees: Vec<String> },
+    /// git would not bring the target's checkout forward.
+    CheckoutNotForwarded {
+        into: String,
+        checkout: String,
+        /// What git said.
+        git: String,
+    },
+    /// `--delete-branch` of a branch with commits not on its target.
+    BranchNotLanded { session: String, branch: String, into: String, commits: usize },
+    /// `--delete-branch` of a session with no target to compare with.
+    NoLandTarget { session: String, branch: String },
+    /// `--delete-branch` of a session with uncommitted work.
+    UncommittedWork { session: String, files: Vec<String> },
+    // Messages.
+    /// `inbox --wait` waited its limit and nothing new arrived.
+    NoNewMessage { session: String, waited_secs: u64 },
+    // Git hooks: what `hooks install` and `uninstall` will not change.
+    /// `core.hooksPath` is a folder of the repository a hook manager keeps.
+    HooksManaged { dir: String },
+    /// `core.hooksPath` is relative, so each worktree would read its own.
+    HooksPathRelative { path: String },
+    /// A hook that cannot be wrapped without breaking it.
+    HookUnwrappable { hook: String },
+    /// A hook that is not ours sits where ours was, with the saved earlier
+    /// hook still beside it: replacing either would lose one.
+    HookReplaced { hook: String, saved: String },
     /// Anything else: the message says it all.
     Other,
+}
+
+/// What in an ended session's worktree has not landed: uncommitted
+/// changes (counted first), else commits its target does not have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Unlanded {
+    Uncommitted { uncommitted: usize },
+    Commits { commits: usize, into: String },
+}
+
+impl std::fmt::Display for Unlanded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unlanded::Uncommitted { uncommitted } => write!(f, "{uncommitted} uncommitted change(s)"),
+            Unlanded::Commits { commits, into } => write!(f, "{commits} commit(s) not on {into}"),
+        }
+    }
 }
 
 /// One claim that stands in the way of a new one.
@@ -98,15 +201,17 @@ pub struct ClaimConflict {
 /// A refusal: its reason with the facts, and a message that names them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Refusal {
+    /// Boxed: the facts of some reasons are large, and every `Result` of
+    /// ours carries room for the largest error.
     #[serde(flatten)]
-    pub reason: Reason,
+    pub reason: Box<Reason>,
     pub message: String,
 }
 
 /// A refusal the message alone describes (reason `other`).
 impl From<String> for Refusal {
     fn from(message: String) -> Refusal {
-        Refusal { reason: Reason::Other, message }
+        Refusal { reason: Box::new(Reason::Other), message }
     }
 }
 
@@ -130,7 +235,7 @@ impl Error {
 
     /// A refusal with its facts.
     pub fn refusal(reason: Reason, message: impl Into<String>) -> Error {
-        Error::Refused(Refusal { reason, message: message.into() })
+        Error::Refused(Refusal { reason: Box::new(reason), message: message.into() })
     }
 
     pub fn invalid(message: impl Into<String>) -> Error {
@@ -139,6 +244,14 @@ impl Error {
 
     pub fn failed(message: impl Into<String>) -> Error {
         Error::Failed(message.into())
+    }
+
+    /// A worktree at `path` that git could not make, change or remove.
+    pub(crate) fn worktree(path: &std::path::Path, message: impl Into<String>) -> Error {
+        Error::Store(StoreError::Io {
+            action: format!("worktree {}", path.display()),
+            source: std::io::Error::other(message.into()),
+        })
     }
 
     /// What kind of failure this is, as `--json` and the MCP server name it:
@@ -213,6 +326,17 @@ pub fn this_host() -> String {
     }
 }
 
+/// What the front end wants done whenever coordination state may have
+/// changed inside a long-running operation (an agent's supervisor), set
+/// once at start-up: the CLI keeps its status file up to date with it.
+/// Kept as a hook so the supervisor does not depend on the board.
+static AFTER_CHANGE: std::sync::OnceLock<fn(&Context)> = std::sync::OnceLock::new();
+
+/// Sets [`AFTER_CHANGE`] for this process (the first call wins).
+pub fn on_change(after: fn(&Context)) {
+    let _ = AFTER_CHANGE.set(after);
+}
+
 /// Environment variable naming the acting session.
 pub const SESSION_ENV: &str = "ORCHESTRATE_SESSION";
 /// Environment variable pinning the clock (RFC 3339), for tests and demos.
@@ -222,7 +346,6 @@ pub const NOW_ENV: &str = "ORCHESTRATE_NOW";
 pub struct Context {
     pub store: Store,
     session: Option<String>,
-    pinned_now: Option<Timestamp>,
     /// Every working tree of the repository, read once when first needed.
     worktrees: std::cell::OnceCell<Vec<claims::WorkTree>>,
     /// How this front end names a session, for errors that need one.
@@ -260,15 +383,23 @@ impl Context {
         Ok(Context {
             store,
             session,
-            pinned_now,
             worktrees: std::cell::OnceCell::new(),
             session_hint: "pass --session NAME or set ORCHESTRATE_SESSION=NAME",
             status_moves: std::cell::Cell::new(0),
         })
     }
 
+    /// Runs the front end's [`on_change`] hook, if it set one.
+    pub(crate) fn changed(&self) {
+        if let Some(after) = AFTER_CHANGE.get() {
+            after(self);
+        }
+    }
+
     pub fn now(&self) -> Timestamp {
-        to_stored(self.pinned_now.unwrap_or_else(chrono::Utc::now))
+        // One clock for the whole process: the store stamps its own
+        // events (heals, repairs) with the same pinned time.
+        self.store.now()
     }
 
     /// The acting session, if any.
@@ -320,6 +451,25 @@ impl Context {
                 default
             }
         }
+    }
+
+    /// Whether sessions are coordinated through a remote (`orchestrate.remote`),
+    /// so they may run on several machines.
+    pub fn has_remote(&self) -> bool {
+        self.store.remote().is_some()
+    }
+
+    /// Bounds every later exchange with the coordination remote to `limit`
+    /// (the git hooks: a commit waits for them).
+    pub fn limit_remote_wait(&self, limit: std::time::Duration) {
+        if let Some(remote) = self.store.remote() {
+            remote.limit_wait(limit);
+        }
+    }
+
+    /// The git directory of the worktree this runs in.
+    pub fn git_dir(&self) -> &std::path::Path {
+        self.store.git_dir()
     }
 
     /// The machine this runs on, as sessions record it: `$ORCHESTRATE_HOST`,

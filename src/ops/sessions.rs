@@ -6,25 +6,20 @@
 //! made after the name is secured; if that fails, the registration is
 //! withdrawn so the name is free again.
 
+use super::identity::{session_ended, unknown_session};
+use super::places::lexically_normal;
 use super::tasks::Finish;
 use super::teardown::Saved;
-use super::{Context, Error, Reason, Result};
+use super::{Context, Error, Result};
 use crate::model::names::{validate_name, validate_session_name};
-use crate::model::session::{session_path, validate_capabilities, Pulse, Session, SessionStatus};
+use crate::model::session::{validate_capabilities, Pulse, Session, SessionStatus};
 use crate::model::task::TaskStatus;
 use crate::model::time::format_duration;
-use crate::store::{refs, Change, Corrupt, Event, Outcome, StoreError};
+use crate::store::{Corrupt, Event, StoreError, Writes, Written};
 use crate::worktree;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-
-/// The session a command acts as, and whether it is registered already.
-#[derive(Debug, Clone)]
-pub struct Acting {
-    pub name: String,
-    known: bool,
-}
 
 /// A session as shown: the stored document and its computed staleness.
 #[derive(Debug, Clone, Serialize)]
@@ -86,20 +81,15 @@ pub struct Ended {
 }
 
 impl Context {
-    pub(crate) fn session_snapshot_get(&self, name: &str) -> Result<Option<Session>> {
-        let snap = self.store.snapshot(refs::SESSIONS)?;
-        Ok(snap.get::<Session>(&session_path(name))?)
-    }
-
     /// Starts a session under a readable name nobody has used here
     /// (`brisk-otter`), when none is given.
     pub fn start_session_named_for_me(&self, opts: StartOptions) -> Result<Started> {
-        let snap = self.store.snapshot(refs::SESSIONS)?;
+        let snap = self.store.sessions().read()?;
         for attempt in 0..20u32 {
             // Short names first; a number is added only if those are taken.
             let random = fastrand::u32(..) % if attempt < 10 { 1024 } else { u32::MAX };
             let name = crate::model::names::readable_name(random);
-            if snap.get::<Session>(&session_path(&name))?.is_some() || self.worktree_path(&name)?.exists() {
+            if snap.get(&name)?.is_some() || self.worktree_path(&name)?.exists() {
                 continue;
             }
             match self.start_session(StartOptions { name, ..opts.clone() }) {
@@ -144,7 +134,7 @@ impl Context {
         // Whether the name was free when this start began: if it is taken
         // when the write lands, another process started it meanwhile.
         let free_before =
-            self.session_snapshot_get(&opts.name)?.is_none_or(|s| s.status != SessionStatus::Active);
+            self.session_document(&opts.name)?.is_none_or(|s| s.status != SessionStatus::Active);
         let taken = |s: &Session| match free_before {
             true => Error::refused(format!(
                 "session {} was just started by another process; resume it with \
@@ -168,15 +158,15 @@ impl Context {
         // is what this start is told.
         if let (Some(path), false) = (&path, opts.resume) {
             if let Err(e) = self.check_worktree_path(&root, path, &branch) {
-                return Err(match self.session_snapshot_get(&opts.name)? {
+                return Err(match self.session_document(&opts.name)? {
                     Some(s) if s.status == SessionStatus::Active => taken(&s),
                     _ => e,
                 });
             }
         }
 
-        let (session, previous) = self.store.update(refs::SESSIONS, |snap| {
-            let existing = snap.get::<Session>(&session_path(&opts.name))?;
+        let (session, previous) = self.store.sessions().update(|snap| {
+            let existing = snap.get(&opts.name)?;
             let resumed = match &existing {
                 Some(s) if s.status == SessionStatus::Active && !opts.resume => return Err(taken(s)),
                 Some(s) => s.status == SessionStatus::Active,
@@ -215,8 +205,8 @@ impl Context {
             let verb = if resumed { "resume" } else { "start" };
             let event =
                 Event::new(verb, &opts.name, now, format!("{verb} session {}", opts.name)).entity(&opts.name);
-            let mut change = Change::new(event);
-            change.put(session.path(), &session);
+            let mut change = Writes::new(event);
+            change.save(&session);
             // What was there before, to put back if the worktree fails.
             let previous = if resumed { None } else { Some(existing) };
             Ok(change.write((session, previous)))
@@ -307,7 +297,7 @@ impl Context {
     /// repository). A registration whose folder was deleted by hand is
     /// pruned so the worktree can be made again.
     fn check_worktree_path(&self, root: &Path, path: &Path, branch: &str) -> Result<()> {
-        let fail = |e: worktree::WorktreeError| worktree_failure(path, e.to_string());
+        let fail = |e: worktree::WorktreeError| Error::worktree(path, e.to_string());
         let registered = worktree::registered(root).map_err(fail)?;
         if registered.iter().any(|r| r.missing) {
             worktree::prune(root).map_err(fail)?;
@@ -342,7 +332,7 @@ impl Context {
         base: &str,
         started: &mut Started,
     ) -> Result<()> {
-        let fail = |e: String| worktree_failure(wt, e);
+        let fail = |e: String| Error::worktree(wt, e);
         if !wt.exists() {
             if let Some(parent) = wt.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
@@ -367,13 +357,13 @@ impl Context {
     /// restarted, or nothing at all.
     fn restore_session(&self, name: &str, previous: Option<Session>) -> Result<()> {
         let now = self.now();
-        self.store.update(refs::SESSIONS, |_| {
+        self.store.sessions().update(|_| {
             let event = Event::new("withdraw", name, now, format!("withdraw session {name}: no worktree"))
                 .entity(name);
-            let mut change = Change::new(event);
+            let mut change = Writes::new(event);
             match &previous {
-                Some(doc) => change.put(session_path(name), doc),
-                None => change.remove(session_path(name)),
+                Some(doc) => change.save(doc),
+                None => change.remove(name),
             };
             Ok::<_, Error>(change.write(()))
         })
@@ -383,28 +373,6 @@ impl Context {
     /// the repository.
     fn worktree_path(&self, name: &str) -> Result<PathBuf> {
         Ok(lexically_normal(&self.worktree_root().join(name)))
-    }
-
-    /// Where session worktrees go: `orchestrate.worktreeRoot` (relative to
-    /// the main worktree), or `<repo>.worktrees` beside the repository.
-    pub fn worktree_root(&self) -> PathBuf {
-        let root = match self.store.config_string("orchestrate.worktreeRoot") {
-            Some(configured) => {
-                let p = PathBuf::from(configured);
-                if p.is_absolute() {
-                    p
-                } else {
-                    self.store.main_root().join(p)
-                }
-            }
-            None => {
-                let main = self.store.main_root();
-                let mut folder = main.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-                folder.push(".worktrees");
-                main.with_file_name(folder)
-            }
-        };
-        lexically_normal(&root)
     }
 
     pub fn list_sessions(&self, include_ended: bool) -> Result<(Vec<SessionView>, Vec<Corrupt>)> {
@@ -419,8 +387,8 @@ impl Context {
         include_ended: bool,
         current: &HashMap<String, String>,
     ) -> Result<(Vec<SessionView>, Vec<Corrupt>)> {
-        let snap = self.store.snapshot(refs::SESSIONS)?;
-        let (sessions, corrupt) = snap.decode_all::<Session>(&snap.list("")?)?;
+        let snap = self.store.sessions().read()?;
+        let (sessions, corrupt) = snap.all()?;
         let now = self.now();
         let stale_after = self.stale_after()?;
         let mut views: Vec<SessionView> = sessions
@@ -439,47 +407,11 @@ impl Context {
 
     pub fn show_session(&self, name: Option<&str>) -> Result<SessionView> {
         let name = self.name_or_me(name, "`session show`")?;
-        let mut session = self.session_snapshot_get(&name)?.ok_or_else(|| unknown_session(&name))?;
+        let mut session = self.session_document(&name)?.ok_or_else(|| unknown_session(&name))?;
         if session.status == SessionStatus::Active {
             session.task = self.current_tasks()?.remove(&name);
         }
         Ok(SessionView { stale: session.is_stale(self.now(), self.stale_after()?), session })
-    }
-
-    /// The acting session, if it may act: a name never used before, or an
-    /// active session. A session that was ended is refused until it is
-    /// started again. Reads only; see [`Context::register_on_first_use`].
-    pub fn acting_session(&self, what: &str) -> Result<Acting> {
-        let name = self.require_session(what)?.to_string();
-        let known = match self.session_snapshot_get(&name)? {
-            Some(s) if s.status == SessionStatus::Ended => return Err(session_ended(&name)),
-            found => found.is_some(),
-        };
-        Ok(Acting { name, known })
-    }
-
-    /// Makes a name that has just acted as a session (claimed a task or a
-    /// path) a registered session, without a worktree, so it heartbeats,
-    /// goes stale and can be ended like any other, and what it holds never
-    /// outlives it. Called after the action succeeded, so bad input and
-    /// refusals write nothing.
-    pub fn register_on_first_use(&self, acting: &Acting) -> Result<()> {
-        if acting.known {
-            return Ok(());
-        }
-        let me = acting.name.as_str();
-        let now = self.now();
-        self.store.update(refs::SESSIONS, |snap| match snap.get::<Session>(&session_path(me))? {
-            Some(_) => Ok(Outcome::Unchanged(())),
-            None => {
-                let session = Session { host: Some(self.host()), ..Session::new(me, now) };
-                let event =
-                    Event::new("start", me, now, format!("start session {me} (first use)")).entity(me);
-                let mut change = Change::new(event);
-                change.put(session.path(), &session);
-                Ok::<_, Error>(change.write(()))
-            }
-        })
     }
 
     /// The task each session is on: the one it claimed last among those it
@@ -489,7 +421,7 @@ impl Context {
         Ok(current_tasks_of(&self.list_tasks(&filter)?.tasks))
     }
 
-    fn name_or_me(&self, name: Option<&str>, what: &str) -> Result<String> {
+    pub(crate) fn name_or_me(&self, name: Option<&str>, what: &str) -> Result<String> {
         let name = match name {
             Some(n) => n.to_string(),
             None => self.require_session(what)?.to_string(),
@@ -543,7 +475,7 @@ impl Context {
         let now = self.now();
         let interval = self.heartbeat_interval();
         let due = |s: &Session| s.status == SessionStatus::Active && now - s.heartbeat_at >= interval;
-        match self.session_snapshot_get(&me)? {
+        match self.session_document(&me)? {
             Some(s) if due(&s) => {}
             _ => return Ok(()),
         }
@@ -567,28 +499,22 @@ impl Context {
     ) -> Result<Session> {
         let by = self.actor();
         let now = self.now();
-        self.store.update(refs::SESSIONS, |snap| {
-            let mut session =
-                snap.get::<Session>(&session_path(name))?.ok_or_else(|| unknown_session(name))?;
+        self.store.sessions().update(|snap| {
+            let mut session = snap.get(name)?.ok_or_else(|| unknown_session(name))?;
             session.landed = Some(landed.clone());
             let short = &landed.commit[..landed.commit.len().min(10)];
             let summary = format!("land {name} on {} at {short} ({}) by {by}", landed.into, landed.mode);
             let event = Event::new("land", &by, now, summary).entity(name);
-            let mut change = Change::new(event);
-            change.put(session.path(), &session);
+            let mut change = Writes::new(event);
+            change.save(&session);
             Ok::<_, Error>(change.write(session))
         })
     }
 
-    /// A session's stored document, if there is one.
-    pub(crate) fn session_document(&self, name: &str) -> Result<Option<Session>> {
-        self.session_snapshot_get(name)
-    }
-
     /// Every session document that can be read.
     pub(crate) fn all_sessions(&self) -> Result<Vec<Session>> {
-        let snap = self.store.snapshot(refs::SESSIONS)?;
-        Ok(snap.decode_all::<Session>(&snap.list("")?)?.0)
+        let snap = self.store.sessions().read()?;
+        Ok(snap.all()?.0)
     }
 
     /// Changes one session document; `edit` returns false for "no change".
@@ -599,14 +525,13 @@ impl Context {
         mut edit: impl FnMut(&mut Session) -> bool,
     ) -> Result<Session> {
         let now = self.now();
-        self.store.update(refs::SESSIONS, |snap| {
-            let mut session =
-                snap.get::<Session>(&session_path(name))?.ok_or_else(|| unknown_session(name))?;
+        self.store.sessions().update(|snap| {
+            let mut session = snap.get(name)?.ok_or_else(|| unknown_session(name))?;
             if session.status != SessionStatus::Active {
                 return Err(session_ended(name));
             }
             if !edit(&mut session) {
-                return Ok(Outcome::Unchanged(session));
+                return Ok(Written::Unchanged(session));
             }
             // "heartbeat: doing tests, 40%" reads "heartbeat alice: doing tests, 40%".
             let (verb, said) = action.split_once(": ").map_or((action, None), |(v, s)| (v, Some(s)));
@@ -615,47 +540,10 @@ impl Context {
                 None => format!("{verb} {name}"),
             };
             let event = Event::new(verb, name, now, summary).entity(name);
-            let mut change = Change::new(event);
-            change.put(session.path(), &session);
+            let mut change = Writes::new(event);
+            change.save(&session);
             Ok(change.write(session))
         })
-    }
-
-    /// Ends a session. Everything in its worktree is kept (see
-    /// [`super::teardown`]): committed work stays on its branch;
-    /// uncommitted work makes `end` refuse (exit 1) unless `force`, which
-    /// commits it to the branch the worktree has checked out first (and
-    /// records that branch as the session's); commits on a detached HEAD
-    /// get a branch; changed copies of include files, ignored files and
-    /// nested repositories are moved to a backup folder under the git
-    /// directory. Only then is the worktree removed and are the session's
-    /// tasks and claims released, so a failure on the way leaves the
-    /// session's record, tasks and claims exactly as they were.
-    pub fn end_session(&self, name: Option<&str>, force: bool) -> Result<Ended> {
-        let name = self.name_or_me(name, "`session end`")?;
-        self.session_snapshot_get(&name)?.ok_or_else(|| unknown_session(&name))?;
-        // One end of a session at a time: two would race over the same
-        // files (one committing while the other removes). Held until this
-        // end returns; the kernel drops it if the process dies.
-        let _ending = self.lock_ending(&name)?;
-        let session = self.session_snapshot_get(&name)?.ok_or_else(|| unknown_session(&name))?;
-        if session.status == SessionStatus::Ended {
-            // An agent's session ended with it, its worktree kept for work
-            // not landed: ending it now removes that worktree.
-            if session.worktree_kept.is_some() {
-                return self.reap_kept_worktree(&session, force);
-            }
-            return Err(Error::refused(format!("session {name} has already ended")));
-        }
-        // Never pull the worktree from under a running agent.
-        if let Some(agent) = self.agent_view(&name).filter(|a| a.is_active()) {
-            return Err(Error::refused(format!(
-                "agent {name} is {} in this session (pid {}): stop it first with `git orchestrate stop {name}`",
-                agent.state,
-                agent.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into())
-            )));
-        }
-        self.end_active_session(&session, force)
     }
 
     /// Ends an active session whose agent, if it had one, is over (its
@@ -667,7 +555,7 @@ impl Context {
     }
 
     /// Removes a session's worktree once everything in it is safe (see
-    /// [`Context::end_session`]); nothing if it has none.
+    /// [`Context::end_session`] in `ops::supervise`); nothing if it has none.
     pub(crate) fn tear_down_worktree(&self, session: &Session, force: bool, saved: &mut Saved) -> Result<()> {
         let root = self.store.main_root();
         let elsewhere = session.host.as_deref().filter(|h| *h != self.host());
@@ -681,7 +569,7 @@ impl Context {
         }
         if let Some(wt) = self.locate_worktree(&root, session, saved)? {
             if !worktree::relink(&root, &wt) {
-                return Err(worktree_failure(
+                return Err(Error::worktree(
                     &wt,
                     "is no longer a worktree of this repository (its .git is gone and `git worktree repair` \
                      could not restore it): move what you need out of it, then run `git worktree prune`"
@@ -695,7 +583,7 @@ impl Context {
                 if worktree::status(&wt).is_ok_and(|st| !st.iter().any(|e| e.only_deleted())) {
                     worktree::unmark_removing(&wt);
                 }
-                return Err(worktree_failure(&wt, e.to_string()));
+                return Err(Error::worktree(&wt, e.to_string()));
             }
             // The folder holding session worktrees goes once it is empty
             // (remove_dir refuses a folder with anything in it).
@@ -745,8 +633,8 @@ impl Context {
             Err(e) => return Err(e),
         };
         let now = self.now();
-        let session = self.store.update(refs::SESSIONS, |snap| {
-            let mut s = snap.get::<Session>(&session_path(&name))?.ok_or_else(|| unknown_session(&name))?;
+        let session = self.store.sessions().update(|snap| {
+            let mut s = snap.get(&name)?.ok_or_else(|| unknown_session(&name))?;
             if let Some(actual) = &work_branch {
                 s.branch = Some(actual.clone());
             }
@@ -759,8 +647,8 @@ impl Context {
                 None => format!("end session {name}"),
             };
             let event = Event::new("end", &name, now, summary).entity(&name);
-            let mut change = Change::new(event);
-            change.put(s.path(), &s);
+            let mut change = Writes::new(event);
+            change.save(&s);
             Ok::<_, Error>(change.write(s))
         })?;
         Ok(Ended {
@@ -778,15 +666,15 @@ impl Context {
 
     /// Takes the lock that makes ends of one session run one at a time, or
     /// refuses (exit 1) while another process holds it.
-    fn lock_ending(&self, name: &str) -> Result<std::fs::File> {
+    pub(crate) fn lock_ending(&self, name: &str) -> Result<std::fs::File> {
         let path = self.store.common_dir().join("orchestrate").join("end-locks").join(name);
-        match crate::agents::lock(&path, false) {
+        match crate::supervise::lock(&path, false) {
             Ok(Some(file)) => Ok(file),
             Ok(None) => Err(Error::refused(format!(
                 "session {name} is being ended by another process right now; see \
                  `git orchestrate session show {name}` once it is done"
             ))),
-            Err(e) => Err(worktree_failure(&path, e.to_string())),
+            Err(e) => Err(Error::worktree(&path, e.to_string())),
         }
     }
 
@@ -795,7 +683,7 @@ impl Context {
     /// (deleted by hand; its registration is pruned).
     fn locate_worktree(&self, root: &Path, session: &Session, saved: &mut Saved) -> Result<Option<PathBuf>> {
         let Some(recorded) = session.worktree.as_deref().map(PathBuf::from) else { return Ok(None) };
-        let fail = |e: worktree::WorktreeError| worktree_failure(&recorded, e.to_string());
+        let fail = |e: worktree::WorktreeError| Error::worktree(&recorded, e.to_string());
         let registered = worktree::registered(root).map_err(fail)?;
         let branch = session.branch.as_deref();
         // The main worktree (listed first) is never a session's, even if it
@@ -863,41 +751,4 @@ pub(crate) fn current_tasks_of(tasks: &[super::tasks::TaskView]) -> HashMap<Stri
         }
     }
     latest.into_iter().map(|(k, (_, id))| (k.to_string(), id.to_string())).collect()
-}
-
-/// `a/b/../c` as `a/c`, without touching the file system (the folder may
-/// not exist yet).
-fn lexically_normal(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-fn session_ended(name: &str) -> Error {
-    Error::refusal(Reason::Ended { session: name.to_string() }, format!("session {name} has ended"))
-}
-
-fn unknown_session(name: &str) -> Error {
-    Error::invalid(format!("no session named {name}: see `git orchestrate session list --all`"))
-}
-
-pub(super) fn worktree_failure(path: &Path, message: String) -> Error {
-    Error::Store(StoreError::Io {
-        action: format!("worktree {}", path.display()),
-        source: std::io::Error::other(message),
-    })
-}
-
-impl crate::store::Document for Session {
-    fn format(&self) -> u32 {
-        self.format
-    }
 }

@@ -3,8 +3,6 @@
 //! and say what changed.
 
 use super::{Context, Result};
-use crate::store::remote::Pushed;
-use crate::store::{refs, Event};
 use serde::Serialize;
 
 /// At most this many events are listed per ref; the count says the rest.
@@ -50,16 +48,14 @@ impl Context {
         let moved = self.store.sync()?;
         let mut changed = Vec::new();
         for m in moved {
-            let collection = m.refname.trim_start_matches(refs::ROOT).to_string();
             let (mut events, mut count) = (Vec::new(), 0);
-            if !collection.starts_with("read/") {
-                self.store.history(&m.refname, |commit| {
-                    if Some(commit.id()) == m.old {
+            if !m.is_read_cursor() {
+                self.store.events(m.collection(), |commit, e| {
+                    if Some(commit) == m.old {
                         return false;
                     }
                     count += 1;
                     if events.len() < EVENTS_SHOWN {
-                        let e = Event::from_commit(commit);
                         events.push(SyncEvent {
                             at: e.at,
                             actor: e.actor,
@@ -71,26 +67,14 @@ impl Context {
                 })?;
             }
             changed.push(RefChange {
-                collection,
+                collection: m.collection().to_string(),
                 old: m.old.map(|o| o.to_string()),
                 new: m.new.map(|o| o.to_string()),
                 count,
                 events,
             });
         }
-        let on_remote: Vec<String> =
-            remote.ls_remote(&[format!("{}*", refs::ROOT)])?.into_iter().map(|(name, _)| name).collect();
-        let mut published = Vec::new();
-        for (refname, oid) in self.store.refs_under(refs::ROOT)? {
-            if on_remote.contains(&refname) {
-                continue;
-            }
-            // Create only: if another clone published it meanwhile, theirs
-            // stays and the next sync brings it here.
-            if remote.push(&refname, oid, None)? == Pushed::Done {
-                published.push(refname);
-            }
-        }
+        let published = self.store.publish_missing()?;
         Ok(SyncReport { remote: Some(remote.spec().to_string()), changed, published })
     }
 }

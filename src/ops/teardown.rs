@@ -53,7 +53,7 @@ impl Context {
         saved: &mut Saved,
     ) -> Result<()> {
         let name = &session.name;
-        let fail = |e: worktree::WorktreeError| super::sessions::worktree_failure(wt, e.to_string());
+        let fail = |e: worktree::WorktreeError| Error::worktree(wt, e.to_string());
         let includes = includes_of(root, wt);
         let changed_copies =
             whole_repositories(wt, &includes, worktree::changed_includes(root, wt, &includes));
@@ -193,7 +193,7 @@ impl Context {
         backup: &Path,
         saved: &mut Saved,
     ) -> Result<()> {
-        let fail = |e: worktree::WorktreeError| super::sessions::worktree_failure(wt, e.to_string());
+        let fail = |e: worktree::WorktreeError| Error::worktree(wt, e.to_string());
         let ignored = worktree::ignored(wt).map_err(fail)?;
         for rel in ignored.iter().filter(|p| !worktree::is_pristine_include(root, wt, includes, p)) {
             if changed_copies.iter().any(|c| c == rel || c.starts_with(&format!("{rel}/"))) {

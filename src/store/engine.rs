@@ -192,6 +192,7 @@ pub enum Outcome<T> {
 }
 
 /// One consistent state of a collection, as of one commit.
+#[derive(Clone)]
 pub struct Snapshot<'r> {
     repo: &'r Repository,
     refname: &'r str,

@@ -3,17 +3,28 @@
 //! [`Store`] owns the repository handle and guards the format version in
 //! `refs/orchestrate/meta`. [`engine`] holds the generic collection machinery
 //! (snapshots, compare-and-swap updates, history); [`refs`] builds every ref
-//! name. The store never touches the working tree, the index or the user's
-//! branches.
+//! name. Each collection is read and written through a typed handle that
+//! owns its ref, layout and codec ([`collection`] and the collection's own
+//! module: `store.sessions()`, `store.mailboxes()`, …); `history` reads the
+//! store as a whole (every collection's events, every head). The store
+//! never touches the working tree, the index or the user's branches.
 
+mod check;
+pub mod collection;
 pub mod engine;
 pub mod error;
+mod history;
+mod mailboxes;
 pub mod queue;
 pub mod refs;
 pub mod remote;
+mod sessions;
 
+pub use check::Damage;
+pub use collection::{Collection, Stored, View, Writes, Written};
 pub use engine::{encode, tree_id, Change, Document, Entry, Event, Expected, Outcome, Snapshot};
 pub use error::{Corrupt, StoreError};
+pub use mailboxes::{Letter, Letters, Mailbox, Mailboxes};
 
 use crate::model::time::Timestamp;
 use crate::model::FORMAT;
@@ -36,6 +47,17 @@ impl Document for Meta {
 }
 
 const META_PATH: &str = "meta.json";
+
+/// What [`Store::init`] found or made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Initialised {
+    /// Whether this call created the format marker (else it was there).
+    pub created: bool,
+    /// The format the store is in.
+    pub format: u32,
+    /// The ref that holds the format marker.
+    pub refname: &'static str,
+}
 
 pub struct Store {
     repo: Repository,
@@ -215,12 +237,13 @@ impl Store {
         }
     }
 
-    /// Creates `refs/orchestrate/meta` if it does not exist. Returns true if
-    /// this call created it. Safe to run concurrently: the create is a
-    /// compare-and-swap from "absent".
-    pub fn init(&self, now: Timestamp) -> Result<bool, StoreError> {
+    /// Creates `refs/orchestrate/meta` if it does not exist, and says
+    /// whether this call created it. Safe to run concurrently: the create is
+    /// a compare-and-swap from "absent".
+    pub fn init(&self, now: Timestamp) -> Result<Initialised, StoreError> {
+        let done = |created| Initialised { created, format: FORMAT, refname: refs::META };
         if self.check_format()? {
-            return Ok(false);
+            return Ok(done(false));
         }
         let created = self.compare_and_swap(refs::META, |snapshot| {
             if snapshot.head().is_some() {
@@ -234,7 +257,7 @@ impl Store {
         })?;
         // Whoever created it, check what is there now.
         self.check_format()?;
-        Ok(created)
+        Ok(done(created))
     }
 
     /// Refuses a store of a newer format; returns whether the store is

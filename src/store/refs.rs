@@ -31,9 +31,13 @@ pub fn mailbox(mailbox: &str) -> String {
     format!("{ROOT}mail/{mailbox}")
 }
 
+/// `refs/orchestrate/read/` — the folder of every read cursor: positions in
+/// mailboxes, not collections with events of their own.
+pub const READ_CURSORS: &str = "refs/orchestrate/read/";
+
 /// `refs/orchestrate/read/<name>/<box>` — the last commit of `<box>` that `<name>` read.
 pub fn read_cursor(reader: &str, mailbox: &str) -> String {
-    format!("{ROOT}read/{reader}/{mailbox}")
+    format!("{READ_CURSORS}{reader}/{mailbox}")
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 
 use super::{context, json, Shared};
 use crate::model::message::HUMAN;
-use crate::ops::agents::HoldMode;
+use crate::ops::supervise::HoldMode;
 use crate::ops::{self, messages::Outgoing};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};

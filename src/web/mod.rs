@@ -20,7 +20,7 @@ mod actions;
 pub mod view;
 
 use crate::ops::{self, Context};
-use crate::store::{refs, Store};
+use crate::store::Store;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -259,12 +259,12 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<String, ops::Error> {
 /// agent's state file and log length.
 fn fingerprint(store: &Store) -> u64 {
     let mut hasher = DefaultHasher::new();
-    match store.refs_under(refs::ROOT) {
+    match store.heads() {
         Ok(heads) => heads.hash(&mut hasher),
         Err(e) => e.to_string().hash(&mut hasher),
     }
     // The agents' folder itself: new agents, and the dispatchers' hold.
-    if let Ok(entries) = std::fs::read_dir(crate::agents::AgentDir::root(store.common_dir())) {
+    if let Ok(entries) = std::fs::read_dir(crate::supervise::AgentDir::root(store.common_dir())) {
         let mut seen: Vec<_> = entries
             .flatten()
             .map(|e| (e.file_name(), e.metadata().ok().map(|m| (m.len(), m.modified().ok()))))
@@ -272,7 +272,7 @@ fn fingerprint(store: &Store) -> u64 {
         seen.sort();
         seen.hash(&mut hasher);
     }
-    for dir in crate::agents::all(store.common_dir()) {
+    for dir in crate::supervise::all(store.common_dir()) {
         for file in [dir.state_file(), dir.log_file()] {
             if let Ok(meta) = std::fs::metadata(&file) {
                 (meta.len(), meta.modified().ok()).hash(&mut hasher);

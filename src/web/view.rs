@@ -4,9 +4,9 @@
 //! with `help` and `handoff` pinned while unread, spawned agents with a log
 //! tail. Computed once per change by the watcher and shared by every client.
 
-use crate::model::message::{Message, MessageKind};
 use crate::model::task::{Readiness, TaskStatus};
 use crate::model::time::Timestamp;
+use crate::ops::board::FeedMessage;
 use crate::ops::sessions::SessionView;
 use crate::ops::tasks::{TaskFilter, TaskSummary, TaskTable, TaskView};
 use crate::ops::{Context, Result};
@@ -38,14 +38,14 @@ pub struct PageView {
     pub columns: BTreeMap<&'static str, Column>,
     /// Every task a shown task depends on, transitively: id → summary.
     pub dependencies: HashMap<String, DepNode>,
-    pub messages: Vec<MessageView>,
+    pub messages: Vec<FeedMessage>,
     pub agents: Vec<AgentRow>,
     /// The landing queue, oldest first.
     pub queue: Vec<crate::model::land::QueueEntry>,
     /// Why the queue could not be read, when it could not.
     pub queue_note: Option<String>,
     /// The hold on the dispatchers (paused or draining), if any.
-    pub dispatch_hold: Option<crate::ops::agents::Hold>,
+    pub dispatch_hold: Option<crate::ops::supervise::Hold>,
     pub actions: Actions,
 }
 
@@ -63,17 +63,9 @@ pub struct DepNode {
 }
 
 #[derive(Debug, Serialize)]
-pub struct MessageView {
-    #[serde(flatten)]
-    pub message: Message,
-    /// A `help` or `handoff` no reader of its mailbox has read yet.
-    pub pinned: bool,
-}
-
-#[derive(Debug, Serialize)]
 pub struct AgentRow {
     #[serde(flatten)]
-    pub agent: crate::ops::agents::AgentView,
+    pub agent: crate::ops::supervise::AgentView,
     pub log_tail: String,
 }
 
@@ -142,7 +134,7 @@ pub fn page_view(ctx: &Context, actions: &Actions, closed: &mut ClosedTasks) -> 
         sessions: sessions_shown(sessions),
         dependencies: dependencies_of(&by_id, &columns),
         columns,
-        messages: messages(ctx)?,
+        messages: ctx.message_feed(MESSAGES_SHOWN, PIN_DEPTH)?,
         agents: agents(ctx),
         queue,
         queue_note,
@@ -215,54 +207,6 @@ fn dependencies_of(
     out
 }
 
-/// Recent messages newest first, with unread `help` and `handoff` kept
-/// however old they are. A message is unread while no reader's cursor on
-/// its mailbox has reached it: a mailbox is one linear chain, so walking
-/// from its head, everything before the first cursor met is unread by all.
-fn messages(ctx: &Context) -> Result<Vec<MessageView>> {
-    let cursors = read_cursors(ctx)?;
-    let mut all: Vec<MessageView> = Vec::new();
-    for (refname, head) in ctx.store.refs_under(&refs::mailbox(""))? {
-        let mailbox = refname.trim_start_matches(&refs::mailbox("")).to_string();
-        let read_marks = cursors.get(&mailbox);
-        let mut unread = true;
-        let mut next = Some(head);
-        for depth in 0..PIN_DEPTH {
-            let Some(oid) = next else { break };
-            if read_marks.is_some_and(|marks| marks.contains(&oid)) {
-                unread = false;
-            }
-            if depth >= MESSAGES_SHOWN && !unread {
-                break;
-            }
-            if let Ok(Some(m)) = ctx.store.snapshot_at(&refname, Some(oid))?.get::<Message>("message.json") {
-                let pinned = unread && matches!(m.kind, MessageKind::Help | MessageKind::Handoff);
-                if pinned || depth < MESSAGES_SHOWN {
-                    all.push(MessageView { message: m, pinned });
-                }
-            }
-            next = ctx.store.parent(oid)?;
-        }
-    }
-    all.sort_by_key(|m| std::cmp::Reverse(m.message.sent_at));
-    let (pinned, rest): (Vec<_>, Vec<_>) = all.into_iter().partition(|m| m.pinned);
-    Ok(pinned.into_iter().chain(rest.into_iter().take(MESSAGES_SHOWN)).collect())
-}
-
-/// Mailbox → the commits readers' cursors point at.
-fn read_cursors(ctx: &Context) -> Result<HashMap<String, HashSet<Oid>>> {
-    let mut out: HashMap<String, HashSet<Oid>> = HashMap::new();
-    let prefix = format!("{}read/", refs::ROOT);
-    for (refname, oid) in ctx.store.refs_under(&prefix)? {
-        // refs/orchestrate/read/<reader>/<mailbox>
-        let rest = refname.trim_start_matches(&prefix);
-        if let Some((_, mailbox)) = rest.split_once('/') {
-            out.entry(mailbox.to_string()).or_default().insert(oid);
-        }
-    }
-    Ok(out)
-}
-
 /// Spawned agents, running ones first, each with the end of its log.
 fn agents(ctx: &Context) -> Vec<AgentRow> {
     let mut agents = ctx.list_agents();
@@ -271,7 +215,7 @@ fn agents(ctx: &Context) -> Vec<AgentRow> {
     agents
         .into_iter()
         .map(|agent| {
-            let dir = crate::agents::AgentDir::new(ctx.store.common_dir(), &agent.session);
+            let dir = crate::supervise::AgentDir::new(ctx.store.common_dir(), &agent.session);
             AgentRow { log_tail: dir.log_tail(LOG_LINES), agent }
         })
         .collect()

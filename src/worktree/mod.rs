@@ -7,94 +7,31 @@
 //! and [`remove`] refuses a worktree that still has any. Repositories
 //! nested inside a worktree (submodules, or a `git init` an agent ran) are
 //! found by [`nested`], so their own history is never removed with it.
+//!
+//! This module holds a worktree's life through git: create, status, save,
+//! remove, and the markers in its private git directory. Beside it,
+//! [`includes`] owns the `.worktreeinclude` copies, [`files`] moves work
+//! aside into a backup folder, and [`git`] is the one way all of them run git.
 
+mod files;
+mod git;
+mod includes;
 pub mod nested;
 
-use std::io::Write;
+pub use files::{back_up, move_out};
+pub use git::{private_dir, WorktreeError};
+pub use includes::{
+    changed_includes, copy_includes, include_list, is_include, is_pristine_include, record_includes,
+    recorded_includes, INCLUDE_FILE,
+};
+
+use git::{git, git_quiet, git_with_input, io, nul_separated, stdout};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
 /// The file, inside a worktree's private git directory, that names the
 /// session working there.
 pub const IDENTITY_FILE: &str = "orchestrate-session";
-
-/// Files listed here (one path per line, `#` comments) are copied from the
-/// main worktree into every new session worktree: `.env` and the like.
-pub const INCLUDE_FILE: &str = ".worktreeinclude";
-
-#[derive(Debug, thiserror::Error)]
-pub enum WorktreeError {
-    #[error("`git {args}` failed: {stderr}")]
-    Git { args: String, stderr: String },
-    #[error("{action}: {source}")]
-    Io {
-        action: String,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-fn io(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> WorktreeError {
-    let action = action.into();
-    move |source| WorktreeError::Io { action, source }
-}
-
-/// git in `dir`, free of any `GIT_DIR` a hook may have set.
-fn git_command(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new("git");
-    cmd.arg("-C")
-        .arg(dir)
-        .args(args)
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .env_remove("GIT_INDEX_FILE");
-    cmd
-}
-
-/// What git said, or its failure as an error naming the command.
-fn succeeded(args: &[&str], out: Output) -> Result<Output, WorktreeError> {
-    if !out.status.success() {
-        return Err(WorktreeError::Git {
-            args: args.join(" "),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
-    }
-    Ok(out)
-}
-
-/// Runs git in `dir`, free of any `GIT_DIR` a hook may have set.
-fn git(dir: &Path, args: &[&str]) -> Result<Output, WorktreeError> {
-    succeeded(args, git_command(dir, args).output().map_err(io("run git"))?)
-}
-
-/// Runs git in `dir` with `input` on its standard input (a list of paths
-/// for `--pathspec-from-file=-`: no argument list limit, no quoting).
-fn git_with_input(dir: &Path, args: &[&str], input: &[u8]) -> Result<Output, WorktreeError> {
-    let mut child = git_command(dir, args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(io("run git"))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(input).map_err(io("write to git"))?;
-    }
-    succeeded(args, child.wait_with_output().map_err(io("run git"))?)
-}
-
-/// Paths as git reads them from `--pathspec-from-file=- --pathspec-file-nul`.
-fn nul_separated(paths: &[String]) -> Vec<u8> {
-    let mut input = Vec::new();
-    for p in paths {
-        input.extend_from_slice(p.as_bytes());
-        input.push(0);
-    }
-    input
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// Resolves `rev` to a commit id in the repository at `dir`, or `None`.
 pub fn resolve_commit(dir: &Path, rev: &str) -> Option<String> {
@@ -138,173 +75,6 @@ pub fn record_identity(worktree: &Path, session: &str) -> Result<(), WorktreeErr
 pub fn identity(worktree: &Path) -> Option<String> {
     let name = std::fs::read_to_string(private_dir(worktree).ok()?.join(IDENTITY_FILE)).ok()?;
     Some(name.trim().to_string()).filter(|n| !n.is_empty())
-}
-
-/// The paths listed in the main worktree's `.worktreeinclude` that exist
-/// there, relative to it, and a warning for every line that was skipped.
-/// Lines are literal paths (files or folders); entries outside the
-/// repository and glob patterns are skipped.
-pub fn include_list(main: &Path) -> (Vec<String>, Vec<String>) {
-    let Ok(list) = std::fs::read_to_string(main.join(INCLUDE_FILE)) else { return (Vec::new(), Vec::new()) };
-    let mut paths = Vec::new();
-    let mut warnings = Vec::new();
-    for line in list.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-        let rel = line.trim_start_matches("./").trim_end_matches('/');
-        let problem = if rel.is_empty() || Path::new(rel).is_absolute() {
-            Some("is not a path inside the repository")
-        } else if rel.split('/').any(|s| s == ".." || s == ".git") {
-            Some("leaves the repository or names .git")
-        } else if rel.contains(['*', '?', '[']) {
-            Some("is a glob; list literal files or folders")
-        } else if std::fs::symlink_metadata(main.join(rel)).is_err() {
-            Some("does not exist in the main worktree")
-        } else {
-            None
-        };
-        match problem {
-            Some(p) => warnings.push(format!("{INCLUDE_FILE}: '{line}' {p}; skipped")),
-            None => paths.push(rel.to_string()),
-        }
-    }
-    (paths, warnings)
-}
-
-/// Copies the untracked files listed in the main worktree's
-/// `.worktreeinclude` into `to`. Returns the paths copied.
-pub fn copy_includes(from: &Path, to: &Path, includes: &[String]) -> Result<Vec<String>, WorktreeError> {
-    let mut copied = Vec::new();
-    for rel in includes.iter().cloned() {
-        if !to.join(&rel).exists() {
-            copy_recursively(&from.join(&rel), &to.join(&rel))?;
-            copied.push(rel);
-        }
-    }
-    Ok(copied)
-}
-
-/// Whether `rel` in the worktree is a copy made from the main worktree's
-/// include list and still identical to its original: not the agent's work.
-/// A folder is pristine when every file under it is.
-pub fn is_pristine_include(main: &Path, worktree: &Path, includes: &[String], rel: &str) -> bool {
-    if !is_include(includes, rel) {
-        return false;
-    }
-    let mut files = Vec::new();
-    list_files(&worktree.join(rel), rel, &mut files);
-    files.iter().all(|f| same_content(&main.join(f), &worktree.join(f)))
-}
-
-/// The file, in a worktree's private git directory, listing the include
-/// paths that were in force when the worktree was made.
-const INCLUDES_FILE: &str = "orchestrate-includes";
-
-/// Remembers which paths were copies of include files, so the copies are
-/// still known for what they are at the end even if `.worktreeinclude`
-/// changed (or went) meanwhile: a secret is never committed for want of
-/// its line.
-pub fn record_includes(worktree: &Path, includes: &[String]) -> Result<(), WorktreeError> {
-    let file = private_dir(worktree)?.join(INCLUDES_FILE);
-    let text: String = includes.iter().map(|p| format!("{p}\n")).collect();
-    std::fs::write(&file, text).map_err(io(format!("write {}", file.display())))
-}
-
-/// The include paths recorded when the worktree was made (none for a
-/// worktree made before they were recorded).
-pub fn recorded_includes(worktree: &Path) -> Vec<String> {
-    private_dir(worktree)
-        .ok()
-        .and_then(|dir| std::fs::read_to_string(dir.join(INCLUDES_FILE)).ok())
-        .map(|text| text.lines().filter(|l| !l.is_empty()).map(str::to_string).collect())
-        .unwrap_or_default()
-}
-
-/// Files under the include copies in the worktree that differ from the
-/// main worktree's originals (or do not exist there), relative paths.
-pub fn changed_includes(main: &Path, worktree: &Path, includes: &[String]) -> Vec<String> {
-    let mut changed = Vec::new();
-    for rel in includes {
-        let mut files = Vec::new();
-        list_files(&worktree.join(rel), rel, &mut files);
-        changed.extend(files.into_iter().filter(|f| !same_content(&main.join(f), &worktree.join(f))));
-    }
-    changed
-}
-
-fn list_files(path: &Path, rel: &str, out: &mut Vec<String>) {
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => {
-            if let Ok(entries) = std::fs::read_dir(path) {
-                for e in entries.flatten() {
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    list_files(&e.path(), &format!("{rel}/{name}"), out);
-                }
-            }
-        }
-        Ok(_) => out.push(rel.to_string()),
-        Err(_) => {}
-    }
-}
-
-fn same_content(a: &Path, b: &Path) -> bool {
-    match (std::fs::symlink_metadata(a), std::fs::symlink_metadata(b)) {
-        (Ok(ma), Ok(mb)) if ma.file_type().is_symlink() || mb.file_type().is_symlink() => {
-            std::fs::read_link(a).ok() == std::fs::read_link(b).ok()
-        }
-        _ => matches!((std::fs::read(a), std::fs::read(b)), (Ok(x), Ok(y)) if x == y),
-    }
-}
-
-/// Whether `rel` comes from the include list (changed or not).
-pub fn is_include(includes: &[String], rel: &str) -> bool {
-    includes.iter().any(|inc| rel == inc || rel.starts_with(&format!("{inc}/")))
-}
-
-/// Copies `rel` from the worktree into `backup`, keeping its relative path.
-pub fn back_up(worktree: &Path, rel: &str, backup: &Path) -> Result<(), WorktreeError> {
-    copy_recursively(&worktree.join(rel), &backup.join(rel))
-}
-
-/// Moves `rel` from the worktree into `backup`, keeping its relative path
-/// (a rename where possible, else a copy then a removal).
-pub fn move_out(worktree: &Path, rel: &str, backup: &Path) -> Result<(), WorktreeError> {
-    let (from, to) = (worktree.join(rel), backup.join(rel));
-    if let Some(parent) = to.parent() {
-        std::fs::create_dir_all(parent).map_err(io(format!("create {}", parent.display())))?;
-    }
-    if std::fs::rename(&from, &to).is_ok() {
-        return Ok(());
-    }
-    copy_recursively(&from, &to)?;
-    let removed = if from.is_dir() && !from.is_symlink() {
-        std::fs::remove_dir_all(&from)
-    } else {
-        std::fs::remove_file(&from)
-    };
-    removed.map_err(io(format!("remove {}", from.display())))
-}
-
-/// Copies a file or folder; symbolic links are copied as links, never
-/// followed (a link to `..` would otherwise copy forever, and one to a file
-/// outside the repository would copy its content).
-fn copy_recursively(from: &Path, to: &Path) -> Result<(), WorktreeError> {
-    if let Some(parent) = to.parent() {
-        std::fs::create_dir_all(parent).map_err(io(format!("create {}", parent.display())))?;
-    }
-    let meta = std::fs::symlink_metadata(from).map_err(io(format!("read {}", from.display())))?;
-    if meta.file_type().is_symlink() {
-        let target = std::fs::read_link(from).map_err(io(format!("read {}", from.display())))?;
-        return std::os::unix::fs::symlink(target, to).map_err(io(format!("link {}", to.display())));
-    }
-    if meta.is_dir() {
-        std::fs::create_dir_all(to).map_err(io(format!("create {}", to.display())))?;
-        for entry in std::fs::read_dir(from).map_err(io(format!("read {}", from.display())))? {
-            let entry = entry.map_err(io(format!("read {}", from.display())))?;
-            copy_recursively(&entry.path(), &to.join(entry.file_name()))?;
-        }
-        Ok(())
-    } else {
-        std::fs::copy(from, to).map(|_| ()).map_err(io(format!("copy {}", from.display())))
-    }
 }
 
 /// Runs the configured setup command in a new worktree with `sh -c`.
@@ -530,14 +300,6 @@ pub fn save_work(
     Ok(Some(stdout(&git(worktree, &["rev-parse", "HEAD"])?)))
 }
 
-/// Whether a git command that answers by its exit status says yes
-/// (`diff --quiet`: no difference). A git that could not run says no.
-fn git_quiet(dir: &Path, args: &[&str]) -> bool {
-    let mut full = vec!["--literal-pathspecs"];
-    full.extend_from_slice(args);
-    git(dir, &full).is_ok()
-}
-
 /// The file, in a worktree's private git directory, that says everything
 /// in the worktree was saved and its removal began, at which HEAD.
 const REMOVING_FILE: &str = "orchestrate-removing";
@@ -566,11 +328,6 @@ pub fn removal_interrupted(worktree: &Path) -> bool {
     let Ok(dir) = private_dir(worktree) else { return false };
     let Ok(marked) = std::fs::read_to_string(dir.join(REMOVING_FILE)) else { return false };
     resolve_commit(worktree, "HEAD").is_some_and(|head| head == marked.trim())
-}
-
-/// The private git directory of a worktree (`.git/worktrees/<name>`).
-pub fn private_dir(worktree: &Path) -> Result<PathBuf, WorktreeError> {
-    Ok(PathBuf::from(stdout(&git(worktree, &["rev-parse", "--absolute-git-dir"])?)))
 }
 
 /// Whether `ancestor` is contained in `commit` (both revisions).

@@ -11,7 +11,9 @@
 //! whole — files and history together, as a repository that works on its
 //! own — instead of being deleted.
 
-use super::{git, io, move_out, private_dir, stdout, StatusEntry, WorktreeError};
+use super::files::{copy_recursively, move_out};
+use super::git::{git, io, private_dir, stdout, WorktreeError};
+use super::StatusEntry;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -151,7 +153,7 @@ pub fn move_whole(worktree: &Path, nested: &Nested, backup: &Path) -> Result<Pat
     std::fs::create_dir_all(&to).map_err(io(format!("create {}", to.display())))?;
     let dot_git = to.join(".git");
     if std::fs::rename(&nested.git_dir, &dot_git).is_err() {
-        super::copy_recursively(&nested.git_dir, &dot_git)?;
+        copy_recursively(&nested.git_dir, &dot_git)?;
         std::fs::remove_dir_all(&nested.git_dir)
             .map_err(io(format!("remove {}", nested.git_dir.display())))?;
     }

@@ -22,6 +22,8 @@ pub fn strings(list: &Value, key: &str) -> Vec<String> {
 pub struct Repo {
     dir: tempfile::TempDir,
     home: tempfile::TempDir,
+    /// The time every command is told it is (`ORCHESTRATE_NOW`), once pinned.
+    now: std::sync::Mutex<Option<String>>,
 }
 
 /// What a command did: exit code and both streams.
@@ -65,7 +67,11 @@ impl Run {
 impl Repo {
     /// A new repository with one commit on `main`.
     pub fn new() -> Repo {
-        let repo = Repo { dir: tempfile::tempdir().unwrap(), home: tempfile::tempdir().unwrap() };
+        let repo = Repo {
+            dir: tempfile::tempdir().unwrap(),
+            home: tempfile::tempdir().unwrap(),
+            now: std::sync::Mutex::new(None),
+        };
         std::fs::write(
             repo.home.path().join(".gitconfig"),
             "[user]\n\tname = Test Human\n\temail = human@example.com\n[init]\n\tdefaultBranch = main\n",
@@ -106,7 +112,17 @@ impl Repo {
         for var in ["ORCHESTRATE_SESSION", "ORCHESTRATE_NOW", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"] {
             cmd.env_remove(var);
         }
+        if let Some(now) = self.now.lock().unwrap().as_deref() {
+            cmd.env("ORCHESTRATE_NOW", now);
+        }
         cmd
+    }
+
+    /// From now on every command (git's hooks too) runs at `time` (RFC
+    /// 3339), so TTLs and staleness are tested by moving the clock, not by
+    /// sleeping.
+    pub fn pin_clock(&self, time: &str) {
+        *self.now.lock().unwrap() = Some(time.to_string());
     }
 
     /// Runs `git orchestrate <args>`.

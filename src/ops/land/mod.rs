@@ -20,7 +20,7 @@
 pub(crate) mod git;
 pub mod queue;
 
-use super::{Context, Error, Result};
+use super::{Context, Error, Reason, Result};
 use crate::model::land::{LandMode, Landed};
 use crate::model::message::MessageKind;
 use crate::model::session::Session;
@@ -526,11 +526,9 @@ impl Context {
     /// if it has one.
     fn move_target(&self, refname: &str, into: &str, old: Oid, new: Oid) -> Result<Moved> {
         if let Some(worktree) = self.rebasing(refname) {
-            return Err(Error::refused(format!(
-                "{into} is being rebased in {}: finish or abort that rebase (`git rebase --continue` or \
-                 `--abort`), then land again",
-                worktree.display()
-            )));
+            let message = format!("{into} is being rebased in {}", worktree.display());
+            let reason = Reason::TargetRebasing { into: into.to_string(), worktree: display(&worktree) };
+            return Err(Error::refusal(reason, message));
         }
         let checkouts = self.checkouts_of(into)?;
         let repo = self.store.repository();
@@ -547,12 +545,17 @@ impl Context {
             };
         };
         if checkouts.len() > 1 {
-            return Err(Error::refused(format!(
+            let worktrees: Vec<String> = checkouts.iter().map(|p| display(p)).collect();
+            let message = format!(
                 "{into} is checked out in {} worktrees ({}); landing brings one checkout forward, not several: \
                  switch all but one to another branch",
-                checkouts.len(),
-                checkouts.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
-            )));
+                worktrees.len(),
+                worktrees.join(", ")
+            );
+            return Err(Error::refusal(
+                Reason::TargetInSeveralCheckouts { into: into.to_string(), worktrees },
+                message,
+            ));
         }
         // Lock the ref at `old` first, so nothing moves it while the
         // checkout is updated; then update the checkout; only then move
@@ -566,10 +569,16 @@ impl Context {
             Ok(()) => {}
             Err(Forward::WouldOverwrite(files)) => return Ok(Moved::Blocked(checkout.clone(), files)),
             Err(Forward::Refused(why)) => {
-                return Err(Error::refused(format!(
+                let message = format!(
                     "{into} is checked out in {} and git would not bring it forward: {why}",
                     checkout.display()
-                )))
+                );
+                let reason = Reason::CheckoutNotForwarded {
+                    into: into.to_string(),
+                    checkout: display(checkout),
+                    git: why,
+                };
+                return Err(Error::refusal(reason, message));
             }
         }
         if let Err(e) = prepared.commit() {
@@ -904,6 +913,11 @@ fn one_line(text: &str, max: usize) -> String {
     }
 }
 
+/// A path as the facts of a refusal name it.
+fn display(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
 fn short(oid: Oid) -> String {
     oid.to_string()[..10].to_string()
 }
@@ -953,17 +967,21 @@ impl Context {
             (Some(_), Some(_), Some(true)) => {}
             (Some(b), Some(tip), Some(false)) => {
                 let into = target.unwrap_or_default();
-                let pending = branch_tip(repo, &into).map(|t| commits_between(repo, t, tip).len()).unwrap_or(0);
-                return Err(Error::refused(format!(
-                    "{b} has {pending} commit(s) not landed on {into}: land them first (`git orchestrate land {name}`), \
-                     or end the session without --delete-branch to keep the branch"
-                )));
+                let pending =
+                    branch_tip(repo, &into).map(|t| commits_between(repo, t, tip).len()).unwrap_or(0);
+                let message = format!("{b} has {pending} commit(s) not landed on {into}");
+                let reason =
+                    Reason::BranchNotLanded { session: name, branch: b.clone(), into, commits: pending };
+                return Err(Error::refusal(reason, message));
             }
             (Some(b), Some(_), None) => {
-                return Err(Error::refused(format!(
-                    "session {name} has no target branch to compare {b} with, so it cannot tell that all of it landed; \
-                     end it without --delete-branch"
-                )))
+                let message = format!(
+                    "session {name} has no target branch to compare {b} with, so it cannot tell that all of it landed"
+                );
+                return Err(Error::refusal(
+                    Reason::NoLandTarget { session: name, branch: b.clone() },
+                    message,
+                ));
             }
             _ => {
                 return Err(Error::invalid(format!("session {name} has no branch to delete")));
@@ -980,10 +998,9 @@ impl Context {
                 .collect();
             if !work.is_empty() {
                 let shown = crate::model::names::escape_control(&work.join(", "));
-                return Err(Error::refused(format!(
-                    "session {name} has uncommitted work ({shown}) that would not have landed: commit it and land it \
-                     first (`git orchestrate land {name}`), or end the session without --delete-branch to keep the branch"
-                )));
+                let message =
+                    format!("session {name} has uncommitted work ({shown}) that would not have landed");
+                return Err(Error::refusal(Reason::UncommittedWork { session: name, files: work }, message));
             }
         }
         let ended = self.end_session(Some(&name), force)?;

@@ -16,7 +16,7 @@ use super::{LandOptions, LandOutcome, Plan, Status};
 use crate::model::land::{Lander, QueueCounter, QueueEntry, QueueState, QUEUE_COUNTER_PATH};
 use crate::model::session::Session;
 use crate::model::FORMAT;
-use crate::ops::{Context, Error, Result};
+use crate::ops::{Context, Error, Reason, Result};
 use crate::store::{refs, Change, Document, Event, Outcome, Snapshot};
 use git2::Oid;
 use serde::Serialize;
@@ -83,12 +83,19 @@ impl Context {
         let target = super::branch_tip(self.store.repository(), &plan.into)
             .ok_or_else(|| super::not_a_branch(&plan.into))?;
         if self.already_landed(plan, target)? {
-            return Err(Error::refused(format!(
+            let message = format!(
                 "nothing to land: {} already has every commit of {} (at {})",
                 plan.into,
                 plan.branch,
                 super::short(plan.head)
-            )));
+            );
+            let reason = Reason::NothingToLand {
+                session: plan.session.name.clone(),
+                branch: plan.branch.clone(),
+                into: plan.into.clone(),
+                head: plan.head.to_string(),
+            };
+            return Err(Error::refusal(reason, message));
         }
         Ok(())
     }
@@ -312,7 +319,7 @@ impl Context {
 
     /// This process as a lander.
     fn lander(&self) -> Lander {
-        let me = crate::agents::process::Proc::me();
+        let me = crate::supervise::process::Proc::me();
         Lander { name: self.actor(), pid: me.pid, start: me.start, host: host_name(), since: self.now() }
     }
 }
@@ -361,7 +368,7 @@ fn lander_alive(lander: &Lander, me: &Lander, now: crate::model::time::Timestamp
     if lander.pid == me.pid && lander.start == me.start {
         return false; // this very process, after an interrupted attempt
     }
-    crate::agents::process::Proc { pid: lander.pid, start: lander.start }.is_alive()
+    crate::supervise::process::Proc { pid: lander.pid, start: lander.start }.is_alive()
 }
 
 fn host_name() -> String {

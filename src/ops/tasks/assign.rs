@@ -17,7 +17,7 @@ impl Context {
         let prefix = IdPrefix::parse(id)?;
         validate_session_name(to)?;
         self.require_lead_or_human("assigns tasks")?;
-        if self.session_snapshot_get(to)?.is_none() {
+        if self.session_document(to)?.is_none() {
             return Err(Error::invalid(format!(
                 "no session named {to}: see `git orchestrate session list` for the live ones"
             )));

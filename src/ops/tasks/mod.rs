@@ -202,28 +202,6 @@ impl Context {
         })
     }
 
-    /// Whether the session holding `task` still counts: active and not
-    /// stale. A holder with no session record (from before sessions were
-    /// registered on first use) keeps what it holds.
-    pub(crate) fn holder_is_live(&self, task: &Task) -> Result<bool> {
-        let Some(holder) = task.assignee.as_deref() else { return Ok(false) };
-        let snap = self.store.snapshot(refs::SESSIONS)?;
-        let path = crate::model::session::session_path(holder);
-        Ok(match snap.get::<crate::model::session::Session>(&path) {
-            Ok(Some(s)) => s.is_live(self.now(), self.stale_after()?),
-            Ok(None) | Err(StoreError::Corrupt { .. }) => true,
-            Err(e) => return Err(e.into()),
-        })
-    }
-
-    /// Every registered session, with whether it is live (active and not stale).
-    pub(crate) fn live_sessions(&self) -> Result<HashMap<String, bool>> {
-        let snap = self.store.snapshot(refs::SESSIONS)?;
-        let (sessions, _) = snap.decode_all::<crate::model::session::Session>(&snap.list("")?)?;
-        let (now, stale_after) = (self.now(), self.stale_after()?);
-        Ok(sessions.into_iter().map(|s| (s.name.clone(), s.is_live(now, stale_after))).collect())
-    }
-
     pub fn add_task(&self, spec: TaskSpec, after: &[String]) -> Result<Task> {
         let spec = spec.normalized();
         spec.validate()?;
@@ -425,7 +403,7 @@ impl Context {
                     return Ok(Outcome::Unchanged(task));
                 }
                 // Only a task someone else holds needs its holder looked up.
-                TaskStatus::Claimed if self.holder_is_live(&task)? => return Err(held_by_other(&task, now)),
+                TaskStatus::Claimed if self.holder_is_live(task.assignee.as_deref())? => return Err(held_by_other(&task, now)),
                 TaskStatus::Claimed => {}
                 status if status.is_closed() => {
                     return Err(Error::refused(format!("{} is already {status}: nothing to claim", task.id)));
@@ -561,27 +539,6 @@ impl Context {
             let summary = format!("note {} by {by}: {}", task.id, first_line(text, 80));
             write_task(snap, Event::new("note", &by, now, summary), task)
         })
-    }
-
-    /// Marks a task done, failed or cancelled, or releases it back to the
-    /// queue. Only the holder may do so unless `force` is given; anyone may
-    /// cancel a task nobody holds.
-    pub fn finish_task(&self, id: &str, how: Finish, note: Option<&str>, force: bool) -> Result<Task> {
-        // Anyone may cancel a task nobody holds; the rest needs the holder
-        // (a session) or a human's --force.
-        if self.session().is_none() && !force && how != Finish::Cancelled {
-            self.require_session(&format!("`task {}` (or, for a human, --force)", how.verb()))?;
-        }
-        let by = self.actor();
-        let task = self.finish_task_as(&by, id, how, note, force)?;
-        // orchestrate.landOnDone=queue: finished work goes to the landing
-        // queue by itself. Best effort: the task is done either way.
-        if how == Finish::Done {
-            if let Some(me) = self.session() {
-                let _ = self.queue_on_done(me, task.id.as_str());
-            }
-        }
-        Ok(task)
     }
 
     /// Finishes a task on behalf of `by` (a session name, or a human's name

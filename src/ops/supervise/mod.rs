@@ -1,5 +1,5 @@
 //! Agents in the background: `spawn` starts a command in a session's
-//! worktree under a small supervisor process (see [`supervise`]), `ps`
+//! worktree under a small supervisor process (see [`supervisor`]), `ps`
 //! lists them, `stop` ends them, `dispatch` keeps up to N of them busy
 //! with ready tasks.
 
@@ -7,19 +7,19 @@ mod dispatch;
 mod hold;
 mod recover;
 mod retire;
-mod supervise;
+mod supervisor;
 
 pub use dispatch::{DispatchEvent, DispatchOptions};
 pub use hold::{Hold, HoldMode};
-pub use supervise::supervise;
+pub use supervisor::supervise;
 
 use super::sessions::StartOptions;
-use super::{Context, Error, Result};
-use crate::agents::process::{self, Proc};
-use crate::agents::{AgentDir, Phase, Spec, State, StopRequest};
+use super::{Context, Error, Reason, Result};
 use crate::model::names::{validate_name, validate_session_name};
 use crate::model::task::{Task, TaskStatus};
 use crate::model::time::Timestamp;
+use crate::supervise::process::{self, Proc};
+use crate::supervise::{AgentDir, Phase, Spec, State, StopRequest};
 use serde::Serialize;
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
@@ -92,7 +92,7 @@ pub struct AgentView {
     pub ended_at: Option<Timestamp>,
     /// Seconds the current run has been going, while it runs.
     pub uptime: Option<i64>,
-    pub exit: Option<crate::agents::Exit>,
+    pub exit: Option<crate::supervise::Exit>,
     pub command: String,
     pub log: PathBuf,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -216,11 +216,14 @@ impl Context {
             ..StartOptions::default()
         })?;
         let worktree = started.session.worktree.clone().map(PathBuf::from).ok_or_else(|| {
-            Error::refused(format!(
-                "session {} has no worktree (it was started with --no-worktree), so an agent would share \
-                 the main one: end it with `git orchestrate session end {}`, or spawn under another name",
-                opts.name, opts.name
-            ))
+            Error::refusal(
+                Reason::NoWorktree { session: opts.name.clone() },
+                format!(
+                    "session {} has no worktree (it was started with --no-worktree), so an agent would share \
+                     the main one",
+                    opts.name
+                ),
+            )
         })?;
 
         let timeout = opts.timeout.or(preset.as_ref().and_then(|p| p.timeout));
@@ -290,28 +293,29 @@ impl Context {
     /// another live session. (The claim itself, later, is the atomic check.)
     fn check_claimable(&self, task: &Task, name: &str) -> Result<()> {
         if task.status.is_closed() {
-            return Err(Error::refused(format!(
-                "{} is already {}: give the agent an unfinished task (`git orchestrate task list --ready`)",
-                task.id, task.status
-            )));
+            return Err(Error::refusal(
+                Reason::TaskClosed { task: task.id.to_string(), status: task.status },
+                format!("{} is already {}", task.id, task.status),
+            ));
         }
         let holder = task.assignee.as_deref().filter(|h| *h != name);
         if let Some(holder) = holder.filter(|_| task.status == TaskStatus::Claimed) {
             // An agent of ours that is over still holds it: nobody will answer a message.
+            let (task_id, holder_name) = (task.id.to_string(), holder.to_string());
             if self.agent_view(holder).is_some_and(|a| !a.is_active()) {
-                return Err(Error::refused(format!(
-                    "{id} is still held by {holder}, whose agent is over: spawn it again as {holder} \
-                     (`git orchestrate spawn {holder} --task {id} -- ...`), or put it back with \
-                     `git orchestrate task release {id} --force`",
-                    id = task.id
-                )));
+                return Err(Error::refusal(
+                    Reason::HeldByEndedAgent { task: task_id, holder: holder_name },
+                    format!("{} is still held by {holder}, whose agent is over", task.id),
+                ));
             }
-            if self.holder_is_live(task)? {
-                return Err(Error::refused(format!(
-                    "{} is held by {holder}, a live session: spawn the agent for another task, or ask {holder} \
-                     to release it (`git orchestrate send {holder} ...`)",
-                    task.id
-                )));
+            if self.holder_is_live(task.assignee.as_deref())? {
+                return Err(Error::refusal(
+                    Reason::Held { task: task_id, holder: holder_name, since: task.claimed_at },
+                    format!(
+                        "{} is held by {holder}, a live session: spawn the agent for another task",
+                        task.id
+                    ),
+                ));
             }
         }
         Ok(())
@@ -432,7 +436,7 @@ impl Context {
     /// with `adopt`, one that takes over from a supervisor that died.
     fn start_supervisor(&self, dir: &AgentDir, lock: &std::fs::File, adopt: bool) -> Result<u32> {
         let exe = std::env::current_exe().map_err(|e| {
-            Error::refused(format!("cannot find the git-orchestrate binary to supervise with: {e}"))
+            Error::failed(format!("cannot find the git-orchestrate binary to supervise with: {e}"))
         })?;
         let log = open_log(dir)?;
         let err = log.try_clone().map_err(|e| agent_dir_failure(dir, e))?;
@@ -458,7 +462,7 @@ impl Context {
             });
         }
         let mut child =
-            cmd.spawn().map_err(|e| Error::refused(format!("cannot start the supervisor: {e}")))?;
+            cmd.spawn().map_err(|e| Error::failed(format!("cannot start the supervisor: {e}")))?;
         let pid = child.id();
         // Reap it whenever it ends, for callers that live on (dispatch).
         std::thread::spawn(move || child.wait());
@@ -470,7 +474,7 @@ impl Context {
     /// new one; it is shown as `lost` only if that could not be done.
     pub fn list_agents(&self) -> Vec<AgentView> {
         let now = self.now();
-        crate::agents::all(self.store.common_dir())
+        crate::supervise::all(self.store.common_dir())
             .into_iter()
             .filter_map(|dir| {
                 self.adopt_quietly(&dir);
@@ -562,8 +566,12 @@ impl Context {
     /// Leaves a stop request for the supervisor.
     fn ask_to_stop(&self, name: &str, grace: Duration) -> Result<Stopping> {
         let (dir, state) = self.agent(name)?;
-        let state =
-            state.ok_or_else(|| Error::refused(format!("agent {name} has not started yet: try again")))?;
+        let state = state.ok_or_else(|| {
+            Error::refusal(
+                Reason::AgentStarting { agent: name.to_string() },
+                format!("agent {name} has not started yet: try again"),
+            )
+        })?;
         if state.phase.is_over() {
             return Err(not_running(name, &state));
         }
@@ -595,13 +603,13 @@ impl Context {
                 }
                 if let Some(agent) = state.agent {
                     let end = process::terminate_tree(agent, grace);
-                    supervise::note_tree_end(&dir, &end, grace, &mut state.survivors);
+                    supervisor::note_tree_end(&dir, &end, grace, &mut state.survivors);
                 }
                 state.phase = Phase::Stopped;
                 state.stopped_by = Some(by);
                 let _ = append_log(&dir, "--- its supervisor was gone: stopped here\n");
                 let spec = dir.read_spec().map_err(|e| agent_dir_failure(&dir, e))?;
-                let state = supervise::conclude(&supervise::agent_context(&spec)?, &spec, &dir, state)?;
+                let state = supervisor::conclude(&supervisor::agent_context(&spec)?, &spec, &dir, state)?;
                 return Ok(view(&dir, state, self.now()));
             }
             if Instant::now() > deadline {
@@ -698,7 +706,14 @@ fn lock_when_over(dir: &AgentDir) -> Result<Option<std::fs::File>> {
 }
 
 fn not_running(name: &str, state: &State) -> Error {
-    Error::refused(format!("agent {name} is not running ({}): nothing to stop", describe_end(state)))
+    let reason = Reason::AgentNotRunning {
+        agent: name.to_string(),
+        phase: state.phase,
+        exit_code: state.exit.and_then(|e| e.code),
+        signal: state.exit.and_then(|e| e.signal),
+        stopped_by: state.stopped_by.clone().filter(|_| state.phase == Phase::Stopped),
+    };
+    Error::refusal(reason, format!("agent {name} is not running ({}): nothing to stop", describe_end(state)))
 }
 
 fn describe_end(state: &State) -> String {
@@ -810,16 +825,16 @@ fn agent_dir_failure(dir: &AgentDir, e: std::io::Error) -> Error {
 fn already_running(dir: &AgentDir, name: &str) -> Error {
     match dir.read_state() {
         Some(state) => already_running_state(name, &state),
-        None => Error::refused(format!(
-            "agent {name} is being started by another command: see `git orchestrate ps`"
-        )),
+        None => Error::refusal(
+            Reason::AgentStarting { agent: name.to_string() },
+            format!("agent {name} is being started by another command"),
+        ),
     }
 }
 
 fn already_running_state(name: &str, state: &State) -> Error {
     let pid = state.agent.map(|a| format!(" (pid {})", a.pid)).unwrap_or_default();
-    Error::refused(format!(
-        "agent {name} is already {}{pid}: stop it with `git orchestrate stop {name}`, or spawn under another name",
-        state.phase.as_str()
-    ))
+    let reason =
+        Reason::AgentRunning { agent: name.to_string(), phase: state.phase, pid: state.agent.map(|a| a.pid) };
+    Error::refusal(reason, format!("agent {name} is already {}{pid}", state.phase.as_str()))
 }

@@ -4,7 +4,7 @@
 //! backoff, and when it is over records the outcome on the task and the
 //! session and tells the spawner.
 //!
-//! Each run goes through a wrapper ([`crate::agents::wrapper`]) that writes
+//! Each run goes through a wrapper ([`crate::supervise::wrapper`]) that writes
 //! the run's exit status to the agent's folder, so a supervisor that dies
 //! loses nothing: a new one started with `--adopt` (see [`super::recover`])
 //! watches the run it left, or reads how it ended, and carries on.
@@ -13,12 +13,12 @@ use super::super::messages::Outgoing;
 use super::super::tasks::Finish;
 use super::super::{Context, Error, Result};
 use super::{agent_dir_failure, append_log, open_log, LOCK_FD_ENV};
-use crate::agents::process::{self, Proc};
-use crate::agents::wrapper::LEFTOVER_GRACE;
-use crate::agents::{AgentDir, Exit, LostSupervisor, Phase, Spec, State};
 use crate::model::session::{Pulse, MAX_DOING_CHARS};
 use crate::model::task::TaskStatus;
 use crate::store::Store;
+use crate::supervise::process::{self, Proc};
+use crate::supervise::wrapper::LEFTOVER_GRACE;
+use crate::supervise::{AgentDir, Exit, LostSupervisor, Phase, Spec, State};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -301,7 +301,7 @@ pub(super) fn conclude(ctx: &Context, spec: &Spec, dir: &AgentDir, mut state: St
         let _ = append_log(dir, &format!("--- could not end session {}: {e}\n", spec.name));
     }
     dir.write_state(&state).map_err(|e| agent_dir_failure(dir, e))?;
-    let _ = ctx.refresh_status_file();
+    ctx.changed();
     Ok(state)
 }
 
@@ -358,7 +358,7 @@ fn watch(
             if let Err(e) = ctx.heartbeat(&Pulse::default()) {
                 let _ = append_log(dir, &format!("--- supervisor: heartbeat failed: {e}\n"));
             }
-            let _ = ctx.refresh_status_file();
+            ctx.changed();
         }
         std::thread::sleep(TICK);
     }
@@ -428,19 +428,21 @@ impl Run {
         match self {
             Run::Child { child, exit_file, .. } => match child.try_wait() {
                 Ok(None) => None,
-                Ok(Some(status)) => Some(crate::agents::read_exit(exit_file).unwrap_or(Exit::from(status))),
+                Ok(Some(status)) => {
+                    Some(crate::supervise::read_exit(exit_file).unwrap_or(Exit::from(status)))
+                }
                 Err(_) => {
-                    Some(crate::agents::read_exit(exit_file).unwrap_or(Exit { code: None, signal: None }))
+                    Some(crate::supervise::read_exit(exit_file).unwrap_or(Exit { code: None, signal: None }))
                 }
             },
             Run::Pane { proc, exit_file } if !proc.is_alive() => {
-                let exit = crate::agents::read_exit(exit_file);
+                let exit = crate::supervise::read_exit(exit_file);
                 Some(exit.unwrap_or(Exit { code: None, signal: Some(libc::SIGTERM) }))
             }
             // A wrapper killed before it could say how the agent ended
             // leaves no status: the run ended, how is unknown.
             Run::Adopted { proc, exit_file } if !proc.is_alive() => {
-                Some(crate::agents::read_exit(exit_file).unwrap_or(Exit { code: None, signal: None }))
+                Some(crate::supervise::read_exit(exit_file).unwrap_or(Exit { code: None, signal: None }))
             }
             Run::Pane { .. } | Run::Adopted { .. } => None,
         }

@@ -8,8 +8,8 @@
 //! this machine, like the agents they start, so this is local state too.
 
 use super::super::{Context, Error, Result};
-use crate::agents::AgentDir;
 use crate::model::time::Timestamp;
+use crate::supervise::AgentDir;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 

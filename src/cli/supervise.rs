@@ -3,14 +3,14 @@
 
 use super::output::Style;
 use super::{CmdResult, Failure, Ui};
-use crate::agents::process;
-use crate::agents::Phase;
 use crate::model::names::escape_control;
 use crate::model::time::{format_duration, parse_duration};
-use crate::ops::agents::{
+use crate::ops::supervise::{
     AgentState, AgentView, DispatchEvent, DispatchOptions, HoldMode, SpawnOptions, DEFAULT_GRACE,
 };
 use crate::ops::Context;
+use crate::supervise::process;
+use crate::supervise::Phase;
 use clap::Args;
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -169,7 +169,7 @@ pub struct PsArgs {
 pub fn ps(ctx: &Context, ui: &Ui, a: PsArgs) -> CmdResult {
     if a.prune {
         let age =
-            chrono::Duration::from_std(crate::ops::agents::PRUNE_AFTER).unwrap_or(chrono::Duration::MAX);
+            chrono::Duration::from_std(crate::ops::supervise::PRUNE_AFTER).unwrap_or(chrono::Duration::MAX);
         let pruned = ctx.prune_agents(age)?;
         if !pruned.is_empty() {
             eprintln!("pruned the records of {} agent(s): {}", pruned.len(), pruned.join(", "));
@@ -214,7 +214,7 @@ pub fn ps(ctx: &Context, ui: &Ui, a: PsArgs) -> CmdResult {
 /// remote, name the live sessions on other hosts, whose agents `ps` there
 /// shows.
 fn sessions_elsewhere(ctx: &Context) -> String {
-    if ctx.store.remote().is_none() {
+    if !ctx.has_remote() {
         return String::new();
     }
     let Ok((sessions, _)) = ctx.list_sessions(false) else { return String::new() };
@@ -376,7 +376,7 @@ fn pid(v: &AgentView) -> String {
 
 /// Reads `--timeout` and `--idle-timeout`.
 fn timeout(text: &str) -> Result<Duration, String> {
-    crate::ops::agents::parse_timeout(text)
+    crate::ops::supervise::parse_timeout(text)
 }
 
 pub fn dispatch(ctx: &Context, ui: &Ui, a: DispatchArgs) -> CmdResult {
@@ -475,7 +475,7 @@ fn describe(event: &DispatchEvent) -> String {
             s.pid,
             s.log.display()
         ),
-        DispatchEvent::Skipped { task, reason } => format!("skipped {task}: {}", escape_control(reason)),
+        DispatchEvent::Skipped { task, reason, .. } => format!("skipped {task}: {}", escape_control(reason)),
         DispatchEvent::CannotRun { role, reason, tasks } => format!(
             "cannot run {} task(s) of {} ({}): {}",
             tasks.len(),
@@ -502,13 +502,13 @@ fn describe(event: &DispatchEvent) -> String {
 
 /// The supervisor process: runs until its agent is over.
 pub fn supervise(a: SuperviseArgs) -> CmdResult {
-    crate::ops::agents::supervise(&a.dir, a.adopt)?;
+    crate::ops::supervise::supervise(&a.dir, a.adopt)?;
     Ok(())
 }
 
 /// The wrapper of one agent run: exits as the agent did.
 pub fn run_agent(a: RunAgentArgs) -> CmdResult {
-    match crate::agents::wrapper::run(&a.exit_file, a.supervisor, &a.command) {
+    match crate::supervise::wrapper::run(&a.exit_file, a.supervisor, &a.command) {
         0 => Ok(()),
         code => Err(Failure::Reported(code)),
     }

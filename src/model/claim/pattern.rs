@@ -1,20 +1,17 @@
-//! Claims: leases on repository paths that sessions take so parallel agents
-//! do not overwrite each other's files.
+//! Claim patterns: the repository-relative paths a claim covers.
 //!
-//! This module owns the path patterns a claim covers ([`ClaimPattern`]), what
-//! they match, and when two of them overlap; and the claim document itself
-//! ([`Claim`]). It guarantees that a parsed pattern is relative to the
+//! This module owns how a pattern is parsed and normalised ([`ClaimPattern::parse`]),
+//! what kind of thing it names ([`PatternKind`]), which paths it covers, and when
+//! two patterns overlap. It guarantees that a parsed pattern is relative to the
 //! repository root, normalised (so equal patterns have equal text), never
 //! reaches outside the repository or into `.git`, and that [`ClaimPattern::overlaps`]
 //! never answers "no" when some path could be covered by both patterns: for
 //! exclusive locks a false "overlap" is safe, a false "no overlap" is not.
-//! Whether a claim is still live (its session not stale, not released) is
-//! decided by the caller. `docs/claims.md` describes the rules for users.
+//! Globs themselves are compiled and matched by [`super::glob`].
 
-use super::ids::TaskId;
-use super::names::{escape_control, validate_line, validate_session_name};
-use super::time::Timestamp;
-use super::Invalid;
+use super::glob::{parse_segment, segment_lists_intersect, segments_match, GlobError, Segment};
+use crate::model::names::escape_control;
+use crate::model::Invalid;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::fmt;
@@ -22,7 +19,6 @@ use std::hash::{Hash, Hasher};
 
 /// Longest accepted pattern, in bytes, as typed.
 pub const MAX_PATTERN_BYTES: usize = 1024;
-pub const MAX_REASON_CHARS: usize = 200;
 
 /// What a pattern names, decided from its text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -54,33 +50,6 @@ pub struct ClaimPattern {
     /// Pre-split at parse time so matching allocates nothing. A directory
     /// ends with [`Segment::AnyDepth`].
     segments: Vec<Segment>,
-}
-
-#[derive(Debug, Clone)]
-enum Segment {
-    /// A segment without wildcards, escapes already removed.
-    Literal(String),
-    /// A segment with at least one `*`, `?` or class.
-    Glob(Vec<Token>),
-    /// `**`: zero or more whole segments.
-    AnyDepth,
-}
-
-#[derive(Debug, Clone)]
-enum Token {
-    Char(char),
-    /// `?`: exactly one character.
-    AnyChar,
-    /// `*`: zero or more characters (runs of `*` are collapsed at parse time).
-    Star,
-    Class(CharClass),
-}
-
-/// `[abc]`, `[a-z]`, `[!a-z]` or `[^a-z]`.
-#[derive(Debug, Clone)]
-struct CharClass {
-    negated: bool,
-    ranges: Vec<(char, char)>,
 }
 
 impl ClaimPattern {
@@ -138,7 +107,7 @@ impl ClaimPattern {
                 }
                 _ => {}
             }
-            let (segment, text) = parse_segment(piece, input)?;
+            let (segment, text) = parse_segment(piece).map_err(|e| glob_refusal(input, e))?;
             if let Segment::Literal(name) = &segment {
                 if name.eq_ignore_ascii_case(".git") {
                     return Err(bad(
@@ -251,18 +220,26 @@ impl ClaimPattern {
             (PatternKind::File, PatternKind::File) => self.literal == other.literal,
             (PatternKind::File, _) => other.matches_path(&self.literal),
             (_, PatternKind::File) => self.matches_path(&other.literal),
-            _ => sequences_intersect(
-                &self.segments,
-                &other.segments,
-                |s| matches!(s, Segment::AnyDepth),
-                segments_intersect,
-            ),
+            _ => segment_lists_intersect(&self.segments, &other.segments),
         }
     }
 }
 
 fn refuse(input: &str, problem: &str) -> Invalid {
     Invalid(format!("invalid claim path '{}': it {problem}", escape_control(input)))
+}
+
+/// The refusal for a piece that is not a well-formed glob.
+fn glob_refusal(input: &str, error: GlobError) -> Invalid {
+    match error {
+        GlobError::UnclosedClass => {
+            refuse(input, "has a '[' with no closing ']'; close the class, or write '[[]' for a literal '['")
+        }
+        GlobError::BackwardsRange { low, high } => refuse(
+            input,
+            &format!("has the range '{low}-{high}', which runs backwards; write it low to high"),
+        ),
+    }
 }
 
 /// `/x`, `\x`, `C:`, `C:/x`, `C:\x`.
@@ -273,304 +250,6 @@ fn is_absolute(input: &str) -> bool {
         (Some(drive), Some(':'), None | Some('/' | '\\')) => drive.is_ascii_alphabetic(),
         _ => false,
     }
-}
-
-/// Parses one `/`-free piece into a segment and its normalised text.
-fn parse_segment(piece: &str, input: &str) -> Result<(Segment, String), Invalid> {
-    if piece == "**" {
-        return Ok((Segment::AnyDepth, piece.to_string()));
-    }
-    let chars: Vec<char> = piece.chars().collect();
-    let mut tokens = Vec::with_capacity(chars.len());
-    let mut text = String::with_capacity(piece.len());
-    let mut i = 0;
-    while i < chars.len() {
-        match chars[i] {
-            '*' => {
-                if !matches!(tokens.last(), Some(Token::Star)) {
-                    tokens.push(Token::Star);
-                    text.push('*');
-                }
-                i += 1;
-            }
-            '?' => {
-                tokens.push(Token::AnyChar);
-                text.push('?');
-                i += 1;
-            }
-            '[' => {
-                let (token, end) = parse_class(&chars, i, input)?;
-                text.extend(&chars[i..end]);
-                tokens.push(token);
-                i = end;
-            }
-            c => {
-                tokens.push(Token::Char(c));
-                text.push(c);
-                i += 1;
-            }
-        }
-    }
-    let literal: Option<String> = tokens
-        .iter()
-        .map(|t| match t {
-            Token::Char(c) => Some(*c),
-            _ => None,
-        })
-        .collect();
-    let segment = match literal {
-        Some(name) => Segment::Literal(name),
-        None => Segment::Glob(tokens),
-    };
-    Ok((segment, text))
-}
-
-/// Parses the class that opens at `chars[start]` (a `[`). Returns the token
-/// (a plain character when the class holds just one) and the index after `]`.
-fn parse_class(chars: &[char], start: usize, input: &str) -> Result<(Token, usize), Invalid> {
-    let mut i = start + 1;
-    let negated = matches!(chars.get(i), Some('!' | '^'));
-    if negated {
-        i += 1;
-    }
-    let mut ranges = Vec::new();
-    let mut first = true;
-    loop {
-        let Some(&low) = chars.get(i) else {
-            return Err(refuse(
-                input,
-                "has a '[' with no closing ']'; close the class, or write '[[]' for a literal '['",
-            ));
-        };
-        if low == ']' && !first {
-            i += 1;
-            break;
-        }
-        first = false;
-        match (chars.get(i + 1), chars.get(i + 2)) {
-            (Some('-'), Some(&high)) if high != ']' => {
-                if high < low {
-                    return Err(refuse(
-                        input,
-                        &format!("has the range '{low}-{high}', which runs backwards; write it low to high"),
-                    ));
-                }
-                ranges.push((low, high));
-                i += 3;
-            }
-            _ => {
-                ranges.push((low, low));
-                i += 1;
-            }
-        }
-    }
-    let token = match ranges.first() {
-        Some(&(c, _)) if !negated && ranges.iter().all(|&(l, h)| l == c && h == c) => Token::Char(c),
-        _ => Token::Class(CharClass { negated, ranges }),
-    };
-    Ok((token, i))
-}
-
-impl CharClass {
-    fn contains(&self, c: char) -> bool {
-        self.ranges.iter().any(|&(low, high)| low <= c && c <= high) != self.negated
-    }
-
-    /// Whether some character is in both classes. Exact on the ranges (it
-    /// may count a surrogate code point, which only errs towards "yes").
-    fn intersects(&self, other: &CharClass) -> bool {
-        match (self.negated, other.negated) {
-            (true, true) => true,
-            (false, false) => {
-                self.ranges.iter().any(|&(l1, h1)| other.ranges.iter().any(|&(l2, h2)| l1 <= h2 && l2 <= h1))
-            }
-            (false, true) => positive_minus_negated(self, other),
-            (true, false) => positive_minus_negated(other, self),
-        }
-    }
-}
-
-/// Whether `positive` holds a character outside `negated`'s ranges. The
-/// smallest such character, if any, is a range start of `positive` or just
-/// after a range end of `negated`.
-fn positive_minus_negated(positive: &CharClass, negated: &CharClass) -> bool {
-    let in_positive = |c: u32| positive.ranges.iter().any(|&(l, h)| l as u32 <= c && c <= h as u32);
-    let in_negated = |c: u32| negated.ranges.iter().any(|&(l, h)| l as u32 <= c && c <= h as u32);
-    positive
-        .ranges
-        .iter()
-        .map(|&(l, _)| l as u32)
-        .chain(negated.ranges.iter().map(|&(_, h)| h as u32 + 1))
-        .any(|c| in_positive(c) && !in_negated(c))
-}
-
-impl Token {
-    fn matches_char(&self, c: char) -> bool {
-        match self {
-            Token::Char(t) => *t == c,
-            Token::AnyChar | Token::Star => true,
-            Token::Class(class) => class.contains(c),
-        }
-    }
-
-    /// Whether two single-character tokens (not `*`) share a character.
-    fn intersects(&self, other: &Token) -> bool {
-        match (self, other) {
-            (Token::Char(c), t) | (t, Token::Char(c)) => t.matches_char(*c),
-            (Token::Class(a), Token::Class(b)) => a.intersects(b),
-            // `?` or `*` against a class: assume the class is not empty.
-            _ => true,
-        }
-    }
-}
-
-/// Matches a path against segments, treating `**` like a wildcard over whole
-/// segments: greedy with one backtrack point, so O(segments x path segments)
-/// at worst, never exponential, and without allocating.
-fn segments_match(segments: &[Segment], path: &str) -> bool {
-    // `pos` is the byte offset where the next path segment starts; past the
-    // end (`path.len() + 1`) once the last one is consumed.
-    let end = path.len() + 1;
-    let next_segment = |pos: usize| -> (&str, usize) {
-        let rest = path.get(pos..).unwrap_or("");
-        match rest.find('/') {
-            Some(k) => (&rest[..k], pos + k + 1),
-            None => (rest, end),
-        }
-    };
-    let (mut si, mut pos) = (0, 0);
-    let mut resume: Option<(usize, usize)> = None;
-    loop {
-        if let Some(segment) = segments.get(si) {
-            if matches!(segment, Segment::AnyDepth) {
-                resume = Some((si + 1, pos));
-                si += 1;
-                continue;
-            }
-            if pos < end {
-                let (name, next) = next_segment(pos);
-                if segment_matches(segment, name) {
-                    si += 1;
-                    pos = next;
-                    continue;
-                }
-            }
-        } else if pos == end {
-            return true;
-        }
-        // Mismatch: let the last `**` swallow one more segment.
-        match resume {
-            Some((after, from)) if from < end => {
-                let (_, next) = next_segment(from);
-                resume = Some((after, next));
-                si = after;
-                pos = next;
-            }
-            _ => return false,
-        }
-    }
-}
-
-fn segment_matches(segment: &Segment, name: &str) -> bool {
-    match segment {
-        Segment::Literal(literal) => literal == name,
-        Segment::Glob(tokens) => tokens_match(tokens, name),
-        Segment::AnyDepth => true,
-    }
-}
-
-/// The same greedy algorithm as [`segments_match`], over characters.
-fn tokens_match(tokens: &[Token], name: &str) -> bool {
-    let (mut ti, mut pos) = (0, 0);
-    let mut resume: Option<(usize, usize)> = None;
-    loop {
-        if let Some(token) = tokens.get(ti) {
-            if matches!(token, Token::Star) {
-                resume = Some((ti + 1, pos));
-                ti += 1;
-                continue;
-            }
-            if let Some(c) = name.get(pos..).and_then(|rest| rest.chars().next()) {
-                if token.matches_char(c) {
-                    ti += 1;
-                    pos += c.len_utf8();
-                    continue;
-                }
-            }
-        } else if pos == name.len() {
-            return true;
-        }
-        match resume {
-            Some((after, from)) => match name.get(from..).and_then(|rest| rest.chars().next()) {
-                Some(c) => {
-                    let next = from + c.len_utf8();
-                    resume = Some((after, next));
-                    ti = after;
-                    pos = next;
-                }
-                None => return false,
-            },
-            None => return false,
-        }
-    }
-}
-
-/// Whether two path segments can be the same name.
-fn segments_intersect(a: &Segment, b: &Segment) -> bool {
-    match (a, b) {
-        (Segment::Literal(x), Segment::Literal(y)) => x == y,
-        (Segment::Literal(name), other) | (other, Segment::Literal(name)) => segment_matches(other, name),
-        (Segment::Glob(x), Segment::Glob(y)) => {
-            sequences_intersect(x, y, |t| matches!(t, Token::Star), Token::intersects)
-        }
-        // `**` never reaches here: `sequences_intersect` handles it.
-        _ => true,
-    }
-}
-
-/// Whether two sequences of "stars" (each matching any run of elements) and
-/// single-element matchers accept a common sequence: reachability in the
-/// product of their two automata. State `(i, j)` means the first `i` items of
-/// `a` and `j` of `b` have matched the same prefix. Moves only go forward, so
-/// one row-major pass decides it in O(|a| x |b|).
-fn sequences_intersect<T>(
-    a: &[T],
-    b: &[T],
-    is_star: impl Fn(&T) -> bool,
-    singles_intersect: impl Fn(&T, &T) -> bool,
-) -> bool {
-    let width = b.len() + 1;
-    let mut reached = vec![false; (a.len() + 1) * width];
-    reached[0] = true;
-    for i in 0..=a.len() {
-        for j in 0..=b.len() {
-            if !reached[i * width + j] {
-                continue;
-            }
-            if i == a.len() && j == b.len() {
-                return true;
-            }
-            let star_a = a.get(i).is_some_and(&is_star);
-            let star_b = b.get(j).is_some_and(&is_star);
-            // A star matches nothing.
-            if star_a {
-                reached[(i + 1) * width + j] = true;
-            }
-            if star_b {
-                reached[i * width + j + 1] = true;
-            }
-            if let (Some(x), Some(y)) = (a.get(i), b.get(j)) {
-                match (star_a, star_b) {
-                    // A star swallows the other side's next element.
-                    (true, false) => reached[i * width + j + 1] = true,
-                    (false, true) => reached[(i + 1) * width + j] = true,
-                    (false, false) if singles_intersect(x, y) => reached[(i + 1) * width + j + 1] = true,
-                    _ => {}
-                }
-            }
-        }
-    }
-    false
 }
 
 impl PartialEq for ClaimPattern {
@@ -625,144 +304,13 @@ impl fmt::Display for ClaimPattern {
     }
 }
 
-/// An exclusive claim keeps other sessions' exclusive claims off the paths
-/// it covers; a shared claim is a notice ("I am reading or working near
-/// here") that never conflicts with anything.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ClaimMode {
-    Exclusive,
-    Shared,
-}
-
-impl ClaimMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ClaimMode::Exclusive => "exclusive",
-            ClaimMode::Shared => "shared",
-        }
-    }
-
-    pub fn parse(text: &str) -> Result<ClaimMode, Invalid> {
-        match text {
-            "exclusive" => Ok(ClaimMode::Exclusive),
-            "shared" => Ok(ClaimMode::Shared),
-            _ => Err(Invalid(format!(
-                "unknown claim mode '{}': use exclusive or shared",
-                escape_control(text)
-            ))),
-        }
-    }
-}
-
-impl fmt::Display for ClaimMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A session's lease on the paths a pattern covers, until `expires_at`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Claim {
-    pub format: u32,
-    pub path: ClaimPattern,
-    pub session: String,
-    pub mode: ClaimMode,
-    #[serde(default)]
-    pub reason: Option<String>,
-    /// The task id the claim is for, if any.
-    #[serde(default)]
-    pub task: Option<String>,
-    pub created_at: Timestamp,
-    pub expires_at: Timestamp,
-    /// When activity last extended the lease, if it has been.
-    #[serde(default)]
-    pub renewed_at: Option<Timestamp>,
-}
-
-impl Claim {
-    /// The lease length the claim was taken with.
-    pub fn ttl(&self) -> chrono::Duration {
-        self.expires_at - self.renewed_at.unwrap_or(self.created_at)
-    }
-
-    /// Extends the lease by its own length from `now`.
-    pub fn renew(&mut self, now: Timestamp) {
-        let ttl = self.ttl();
-        self.renewed_at = Some(now);
-        self.expires_at = now + ttl;
-    }
-
-    /// Checks the fields a user or an agent supplied: the session name, the
-    /// reason, the task id, and that the claim expires after it starts. The
-    /// pattern was checked when it was parsed.
-    pub fn validate(&self) -> Result<(), Invalid> {
-        validate_session_name(&self.session)?;
-        if let Some(reason) = &self.reason {
-            validate_line("claim reason", reason, MAX_REASON_CHARS)?;
-        }
-        if let Some(task) = &self.task {
-            TaskId::try_from(task.clone())?;
-        }
-        if self.expires_at <= self.created_at {
-            return Err(Invalid(format!(
-                "the claim on '{}' would expire at {}, not after it starts at {}: give a positive duration",
-                self.path,
-                self.expires_at.to_rfc3339(),
-                self.created_at.to_rfc3339()
-            )));
-        }
-        Ok(())
-    }
-
-    /// The lease has run out: from `expires_at` on, the claim holds nothing.
-    pub fn is_expired(&self, now: Timestamp) -> bool {
-        now >= self.expires_at
-    }
-
-    /// Whether this claim covers a repository-relative file path.
-    pub fn covers(&self, path: &str) -> bool {
-        self.path.matches_path(path)
-    }
-
-    /// Two claims conflict when they belong to different sessions, both are
-    /// exclusive, and their patterns overlap. Shared claims never conflict.
-    /// Liveness (expiry, stale or ended sessions) is the caller's to check.
-    pub fn conflicts_with(&self, other: &Claim) -> bool {
-        self.session != other.session
-            && self.mode == ClaimMode::Exclusive
-            && other.mode == ClaimMode::Exclusive
-            && self.path.overlaps(&other.path)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{DateTime, Duration};
     use std::collections::BTreeSet;
 
     fn pattern(text: &str) -> ClaimPattern {
         ClaimPattern::parse(text).unwrap_or_else(|e| panic!("{text:?} should parse: {e}"))
-    }
-
-    fn at(text: &str) -> Timestamp {
-        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
-    }
-
-    fn claim(path: &str, session: &str, mode: ClaimMode) -> Claim {
-        let now = at("2026-11-22T12:00:00Z");
-        Claim {
-            format: crate::model::FORMAT,
-            path: pattern(path),
-            session: session.to_string(),
-            mode,
-            reason: None,
-            task: None,
-            created_at: now,
-            expires_at: now + Duration::hours(1),
-            renewed_at: None,
-        }
     }
 
     /// (a, b, overlap?) — every row is checked in both directions.
@@ -1061,63 +609,5 @@ mod tests {
         assert_eq!(back, p);
         assert!(back.matches_path("src/api/x"));
         assert!(serde_json::from_value::<ClaimPattern>(serde_json::json!("../x")).is_err());
-    }
-
-    #[test]
-    fn claims_round_trip_through_json_with_snake_case_fields() {
-        let mut c = claim("src/**/*.rs", "alice", ClaimMode::Exclusive);
-        c.reason = Some("refactor".into());
-        c.task = Some("t-3f9a".into());
-        let json = serde_json::to_value(&c).unwrap();
-        assert_eq!(json["format"], 1);
-        assert_eq!(json["path"], "src/**/*.rs");
-        assert_eq!(json["mode"], "exclusive");
-        assert_eq!(json["created_at"], "2026-11-22T12:00:00Z");
-        assert_eq!(json["expires_at"], "2026-11-22T13:00:00Z");
-        let back: Claim = serde_json::from_value(json).unwrap();
-        assert_eq!(back, c);
-        assert_eq!(serde_json::to_value(ClaimMode::Shared).unwrap(), "shared");
-    }
-
-    #[test]
-    fn only_overlapping_exclusive_claims_of_different_sessions_conflict() {
-        use ClaimMode::{Exclusive, Shared};
-        let cases = [
-            (claim("src/", "alice", Exclusive), claim("src/a.rs", "bob", Exclusive), true),
-            (claim("src/", "alice", Exclusive), claim("src/a.rs", "alice", Exclusive), false),
-            (claim("src/", "alice", Exclusive), claim("src/a.rs", "bob", Shared), false),
-            (claim("src/", "alice", Shared), claim("src/a.rs", "bob", Shared), false),
-            (claim("src/", "alice", Exclusive), claim("docs/", "bob", Exclusive), false),
-        ];
-        for (a, b, expected) in cases {
-            assert_eq!(a.conflicts_with(&b), expected, "{a:?} vs {b:?}");
-            assert_eq!(b.conflicts_with(&a), expected, "{b:?} vs {a:?}");
-        }
-    }
-
-    #[test]
-    fn a_claim_expires_at_its_expiry_time() {
-        let c = claim("src/", "alice", ClaimMode::Exclusive);
-        assert!(!c.is_expired(c.expires_at - Duration::milliseconds(1)));
-        assert!(c.is_expired(c.expires_at));
-        assert!(c.covers("src/main.rs"));
-    }
-
-    #[test]
-    fn claims_are_validated() {
-        assert!(claim("src/", "alice", ClaimMode::Exclusive).validate().is_ok());
-        let mut bad = claim("src/", "Alice", ClaimMode::Exclusive);
-        assert!(bad.validate().is_err());
-        bad.session = "alice".into();
-        bad.reason = Some("two\nlines".into());
-        assert!(bad.validate().is_err());
-        bad.reason = None;
-        bad.task = Some("not-a-task".into());
-        assert!(bad.validate().is_err());
-        bad.task = None;
-        bad.expires_at = bad.created_at;
-        assert!(bad.validate().is_err());
-        assert_eq!(ClaimMode::parse("shared"), Ok(ClaimMode::Shared));
-        assert!(ClaimMode::parse("read").is_err());
     }
 }

@@ -9,7 +9,7 @@
 //! every dispatcher counts every other's: they share one limit.
 
 use super::super::tasks::{Finish, TaskFilter, TaskView};
-use super::super::{Context, Error, Result};
+use super::super::{Context, Error, Reason, Result};
 use super::hold::{Hold, HoldMode};
 use super::{check_program, AgentState, SpawnOptions, Spawned, MAX_RESTARTS};
 use crate::model::names::validate_name;
@@ -50,7 +50,12 @@ pub enum DispatchEvent {
     /// A task it could not start an agent for (and why); reported once.
     Skipped {
         task: String,
+        /// Why, in words.
         reason: String,
+        /// When coordination said no: its reason and facts, as a refused
+        /// command's `--json` error carries them.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        refusal: Option<Box<Reason>>,
     },
     /// Nothing can run the tasks of this role (no preset, or its program
     /// is missing); reported once, before any of them is touched. They
@@ -147,7 +152,7 @@ impl Context {
         pass: &mut Pass,
         report: &mut impl FnMut(&DispatchEvent),
     ) -> Result<bool> {
-        let lock_file = crate::agents::dispatch_lock_file(self.store.common_dir());
+        let lock_file = crate::supervise::dispatch_lock_file(self.store.common_dir());
         let ready = self.list_tasks(&TaskFilter { ready: true, ..TaskFilter::default() })?;
         let wanted: Vec<&TaskView> = ready
             .tasks
@@ -174,7 +179,7 @@ impl Context {
             };
             // Counting and starting under one lock keeps every
             // dispatcher together within --max.
-            let _turn = crate::agents::lock(&lock_file, true)
+            let _turn = crate::supervise::lock(&lock_file, true)
                 .map_err(|e| Error::failed(format!("cannot lock {}: {e}", lock_file.display())))?;
             if self.running_task_agents() >= opts.max {
                 return Ok(true);
@@ -192,13 +197,18 @@ impl Context {
                 Err(Error::Refused(refusal)) => {
                     let reason = refusal.message;
                     if pass.held.get(&id) != Some(&reason) {
-                        report(&DispatchEvent::Skipped { task: id.clone(), reason: reason.clone() });
+                        let refusal = Some(refusal.reason);
+                        report(&DispatchEvent::Skipped { task: id.clone(), reason: reason.clone(), refusal });
                         pass.held.insert(id, reason);
                     }
                     continue;
                 }
                 Err(e) => {
-                    report(&DispatchEvent::Skipped { task: id.clone(), reason: e.to_string() });
+                    report(&DispatchEvent::Skipped {
+                        task: id.clone(),
+                        reason: e.to_string(),
+                        refusal: None,
+                    });
                     pass.skipped.insert(id);
                     continue;
                 }
@@ -217,7 +227,11 @@ impl Context {
                 Err(e) => {
                     // Put the task back as it was; say why once.
                     let _ = self.finish_task_as(&name, &id, Finish::Released, None, true);
-                    report(&DispatchEvent::Skipped { task: id.clone(), reason: e.to_string() });
+                    report(&DispatchEvent::Skipped {
+                        task: id.clone(),
+                        reason: e.to_string(),
+                        refusal: None,
+                    });
                     pass.skipped.insert(id);
                 }
             }

@@ -12,8 +12,8 @@
 
 use super::super::{Context, Error, Result};
 use super::agent_dir_failure;
-use crate::agents::process::Proc;
-use crate::agents::{AgentDir, Phase, State};
+use crate::supervise::process::Proc;
+use crate::supervise::{AgentDir, Phase, State};
 use std::time::{Duration, Instant};
 
 /// How long the looker waits for the new supervisor to take over.

@@ -1,0 +1,151 @@
+//! A typed handle on a collection of documents under one ref: the only way
+//! use cases read and write one.
+//!
+//! Each collection's own module (`store/sessions.rs`, …) owns its ref, its
+//! tree layout and its document codec by implementing [`Stored`] for its
+//! document type; `ops` asks for `store.sessions()` and gets and saves
+//! `Session`s, never naming a ref or a path. Reads are one consistent
+//! snapshot ([`View`]); writes are a compare-and-swap of the whole
+//! collection ([`Collection::update`]), through the writers' queue and the
+//! one seam that moves the ref (`engine`).
+//!
+//! The tasks collection keeps an index beside its documents and the
+//! mailboxes are one ref each, so both have handles of their own
+//! (`store/tasks.rs`, `store/mailboxes.rs`) built on the same engine.
+
+use super::engine::{Change, Document, Event, Outcome, Snapshot};
+use super::{Corrupt, Store, StoreError};
+use git2::Oid;
+use std::marker::PhantomData;
+
+/// A kind of document a collection stores, and where.
+pub trait Stored: Document {
+    /// The ref the collection lives under.
+    const REF: &'static str;
+    /// The folder of the tree holding every document of the collection
+    /// ("" for the root); anything else in the tree is not one of them.
+    const FOLDER: &'static str = "";
+
+    /// Where the document with `key` lives in the collection's tree.
+    fn place(key: &str) -> String;
+
+    /// This document's key (a session's name, …).
+    fn key(&self) -> &str;
+}
+
+/// The handle on the collection of `D`s (see [`Store::collection`]).
+pub struct Collection<'s, D> {
+    store: &'s Store,
+    doc: PhantomData<fn() -> D>,
+}
+
+impl Store {
+    /// The collection that stores `D`s. Each collection's module names it
+    /// (`store.sessions()`).
+    pub fn collection<D: Stored>(&self) -> Collection<'_, D> {
+        Collection { store: self, doc: PhantomData }
+    }
+}
+
+impl<'s, D: Stored> Collection<'s, D> {
+    /// The collection as it is now.
+    pub fn read(&self) -> Result<View<'s, D>, StoreError> {
+        Ok(View { snap: self.store.snapshot(D::REF)?, doc: PhantomData })
+    }
+
+    /// The document with `key`, if there is one; a corrupt one is an error
+    /// that names it.
+    pub fn get(&self, key: &str) -> Result<Option<D>, StoreError> {
+        self.read()?.get(key)
+    }
+
+    /// Every document that can be read, and apart those that cannot.
+    pub fn all(&self) -> Result<(Vec<D>, Vec<Corrupt>), StoreError> {
+        self.read()?.all()
+    }
+
+    /// The commit the collection is at, if it exists yet.
+    pub fn head(&self) -> Result<Option<Oid>, StoreError> {
+        self.store.head(D::REF)
+    }
+
+    /// A compare-and-swap update of the collection (see [`Store::update`]):
+    /// `compute` sees a fresh view on every attempt, and says what to
+    /// write with [`Writes`], or that nothing changes.
+    pub fn update<T, E>(
+        &self,
+        mut compute: impl FnMut(&View<'_, D>) -> Result<Written<D, T>, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        self.store.update(D::REF, |snap| {
+            let view = View::<D> { snap: snap.clone(), doc: PhantomData };
+            Ok(match compute(&view)? {
+                Written::Unchanged(value) => Outcome::Unchanged(value),
+                Written::Write(writes, value) => Outcome::Write(writes.change, value),
+            })
+        })
+    }
+}
+
+/// One consistent state of a collection of `D`s.
+pub struct View<'r, D> {
+    snap: Snapshot<'r>,
+    doc: PhantomData<fn() -> D>,
+}
+
+impl<D: Stored> View<'_, D> {
+    /// The document with `key`, if there is one; a corrupt one is an error.
+    pub fn get(&self, key: &str) -> Result<Option<D>, StoreError> {
+        self.snap.get(&D::place(key))
+    }
+
+    /// Every document that can be read, and apart those that cannot.
+    pub fn all(&self) -> Result<(Vec<D>, Vec<Corrupt>), StoreError> {
+        self.snap.decode_all(&self.snap.list(D::FOLDER)?)
+    }
+
+    /// The commit this view is of, if the collection exists.
+    pub fn head(&self) -> Option<Oid> {
+        self.snap.head()
+    }
+}
+
+/// What one update writes to a collection of `D`s, and the event it
+/// records.
+pub struct Writes<D> {
+    change: Change,
+    doc: PhantomData<fn() -> D>,
+}
+
+impl<D: Stored> Writes<D> {
+    pub fn new(event: Event) -> Writes<D> {
+        Writes { change: Change::new(event), doc: PhantomData }
+    }
+
+    /// Stores `doc` at its place, replacing what was there.
+    pub fn save(&mut self, doc: &D) -> &mut Writes<D> {
+        self.change.put(D::place(doc.key()), doc);
+        self
+    }
+
+    /// Removes the document with `key`, if there is one.
+    pub fn remove(&mut self, key: &str) -> &mut Writes<D> {
+        self.change.remove(D::place(key));
+        self
+    }
+
+    /// Chains the writes into a [`Written::Write`].
+    pub fn write<T>(self, value: T) -> Written<D, T> {
+        Written::Write(self, value)
+    }
+}
+
+/// What an update's computation decided (see [`Outcome`], its untyped form).
+pub enum Written<D, T> {
+    /// Write these and return the value once the ref has moved.
+    Write(Writes<D>, T),
+    /// Nothing to write: return the value.
+    Unchanged(T),
+}
