@@ -17,10 +17,12 @@
 //! - [`merging`]: diffs, in-memory merges and worktree snapshots in the
 //!   object database (the conflict radar's and dependents' git work).
 //! - [`supervise`]: the supervisor of spawned agent processes: what it keeps
-//!   on disk, the wrapper each run goes through (it records the exit status),
-//!   and the Unix process plumbing (sessions, process groups, process trees,
-//!   pid reuse). Its use cases (`spawn`, `stop`, `dispatch`, ...) are in
+//!   on disk and the wrapper each run goes through (it records the exit
+//!   status). Its use cases (`spawn`, `stop`, `dispatch`, ...) are in
 //!   `ops::supervise`; coding agents' own hooks are [`agent_hooks`].
+//! - [`os`]: what the tool asks of the operating system: process identity
+//!   that survives pid reuse, detaching, process trees, and locks the kernel
+//!   drops when their holder dies.
 //! - [`mcp`]: the same use cases as MCP tools (`git orchestrate mcp`).
 //! - [`web`]: `board --serve`, the board as a live page: one watcher of
 //!   the refs, a server-sent event stream per page, the page embedded.
@@ -42,6 +44,7 @@ pub mod mcp;
 pub mod merging;
 pub mod model;
 pub mod ops;
+pub mod os;
 pub mod store;
 pub mod supervise;
 pub mod web;

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{strings, Repo, Run};
-use git_orchestrate::supervise::process::Proc;
+use git_orchestrate::os::process::Proc;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -280,3 +280,37 @@ fn an_agent_whose_supervisor_died_is_taken_over_and_not_a_problem() {
     assert_eq!(code, 0, "{report:#}");
     repo.ok(&["stop", "w1", "--grace", "1s"]);
 }
+
+#[test]
+fn a_corrupt_lead_or_radar_document_is_found_moved_aside_and_sending_still_works() {
+    let repo = busy_repo();
+    repo.ok_as("alice", &["lead", "take"]);
+    let bad: [(&str, &str, &[u8]); 2] = [
+        ("refs/orchestrate/lead", "lead.json", b"{ lead?"),
+        ("refs/orchestrate/radar", "announced.json", b"[]"),
+    ];
+    for (refname, path, bytes) in bad {
+        repo.plant(refname, path, bytes);
+    }
+    // A help request is sent even though its copy to the lead cannot be made.
+    let sent = repo.run(&["--session", "bob", "send", "alice", "stuck", "--kind", "help"]);
+    assert_eq!(sent.code, 0, "{sent:?}");
+    assert!(sent.stderr.contains("not copied to the lead"), "{}", sent.stderr);
+
+    let (code, report) = doctor(&repo, &[]);
+    assert_eq!(code, 1, "{report:#}");
+    for (refname, path, _) in bad {
+        assert!(
+            of_kind(&report, "corrupt_document").iter().any(|f| f["ref"] == refname && f["path"] == path),
+            "{refname}:{path} is reported: {report:#}"
+        );
+    }
+    let (code, report) = doctor(&repo, &["--repair"]);
+    assert_eq!(code, 0, "{report:#}");
+    for (refname, path, bytes) in bad {
+        let kept = repo.git(&["show", &format!("{refname}:corrupt/{path}")]);
+        assert_eq!(kept.as_str(), String::from_utf8_lossy(bytes).trim(), "{refname}:{path} is kept aside");
+    }
+    repo.ok_as("alice", &["lead", "take"]);
+    assert_eq!(repo.json(&["lead", "show"])["lead"], "alice");
+}

@@ -763,3 +763,19 @@ fn a_target_being_rebased_is_not_moved_under_the_rebase() {
     repo.git(&["rebase", "--abort"]);
     assert_eq!(land(&repo, &["alice"]).0, 0);
 }
+
+#[test]
+fn a_queue_number_is_never_handed_out_again_once_its_entry_has_landed() {
+    let repo = Repo::new();
+    let first = start(&repo, "first", &[]);
+    commit_in(&repo, &first, "first.txt", "first\n", "first work");
+    assert_eq!(repo.json(&["land", "--queue", "first"])[0]["seq"], 1);
+    let landed = repo.json(&["land", "--all"]);
+    assert_eq!((&landed[0]["entry"]["seq"], &landed[0]["result"]), (&1.into(), &"landed".into()));
+    // The queue is empty now, so only the counter remembers that 1 was used.
+    assert_eq!(repo.json(&["land", "--list"]), serde_json::json!([]));
+    let second = start(&repo, "second", &[]);
+    commit_in(&repo, &second, "second.txt", "second\n", "second work");
+    let queued = repo.json(&["land", "--queue", "second"]);
+    assert_eq!((&queued[0]["seq"], &queued[0]["action"]), (&2.into(), &"added".into()), "{queued:#}");
+}

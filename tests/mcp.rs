@@ -526,3 +526,47 @@ fn every_tool_answers_with_a_json_object_as_its_output_schema_says() {
     assert_eq!(repo.json(&["session", "show", "w1"])["status"], "ended", "stopped, and its session with it");
     assert_eq!(common::strings(&repo.json(&["land", "--list"]), "session"), ["cat"]);
 }
+
+#[test]
+fn session_and_lead_refusals_carry_their_facts_and_hints_worded_for_tools() {
+    let repo = Repo::new();
+    for s in ["boss", "bob"] {
+        repo.ok(&["session", "start", s, "--no-worktree"]);
+    }
+    repo.ok_as("boss", &["lead", "take"]);
+    let [init, initialized] = initialize();
+    let before = repo.refs();
+    let replies = exchange(
+        &repo,
+        &["--session", "bob"],
+        &[
+            init,
+            initialized,
+            call(2, "lead", json!({ "action": "take" })),
+            call(3, "session_start", json!({ "name": "boss", "no_worktree": true })),
+            call(4, "release", json!({ "paths": ["src/"] })),
+        ],
+    );
+    let error = |id| {
+        let result = &reply(&replies, id)["result"];
+        assert_eq!(result["isError"], true, "{result:#}");
+        let error = result["structuredContent"]["error"].clone();
+        for hint in error["hints"].as_array().unwrap() {
+            assert!(!hint.as_str().unwrap().contains("git orchestrate"), "worded for tools: {hint}");
+        }
+        error
+    };
+    let held = error(2);
+    assert_eq!((&held["reason"], &held["lead"]), (&json!("lead_held"), &json!("boss")));
+    assert!(held["hints"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("ask boss to release it: call send with to: \"boss\""));
+    let active = error(3);
+    assert_eq!((&active["reason"], &active["session"]), (&json!("session_active"), &json!("boss")));
+    assert_eq!(active["hints"][0], "call session_start with resume: true to act as it, or pick another name");
+    let not_claimed = error(4);
+    assert_eq!((&not_claimed["reason"], &not_claimed["path"]), (&json!("not_claimed"), &json!("src/")));
+    assert_eq!(not_claimed["hints"][0], "call claims to see who holds what");
+    assert_eq!(repo.refs(), before, "nothing was written");
+}

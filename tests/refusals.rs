@@ -218,6 +218,31 @@ fn other_refusals_still_say_refused_with_a_message() {
 }
 
 #[test]
+fn ending_a_session_an_agent_works_in_or_one_already_ended_says_which() {
+    let repo = Repo::new();
+    repo.ok(&["spawn", "w1", "--", "sleep", "300"]);
+    let before = repo.refs();
+    let (error, stderr) = refused_anyone(&repo, &["session", "end", "w1"]);
+    assert_eq!(error["reason"], "agent_at_work");
+    assert_eq!((&error["session"], &error["state"]), (&json!("w1"), &json!("running")), "{error:#}");
+    assert!(error["pid"].is_u64(), "{error:#}");
+    assert!(
+        stderr.contains("hint: stop it first with `git orchestrate stop w1`, then end the session"),
+        "{stderr}"
+    );
+    assert_eq!(repo.refs(), before, "a refusal writes nothing");
+
+    repo.ok(&["stop", "w1", "--grace", "1s"]);
+    wait_over(&repo, "w1");
+    assert_eq!(repo.json(&["session", "show", "w1"])["status"], "ended", "its session ended with it");
+    let before = repo.refs();
+    let (error, stderr) = refused_anyone(&repo, &["session", "end", "w1"]);
+    assert_eq!((&error["reason"], &error["session"]), (&json!("already_ended"), &json!("w1")), "{error:#}");
+    assert!(!stderr.contains("hint:"), "nothing to do, so no way out to offer: {stderr}");
+    assert_eq!(repo.refs(), before, "a refusal writes nothing");
+}
+
+#[test]
 fn an_agent_that_runs_or_is_over_names_itself_its_phase_and_how_it_ended() {
     let repo = Repo::new();
     repo.ok(&["spawn", "w1", "--", "sleep", "300"]);
@@ -404,4 +429,180 @@ fn a_target_checked_out_twice_held_by_another_git_or_being_rebased_names_its_wor
         "{stderr}"
     );
     repo.git(&["rebase", "--abort"]);
+}
+
+#[test]
+fn a_session_name_in_use_says_how_the_session_is_and_how_to_resume_it() {
+    let repo = Repo::new();
+    repo.ok(&["session", "start", "alice", "--no-worktree"]);
+    let before = repo.refs();
+    let (error, stderr) = refused_anyone(&repo, &["session", "start", "alice", "--no-worktree"]);
+    assert_eq!(error["reason"], "session_active");
+    assert_eq!(error["session"], "alice");
+    assert_eq!(error["stale"], false);
+    assert_eq!(error["just_started"], false);
+    assert!(error["heartbeat_at"].is_string(), "{error:#}");
+    assert!(
+        error["message"].as_str().unwrap().contains("session alice is already active (live"),
+        "{error:#}"
+    );
+    assert!(
+        stderr.contains("hint: resume it with `git orchestrate session start alice --resume`"),
+        "{stderr}"
+    );
+    assert_eq!(repo.refs(), before, "a refusal writes nothing");
+}
+
+#[test]
+fn a_folder_in_the_way_of_a_session_worktree_is_named_with_what_it_is() {
+    let repo = Repo::new();
+    let root = tempfile::tempdir().unwrap();
+    let root_path = root.path().canonicalize().unwrap();
+    repo.git(&["config", "orchestrate.worktreeRoot", root_path.to_str().unwrap()]);
+    // A plain folder where bob's worktree would go.
+    std::fs::create_dir(root_path.join("bob")).unwrap();
+    std::fs::write(root_path.join("bob/notes.txt"), "mine\n").unwrap();
+    // And another branch's worktree where carol's would go.
+    repo.git(&["worktree", "add", "-q", "-b", "elsewhere", root_path.join("carol").to_str().unwrap()]);
+    let before = repo.refs();
+
+    let (error, stderr) = refused_anyone(&repo, &["session", "start", "bob"]);
+    assert_eq!(error["reason"], "folder_in_the_way");
+    assert_eq!(error["path"], root_path.join("bob").to_str().unwrap());
+    assert!(
+        stderr.contains("hint: or keep session worktrees elsewhere: `git config orchestrate.worktreeRoot"),
+        "{stderr}"
+    );
+
+    let (error, stderr) = refused_anyone(&repo, &["session", "start", "carol"]);
+    assert_eq!(error["reason"], "worktree_of_another_branch");
+    assert_eq!(error["path"], root_path.join("carol").to_str().unwrap());
+    assert_eq!(error["branch"], "orchestrate/carol");
+    assert_eq!(error["checked_out"], "elsewhere");
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .contains("is a worktree on elsewhere, not on orchestrate/carol"));
+    assert!(stderr.contains("hint: end or move that worktree"), "{stderr}");
+    assert_eq!(repo.refs(), before, "a refusal writes nothing");
+    assert_eq!(std::fs::read_to_string(root_path.join("bob/notes.txt")).unwrap(), "mine\n");
+}
+
+#[test]
+fn ending_a_session_another_process_is_ending_is_refused_as_being_ended() {
+    common::ensure_program("flock", &["util-linux"]);
+    let repo = Repo::new();
+    repo.ok(&["session", "start", "dave", "--no-worktree"]);
+    // Another `session end dave` holds the ending lock: a process that
+    // says when it has it and keeps it until its input closes.
+    let lock = repo.path().join(".git/orchestrate/end-locks/dave");
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    let mut holder = std::process::Command::new("flock")
+        .arg("-o")
+        .arg(&lock)
+        .args(["-c", "echo locked; read _"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(holder.stdout.take().unwrap()), &mut said)
+        .unwrap();
+    assert_eq!(said.trim(), "locked");
+
+    let before = repo.refs();
+    let (error, stderr) = refused_anyone(&repo, &["session", "end", "dave"]);
+    drop(holder.stdin.take());
+    holder.wait().unwrap();
+    assert_eq!(error["reason"], "being_ended");
+    assert_eq!(error["session"], "dave");
+    assert!(stderr.contains("hint: see `git orchestrate session show dave` once it is done"), "{stderr}");
+    assert_eq!(repo.refs(), before, "a refusal writes nothing");
+    // Once the other end is over, the lock is free again.
+    assert_eq!(repo.json(&["session", "end", "dave"])["status"], "ended");
+}
+
+#[test]
+fn releasing_a_path_not_claimed_names_what_the_session_does_hold() {
+    let repo = Repo::new();
+    repo.ok_as("alice", &["claim", "src/", "docs/"]);
+    let before = repo.refs();
+    let (error, stderr) = refused(&repo, "alice", &["release", "tests/"]);
+    assert_eq!(error["reason"], "not_claimed");
+    assert_eq!(error["session"], "alice");
+    assert_eq!(error["path"], "tests/");
+    assert_eq!(error["held"], serde_json::json!(["src/", "docs/"]));
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .contains("alice holds no claim on 'tests/'; it holds src/, docs/"));
+    assert!(stderr.contains("hint: see who holds what with `git orchestrate claims`"), "{stderr}");
+    assert_eq!(repo.refs(), before, "a refusal writes nothing");
+}
+
+#[test]
+fn the_lead_refusals_carry_the_lead_and_what_was_asked() {
+    let repo = Repo::new();
+    for s in ["boss", "bob"] {
+        repo.ok(&["session", "start", s, "--no-worktree"]);
+    }
+    // Nobody holds it: nothing to release, and only a human may assign.
+    let (error, _) = refused(&repo, "bob", &["lead", "release"]);
+    assert_eq!(error["reason"], "no_lead");
+    let id = repo.add("work", &[]);
+    let (error, stderr) = refused(&repo, "bob", &["task", "assign", &id, "boss"]);
+    assert_eq!(error["reason"], "lead_only");
+    assert_eq!(error["action"], "assign tasks");
+    assert!(error.get("lead").is_none(), "{error:#}");
+    assert!(stderr.contains("hint: take the lead first: `git orchestrate lead take`"), "{stderr}");
+
+    repo.ok_as("boss", &["lead", "take"]);
+    let before = repo.refs();
+    let (error, stderr) = refused(&repo, "bob", &["lead", "take"]);
+    assert_eq!(error["reason"], "lead_held");
+    assert_eq!(error["lead"], "boss");
+    assert_eq!(error["by"], "boss");
+    assert_eq!(error["stale_after"], "15m");
+    assert!(error["since"].is_string(), "{error:#}");
+    assert!(error["message"].as_str().unwrap().contains("boss holds the lead (since "), "{error:#}");
+    assert!(
+        stderr.contains("hint: a human can take it over with `git orchestrate lead take --force`"),
+        "{stderr}"
+    );
+
+    let (error, stderr) = refused(&repo, "bob", &["lead", "release"]);
+    assert_eq!(error["reason"], "not_the_lead");
+    assert_eq!((&error["lead"], &error["session"]), (&"boss".into(), &"bob".into()));
+    assert!(stderr.contains("`git orchestrate lead release --force`"), "{stderr}");
+
+    let (error, stderr) = refused(&repo, "bob", &["task", "assign", &id, "boss"]);
+    assert_eq!((&error["reason"], &error["lead"]), (&"lead_only".into(), &"boss".into()));
+    assert!(error["message"].as_str().unwrap().contains("only the lead (boss) or a human may assign tasks"));
+    assert!(stderr.contains("hint: ask boss: `git orchestrate send boss"), "{stderr}");
+    assert_eq!(repo.refs(), before, "a refusal writes nothing");
+}
+
+#[test]
+fn ending_a_session_with_unsaved_work_lists_the_work_and_where_force_puts_it() {
+    let repo = Repo::new();
+    let root = tempfile::tempdir().unwrap();
+    let root_path = root.path().canonicalize().unwrap();
+    repo.git(&["config", "orchestrate.worktreeRoot", root_path.to_str().unwrap()]);
+    repo.ok(&["session", "start", "erin"]);
+    let wt = root_path.join("erin");
+    std::fs::write(wt.join("draft.txt"), "not committed\n").unwrap();
+    let before = repo.refs();
+    let (error, stderr) = refused_anyone(&repo, &["session", "end", "erin"]);
+    assert_eq!(error["reason"], "unsaved_work");
+    assert_eq!(error["session"], "erin");
+    assert_eq!(error["worktree"], wt.to_str().unwrap());
+    assert_eq!(error["files"], serde_json::json!(["draft.txt"]));
+    assert_eq!(error["repositories"], serde_json::json!([]));
+    assert_eq!(error["orphaned_commits"], false);
+    assert_eq!(error["checked_out"], "orchestrate/erin");
+    assert!(error["message"].as_str().unwrap().contains("session erin has uncommitted work (draft.txt)"));
+    assert!(stderr.contains("hint: or end it with `git orchestrate session end erin --force`"), "{stderr}");
+    assert!(stderr.contains("committed to orchestrate/erin (the branch it has checked out)"), "{stderr}");
+    assert_eq!(repo.refs(), before, "a refusal writes nothing");
+    assert_eq!(std::fs::read_to_string(wt.join("draft.txt")).unwrap(), "not committed\n");
 }

@@ -448,3 +448,25 @@ fn start_in_a_repository_without_commits_says_so_and_offers_no_worktree() {
     let bad = repo.run(&["session", "start", "sol", "--base", "nope"]);
     assert!(bad.code == 2 && bad.stderr.contains("--base nope: no such commit"), "{bad:?}");
 }
+
+#[test]
+fn a_start_without_a_name_whose_task_is_refused_starts_one_session_not_one_per_name_tried() {
+    let repo = Repo::new();
+    let id = repo.add("contested", &[]);
+    repo.ok_as("alice", &["task", "claim", &id]);
+    let run = repo.run(&["--json", "session", "start", "--no-worktree", "--task", &id]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let error = run.json()["error"].clone();
+    assert_eq!((&error["reason"], &error["holder"]), (&"held".into(), &"alice".into()), "{error:#}");
+    assert!(error["message"].as_str().unwrap().contains("is started, but"), "{error:#}");
+    // The name it picked is the one started; no other name was tried.
+    let sessions: Vec<String> = repo
+        .json(&["session", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(sessions.len(), 2, "alice and the one started: {sessions:?}");
+    assert!(sessions.contains(&"alice".to_string()), "{sessions:?}");
+}

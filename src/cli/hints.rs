@@ -86,6 +86,59 @@ pub fn for_refusal(reason: &Reason) -> Vec<String> {
             "then run `git orchestrate hooks install` again".to_string(),
         ],
         Reason::HookReplaced { .. } => vec!["then run `git orchestrate hooks install` again".to_string()],
+        Reason::SessionActive { session, .. } => vec![format!(
+            "resume it with `git orchestrate session start {session} --resume`, or pick another name"
+        )],
+        Reason::NoUnusedName => vec!["give one: `git orchestrate session start <name>`".to_string()],
+        Reason::WorktreeOfAnotherBranch { .. } => vec![
+            "end or move that worktree (`git worktree list` shows it)".to_string(),
+            "or keep session worktrees elsewhere: `git config orchestrate.worktreeRoot <folder>`".to_string(),
+        ],
+        Reason::FolderInTheWay { .. } => vec![
+            "move it away".to_string(),
+            "or keep session worktrees elsewhere: `git config orchestrate.worktreeRoot <folder>`".to_string(),
+        ],
+        Reason::BeingEnded { session } => {
+            vec![format!("see `git orchestrate session show {session}` once it is done")]
+        }
+        Reason::UnsavedWork { session, checked_out, .. } => vec![
+            "commit what belongs".to_string(),
+            format!(
+                "or end it with `git orchestrate session end {session} --force`: uncommitted work is committed to {}, \
+                 nested repositories are moved whole and changed {} copies backed up under .git/orchestrate/saved",
+                match checked_out {
+                    Some(branch) => format!("{branch} (the branch it has checked out)"),
+                    None => "a new branch (its HEAD is detached)".to_string(),
+                },
+                crate::worktree::INCLUDE_FILE
+            ),
+        ],
+        Reason::ChangedWhileEnding { session, .. } => {
+            vec![format!("run `git orchestrate session end {session}` again")]
+        }
+        Reason::NotClaimed { .. } => vec!["see who holds what with `git orchestrate claims`".to_string()],
+        Reason::LeadHeld { lead, .. } => vec![
+            format!("ask {lead} to release it: `git orchestrate send {lead} \"may I take the lead?\"`"),
+            "a human can take it over with `git orchestrate lead take --force`".to_string(),
+        ],
+        Reason::NoLead => Vec::new(),
+        Reason::NotTheLead { lead, .. } => vec![
+            format!("ask {lead} to release it: `git orchestrate send {lead} \"<subject>\"`"),
+            "a human can release it with `git orchestrate lead release --force`".to_string(),
+        ],
+        Reason::LeadOnly { lead: Some(lead), .. } => {
+            vec![format!("ask {lead}: `git orchestrate send {lead} \"<subject>\"`")]
+        }
+        Reason::LeadOnly { lead: None, .. } => {
+            vec!["take the lead first: `git orchestrate lead take`".to_string()]
+        }
+        Reason::AlreadyEnded { .. } => Vec::new(),
+        Reason::AgentAtWork { session, .. } => {
+            vec![format!("stop it first with `git orchestrate stop {session}`, then end the session")]
+        }
+        Reason::SessionLive { session } => {
+            vec![format!("ask {session} with `git orchestrate send {session} ...`, or wait until it goes stale")]
+        }
         Reason::Other => Vec::new(),
     }
 }

@@ -9,7 +9,7 @@ use crate::ops::supervise::{
     AgentState, AgentView, DispatchEvent, DispatchOptions, HoldMode, SpawnOptions, DEFAULT_GRACE,
 };
 use crate::ops::Context;
-use crate::supervise::process;
+use crate::os::process;
 use crate::supervise::Phase;
 use clap::Args;
 use std::io::{Read, Write};

@@ -79,6 +79,43 @@ pub fn for_refusal(reason: &Reason) -> Vec<String> {
         | Reason::HookReplaced { .. } => {
             vec!["tell a human: the repository's git hooks need their hand (the message says how)".to_string()]
         }
+        Reason::SessionActive { .. } => {
+            vec!["call session_start with resume: true to act as it, or pick another name".to_string()]
+        }
+        Reason::NoUnusedName => vec!["call session_start with a name".to_string()],
+        Reason::WorktreeOfAnotherBranch { .. } | Reason::FolderInTheWay { .. } => {
+            vec!["start the session under another name, or tell a human: that folder is in the way"
+                .to_string()]
+        }
+        Reason::BeingEnded { .. } => {
+            vec!["it is being ended: call board once it is done to see it".to_string()]
+        }
+        Reason::UnsavedWork { .. } => vec![
+            "commit what belongs first, or call session_end with force: true (uncommitted work is committed to \
+             its branch; nothing is deleted)"
+                .to_string(),
+        ],
+        Reason::ChangedWhileEnding { .. } => vec!["call session_end again".to_string()],
+        Reason::NotClaimed { .. } => vec!["call claims to see who holds what".to_string()],
+        Reason::LeadHeld { lead, stale_after, .. } => vec![format!(
+            "ask {lead} to release it: call send with to: \"{lead}\"; or wait until it has been silent for \
+             {stale_after}"
+        )],
+        Reason::NoLead => Vec::new(),
+        Reason::NotTheLead { lead, .. } => {
+            vec![format!("only {lead} releases it: call send with to: \"{lead}\" to ask")]
+        }
+        Reason::LeadOnly { lead: Some(lead), .. } => {
+            vec![format!("ask {lead}: call send with to: \"{lead}\"")]
+        }
+        Reason::LeadOnly { lead: None, .. } => vec!["call lead with action: \"take\" first".to_string()],
+        Reason::AlreadyEnded { .. } => Vec::new(),
+        Reason::AgentAtWork { session, .. } => {
+            vec![format!("stop it first: call stop with agent: \"{session}\", then end the session")]
+        }
+        Reason::SessionLive { session } => {
+            vec![format!("ask it: call send with to: \"{session}\", or wait until it goes stale")]
+        }
         Reason::Other => Vec::new(),
     }
 }

@@ -101,7 +101,7 @@ pub struct Lander {
     pub since: Timestamp,
 }
 
-/// One entry of the landing queue: `entries/<seq>.json`, oldest first.
+/// One entry of the landing queue, oldest first (`store::LandQueue` keeps them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueEntry {
     pub format: u32,
@@ -129,25 +129,7 @@ impl QueueEntry {
     pub fn id(&self) -> String {
         format!("q-{}", self.seq)
     }
-
-    pub fn path(&self) -> String {
-        queue_entry_path(self.seq)
-    }
 }
-
-/// `entries/<seq>.json`, zero-padded so the tree lists entries in queue order.
-pub fn queue_entry_path(seq: u64) -> String {
-    format!("entries/{seq:012}.json")
-}
-
-/// The queue's counter document, so a sequence number is never reused.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QueueCounter {
-    pub format: u32,
-    pub next: u64,
-}
-
-pub const QUEUE_COUNTER_PATH: &str = "counter.json";
 
 #[cfg(test)]
 mod tests {
@@ -159,11 +141,5 @@ mod tests {
             assert_eq!(LandMode::parse(mode.as_str()), Ok(mode));
         }
         assert!(LandMode::parse("ff").unwrap_err().0.contains("merge, squash or rebase"));
-    }
-
-    #[test]
-    fn entry_paths_sort_in_queue_order() {
-        assert!(queue_entry_path(9) < queue_entry_path(10));
-        assert_eq!(queue_entry_path(3), "entries/000000000003.json");
     }
 }

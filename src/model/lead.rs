@@ -19,6 +19,3 @@ pub struct Lead {
     /// Who gave it the lead (itself, or a human with --force).
     pub by: String,
 }
-
-/// Where the lease lives in `refs/orchestrate/lead`.
-pub const LEAD_PATH: &str = "lead.json";

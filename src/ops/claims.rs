@@ -1,9 +1,8 @@
 //! Path claims: leases that sessions take on files, directories and globs so
 //! they stop overwriting each other's work.
 //!
-//! The whole live table is one document, `claims.json` in
-//! `refs/orchestrate/claims`, so the overlap check and the write are one
-//! compare-and-swap step: two live sessions can never end up holding
+//! The whole live table is one document (`store.claims()`), so the overlap
+//! check and the write are one compare-and-swap step: two live sessions can never end up holding
 //! overlapping exclusive claims, whatever the timing. Claims of expired
 //! leases, and of sessions that are stale or ended, never block; a new claim
 //! that overlaps one of those supersedes it, so the invariant also holds when
@@ -14,29 +13,15 @@ use crate::model::claim::{Claim, ClaimMode, ClaimPattern, MAX_REASON_CHARS};
 use crate::model::names::validate_line;
 use crate::model::time::{format_duration, parse_duration, Timestamp};
 use crate::model::{Invalid, FORMAT};
-use crate::store::{refs, Change, Document, Event, Outcome, Snapshot};
+use crate::store::{Event, Writes, Written};
 use chrono::Duration;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
-
-const CLAIMS_PATH: &str = "claims.json";
 
 /// How long a claim lasts unless `--ttl` says otherwise.
 pub fn default_ttl() -> Duration {
     Duration::hours(2)
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(crate) struct ClaimsDoc {
-    format: u32,
-    claims: Vec<Claim>,
-}
-
-impl Document for ClaimsDoc {
-    fn format(&self) -> u32 {
-        self.format
-    }
 }
 
 /// What `claim` asks for.
@@ -97,10 +82,6 @@ impl Conflict {
 }
 
 impl Context {
-    fn load_claims(snap: &Snapshot<'_>) -> Result<Vec<Claim>> {
-        Ok(snap.get::<ClaimsDoc>(CLAIMS_PATH)?.map(|d| d.claims).unwrap_or_default())
-    }
-
     /// Whether a claim binds others now: not expired, and its session live.
     /// A claim of a name that was never registered as a session binds while
     /// it lasts.
@@ -155,8 +136,8 @@ impl Context {
     /// Adds `new` to the table in one compare-and-swap, all or none.
     fn take_claims(&self, me: &str, new: Vec<Claim>, now: Timestamp) -> Result<Vec<Claim>> {
         let live = self.live_sessions()?;
-        self.store.update(refs::CLAIMS, |snap| {
-            let mut claims = Self::load_claims(snap)?;
+        self.store.claims().update(|view| {
+            let mut claims = view.claims()?;
             let conflicts: Vec<(&Claim, &Claim)> = new
                 .iter()
                 .flat_map(|n| {
@@ -196,9 +177,9 @@ impl Context {
             }
             let event = Event::new("claim", me, now, summary);
             let event = what.iter().fold(event, |e, p| e.entity(*p));
-            let mut change = Change::new(event);
-            change.put(CLAIMS_PATH, &ClaimsDoc { format: FORMAT, claims });
-            Ok(change.write(new.clone()))
+            let mut writes = Writes::new(event);
+            writes.save_claims(claims);
+            Ok(writes.write(new.clone()))
         })
     }
 
@@ -211,38 +192,40 @@ impl Context {
         }
         let patterns = paths.iter().map(|p| self.pattern_for(p)).collect::<Result<Vec<_>>>()?;
         let now = self.now();
-        self.store.update(refs::CLAIMS, |snap| {
-            let claims = Self::load_claims(snap)?;
+        self.store.claims().update(|view| {
+            let claims = view.claims()?;
             let mine = |c: &Claim| c.session == me && (all || patterns.contains(&c.path));
             if let Some(missing) =
                 patterns.iter().find(|p| !claims.iter().any(|c| c.session == me && &c.path == *p))
             {
-                let held: Vec<&str> =
-                    claims.iter().filter(|c| c.session == me).map(|c| c.path.as_str()).collect();
-                return Err(Error::refused(format!(
+                let held: Vec<String> =
+                    claims.iter().filter(|c| c.session == me).map(|c| c.path.to_string()).collect();
+                let message = format!(
                     "{me} holds no claim on '{missing}'{}",
                     if held.is_empty() { String::new() } else { format!("; it holds {}", held.join(", ")) }
-                )));
+                );
+                let reason = Reason::NotClaimed { session: me.clone(), path: missing.to_string(), held };
+                return Err(Error::refusal(reason, message));
             }
             let (released, kept): (Vec<Claim>, Vec<Claim>) = claims.into_iter().partition(|c| mine(c));
             if released.is_empty() {
-                return Ok(Outcome::Unchanged(released));
+                return Ok(Written::Unchanged(released));
             }
             let what: Vec<&str> = released.iter().map(|c| c.path.as_str()).collect();
             let event = Event::new("release", &me, now, format!("release {} by {me}", what.join(" ")));
             let event = what.iter().fold(event, |e, p| e.entity(*p));
-            let mut change = Change::new(event);
-            change.put(CLAIMS_PATH, &ClaimsDoc { format: FORMAT, claims: kept });
-            Ok(change.write(released))
+            let mut writes = Writes::new(event);
+            writes.save_claims(kept);
+            Ok(writes.write(released))
         })
     }
 
     /// Every claim on record that has not expired, with whether it binds.
     pub fn list_claims(&self, include_expired: bool) -> Result<Vec<ClaimView>> {
-        let snap = self.store.snapshot(refs::CLAIMS)?;
+        let claims = self.store.claims().read()?.claims()?;
         let now = self.now();
         let live = self.live_sessions()?;
-        let mut views: Vec<ClaimView> = Self::load_claims(&snap)?
+        let mut views: Vec<ClaimView> = claims
             .into_iter()
             .filter(|c| include_expired || !c.is_expired(now))
             .map(|c| ClaimView { live: Self::binds(&c, now, &live), expired: c.is_expired(now), claim: c })
@@ -294,8 +277,7 @@ impl Context {
     /// The claims that can refuse the acting session: exclusive, not
     /// expired, held by another session that is live.
     fn binding_claims_of_others(&self) -> Result<Vec<Claim>> {
-        let snap = self.store.snapshot(refs::CLAIMS)?;
-        let claims = Self::load_claims(&snap)?;
+        let claims = self.store.claims().read()?.claims()?;
         if claims.is_empty() {
             return Ok(claims);
         }
@@ -311,38 +293,38 @@ impl Context {
     /// Drops every claim a session holds; returns how many.
     pub(crate) fn release_all_claims_of(&self, session: &str) -> Result<usize> {
         let now = self.now();
-        self.store.update(refs::CLAIMS, |snap| {
-            let claims = Self::load_claims(snap)?;
+        self.store.claims().update(|view| {
+            let claims = view.claims()?;
             let before = claims.len();
             let kept: Vec<Claim> = claims.into_iter().filter(|c| c.session != session).collect();
             let released = before - kept.len();
             if released == 0 {
-                return Ok(Outcome::Unchanged(0));
+                return Ok(Written::Unchanged(0));
             }
             let event = Event::new("release", session, now, format!("release all claims of {session}"));
-            let mut change = Change::new(event);
-            change.put(CLAIMS_PATH, &ClaimsDoc { format: FORMAT, claims: kept });
-            Ok(change.write(released))
+            let mut writes = Writes::new(event);
+            writes.save_claims(kept);
+            Ok::<_, Error>(writes.write(released))
         })
     }
 
     /// Extends the acting session's leases from now (activity renews them).
     pub(crate) fn renew_claims_of(&self, session: &str) -> Result<()> {
         let now = self.now();
-        self.store.update(refs::CLAIMS, |snap| {
-            let mut claims = Self::load_claims(snap)?;
+        self.store.claims().update(|view| {
+            let mut claims = view.claims()?;
             let mut renewed = 0;
             for c in claims.iter_mut().filter(|c| c.session == session && !c.is_expired(now)) {
                 c.renew(now);
                 renewed += 1;
             }
             if renewed == 0 {
-                return Ok(Outcome::Unchanged(()));
+                return Ok(Written::Unchanged(()));
             }
             let event = Event::new("renew", session, now, format!("renew {renewed} claim(s) of {session}"));
-            let mut change = Change::new(event);
-            change.put(CLAIMS_PATH, &ClaimsDoc { format: FORMAT, claims });
-            Ok(change.write(()))
+            let mut writes = Writes::new(event);
+            writes.save_claims(claims);
+            Ok::<_, Error>(writes.write(()))
         })
     }
 

@@ -21,9 +21,9 @@ use crate::merging::{self, MergeError};
 use crate::model::message::MessageKind;
 use crate::model::session::Session;
 use crate::ops::messages::Outgoing;
-use crate::store::{refs, Change, Document, Event, Outcome, StoreError};
+use crate::store::{Announced, Event, StoreError, Writes, Written};
 use git2::Oid;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
@@ -277,15 +277,13 @@ impl Context {
             .collect();
         let live: BTreeSet<&str> = sessions.iter().map(|s| s.name.as_str()).collect();
         let now = self.now();
-        let (fresh, replaced) = self.store.update(refs::RADAR, |snap| {
+        let (fresh, replaced) = self.store.radar().update(|view| {
             // An unreadable record is started afresh (the old one stays in
             // the ref's history): it must not silence the radar for good.
-            let (mut doc, replaced) = match snap.entry(ANNOUNCED_PATH)? {
+            let (mut doc, replaced) = match view.try_get_one()? {
                 None => (Announced::default(), None),
-                Some(entry) => match snap.decode::<Announced>(&entry)? {
-                    Ok(doc) => (doc, None),
-                    Err(corrupt) => (Announced::default(), Some(corrupt)),
-                },
+                Some(Ok(doc)) => (doc, None),
+                Some(Err(corrupt)) => (Announced::default(), Some(corrupt)),
             };
             let before = doc.pairs.clone();
             // Pairs of sessions that ended or went stale are forgotten: if
@@ -308,7 +306,7 @@ impl Context {
                 }
             }
             if doc.pairs == before && replaced.is_none() {
-                return Ok::<_, Error>(Outcome::Unchanged((fresh, None)));
+                return Ok::<_, Error>(Written::Unchanged((fresh, None)));
             }
             doc.format = crate::model::FORMAT;
             let summary = match fresh.is_empty() {
@@ -318,15 +316,15 @@ impl Context {
                     fresh.iter().map(|f| f.other.as_str()).collect::<Vec<_>>().join(", ")
                 ),
             };
-            let mut change = Change::new(Event::new("radar", &me, now, summary).entity(&me));
-            change.put(ANNOUNCED_PATH, &doc);
-            Ok(change.write((fresh, replaced)))
+            let mut writes = Writes::new(Event::new("radar", &me, now, summary).entity(&me));
+            writes.save(&doc);
+            Ok(writes.write((fresh, replaced)))
         })?;
         let mut warnings = Vec::new();
         if let Some(corrupt) = replaced {
             warnings.push(format!(
                 "{corrupt}; the radar started a new record (the old one is in the history of {})",
-                refs::RADAR
+                corrupt.refname
             ));
         }
         for conflict in &fresh {
@@ -378,22 +376,6 @@ fn conflict_message(to: &str, with: &str, committer: &str, files: &[String]) -> 
         reply_to: None,
     }
 }
-
-/// Which textual conflicts between session pairs were announced, in
-/// `refs/orchestrate/radar`: `"<a>+<b>"` (names sorted) to the files.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Announced {
-    format: u32,
-    pairs: BTreeMap<String, Vec<String>>,
-}
-
-impl Document for Announced {
-    fn format(&self) -> u32 {
-        self.format
-    }
-}
-
-const ANNOUNCED_PATH: &str = "announced.json";
 
 /// Session names never contain `+`, so it separates a pair unambiguously.
 fn pair_key(a: &str, b: &str) -> String {

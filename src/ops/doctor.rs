@@ -18,7 +18,7 @@
 use super::{Context, Error, Result};
 use crate::model::session::{Session, SessionStatus};
 use crate::model::task::TaskStatus;
-use crate::store::{refs, Damage, StoreError, Stored};
+use crate::store::{refs, ClaimsDoc, Damage, StoreError, Stored};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -226,8 +226,8 @@ impl Context {
             out.push(
                 Finding::new(
                     Kind::ClaimOfEndedSession,
-                    Some(refs::CLAIMS),
-                    Some("claims.json"),
+                    Some(ClaimsDoc::REF),
+                    Some(&ClaimsDoc::place("")),
                     format!("session {session} has ended but still holds {}", paths.join(", ")),
                 )
                 .repair("release them".into(), Repair::ReleaseClaims(session.to_string())),

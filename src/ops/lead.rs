@@ -6,18 +6,12 @@
 //! that — and is lost when the session goes stale or ends: then anyone may
 //! take it. Taking a live lead's place is refused (a human may `--force`).
 
-use super::{Context, Error, Result};
-use crate::model::lead::{Lead, LEAD_PATH};
+use super::{Context, Error, Reason, Result};
+use crate::model::lead::Lead;
 use crate::model::time::{format_duration, Timestamp};
 use crate::model::FORMAT;
-use crate::store::{refs, Change, Document, Event, Outcome};
+use crate::store::{Event, Writes, Written};
 use serde::Serialize;
-
-impl Document for Lead {
-    fn format(&self) -> u32 {
-        self.format
-    }
-}
 
 /// The lead as shown: who, since when, and whether the lease still holds.
 #[derive(Debug, Clone, Serialize)]
@@ -49,7 +43,7 @@ impl LeadView {
 impl Context {
     /// The lead and whether its lease holds.
     pub fn show_lead(&self) -> Result<LeadView> {
-        let lead = self.store.snapshot(refs::LEAD)?.get::<Lead>(LEAD_PATH)?;
+        let lead = self.store.lead().get_one()?;
         let live = match &lead {
             Some(l) => self.holder_is_live(Some(&l.session))?,
             None => false,
@@ -66,20 +60,23 @@ impl Context {
         let now = self.now();
         let current = self.show_lead()?;
         let stale_after = self.stale_after()?;
-        let lead = self.store.update(refs::LEAD, |snap| {
-            let held = snap.get::<Lead>(LEAD_PATH)?;
+        let lead = self.store.lead().update(|view| {
+            let held = view.get_one()?;
             match &held {
-                Some(l) if l.session == me => return Ok(Outcome::Unchanged(l.clone())),
+                Some(l) if l.session == me => return Ok(Written::Unchanged(l.clone())),
                 // The liveness read before this update is for the holder
                 // read then; a different holder now is looked at afresh.
                 Some(l) if !force && (current.holder() == Some(&l.session) || self.holder_is_live(Some(&l.session))?) => {
-                    return Err(Error::refused(format!(
-                        "{} holds the lead (since {}, a live session): ask it to release it, or wait until it \
-                         has been silent for {}; a human can take it over with --force",
+                    let stale_after = format_duration(stale_after);
+                    let message = format!(
+                        "{} holds the lead (since {}, a live session): it is free once it has been silent for \
+                         {stale_after}",
                         l.session,
                         l.since.format("%H:%M UTC"),
-                        format_duration(stale_after)
-                    )))
+                    );
+                    let reason =
+                        Reason::LeadHeld { lead: l.session.clone(), since: l.since, by: l.by.clone(), stale_after };
+                    return Err(Error::refusal(reason, message));
                 }
                 _ => {}
             }
@@ -88,9 +85,9 @@ impl Context {
                 Some(old) => format!("lead taken by {me} from {} ({by})", old.session),
                 None => format!("lead taken by {me}"),
             };
-            let mut change = Change::new(Event::new("take", &by, now, summary).entity(&me));
-            change.put(LEAD_PATH, &lead);
-            Ok::<_, Error>(change.write(lead))
+            let mut writes = Writes::new(Event::new("take", &by, now, summary).entity(&me));
+            writes.save(&lead);
+            Ok::<_, Error>(writes.write(lead))
         })?;
         self.register_on_first_use(&acting)?;
         Ok(LeadView::of(Some(lead), true))
@@ -104,34 +101,40 @@ impl Context {
         }
         let by = self.actor();
         let now = self.now();
-        self.store.update(refs::LEAD, |snap| {
-            let Some(held) = snap.get::<Lead>(LEAD_PATH)? else {
-                return Err(Error::refused("nobody holds the lead: nothing to release"));
+        self.store.lead().update(|view| {
+            let Some(held) = view.get_one()? else {
+                return Err(Error::refusal(Reason::NoLead, "nobody holds the lead: nothing to release"));
             };
-            if me.as_deref() != Some(held.session.as_str()) && !force {
-                return Err(Error::refused(format!(
-                    "{} holds the lead, not you: only it releases it (a human can, with --force)",
-                    held.session
-                )));
+            if let (Some(me), false) = (&me, force) {
+                if *me != held.session {
+                    let message = format!("{} holds the lead, not {me}: only it releases it", held.session);
+                    return Err(Error::refusal(
+                        Reason::NotTheLead { lead: held.session.clone(), session: me.clone() },
+                        message,
+                    ));
+                }
             }
             let summary = format!("lead released by {by} (was {})", held.session);
-            let mut change = Change::new(Event::new("release", &by, now, summary).entity(&held.session));
-            change.remove(LEAD_PATH);
-            Ok(change.write(LeadView::of(None, false)))
+            let mut writes = Writes::new(Event::new("release", &by, now, summary).entity(&held.session));
+            writes.remove_one();
+            Ok(writes.write(LeadView::of(None, false)))
         })
     }
 
-    /// Whether the acting party may coordinate (assign work): the live
-    /// lead, or a human (no session). Refused otherwise, naming the lead.
-    pub(crate) fn require_lead_or_human(&self, what: &str) -> Result<()> {
+    /// Whether the acting party may coordinate (`action`, say "assign
+    /// tasks"): the live lead, or a human (no session). Refused otherwise,
+    /// naming the lead.
+    pub(crate) fn require_lead_or_human(&self, action: &str) -> Result<()> {
         let Some(me) = self.session() else { return Ok(()) };
         let lead = self.show_lead()?;
         if lead.holder() == Some(me) {
             return Ok(());
         }
-        Err(Error::refused(match lead.holder() {
-            Some(holder) => format!("only the lead ({holder}) or a human {what}: ask {holder}"),
-            None => format!("only the lead or a human {what}: take the lead first (nobody holds it now)"),
-        }))
+        let message = match lead.holder() {
+            Some(holder) => format!("only the lead ({holder}) or a human may {action}"),
+            None => format!("only the lead or a human may {action}, and nobody holds the lead now"),
+        };
+        let reason = Reason::LeadOnly { action: action.to_string(), lead: lead.holder().map(str::to_string) };
+        Err(Error::refusal(reason, message))
     }
 }

@@ -110,7 +110,15 @@ impl Context {
             sent_at: now,
         };
         let message = self.post(&recipient.mailbox(), &message)?;
-        self.copy_to_lead(&message, &recipient)?;
+        // The message is sent: a copy that cannot be made (an unreadable
+        // lead document) is said, never reported as a failed send.
+        if let Err(e) = self.copy_to_lead(&message, &recipient) {
+            eprintln!(
+                "warning: message {} was sent, but not copied to the lead: {}",
+                message.id,
+                e.message()
+            );
+        }
         if recipient == Recipient::Session(crate::model::message::HUMAN.to_string()) {
             self.notify(super::notify::Notice::Message(&message));
         }

@@ -163,6 +163,84 @@ pub enum Reason {
     /// A hook that is not ours sits where ours was, with the saved earlier
     /// hook still beside it: replacing either would lose one.
     HookReplaced { hook: String, saved: String },
+    // Sessions, path claims and the lead.
+    /// `session start` of a name an active session has (without resume).
+    SessionActive {
+        session: String,
+        /// Whether it has been silent longer than `orchestrate.staleAfter`.
+        stale: bool,
+        heartbeat_at: Timestamp,
+        /// Whether another process started it while this start was under way.
+        just_started: bool,
+    },
+    /// No readable session name was free, however many were tried.
+    NoUnusedName,
+    /// A session's worktree folder is the worktree of another branch.
+    WorktreeOfAnotherBranch {
+        path: String,
+        /// The session's branch.
+        branch: String,
+        /// What the folder has checked out (none: a detached HEAD).
+        checked_out: Option<String>,
+    },
+    /// A session's worktree folder exists and is not a worktree of this
+    /// repository.
+    FolderInTheWay { path: String },
+    /// Another process is ending the session right now.
+    BeingEnded { session: String },
+    /// `session end` (without --force) of a worktree holding work that its
+    /// removal would lose.
+    UnsavedWork {
+        session: String,
+        worktree: String,
+        /// Uncommitted changes.
+        files: Vec<String>,
+        /// Repositories nested in the worktree that hold work.
+        repositories: Vec<String>,
+        /// Changed copies of `.worktreeinclude` files.
+        changed_copies: Vec<String>,
+        /// Commits on a detached HEAD that no branch contains.
+        orphaned_commits: bool,
+        /// The branch the worktree has checked out, which --force commits
+        /// to (none: a detached HEAD, which gets a new branch).
+        checked_out: Option<String>,
+    },
+    /// Files that appeared in the worktree while the session was ending.
+    ChangedWhileEnding { session: String, worktree: String, files: Vec<String> },
+    /// `release` of a path the session holds no claim on.
+    NotClaimed { session: String, path: String, held: Vec<String> },
+    /// Another live session holds the lead.
+    LeadHeld {
+        lead: String,
+        since: Timestamp,
+        /// Who gave it the lead (itself, or a human with --force).
+        by: String,
+        /// How long it must be silent before anyone may take the lead.
+        stale_after: String,
+    },
+    /// Nobody holds the lead.
+    NoLead,
+    /// A release of the lead by a session that does not hold it.
+    NotTheLead { lead: String, session: String },
+    /// Something only the live lead or a human may do.
+    LeadOnly {
+        /// What was asked for (`assign tasks`).
+        action: String,
+        /// The live lead, if anyone holds it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        lead: Option<String>,
+    },
+    /// `session end` of a session that has ended (and keeps no worktree).
+    AlreadyEnded { session: String },
+    /// `session end` while a spawned agent is at work in the session.
+    AgentAtWork {
+        session: String,
+        state: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pid: Option<u32>,
+    },
+    /// Coordination by the board page of a session that is live.
+    SessionLive { session: String },
     /// Anything else: the message says it all.
     Other,
 }

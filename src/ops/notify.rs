@@ -59,7 +59,7 @@ impl Context {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        crate::supervise::process::detach(&mut cmd);
+        crate::os::process::detach(&mut cmd);
         match cmd.spawn() {
             // Reaped whenever it ends, for callers that live on (a supervisor).
             Ok(mut child) => drop(std::thread::spawn(move || child.wait())),

@@ -29,7 +29,7 @@ impl Context {
         }
         let failed = |e: std::io::Error| Error::failed(format!("cannot write {}: {e}", path.display()));
         let lock_file = self.store.common_dir().join("orchestrate").join("status.lock");
-        let _turn = crate::supervise::lock(&lock_file, true).map_err(failed)?;
+        let _turn = crate::os::lock(&lock_file, true).map_err(failed)?;
         let board = self.board()?.render_markdown();
         let tmp = path.with_file_name(format!(
             ".{}.tmp{}",

@@ -16,7 +16,7 @@
 //!   an `end` that was killed half-way through the removal is finished by
 //!   the next one without taking the files already removed for deletions.
 
-use super::{Context, Error, Result};
+use super::{Context, Error, Reason, Result};
 use crate::model::session::Session;
 use crate::worktree::{self, nested};
 use std::path::{Path, PathBuf};
@@ -111,17 +111,17 @@ impl Context {
             if orphaned {
                 what.push("commits on a detached HEAD that no branch contains".to_string());
             }
-            let commit_to = match &on_branch {
-                Some(branch) => format!("committed to {branch} (the branch it has checked out)"),
-                None => "committed on a new branch (its HEAD is detached)".to_string(),
+            let message = format!("session {name} has {} in {}", what.join(" and "), wt.display());
+            let reason = Reason::UnsavedWork {
+                session: name.clone(),
+                worktree: wt.display().to_string(),
+                files,
+                repositories: held.iter().map(|n| n.path.clone()).collect(),
+                changed_copies,
+                orphaned_commits: orphaned,
+                checked_out: on_branch,
             };
-            return Err(Error::refused(format!(
-                "session {name} has {} in {}; commit what belongs, or pass --force: uncommitted work is {commit_to}, \
-                 nested repositories are moved whole and changed {} copies backed up under .git/orchestrate/saved",
-                what.join(" and "),
-                wt.display(),
-                worktree::INCLUDE_FILE
-            )));
+            return Err(Error::refusal(reason, message));
         }
         let stamp = self.now().format("%Y%m%dT%H%M%SZ").to_string();
         let backup = fresh_folder(
@@ -172,11 +172,14 @@ impl Context {
             .map(|e| e.path)
             .collect();
         if !late.is_empty() {
-            return Err(Error::refused(format!(
-                "{} appeared in {} while the session was ending; run `git orchestrate session end {name}` again",
-                list(&late),
-                wt.display()
-            )));
+            let message =
+                format!("{} appeared in {} while the session was ending", list(&late), wt.display());
+            let reason = Reason::ChangedWhileEnding {
+                session: name.clone(),
+                worktree: wt.display().to_string(),
+                files: late,
+            };
+            return Err(Error::refusal(reason, message));
         }
         worktree::mark_removing(wt).map_err(fail)
     }

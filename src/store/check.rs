@@ -81,7 +81,6 @@ impl Damage {
 }
 
 const META_PATH: &str = "meta.json";
-const CLAIMS_PATH: &str = "claims.json";
 
 impl Store {
     /// Every damage to the store, format first.
@@ -158,12 +157,13 @@ impl Store {
 
         corrupt(found, self.sessions().all()?.1);
 
-        let snap = self.snapshot(refs::CLAIMS)?;
-        if let Some(entry) = snap.entry(CLAIMS_PATH)? {
-            if let Err(c) = snap.decode::<crate::ops::claims::ClaimsDoc>(&entry)? {
-                found.push(Damage::Corrupt(c));
-            }
-        }
+        // The one-document collections.
+        let singles = [
+            self.claims().read()?.try_get_one()?.and_then(Result::err),
+            self.lead().read()?.try_get_one()?.and_then(Result::err),
+            self.radar().read()?.try_get_one()?.and_then(Result::err),
+        ];
+        found.extend(singles.into_iter().flatten().map(Damage::Corrupt));
 
         let snap = self.snapshot(refs::TASKS)?;
         let mut blobs = snap.list_all("open")?;
@@ -173,8 +173,7 @@ impl Store {
             found.push(Damage::TaskIndex { path });
         }
 
-        let snap = self.snapshot(refs::QUEUE)?;
-        corrupt(found, snap.decode_all::<crate::model::land::QueueEntry>(&snap.list("entries")?)?.1);
+        corrupt(found, self.land_queue().all()?.1);
 
         for (mailbox, head) in self.mailboxes().all()? {
             for letter in mailbox.letters(Some(head)) {

@@ -9,9 +9,12 @@
 //! collection ([`Collection::update`]), through the writers' queue and the
 //! one seam that moves the ref (`engine`).
 //!
-//! The tasks collection keeps an index beside its documents and the
-//! mailboxes are one ref each, so both have handles of their own
-//! (`store/tasks.rs`, `store/mailboxes.rs`) built on the same engine.
+//! A collection of one document (the claims table, the lead lease, the
+//! radar's record) is [`Single`]: it is read and written without a key.
+//! The tasks collection keeps an index beside its documents, the mailboxes
+//! are one ref each and the landing queue keeps a counter beside its
+//! entries, so those have handles of their own (`store/tasks.rs`,
+//! `store/mailboxes.rs`, `store/land_queue.rs`) built on the same engine.
 
 use super::engine::{Change, Document, Event, Outcome, Snapshot};
 use super::{Corrupt, Store, StoreError};
@@ -32,6 +35,14 @@ pub trait Stored: Document {
     /// This document's key (a session's name, …).
     fn key(&self) -> &str;
 }
+
+/// A collection that is one document (the claims table, the lead lease,
+/// the radar's record): its place ignores the key, and these read and
+/// write it without one.
+pub trait Single: Stored {}
+
+/// The key of the one document of a [`Single`] collection.
+const ONLY: &str = "";
 
 /// The handle on the collection of `D`s (see [`Store::collection`]).
 pub struct Collection<'s, D> {
@@ -89,6 +100,14 @@ impl<'s, D: Stored> Collection<'s, D> {
     }
 }
 
+impl<D: Single> Collection<'_, D> {
+    /// The collection's one document, if it has been written; a corrupt
+    /// one is an error that names it.
+    pub fn get_one(&self) -> Result<Option<D>, StoreError> {
+        self.get(ONLY)
+    }
+}
+
 /// One consistent state of a collection of `D`s.
 pub struct View<'r, D> {
     snap: Snapshot<'r>,
@@ -101,6 +120,15 @@ impl<D: Stored> View<'_, D> {
         self.snap.get(&D::place(key))
     }
 
+    /// The document with `key`, if there is one, or what makes it
+    /// unreadable: for a caller that can go on without it.
+    pub fn try_get(&self, key: &str) -> Result<Option<Result<D, Corrupt>>, StoreError> {
+        match self.snap.entry(&D::place(key))? {
+            None => Ok(None),
+            Some(entry) => self.snap.decode(&entry).map(Some),
+        }
+    }
+
     /// Every document that can be read, and apart those that cannot.
     pub fn all(&self) -> Result<(Vec<D>, Vec<Corrupt>), StoreError> {
         self.snap.decode_all(&self.snap.list(D::FOLDER)?)
@@ -109,6 +137,19 @@ impl<D: Stored> View<'_, D> {
     /// The commit this view is of, if the collection exists.
     pub fn head(&self) -> Option<Oid> {
         self.snap.head()
+    }
+}
+
+impl<D: Single> View<'_, D> {
+    /// The collection's one document, if there is one; a corrupt one is an
+    /// error.
+    pub fn get_one(&self) -> Result<Option<D>, StoreError> {
+        self.get(ONLY)
+    }
+
+    /// The collection's one document, or what makes it unreadable.
+    pub fn try_get_one(&self) -> Result<Option<Result<D, Corrupt>>, StoreError> {
+        self.try_get(ONLY)
     }
 }
 
@@ -139,6 +180,13 @@ impl<D: Stored> Writes<D> {
     /// Chains the writes into a [`Written::Write`].
     pub fn write<T>(self, value: T) -> Written<D, T> {
         Written::Write(self, value)
+    }
+}
+
+impl<D: Single> Writes<D> {
+    /// Removes the collection's one document.
+    pub fn remove_one(&mut self) -> &mut Writes<D> {
+        self.remove(ONLY)
     }
 }
 

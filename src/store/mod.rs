@@ -10,21 +10,28 @@
 //! never touches the working tree, the index or the user's branches.
 
 mod check;
+mod claims;
 pub mod collection;
 pub mod engine;
 pub mod error;
 mod history;
+mod land_queue;
+mod lead;
 mod mailboxes;
 pub mod queue;
+mod radar;
 pub mod refs;
 pub mod remote;
 mod sessions;
 
 pub use check::Damage;
-pub use collection::{Collection, Stored, View, Writes, Written};
+pub use claims::ClaimsDoc;
+pub use collection::{Collection, Single, Stored, View, Writes, Written};
 pub use engine::{encode, tree_id, Change, Document, Entry, Event, Expected, Outcome, Snapshot};
 pub use error::{Corrupt, StoreError};
+pub use land_queue::{LandQueue, QueueView, QueueWrites, QueueWritten};
 pub use mailboxes::{Letter, Letters, Mailbox, Mailboxes};
+pub use radar::Announced;
 
 use crate::model::time::Timestamp;
 use crate::model::FORMAT;

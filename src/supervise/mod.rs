@@ -15,15 +15,13 @@
 //! in the refs; the outcome of a run is recorded on the session and the
 //! task in the refs.
 
-pub mod process;
 pub mod wrapper;
 
 use crate::model::time::Timestamp;
-use process::Proc;
+use crate::os::process::Proc;
 use serde::{Deserialize, Serialize};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 /// What to run, and how.
@@ -258,7 +256,7 @@ impl AgentDir {
 
     /// Takes the agent's lock without waiting: None if someone holds it.
     pub fn try_lock(&self) -> std::io::Result<Option<File>> {
-        lock(&self.lock_file(), false)
+        crate::os::lock(&self.lock_file(), false)
     }
 
     /// The last `max_lines` lines of the log (at most 4 KiB of it).
@@ -290,27 +288,6 @@ pub fn all(common: &Path) -> Vec<AgentDir> {
         .collect();
     dirs.sort_by(|a, b| a.path.cmp(&b.path));
     dirs
-}
-
-/// Locks `path` (made if missing) with flock, released when the file is
-/// closed — by the holder's death too. Without `wait`, None if taken.
-pub fn lock(path: &Path, wait: bool) -> std::io::Result<Option<File>> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let file = OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
-    let how = if wait { libc::LOCK_EX } else { libc::LOCK_EX | libc::LOCK_NB };
-    loop {
-        // SAFETY: flock on a descriptor we own.
-        match unsafe { libc::flock(file.as_raw_fd(), how) } {
-            0 => return Ok(Some(file)),
-            _ => match std::io::Error::last_os_error() {
-                e if e.raw_os_error() == Some(libc::EWOULDBLOCK) => return Ok(None),
-                e if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                e => return Err(e),
-            },
-        }
-    }
 }
 
 /// Records how a run ended (see [`AgentDir::exit_file`]).

@@ -5,7 +5,7 @@
 //!
 //! It starts the command, becomes the reaper of whatever the command leaves
 //! orphaned (so a grandchild that left with `setsid` is still found, see
-//! [`super::process::tree`]), and when the command ends it writes its exit
+//! [`crate::os::process::tree`]), and when the command ends it writes its exit
 //! status to the agent's folder (atomically) before anything else. Then it
 //! ends what the command left running and exits the way the command did.
 //! SIGTERM, SIGINT and SIGHUP sent to the run's group reach the agent but
@@ -15,8 +15,8 @@
 //! one (`supervise --adopt`) at once, so heartbeats go on and claims do not
 //! go stale waiting for someone to look.
 
-use super::process::{self, Proc};
 use super::Exit;
+use crate::os::process::{self, Proc};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};

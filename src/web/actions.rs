@@ -122,9 +122,10 @@ fn perform(repo: &std::path::Path, action: &str, r: ActionBody) -> Result<Value,
             let session = required(r.session, "session", "release-claims")?;
             let view = ctx.show_session(Some(&session))?;
             if !view.stale && view.session.status == crate::model::session::SessionStatus::Active {
-                return Err(ops::Error::refused(format!(
-                    "{session} is live: only a stale or ended session's claims can be released from the board"
-                )));
+                return Err(ops::Error::refusal(
+                    ops::Reason::SessionLive { session: session.clone() },
+                    format!("{session} is live: only a stale or ended session's claims can be released from the board"),
+                ));
             }
             let released = ctx.release_all_claims_of(&session)?;
             Ok(value!({ "session": session, "released": released }))

@@ -1,9 +1,9 @@
-//! The landing queue, `refs/orchestrate/queue`: entries landed exactly
-//! once, oldest first, by however many landers run at once.
+//! The landing queue: entries landed exactly once, oldest first, by however
+//! many landers run at once.
 //!
-//! Each entry is a document `entries/<seq>.json`; `counter.json` hands out
-//! sequence numbers so one is never reused. Every change is one
-//! compare-and-swap of the queue ref. A lander takes the oldest entry that
+//! Each entry is a document of `store.land_queue()`, numbered in the order
+//! it was queued, a number never reused. Every change is one
+//! compare-and-swap of the queue. A lander takes the oldest entry that
 //! is not set aside by marking it `landing` with its own process identity;
 //! while one entry is landing nobody takes the next one, so entries land in
 //! order. The entry goes away once it has landed (or was found landed
@@ -13,29 +13,17 @@
 //! as landed, so nothing lands twice.
 
 use super::{LandOptions, LandOutcome, Plan, Status};
-use crate::model::land::{Lander, QueueCounter, QueueEntry, QueueState, QUEUE_COUNTER_PATH};
+use crate::model::land::{Lander, QueueEntry, QueueState};
 use crate::model::session::Session;
 use crate::model::FORMAT;
 use crate::ops::{Context, Error, Reason, Result};
-use crate::store::{refs, Change, Document, Event, Outcome, Snapshot};
+use crate::store::{Corrupt, Event, QueueWrites, QueueWritten};
 use git2::Oid;
 use serde::Serialize;
 use std::time::Duration;
 
 /// A lander on another machine is presumed gone after this long.
 const FOREIGN_LANDER_LIMIT: chrono::Duration = chrono::Duration::hours(2);
-
-impl Document for QueueEntry {
-    fn format(&self) -> u32 {
-        self.format
-    }
-}
-
-impl Document for QueueCounter {
-    fn format(&self) -> u32 {
-        self.format
-    }
-}
 
 /// What `land --queue` did for one session.
 #[derive(Debug, Clone, Serialize)]
@@ -103,30 +91,23 @@ impl Context {
     fn enqueue(&self, plan: &Plan) -> Result<Queued> {
         let by = self.actor();
         let now = self.now();
-        self.store.update(refs::QUEUE, |snap| {
-            let entries = load_entries(snap)?;
-            let change_doc = |entry: &QueueEntry, action: &'static str, change: &mut Change| {
-                change.put(entry.path(), entry);
-                Queued { entry: entry.clone(), action }
-            };
+        self.store.land_queue().update(|view| {
+            let entries = readable(view.all()?)?;
             let mine = |e: &&QueueEntry| e.session == plan.session.name;
             if let Some(waiting) = entries.iter().filter(mine).find(|e| e.state == QueueState::Queued) {
                 let mut entry = waiting.clone();
                 if entry.head == plan.head.to_string() && entry.mode == plan.mode && entry.into == plan.into {
-                    return Ok(Outcome::Unchanged(Queued { entry, action: "unchanged" }));
+                    return Ok(QueueWritten::Unchanged(Queued { entry, action: "unchanged" }));
                 }
                 entry.head = plan.head.to_string();
                 entry.mode = plan.mode;
                 entry.into = plan.into.clone();
                 entry.task = plan.tasks.first().cloned().or(entry.task);
-                let event = queue_event("queue", &by, now, &entry, "update");
-                let mut change = Change::new(event);
-                let queued = change_doc(&entry, "updated", &mut change);
-                return Ok(change.write(queued));
+                let mut writes = QueueWrites::new(queue_event("queue", &by, now, &entry, "update"));
+                writes.save(&entry);
+                return Ok(writes.write(Queued { entry, action: "updated" }));
             }
-            let counter: QueueCounter =
-                snap.get(QUEUE_COUNTER_PATH)?.unwrap_or(QueueCounter { format: FORMAT, next: 1 });
-            let seq = entries.iter().map(|e| e.seq + 1).max().unwrap_or(1).max(counter.next);
+            let seq = view.next_seq(&entries)?;
             let entry = QueueEntry {
                 format: FORMAT,
                 seq,
@@ -144,22 +125,19 @@ impl Context {
             };
             let set_aside: Vec<&QueueEntry> =
                 entries.iter().filter(mine).filter(|e| e.state == QueueState::SetAside).collect();
-            let event = queue_event("queue", &by, now, &entry, "add");
-            let mut change = Change::new(event);
+            let mut writes = QueueWrites::new(queue_event("queue", &by, now, &entry, "add"));
             for old in &set_aside {
-                change.remove(old.path());
+                writes.remove(old.seq);
             }
-            change.put(QUEUE_COUNTER_PATH, &QueueCounter { format: FORMAT, next: seq + 1 });
+            writes.add(&entry);
             let action = if set_aside.is_empty() { "added" } else { "requeued" };
-            let queued = change_doc(&entry, action, &mut change);
-            Ok::<_, Error>(change.write(queued))
+            Ok::<_, Error>(writes.write(Queued { entry, action }))
         })
     }
 
     /// Every entry, oldest first.
     pub fn queue_list(&self) -> Result<Vec<QueueEntry>> {
-        let snap = self.store.snapshot(refs::QUEUE)?;
-        load_entries(&snap)
+        readable(self.store.land_queue().all()?)
     }
 
     /// Lands the oldest entry, waiting while another lander is on the one
@@ -192,15 +170,15 @@ impl Context {
     fn take_next(&self, me: &Lander) -> Result<Take> {
         let now = self.now();
         let by = self.actor();
-        self.store.update(refs::QUEUE, |snap| {
-            let entries = load_entries(snap)?;
+        self.store.land_queue().update(|view| {
+            let entries = readable(view.all()?)?;
             let Some(first) = entries.into_iter().find(|e| e.state != QueueState::SetAside) else {
-                return Ok(Outcome::Unchanged(Take::Empty));
+                return Ok(QueueWritten::Unchanged(Take::Empty));
             };
             if first.state == QueueState::Landing {
                 if let Some(lander) = &first.lander {
                     if lander_alive(lander, me, now) {
-                        return Ok(Outcome::Unchanged(Take::Busy));
+                        return Ok(QueueWritten::Unchanged(Take::Busy));
                     }
                 }
             }
@@ -208,9 +186,9 @@ impl Context {
             let verb = if entry.state == QueueState::Landing { "take over" } else { "take" };
             entry.state = QueueState::Landing;
             entry.lander = Some(Lander { since: now, ..me.clone() });
-            let mut change = Change::new(queue_event("take", &by, now, &entry, verb));
-            change.put(entry.path(), &entry);
-            Ok::<_, Error>(change.write(Take::Mine(Box::new(entry))))
+            let mut writes = QueueWrites::new(queue_event("take", &by, now, &entry, verb));
+            writes.save(&entry);
+            Ok::<_, Error>(writes.write(Take::Mine(Box::new(entry))))
         })
     }
 
@@ -282,44 +260,44 @@ impl Context {
     fn settle(&self, entry: &QueueEntry, me: &Lander, how: Settle) -> Result<()> {
         let now = self.now();
         let by = self.actor();
-        self.store.update(refs::QUEUE, |snap| {
-            let Some(mut current) = snap.get::<QueueEntry>(&entry.path())? else {
-                return Ok(Outcome::Unchanged(()));
+        self.store.land_queue().update(|view| {
+            let Some(mut current) = view.get(entry.seq)? else {
+                return Ok(QueueWritten::Unchanged(()));
             };
             // Taken over meanwhile (this lander was thought dead): the new
             // lander owns it now.
             let still_mine = current.state == QueueState::Landing
                 && current.lander.as_ref().is_some_and(|l| l.pid == me.pid && l.host == me.host);
             if !still_mine {
-                return Ok(Outcome::Unchanged(()));
+                return Ok(QueueWritten::Unchanged(()));
             }
-            let mut change;
+            let mut writes;
             match &how {
                 Settle::Done => {
-                    change = Change::new(queue_event("landed", &by, now, &current, "landed"));
-                    change.remove(current.path());
+                    writes = QueueWrites::new(queue_event("landed", &by, now, &current, "landed"));
+                    writes.remove(current.seq);
                 }
                 Settle::SetAside(reason) => {
                     current.state = QueueState::SetAside;
                     current.lander = None;
                     current.reason = Some(reason.clone());
-                    change = Change::new(queue_event("set-aside", &by, now, &current, "set aside"));
-                    change.put(current.path(), &current);
+                    writes = QueueWrites::new(queue_event("set-aside", &by, now, &current, "set aside"));
+                    writes.save(&current);
                 }
                 Settle::Requeue => {
                     current.state = QueueState::Queued;
                     current.lander = None;
-                    change = Change::new(queue_event("release", &by, now, &current, "put back"));
-                    change.put(current.path(), &current);
+                    writes = QueueWrites::new(queue_event("release", &by, now, &current, "put back"));
+                    writes.save(&current);
                 }
             }
-            Ok::<_, Error>(change.write(()))
+            Ok::<_, Error>(writes.write(()))
         })
     }
 
     /// This process as a lander.
     fn lander(&self) -> Lander {
-        let me = crate::supervise::process::Proc::me();
+        let me = crate::os::process::Proc::me();
         Lander { name: self.actor(), pid: me.pid, start: me.start, host: host_name(), since: self.now() }
     }
 }
@@ -330,8 +308,8 @@ enum Settle {
     Requeue,
 }
 
-fn load_entries(snap: &Snapshot<'_>) -> Result<Vec<QueueEntry>> {
-    let (mut entries, corrupt) = snap.decode_all::<QueueEntry>(&snap.list("entries")?)?;
+/// The entries of the queue, oldest first, if every one can be read.
+fn readable((entries, corrupt): (Vec<QueueEntry>, Vec<Corrupt>)) -> Result<Vec<QueueEntry>> {
     if let Some(c) = corrupt.first() {
         // A damaged entry must not be skipped silently: order depends on it.
         return Err(Error::failed(format!(
@@ -339,7 +317,6 @@ fn load_entries(snap: &Snapshot<'_>) -> Result<Vec<QueueEntry>> {
              aside (kept in git)"
         )));
     }
-    entries.sort_by_key(|e| e.seq);
     Ok(entries)
 }
 
@@ -368,7 +345,7 @@ fn lander_alive(lander: &Lander, me: &Lander, now: crate::model::time::Timestamp
     if lander.pid == me.pid && lander.start == me.start {
         return false; // this very process, after an interrupted attempt
     }
-    crate::supervise::process::Proc { pid: lander.pid, start: lander.start }.is_alive()
+    crate::os::process::Proc { pid: lander.pid, start: lander.start }.is_alive()
 }
 
 fn host_name() -> String {

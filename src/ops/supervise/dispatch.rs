@@ -179,7 +179,7 @@ impl Context {
             };
             // Counting and starting under one lock keeps every
             // dispatcher together within --max.
-            let _turn = crate::supervise::lock(&lock_file, true)
+            let _turn = crate::os::lock(&lock_file, true)
                 .map_err(|e| Error::failed(format!("cannot lock {}: {e}", lock_file.display())))?;
             if self.running_task_agents() >= opts.max {
                 return Ok(true);

@@ -18,7 +18,7 @@ use super::{Context, Error, Reason, Result};
 use crate::model::names::{validate_name, validate_session_name};
 use crate::model::task::{Task, TaskStatus};
 use crate::model::time::Timestamp;
-use crate::supervise::process::{self, Proc};
+use crate::os::process::{self, Proc};
 use crate::supervise::{AgentDir, Phase, Spec, State, StopRequest};
 use serde::Serialize;
 use std::os::fd::AsRawFd;

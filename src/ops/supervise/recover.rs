@@ -12,7 +12,7 @@
 
 use super::super::{Context, Error, Result};
 use super::agent_dir_failure;
-use crate::supervise::process::Proc;
+use crate::os::process::Proc;
 use crate::supervise::{AgentDir, Phase, State};
 use std::time::{Duration, Instant};
 

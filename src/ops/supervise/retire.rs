@@ -42,15 +42,20 @@ impl Context {
             if session.worktree_kept.is_some() {
                 return self.reap_kept_worktree(&session, force);
             }
-            return Err(Error::refused(format!("session {name} has already ended")));
+            return Err(Error::refusal(
+                Reason::AlreadyEnded { session: name.clone() },
+                format!("session {name} has already ended"),
+            ));
         }
         // Never pull the worktree from under a running agent.
         if let Some(agent) = self.agent_view(&name).filter(|a| a.is_active()) {
-            return Err(Error::refused(format!(
-                "agent {name} is {} in this session (pid {}): stop it first with `git orchestrate stop {name}`",
-                agent.state,
-                agent.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into())
-            )));
+            let pid = agent.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
+            let reason =
+                Reason::AgentAtWork { session: name.clone(), state: agent.state.to_string(), pid: agent.pid };
+            return Err(Error::refusal(
+                reason,
+                format!("agent {name} is {} in this session (pid {pid})", agent.state),
+            ));
         }
         self.end_active_session(&session, force)
     }

@@ -16,7 +16,7 @@ impl Context {
     pub fn assign_task(&self, id: &str, to: &str) -> Result<Task> {
         let prefix = IdPrefix::parse(id)?;
         validate_session_name(to)?;
-        self.require_lead_or_human("assigns tasks")?;
+        self.require_lead_or_human("assign tasks")?;
         if self.session_document(to)?.is_none() {
             return Err(Error::invalid(format!(
                 "no session named {to}: see `git orchestrate session list` for the live ones"
