@@ -11,7 +11,9 @@
 //!
 //! Every round also checks the result: each task claimed exactly once, the
 //! stored state agreeing with what the claimers were told, `git fsck` clean.
-//! Set `BENCH_ROUNDS` (default 3) and `BENCH_TASKS` (default 200).
+//! Set `BENCH_ROUNDS` (default 3) and `BENCH_TASKS` (default 200);
+//! `BENCH_DIR` (where the races run) and `BENCH_BIN` (another build of
+//! git-orchestrate to race) are described below.
 
 use git_orchestrate::model::ids::{digest_from, TaskId};
 use git_orchestrate::model::task::TaskSpec;
@@ -28,12 +30,21 @@ fn main() {
     let python = interpreter();
     let rounds: usize = env_number("BENCH_ROUNDS", 3);
     let tasks: usize = env_number("BENCH_TASKS", 200);
-    let bin = env!("CARGO_BIN_EXE_git-orchestrate");
+    // BENCH_BIN races another build (say, the one before a change) in
+    // the same conditions.
+    let bin =
+        std::env::var("BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_git-orchestrate").to_string());
+    let bin = bin.as_str();
+    let scratch = scratch_dir();
+    println!("scratch repositories in {}", scratch.display());
+    // Every race's directory lives until the end: deleting one round's
+    // repository (thousands of files) must not be billed to the next race.
+    let mut keep = Vec::new();
     let (mut ours16, mut ours2, mut base16) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
-        let o16 = race_ours(bin, tasks, 16);
-        let b16 = race_baseline(&python, tasks, 16);
-        let o2 = race_ours(bin, tasks, 2);
+        let o16 = race_ours(bin, tasks, 16, scratch_in(&scratch, &mut keep));
+        let b16 = race_baseline(&python, tasks, 16, scratch_in(&scratch, &mut keep));
+        let o2 = race_ours(bin, tasks, 2, scratch_in(&scratch, &mut keep));
         println!(
             "round {}: ours x16 {o16:>6.1}/s   sqlite x16 {b16:>6.1}/s   ours x2 {o2:>6.1}/s",
             round + 1
@@ -52,9 +63,7 @@ fn main() {
 }
 
 /// Races `workers` CLI processes over `tasks` fresh tasks; returns claims/s.
-fn race_ours(bin: &str, tasks: usize, workers: usize) -> f64 {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let repo = dir.path();
+fn race_ours(bin: &str, tasks: usize, workers: usize, repo: &Path) -> f64 {
     git(repo, &["init", "-q"]);
     git(repo, &["commit", "-q", "--allow-empty", "-m", "root"]);
     let ids = populate(repo, tasks);
@@ -89,9 +98,8 @@ fn race_ours(bin: &str, tasks: usize, workers: usize) -> f64 {
 }
 
 /// Races `workers` processes of the baseline over `tasks` fresh tasks.
-fn race_baseline(python: &str, tasks: usize, workers: usize) -> f64 {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("tasks.db");
+fn race_baseline(python: &str, tasks: usize, workers: usize, dir: &Path) -> f64 {
+    let db = dir.join("tasks.db");
     let db = db.to_str().expect("utf-8 path").to_string();
     // The schema through the CLI itself, then the tasks in one transaction.
     run(Command::new(python).args(["-S", BASELINE, &db, "note", "none"]));
@@ -186,6 +194,27 @@ fn populate(repo: &Path, count: usize) -> BTreeSet<String> {
         })
         .expect("write the tasks");
     tasks.iter().map(|t| t.id.to_string()).collect()
+}
+
+/// Where the races run: `BENCH_DIR`, else cargo's scratch directory for
+/// benchmarks under `target/`. Not the system temp dir by default: on a
+/// shared machine it is where every test suite creates and deletes its
+/// repositories, and ext4 without a journal then makes each new file there
+/// skip every recently deleted inode (hundreds of microseconds a file,
+/// against a few under `target/`); git writes a few files per claim and
+/// SQLite none, so that would measure the neighbours, not the claims.
+fn scratch_dir() -> std::path::PathBuf {
+    let dir = std::env::var_os("BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("race"));
+    std::fs::create_dir_all(&dir).expect("create the scratch directory");
+    dir
+}
+
+/// A new directory under `scratch`, kept (in `keep`) until the bench ends.
+fn scratch_in<'k>(scratch: &Path, keep: &'k mut Vec<tempfile::TempDir>) -> &'k Path {
+    keep.push(tempfile::Builder::new().prefix("race-").tempdir_in(scratch).expect("temp dir"));
+    keep.last().expect("just pushed").path()
 }
 
 fn run(cmd: &mut Command) -> String {

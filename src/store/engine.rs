@@ -712,11 +712,17 @@ impl Store {
                 &empty
             }
         };
+        // Blobs go through `git_odb_write`, which looks for the object before
+        // it creates anything. `Repository::blob` streams into a new temporary
+        // file first and only then finds that an unchanged document is already
+        // stored: a file created and deleted for nothing, inside the writers'
+        // queue, on every write that keeps a document as it was.
+        let odb = self.repo.odb().map_err(write("a document"))?;
         let mut builder = TreeUpdateBuilder::new();
         for (path, edit) in &change.edits {
             match edit {
                 Some(bytes) => {
-                    let oid = self.repo.blob(bytes).map_err(write("a document"))?;
+                    let oid = odb.write(ObjectType::Blob, bytes).map_err(write("a document"))?;
                     builder.upsert(path.as_str(), oid, FileMode::Blob);
                 }
                 // libgit2 refuses to remove what is not there.
