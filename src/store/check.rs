@@ -9,9 +9,9 @@
 //! works again. A corrupt message stays where it is: it is part of its
 //! mailbox's history, and readers skip it.
 
-use super::engine::{lock_age, Change, Event, Outcome, Snapshot, STALE_REF_LOCK};
+use super::engine::{file_age, lock_age, Change, Event, Outcome, Snapshot, STALE_REF_LOCK};
 use super::mailboxes::MESSAGE_PATH;
-use super::{refs, Corrupt, Meta, Store, StoreError};
+use super::{refs, Corrupt, Meta, Store, StoreError, META_PATH};
 use crate::model::time::Timestamp;
 use crate::model::FORMAT;
 use git2::Oid;
@@ -79,8 +79,6 @@ impl Damage {
     }
 }
 
-const META_PATH: &str = "meta.json";
-
 impl Store {
     /// Every damage to the store, format first.
     pub fn check(&self) -> Result<Vec<Damage>, StoreError> {
@@ -136,11 +134,7 @@ impl Store {
             let Some(refname) = rel.to_string_lossy().strip_suffix(".lock").map(str::to_string) else {
                 continue;
             };
-            let age = std::fs::metadata(&file)
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|m| std::time::SystemTime::now().duration_since(m).ok())
-                .unwrap_or_default();
+            let age = file_age(&file).unwrap_or_default();
             // A young lock is a live writer at work, not damage.
             if age >= STALE_REF_LOCK {
                 found.push(Damage::StaleLock { refname, file, age });

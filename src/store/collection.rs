@@ -18,7 +18,6 @@
 
 use super::engine::{Change, Document, Event, Outcome, Snapshot};
 use super::{Corrupt, Store, StoreError};
-use git2::Oid;
 use std::marker::PhantomData;
 
 /// A kind of document a collection stores, and where.
@@ -133,11 +132,6 @@ impl<D: Stored> View<'_, D> {
     /// Every document that can be read, and apart those that cannot.
     pub fn all(&self) -> Result<(Vec<D>, Vec<Corrupt>), StoreError> {
         self.snap.decode_all(&self.snap.list(D::FOLDER)?)
-    }
-
-    /// The commit this view is of, if the collection exists.
-    pub fn head(&self) -> Option<Oid> {
-        self.snap.head()
     }
 }
 

@@ -511,7 +511,7 @@ impl Authority<'_> {
 pub const STALE_REF_LOCK: Duration = Duration::from_secs(3);
 
 /// The age of a file from its mtime, or `None` if it is gone.
-fn file_age(path: &std::path::Path) -> Option<Duration> {
+pub(super) fn file_age(path: &std::path::Path) -> Option<Duration> {
     let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
     Some(std::time::SystemTime::now().duration_since(modified).unwrap_or_default())
 }

@@ -11,7 +11,6 @@ use super::engine::{Change, Document, Event, Outcome, Snapshot};
 use super::{refs, Corrupt, Store, StoreError};
 use crate::model::land::QueueEntry;
 use crate::model::FORMAT;
-use git2::Oid;
 use serde::{Deserialize, Serialize};
 
 /// The folder holding the entries.
@@ -112,11 +111,6 @@ impl QueueView<'_> {
     pub fn next_seq(&self, entries: &[QueueEntry]) -> Result<u64, StoreError> {
         let counted = self.snap.get::<QueueCounter>(COUNTER_PATH)?.map_or(1, |c| c.next);
         Ok(entries.iter().map(|e| e.seq + 1).max().unwrap_or(1).max(counted))
-    }
-
-    /// The commit this view is of, if the queue exists.
-    pub fn head(&self) -> Option<Oid> {
-        self.snap.head()
     }
 }
 

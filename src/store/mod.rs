@@ -55,6 +55,7 @@ impl Document for Meta {
     }
 }
 
+/// Where `refs/orchestrate/meta` keeps the format marker.
 const META_PATH: &str = "meta.json";
 
 /// What [`Store::init`] found or made.
