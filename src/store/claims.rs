@@ -5,7 +5,7 @@
 //! compare-and-swap: two live sessions can never both take overlapping
 //! exclusive claims, whatever the timing.
 
-use super::collection::{Collection, Single, Stored, View, Writes};
+use super::collection::{Collection, Single, View, Writes};
 use super::engine::Document;
 use super::{refs, Store, StoreError};
 use crate::model::claim::Claim;
@@ -25,19 +25,10 @@ impl Document for ClaimsDoc {
     }
 }
 
-impl Stored for ClaimsDoc {
+impl Single for ClaimsDoc {
     const REF: &'static str = refs::CLAIMS;
-
-    fn place(_: &str) -> String {
-        "claims.json".to_string()
-    }
-
-    fn key(&self) -> &str {
-        ""
-    }
+    const PLACE: &'static str = "claims.json";
 }
-
-impl Single for ClaimsDoc {}
 
 impl View<'_, ClaimsDoc> {
     /// Every claim on record (expired ones too, until a write sweeps them);

@@ -36,12 +36,30 @@ pub trait Stored: Document {
 }
 
 /// A collection that is one document (the claims table, the lead lease,
-/// the radar's record): its place ignores the key, and these read and
-/// write it without one.
-pub trait Single: Stored {}
+/// the radar's record): it states its ref and its file, and is [`Stored`]
+/// with a key that is always the same, so these read and write it without
+/// one.
+pub trait Single: Document {
+    /// The ref the collection lives under.
+    const REF: &'static str;
+    /// The path of its one document in the ref's tree.
+    const PLACE: &'static str;
+}
 
 /// The key of the one document of a [`Single`] collection.
 const ONLY: &str = "";
+
+impl<D: Single> Stored for D {
+    const REF: &'static str = <D as Single>::REF;
+
+    fn place(_: &str) -> String {
+        D::PLACE.to_string()
+    }
+
+    fn key(&self) -> &str {
+        ONLY
+    }
+}
 
 /// The handle on the collection of `D`s (see [`Store::collection`]).
 pub struct Collection<'s, D> {

@@ -3,7 +3,7 @@
 //! Replaced by compare-and-swap, so of two sessions taking the lead at
 //! once one wins; removed when it is released.
 
-use super::collection::{Collection, Single, Stored};
+use super::collection::{Collection, Single};
 use super::engine::Document;
 use super::{refs, Store};
 use crate::model::lead::Lead;
@@ -14,19 +14,10 @@ impl Document for Lead {
     }
 }
 
-impl Stored for Lead {
+impl Single for Lead {
     const REF: &'static str = refs::LEAD;
-
-    fn place(_: &str) -> String {
-        "lead.json".to_string()
-    }
-
-    fn key(&self) -> &str {
-        ""
-    }
+    const PLACE: &'static str = "lead.json";
 }
-
-impl Single for Lead {}
 
 impl Store {
     /// The lead lease.

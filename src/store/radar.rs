@@ -2,7 +2,7 @@
 //! commit-time radar has announced, one document `announced.json`, so a
 //! conflict is announced once and again only when it changes.
 
-use super::collection::{Collection, Single, Stored};
+use super::collection::{Collection, Single};
 use super::engine::Document;
 use super::{refs, Store};
 use serde::{Deserialize, Serialize};
@@ -22,19 +22,10 @@ impl Document for Announced {
     }
 }
 
-impl Stored for Announced {
+impl Single for Announced {
     const REF: &'static str = refs::RADAR;
-
-    fn place(_: &str) -> String {
-        "announced.json".to_string()
-    }
-
-    fn key(&self) -> &str {
-        ""
-    }
+    const PLACE: &'static str = "announced.json";
 }
-
-impl Single for Announced {}
 
 impl Store {
     /// The radar's record of announced conflicts.
