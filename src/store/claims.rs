@@ -12,25 +12,26 @@ use crate::model::claim::Claim;
 use crate::model::FORMAT;
 use serde::{Deserialize, Serialize};
 
-/// The claims table as stored.
+/// The claims table as stored. Only its handle reads and writes it:
+/// [`View::claims`] and [`Writes::save_claims`] are the way in.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct ClaimsDoc {
-    pub format: u32,
-    pub claims: Vec<Claim>,
+pub struct ClaimsTable {
+    format: u32,
+    claims: Vec<Claim>,
 }
 
-impl Document for ClaimsDoc {
+impl Document for ClaimsTable {
     fn format(&self) -> u32 {
         self.format
     }
 }
 
-impl Single for ClaimsDoc {
+impl Single for ClaimsTable {
     const REF: &'static str = refs::CLAIMS;
     const PLACE: &'static str = "claims.json";
 }
 
-impl View<'_, ClaimsDoc> {
+impl View<'_, ClaimsTable> {
     /// Every claim on record (expired ones too, until a write sweeps them);
     /// none before the first claim. A corrupt table is an error that names
     /// it.
@@ -39,16 +40,16 @@ impl View<'_, ClaimsDoc> {
     }
 }
 
-impl Writes<ClaimsDoc> {
+impl Writes<ClaimsTable> {
     /// Replaces the whole table with `claims`.
-    pub fn save_claims(&mut self, claims: Vec<Claim>) -> &mut Writes<ClaimsDoc> {
-        self.save(&ClaimsDoc { format: FORMAT, claims })
+    pub fn save_claims(&mut self, claims: Vec<Claim>) -> &mut Writes<ClaimsTable> {
+        self.save(&ClaimsTable { format: FORMAT, claims })
     }
 }
 
 impl Store {
     /// The claims table.
-    pub fn claims(&self) -> Collection<'_, ClaimsDoc> {
+    pub fn claims(&self) -> Collection<'_, ClaimsTable> {
         self.collection()
     }
 }

@@ -27,7 +27,7 @@ mod sessions;
 pub mod tasks;
 
 pub use check::Damage;
-pub use claims::ClaimsDoc;
+pub use claims::ClaimsTable;
 pub use collection::{Collection, Single, Stored, View, Writes, Written};
 pub use engine::{encode, tree_id, Change, Document, Entry, Event, Expected, Outcome, Snapshot};
 pub use error::{Corrupt, StoreError};
