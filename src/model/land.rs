@@ -101,7 +101,7 @@ pub struct Lander {
     pub since: Timestamp,
 }
 
-/// One entry of the landing queue, oldest first (`store::LandQueue` keeps them).
+/// One entry of the landing queue, oldest first (`store.land_queue()` keeps them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueEntry {
     pub format: u32,

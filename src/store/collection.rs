@@ -11,10 +11,12 @@
 //!
 //! A collection of one document (the claims table, the lead lease, the
 //! radar's record) is [`Single`]: it is read and written without a key.
-//! The tasks collection keeps an index beside its documents, the mailboxes
-//! are one ref each and the landing queue keeps a counter beside its
-//! entries, so those have handles of their own (`store/tasks.rs`,
-//! `store/mailboxes.rs`, `store/land_queue.rs`) built on the same engine.
+//! A collection may keep a [`Companion`] document beside its own, written
+//! in the same compare-and-swap (the landing queue's counter, in
+//! `store/land_queue.rs`). The tasks collection keeps an index beside its
+//! documents and the mailboxes are one ref each, so those have handles of
+//! their own (`store/tasks.rs`, `store/mailboxes.rs`) built on the same
+//! engine.
 
 use super::engine::{Change, Document, Event, Outcome, Snapshot};
 use super::{Corrupt, Store, StoreError};
@@ -28,11 +30,15 @@ pub trait Stored: Document {
     /// ("" for the root); anything else in the tree is not one of them.
     const FOLDER: &'static str = "";
 
-    /// Where the document with `key` lives in the collection's tree.
-    fn place(key: &str) -> String;
+    /// What names one document of the collection (a session's name, a
+    /// queue entry's sequence number, …).
+    type Key: ?Sized;
 
-    /// This document's key (a session's name, …).
-    fn key(&self) -> &str;
+    /// Where the document with `key` lives in the collection's tree.
+    fn place(key: &Self::Key) -> String;
+
+    /// This document's key.
+    fn key(&self) -> &Self::Key;
 }
 
 /// A collection that is one document (the claims table, the lead lease,
@@ -52,6 +58,8 @@ const ONLY: &str = "";
 impl<D: Single> Stored for D {
     const REF: &'static str = <D as Single>::REF;
 
+    type Key = str;
+
     fn place(_: &str) -> String {
         D::PLACE.to_string()
     }
@@ -59,6 +67,14 @@ impl<D: Single> Stored for D {
     fn key(&self) -> &str {
         ONLY
     }
+}
+
+/// A document a collection of `D`s keeps beside its own, outside its
+/// folder, changed in the same compare-and-swap as they are (the landing
+/// queue's counter). Only the collection's own module reads and writes it.
+pub(super) trait Companion<D: Stored>: Document {
+    /// Its path in the collection's tree.
+    const PLACE: &'static str;
 }
 
 /// The handle on the collection of `D`s (see [`Store::collection`]).
@@ -83,7 +99,7 @@ impl<'s, D: Stored> Collection<'s, D> {
 
     /// The document with `key`, if there is one; a corrupt one is an error
     /// that names it.
-    pub fn get(&self, key: &str) -> Result<Option<D>, StoreError> {
+    pub fn get(&self, key: &D::Key) -> Result<Option<D>, StoreError> {
         self.read()?.get(key)
     }
 
@@ -94,7 +110,7 @@ impl<'s, D: Stored> Collection<'s, D> {
 
     /// Where the document with `key` lives, as messages name it: the
     /// collection's ref and the document's path in its tree.
-    pub fn location(&self, key: &str) -> (&'static str, String) {
+    pub fn location(&self, key: &D::Key) -> (&'static str, String) {
         (D::REF, D::place(key))
     }
 
@@ -134,13 +150,13 @@ pub struct View<'r, D> {
 
 impl<D: Stored> View<'_, D> {
     /// The document with `key`, if there is one; a corrupt one is an error.
-    pub fn get(&self, key: &str) -> Result<Option<D>, StoreError> {
+    pub fn get(&self, key: &D::Key) -> Result<Option<D>, StoreError> {
         self.snap.get(&D::place(key))
     }
 
     /// The document with `key`, if there is one, or what makes it
     /// unreadable: for a caller that can go on without it.
-    pub fn try_get(&self, key: &str) -> Result<Option<Result<D, Corrupt>>, StoreError> {
+    pub fn try_get(&self, key: &D::Key) -> Result<Option<Result<D, Corrupt>>, StoreError> {
         match self.snap.entry(&D::place(key))? {
             None => Ok(None),
             Some(entry) => self.snap.decode(&entry).map(Some),
@@ -150,6 +166,14 @@ impl<D: Stored> View<'_, D> {
     /// Every document that can be read, and apart those that cannot.
     pub fn all(&self) -> Result<(Vec<D>, Vec<Corrupt>), StoreError> {
         self.snap.decode_all(&self.snap.list(D::FOLDER)?)
+    }
+}
+
+impl<D: Stored> View<'_, D> {
+    /// The collection's companion document `C`, if it has been written; a
+    /// corrupt one is an error.
+    pub(super) fn companion<C: Companion<D>>(&self) -> Result<Option<C>, StoreError> {
+        self.snap.get(C::PLACE)
     }
 }
 
@@ -185,7 +209,7 @@ impl<D: Stored> Writes<D> {
     }
 
     /// Removes the document with `key`, if there is one.
-    pub fn remove(&mut self, key: &str) -> &mut Writes<D> {
+    pub fn remove(&mut self, key: &D::Key) -> &mut Writes<D> {
         self.change.remove(D::place(key));
         self
     }
@@ -193,6 +217,14 @@ impl<D: Stored> Writes<D> {
     /// Chains the writes into a [`Written::Write`].
     pub fn write<T>(self, value: T) -> Written<D, T> {
         Written::Write(self, value)
+    }
+}
+
+impl<D: Stored> Writes<D> {
+    /// Stores the collection's companion document `doc`, replacing it.
+    pub(super) fn save_companion<C: Companion<D>>(&mut self, doc: &C) -> &mut Writes<D> {
+        self.change.put(C::PLACE, doc);
+        self
     }
 }
 

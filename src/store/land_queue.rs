@@ -2,25 +2,39 @@
 //! `entries/<seq>.json`, and `counter.json`, which hands out sequence
 //! numbers so one is never reused.
 //!
-//! Two kinds of document in one ref, so the queue has a handle of its own
-//! (the same vocabulary as [`Collection`](super::Collection)): every change
-//! — adding an entry and moving the counter past it, taking one, settling
-//! one — is one compare-and-swap of the ref.
+//! The entries are a [`Collection`] keyed by sequence number; the counter
+//! is its companion document, so adding an entry and moving the counter
+//! past it are one compare-and-swap of the ref, like taking an entry or
+//! settling one.
 
-use super::engine::{Change, Document, Event, Outcome, Snapshot};
-use super::{refs, Corrupt, Store, StoreError};
+use super::collection::{Collection, Companion, Stored, View, Writes};
+use super::engine::Document;
+use super::{refs, Store, StoreError};
 use crate::model::land::QueueEntry;
 use crate::model::FORMAT;
 use serde::{Deserialize, Serialize};
 
-/// The folder holding the entries.
-const ENTRIES: &str = "entries";
-/// Where the counter lives.
-const COUNTER_PATH: &str = "counter.json";
+impl Document for QueueEntry {
+    fn format(&self) -> u32 {
+        self.format
+    }
+}
 
-/// `entries/<seq>.json`, zero-padded so the tree lists entries in queue order.
-fn entry_path(seq: u64) -> String {
-    format!("{ENTRIES}/{seq:012}.json")
+impl Stored for QueueEntry {
+    const REF: &'static str = refs::QUEUE;
+    const FOLDER: &'static str = "entries";
+
+    type Key = u64;
+
+    /// `entries/<seq>.json`, zero-padded so the tree lists entries in
+    /// queue order.
+    fn place(seq: &u64) -> String {
+        format!("{}/{seq:012}.json", Self::FOLDER)
+    }
+
+    fn key(&self) -> &u64 {
+        &self.seq
+    }
 }
 
 /// The queue's counter: the sequence number the next entry gets, at least.
@@ -36,125 +50,38 @@ impl Document for QueueCounter {
     }
 }
 
-impl Document for QueueEntry {
-    fn format(&self) -> u32 {
-        self.format
-    }
-}
-
-/// The handle on the landing queue (see [`Store::land_queue`]).
-pub struct LandQueue<'s> {
-    store: &'s Store,
+impl Companion<QueueEntry> for QueueCounter {
+    const PLACE: &'static str = "counter.json";
 }
 
 impl Store {
     /// The landing queue.
-    pub fn land_queue(&self) -> LandQueue<'_> {
-        LandQueue { store: self }
+    pub fn land_queue(&self) -> Collection<'_, QueueEntry> {
+        self.collection()
     }
 }
 
-impl<'s> LandQueue<'s> {
-    /// The queue as it is now.
-    pub fn read(&self) -> Result<QueueView<'s>, StoreError> {
-        Ok(QueueView { snap: self.store.snapshot(refs::QUEUE)? })
-    }
-
-    /// Every entry that can be read, oldest first, and apart those that
-    /// cannot.
-    pub fn all(&self) -> Result<(Vec<QueueEntry>, Vec<Corrupt>), StoreError> {
-        self.read()?.all()
-    }
-
-    /// A compare-and-swap update of the queue (see [`Store::update`]):
-    /// `compute` sees a fresh view on every attempt, and says what to write
-    /// with [`QueueWrites`], or that nothing changes.
-    pub fn update<T, E>(
-        &self,
-        mut compute: impl FnMut(&QueueView<'_>) -> Result<QueueWritten<T>, E>,
-    ) -> Result<T, E>
-    where
-        E: From<StoreError>,
-    {
-        self.store.update(refs::QUEUE, |snap| {
-            let view = QueueView { snap: snap.clone() };
-            Ok(match compute(&view)? {
-                QueueWritten::Unchanged(value) => Outcome::Unchanged(value),
-                QueueWritten::Write(writes, value) => Outcome::Write(writes.change, value),
-            })
-        })
-    }
-}
-
-/// One consistent state of the landing queue.
-pub struct QueueView<'r> {
-    snap: Snapshot<'r>,
-}
-
-impl QueueView<'_> {
-    /// The entry with sequence number `seq`, if it is still queued; a
-    /// corrupt one is an error.
-    pub fn get(&self, seq: u64) -> Result<Option<QueueEntry>, StoreError> {
-        self.snap.get(&entry_path(seq))
-    }
-
-    /// Every entry that can be read, oldest first, and apart those that
-    /// cannot.
-    pub fn all(&self) -> Result<(Vec<QueueEntry>, Vec<Corrupt>), StoreError> {
-        let (mut entries, corrupt) = self.snap.decode_all::<QueueEntry>(&self.snap.list(ENTRIES)?)?;
-        entries.sort_by_key(|e| e.seq);
-        Ok((entries, corrupt))
-    }
-
-    /// The sequence number a new entry gets: past every entry in
-    /// `entries` (those of this view) and every number handed out before.
-    pub fn next_seq(&self, entries: &[QueueEntry]) -> Result<u64, StoreError> {
-        let counted = self.snap.get::<QueueCounter>(COUNTER_PATH)?.map_or(1, |c| c.next);
+impl View<'_, QueueEntry> {
+    /// The sequence number a new entry gets: past every entry queued and
+    /// every number handed out before. A corrupt entry or counter is an
+    /// error, since a number could be handed out twice.
+    pub fn next_seq(&self) -> Result<u64, StoreError> {
+        let (entries, corrupt) = self.all()?;
+        if let Some(c) = corrupt.into_iter().next() {
+            return Err(c.into());
+        }
+        let counted = self.companion::<QueueCounter>()?.map_or(1, |c| c.next);
         Ok(entries.iter().map(|e| e.seq + 1).max().unwrap_or(1).max(counted))
     }
 }
 
-/// What one update writes to the landing queue, and the event it records.
-pub struct QueueWrites {
-    change: Change,
-}
-
-impl QueueWrites {
-    pub fn new(event: Event) -> QueueWrites {
-        QueueWrites { change: Change::new(event) }
-    }
-
+impl Writes<QueueEntry> {
     /// Adds `entry` as a new entry, and moves the counter past its number
     /// so it is never handed out again.
-    pub fn add(&mut self, entry: &QueueEntry) -> &mut QueueWrites {
-        self.change.put(COUNTER_PATH, &QueueCounter { format: FORMAT, next: entry.seq + 1 });
+    pub fn add(&mut self, entry: &QueueEntry) -> &mut Writes<QueueEntry> {
+        self.save_companion(&QueueCounter { format: FORMAT, next: entry.seq + 1 });
         self.save(entry)
     }
-
-    /// Stores `entry` at its place, replacing what was there.
-    pub fn save(&mut self, entry: &QueueEntry) -> &mut QueueWrites {
-        self.change.put(entry_path(entry.seq), entry);
-        self
-    }
-
-    /// Takes the entry with sequence number `seq` out of the queue.
-    pub fn remove(&mut self, seq: u64) -> &mut QueueWrites {
-        self.change.remove(entry_path(seq));
-        self
-    }
-
-    /// Chains the writes into a [`QueueWritten::Write`].
-    pub fn write<T>(self, value: T) -> QueueWritten<T> {
-        QueueWritten::Write(self, value)
-    }
-}
-
-/// What a queue update's computation decided.
-pub enum QueueWritten<T> {
-    /// Write these and return the value once the ref has moved.
-    Write(QueueWrites, T),
-    /// Nothing to write: return the value.
-    Unchanged(T),
 }
 
 #[cfg(test)]
@@ -163,7 +90,7 @@ mod tests {
 
     #[test]
     fn entry_paths_sort_in_queue_order() {
-        assert!(entry_path(9) < entry_path(10));
-        assert_eq!(entry_path(3), "entries/000000000003.json");
+        assert!(QueueEntry::place(&9) < QueueEntry::place(&10));
+        assert_eq!(QueueEntry::place(&3), "entries/000000000003.json");
     }
 }

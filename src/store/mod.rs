@@ -31,7 +31,6 @@ pub use claims::ClaimsTable;
 pub use collection::{Collection, Single, Stored, View, Writes, Written};
 pub use engine::{encode, tree_id, Change, Document, Entry, Event, Expected, Outcome, Snapshot};
 pub use error::{Corrupt, StoreError};
-pub use land_queue::{LandQueue, QueueView, QueueWrites, QueueWritten};
 pub use mailboxes::{Letter, Letters, Mailbox, Mailboxes};
 pub use radar::Announced;
 

@@ -18,6 +18,8 @@ impl Document for Session {
 impl Stored for Session {
     const REF: &'static str = refs::SESSIONS;
 
+    type Key = str;
+
     fn place(name: &str) -> String {
         format!("{name}.json")
     }

@@ -17,7 +17,7 @@ use crate::model::land::{Lander, QueueEntry, QueueState};
 use crate::model::session::Session;
 use crate::model::FORMAT;
 use crate::ops::{Context, Error, Reason, Result};
-use crate::store::{Corrupt, Event, QueueWrites, QueueWritten};
+use crate::store::{Corrupt, Event, Writes, Written};
 use git2::Oid;
 use serde::Serialize;
 use std::time::Duration;
@@ -97,17 +97,17 @@ impl Context {
             if let Some(waiting) = entries.iter().filter(mine).find(|e| e.state == QueueState::Queued) {
                 let mut entry = waiting.clone();
                 if entry.head == plan.head.to_string() && entry.mode == plan.mode && entry.into == plan.into {
-                    return Ok(QueueWritten::Unchanged(Queued { entry, action: "unchanged" }));
+                    return Ok(Written::Unchanged(Queued { entry, action: "unchanged" }));
                 }
                 entry.head = plan.head.to_string();
                 entry.mode = plan.mode;
                 entry.into = plan.into.clone();
                 entry.task = plan.tasks.first().cloned().or(entry.task);
-                let mut writes = QueueWrites::new(queue_event("queue", &by, now, &entry, "update"));
+                let mut writes = Writes::new(queue_event("queue", &by, now, &entry, "update"));
                 writes.save(&entry);
                 return Ok(writes.write(Queued { entry, action: "updated" }));
             }
-            let seq = view.next_seq(&entries)?;
+            let seq = view.next_seq()?;
             let entry = QueueEntry {
                 format: FORMAT,
                 seq,
@@ -125,9 +125,9 @@ impl Context {
             };
             let set_aside: Vec<&QueueEntry> =
                 entries.iter().filter(mine).filter(|e| e.state == QueueState::SetAside).collect();
-            let mut writes = QueueWrites::new(queue_event("queue", &by, now, &entry, "add"));
+            let mut writes = Writes::new(queue_event("queue", &by, now, &entry, "add"));
             for old in &set_aside {
-                writes.remove(old.seq);
+                writes.remove(&old.seq);
             }
             writes.add(&entry);
             let action = if set_aside.is_empty() { "added" } else { "requeued" };
@@ -173,12 +173,12 @@ impl Context {
         self.store.land_queue().update(|view| {
             let entries = readable(view.all()?)?;
             let Some(first) = entries.into_iter().find(|e| e.state != QueueState::SetAside) else {
-                return Ok(QueueWritten::Unchanged(Take::Empty));
+                return Ok(Written::Unchanged(Take::Empty));
             };
             if first.state == QueueState::Landing {
                 if let Some(lander) = &first.lander {
                     if lander_alive(lander, me, now) {
-                        return Ok(QueueWritten::Unchanged(Take::Busy));
+                        return Ok(Written::Unchanged(Take::Busy));
                     }
                 }
             }
@@ -186,7 +186,7 @@ impl Context {
             let verb = if entry.state == QueueState::Landing { "take over" } else { "take" };
             entry.state = QueueState::Landing;
             entry.lander = Some(Lander { since: now, ..me.clone() });
-            let mut writes = QueueWrites::new(queue_event("take", &by, now, &entry, verb));
+            let mut writes = Writes::new(queue_event("take", &by, now, &entry, verb));
             writes.save(&entry);
             Ok::<_, Error>(writes.write(Take::Mine(Box::new(entry))))
         })
@@ -261,33 +261,33 @@ impl Context {
         let now = self.now();
         let by = self.actor();
         self.store.land_queue().update(|view| {
-            let Some(mut current) = view.get(entry.seq)? else {
-                return Ok(QueueWritten::Unchanged(()));
+            let Some(mut current) = view.get(&entry.seq)? else {
+                return Ok(Written::Unchanged(()));
             };
             // Taken over meanwhile (this lander was thought dead): the new
             // lander owns it now.
             let still_mine = current.state == QueueState::Landing
                 && current.lander.as_ref().is_some_and(|l| l.pid == me.pid && l.host == me.host);
             if !still_mine {
-                return Ok(QueueWritten::Unchanged(()));
+                return Ok(Written::Unchanged(()));
             }
             let mut writes;
             match &how {
                 Settle::Done => {
-                    writes = QueueWrites::new(queue_event("landed", &by, now, &current, "landed"));
-                    writes.remove(current.seq);
+                    writes = Writes::new(queue_event("landed", &by, now, &current, "landed"));
+                    writes.remove(&current.seq);
                 }
                 Settle::SetAside(reason) => {
                     current.state = QueueState::SetAside;
                     current.lander = None;
                     current.reason = Some(reason.clone());
-                    writes = QueueWrites::new(queue_event("set-aside", &by, now, &current, "set aside"));
+                    writes = Writes::new(queue_event("set-aside", &by, now, &current, "set aside"));
                     writes.save(&current);
                 }
                 Settle::Requeue => {
                     current.state = QueueState::Queued;
                     current.lander = None;
-                    writes = QueueWrites::new(queue_event("release", &by, now, &current, "put back"));
+                    writes = Writes::new(queue_event("release", &by, now, &current, "put back"));
                     writes.save(&current);
                 }
             }
@@ -309,7 +309,7 @@ enum Settle {
 }
 
 /// The entries of the queue, oldest first, if every one can be read.
-fn readable((entries, corrupt): (Vec<QueueEntry>, Vec<Corrupt>)) -> Result<Vec<QueueEntry>> {
+fn readable((mut entries, corrupt): (Vec<QueueEntry>, Vec<Corrupt>)) -> Result<Vec<QueueEntry>> {
     if let Some(c) = corrupt.first() {
         // A damaged entry must not be skipped silently: order depends on it.
         return Err(Error::failed(format!(
@@ -317,6 +317,8 @@ fn readable((entries, corrupt): (Vec<QueueEntry>, Vec<Corrupt>)) -> Result<Vec<Q
              aside (kept in git)"
         )));
     }
+    // Oldest first, whatever the order of the files in the tree.
+    entries.sort_by_key(|e| e.seq);
     Ok(entries)
 }
 
