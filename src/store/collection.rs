@@ -167,9 +167,7 @@ impl<D: Stored> View<'_, D> {
     pub fn all(&self) -> Result<(Vec<D>, Vec<Corrupt>), StoreError> {
         self.snap.decode_all(&self.snap.list(D::FOLDER)?)
     }
-}
 
-impl<D: Stored> View<'_, D> {
     /// The collection's companion document `C`, if it has been written; a
     /// corrupt one is an error.
     pub(super) fn companion<C: Companion<D>>(&self) -> Result<Option<C>, StoreError> {
@@ -218,9 +216,7 @@ impl<D: Stored> Writes<D> {
     pub fn write<T>(self, value: T) -> Written<D, T> {
         Written::Write(self, value)
     }
-}
 
-impl<D: Stored> Writes<D> {
     /// Stores the collection's companion document `doc`, replacing it.
     pub(super) fn save_companion<C: Companion<D>>(&mut self, doc: &C) -> &mut Writes<D> {
         self.change.put(C::PLACE, doc);
