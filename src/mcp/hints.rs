@@ -124,7 +124,6 @@ pub fn for_refusal(reason: &Reason) -> Vec<String> {
         | Reason::TaskNotRetryable { .. }
         | Reason::AssigneeNotLive { .. }
         | Reason::NoFreeTaskId { .. } => for_task_refusal(reason),
-        Reason::Other => Vec::new(),
     }
 }
 

@@ -269,8 +269,6 @@ pub enum Reason {
     },
     /// Coordination by the board page of a session that is live.
     SessionLive { session: String },
-    /// Anything else: the message says it all.
-    Other,
 }
 
 /// What in an ended session's worktree has not landed: uncommitted
@@ -314,19 +312,6 @@ pub struct Refusal {
     pub message: String,
 }
 
-/// A refusal the message alone describes (reason `other`).
-impl From<String> for Refusal {
-    fn from(message: String) -> Refusal {
-        Refusal { reason: Box::new(Reason::Other), message }
-    }
-}
-
-impl From<&str> for Refusal {
-    fn from(message: &str) -> Refusal {
-        Refusal::from(message.to_string())
-    }
-}
-
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
@@ -334,11 +319,6 @@ impl std::fmt::Display for Refusal {
 }
 
 impl Error {
-    /// A refusal the message alone describes.
-    pub fn refused(message: impl Into<String>) -> Error {
-        Error::Refused(Refusal::from(message.into()))
-    }
-
     /// A refusal with its facts.
     pub fn refusal(reason: Reason, message: impl Into<String>) -> Error {
         Error::Refused(Refusal { reason: Box::new(reason), message: message.into() })
