@@ -22,9 +22,8 @@
 //!
 //! It reports medians of many runs. Set `BENCH_RUNS` to change how many.
 
-use git_orchestrate::model::ids::{digest_from, TaskId};
-use git_orchestrate::model::task::{TaskSpec, TaskStatus};
-use git_orchestrate::store::{Event, Store};
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -41,7 +40,8 @@ fn main() {
     let repo = repo.as_path();
     git(repo, &["init", "-q"]);
     git(repo, &["commit", "-q", "--allow-empty", "-m", "root"]);
-    let target = populate(repo);
+    // A ready task for the state-change runs.
+    let target = common::populate(repo, TASKS, CLOSED)[TASKS - 2].to_string();
     let checked = claim_paths(repo, bin);
     stage(repo, &checked);
     let head = git(repo, &["rev-parse", "HEAD"]);
@@ -166,46 +166,6 @@ fn time_with_input(dir: &Path, program: &str, args: &[&str], input: &str) -> (Du
     let elapsed = start.elapsed();
     assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     (elapsed, String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// Writes 10,000 tasks in one commit through the library: 9,000 closed, and
-/// 1,000 open of which a third depend on closed tasks. Returns the id of a
-/// ready task for the state-change runs.
-fn populate(repo: &Path) -> String {
-    let store = Store::open(repo).expect("open the repository");
-    let now = chrono::Utc::now();
-    let mut tasks = Vec::with_capacity(TASKS);
-    for i in 0..TASKS {
-        let id = TaskId::candidates(&digest_from(fastrand::u128(..))).nth(4).expect("an id");
-        let spec = TaskSpec {
-            title: format!("benchmark task {i}"),
-            description: "A task created by the store benchmark, with a description of typical length."
-                .repeat(2),
-            priority: Some((i % 5) as u8),
-            ..TaskSpec::default()
-        };
-        tasks.push(spec.into_task(id, Vec::new(), "bench", now));
-    }
-    for (i, task) in tasks.iter_mut().enumerate().take(CLOSED) {
-        task.status = if i % 10 == 0 { TaskStatus::Cancelled } else { TaskStatus::Done };
-        task.closed_at = Some(now);
-    }
-    for i in (CLOSED..TASKS).step_by(3) {
-        tasks[i].depends_on = vec![tasks[i - CLOSED + 1].id.clone()];
-    }
-    let target = tasks[TASKS - 2].id.to_string();
-    store
-        .tasks()
-        .update(|view| {
-            let mut writes =
-                view.writes(Event::new("add", "bench", now, format!("add {TASKS} benchmark tasks")));
-            for task in &tasks {
-                writes.save(task)?;
-            }
-            writes.write(())
-        })
-        .expect("write the tasks");
-    target
 }
 
 /// Takes 100 exclusive claims (20 sessions, 5 patterns each: directories,

@@ -15,9 +15,9 @@
 //!
 //! It reports medians. Set `BENCH_RUNS` to change how many runs.
 
-use git_orchestrate::model::ids::{digest_from, TaskId};
-use git_orchestrate::model::task::{TaskSpec, TaskStatus};
-use git_orchestrate::store::{Event, Store};
+mod common;
+
+use git_orchestrate::store::Store;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -46,7 +46,7 @@ fn main() {
 
     let big = tempfile::tempdir().expect("temp dir");
     setup(big.path());
-    populate(big.path());
+    common::populate(big.path(), TASKS, CLOSED);
     let (from_start, from_exit, worst) = event_latency(big.path(), bin, runs);
     println!("write → event, {TASKS} tasks ({runs} runs, median):");
     println!("  from the start of `task add`: {:>7.1} ms", ms(from_start));
@@ -223,42 +223,6 @@ fn agent(timeout: Option<Duration>) -> ureq::Agent {
 fn setup(repo: &Path) {
     git(repo, &["init", "-q"]);
     git(repo, &["commit", "-q", "--allow-empty", "-m", "root"]);
-}
-
-/// 10,000 tasks in one write, as the store benchmark makes them.
-fn populate(repo: &Path) {
-    let store = Store::open(repo).expect("open the repository");
-    let now = chrono::Utc::now();
-    let mut tasks = Vec::with_capacity(TASKS);
-    for i in 0..TASKS {
-        let id = TaskId::candidates(&digest_from(fastrand::u128(..))).nth(4).expect("an id");
-        let spec = TaskSpec {
-            title: format!("benchmark task {i}"),
-            description: "A task created by the web benchmark, with a description of typical length."
-                .repeat(2),
-            priority: Some((i % 5) as u8),
-            ..TaskSpec::default()
-        };
-        tasks.push(spec.into_task(id, Vec::new(), "bench", now));
-    }
-    for (i, task) in tasks.iter_mut().enumerate().take(CLOSED) {
-        task.status = if i % 10 == 0 { TaskStatus::Cancelled } else { TaskStatus::Done };
-        task.closed_at = Some(now);
-    }
-    for i in (CLOSED..TASKS).step_by(3) {
-        tasks[i].depends_on = vec![tasks[i - CLOSED + 1].id.clone()];
-    }
-    store
-        .tasks()
-        .update(|view| {
-            let mut writes =
-                view.writes(Event::new("add", "bench", now, format!("add {TASKS} benchmark tasks")));
-            for task in &tasks {
-                writes.save(task)?;
-            }
-            writes.write(())
-        })
-        .expect("write the tasks");
 }
 
 fn run(dir: &Path, program: &str, args: &[&str]) {
