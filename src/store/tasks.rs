@@ -268,10 +268,16 @@ struct Part<T> {
     corrupt: Vec<Corrupt>,
 }
 
+impl<T> Default for Part<T> {
+    fn default() -> Part<T> {
+        Part { tasks: BTreeMap::new(), shards: BTreeMap::new(), corrupt: Vec::new() }
+    }
+}
+
 impl<T: Indexed> Part<T> {
     /// Loads the part for `digit`, given the shard trees of its side.
     fn load(snap: &Snapshot<'_>, digit: char, actual: &BTreeMap<String, Oid>) -> Result<Part<T>, StoreError> {
-        let mut part = Part { tasks: BTreeMap::new(), shards: BTreeMap::new(), corrupt: Vec::new() };
+        let mut part = Part::default();
         let doc = match snap.entry(&index_path(T::SIDE, digit))? {
             None => None,
             Some(entry) => match snap.decode::<IndexDoc<T>>(&entry)? {
@@ -646,35 +652,41 @@ impl<'s, 'r> TaskWrites<'s, 'r> {
 
     fn side_shards(&mut self, side: &str) -> Result<&BTreeMap<String, Oid>, StoreError> {
         let slot = if side == "open" { &mut self.open_shards } else { &mut self.closed_shards };
-        if slot.is_none() {
-            *slot = Some(self.snap.subdir_ids(side)?);
-        }
-        Ok(slot.get_or_insert_with(BTreeMap::new))
+        let actual = match slot {
+            Some(actual) => actual,
+            None => slot.insert(self.snap.subdir_ids(side)?),
+        };
+        Ok(actual)
     }
 
     fn open_part(&mut self, digit: char) -> Result<&mut Part<TaskSummary>, StoreError> {
-        if !self.open.contains_key(&digit) {
-            let actual = self.side_shards("open")?.clone();
-            self.open.insert(digit, Part::load(self.snap, digit, &actual)?);
-        }
-        Ok(self.open.entry(digit).or_insert_with(|| Part {
-            tasks: BTreeMap::new(),
-            shards: BTreeMap::new(),
-            corrupt: Vec::new(),
-        }))
+        loaded_part(self.snap, &mut self.open, &mut self.open_shards, digit)
     }
 
     fn closed_part(&mut self, digit: char) -> Result<&mut Part<TaskStatus>, StoreError> {
-        if !self.closed.contains_key(&digit) {
-            let actual = self.side_shards("closed")?.clone();
-            self.closed.insert(digit, Part::load(self.snap, digit, &actual)?);
-        }
-        Ok(self.closed.entry(digit).or_insert_with(|| Part {
-            tasks: BTreeMap::new(),
-            shards: BTreeMap::new(),
-            corrupt: Vec::new(),
-        }))
+        loaded_part(self.snap, &mut self.closed, &mut self.closed_shards, digit)
     }
+}
+
+/// The index part for `digit` of one side, loaded on first use (with the
+/// side's shard trees, read on first use too).
+fn loaded_part<'p, T: Indexed>(
+    snap: &Snapshot<'_>,
+    parts: &'p mut BTreeMap<char, Part<T>>,
+    shards: &mut Option<BTreeMap<String, Oid>>,
+    digit: char,
+) -> Result<&'p mut Part<T>, StoreError> {
+    use std::collections::btree_map::Entry::{Occupied, Vacant};
+    Ok(match parts.entry(digit) {
+        Occupied(part) => part.into_mut(),
+        Vacant(slot) => {
+            let actual = match shards {
+                Some(actual) => actual,
+                None => shards.insert(snap.subdir_ids(T::SIDE)?),
+            };
+            slot.insert(Part::load(snap, digit, actual)?)
+        }
+    })
 }
 
 /// The index parts of one side as the task blobs say they should be, with
@@ -683,10 +695,7 @@ fn true_parts<T: Indexed>(
     snap: &Snapshot<'_>,
     removed: &BTreeSet<String>,
 ) -> Result<BTreeMap<char, Part<T>>, StoreError> {
-    let mut parts: BTreeMap<char, Part<T>> = HEX_DIGITS
-        .iter()
-        .map(|d| (*d, Part { tasks: BTreeMap::new(), shards: BTreeMap::new(), corrupt: Vec::new() }))
-        .collect();
+    let mut parts: BTreeMap<char, Part<T>> = HEX_DIGITS.iter().map(|d| (*d, Part::default())).collect();
     for shard in snap.subdirs(T::SIDE)? {
         let dir = format!("{}/{shard}", T::SIDE);
         let kept = |path: &str| !removed.contains(path);
