@@ -91,28 +91,6 @@ pub fn group_alive(leader: Proc) -> bool {
         .any(|s| s.pgrp == leader.pid && !s.zombie)
 }
 
-/// SIGTERM to the group `leader` started, then SIGKILL if anything of it
-/// is left after `grace`. Does nothing if the group is gone (or its id
-/// now belongs to someone else). Returns whether SIGKILL was needed.
-pub fn terminate_group(leader: Proc, grace: Duration) -> bool {
-    if !group_alive(leader) {
-        return false;
-    }
-    signal_group(leader.pid, libc::SIGTERM);
-    let deadline = Instant::now() + grace;
-    while Instant::now() < deadline {
-        if !group_alive(leader) {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    if !group_alive(leader) {
-        return false;
-    }
-    signal_group(leader.pid, libc::SIGKILL);
-    true
-}
-
 struct Stat {
     start: u64,
     ppid: u32,
